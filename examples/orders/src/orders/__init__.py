@@ -1,0 +1,1 @@
+"""The orders example service; its definitions live in :mod:`orders.service`."""

@@ -1,0 +1,143 @@
+"""Events and subscriptions: messaging between and within services."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, TypeVar, overload
+
+from ._codec import decode, encode
+from ._definition import Definition, check_name, parameters, resolved_hints, source_of
+from ._retry import RetryPolicy
+from ._runtime import current_workflow_runtime, require_client
+
+__all__ = ["Event", "Subscription", "event", "subscription"]
+
+T = TypeVar("T")
+
+
+class Event(Definition, Generic[T]):
+    """An event definition: a name and a payload type.
+
+    Events are matched by name across services, so a service may subscribe to an
+    event another service publishes by declaring the same name and type.
+
+    Attributes:
+        payload_type: The type payloads are checked against and decoded to.
+    """
+
+    kind = "event"
+
+    def __init__(self, name: str, payload_type: type[T] | Any) -> None:
+        self.name = check_name("event", name)
+        self.payload_type = payload_type
+        self.source = name
+
+    def __repr__(self) -> str:
+        return f"<event {self.name}>"
+
+    def encode_payload(self, payload: T) -> Any:
+        """Encode a payload by the event's type (raises ``ValidationError``)."""
+        return encode(payload, self.payload_type)
+
+    def decode_payload(self, data: Any) -> T:
+        """Decode a JSON payload into the event's type (raises ``ValidationError``)."""
+        return decode(data, self.payload_type, path=f"event {self.name}")  # type: ignore[no-any-return,unused-ignore]
+
+    async def publish(self, *payloads: T) -> None:
+        """Publish one event per payload.
+
+        Inside a workflow the publish is recorded and delivered exactly once;
+        elsewhere it goes to the active runtime's event bus.
+        """
+        if not payloads:
+            return
+        events = [(self.name, self.encode_payload(p)) for p in payloads]
+        runtime = current_workflow_runtime()
+        if runtime is not None:
+            await runtime.publish(events)
+        else:
+            await require_client(f"{self.name}.publish()").publish_events(events)
+
+
+class Subscription(Definition, Generic[T]):
+    """A handler called with each event of the events it subscribes to.
+
+    Attributes:
+        fn: The handler, an ``async def`` taking one payload.
+        events: The events it receives.
+        retry: Retry policy for failed deliveries; ``None`` means one attempt.
+    """
+
+    kind = "subscription"
+
+    def __init__(
+        self,
+        fn: Callable[[T], Coroutine[Any, Any, None]],
+        events: tuple[Event[Any], ...],
+        *,
+        name: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"@subscription needs an async def, got {source_of(fn)}")
+        if len(parameters(fn)) != 1:
+            raise TypeError(f"subscription {source_of(fn)} must take exactly one payload parameter")
+        if not events:
+            raise TypeError(f"subscription {source_of(fn)} names no events")
+        for e in events:
+            if not isinstance(e, Event):
+                raise TypeError(f"subscription {source_of(fn)}: {e!r} is not an event")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError(f"subscription {source_of(fn)}: retry must be a RetryPolicy")
+        self.fn = fn
+        self.events = events
+        self.name = check_name("subscription", name or fn.__name__)
+        self.source = source_of(fn)
+        self.retry = retry
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        return f"<subscription {self.name}>"
+
+    @functools.cached_property
+    def payload_type(self) -> Any:
+        """The handler's declared payload type (``Any`` when not annotated)."""
+        hints = resolved_hints(self.fn)
+        return hints.get(parameters(self.fn)[0].name, Any)
+
+    async def __call__(self, payload: T) -> None:
+        await self.fn(payload)
+
+
+def subscription(
+    *events: Event[Any], name: str | None = None, retry: RetryPolicy | None = None
+) -> Callable[[Callable[[T], Coroutine[Any, Any, None]]], Subscription[T]]:
+    """Subscribe a handler to one or more events.
+
+    Args:
+        events: The events delivered to the handler.
+        name: The subscription's name; defaults to the function's name.
+        retry: Retry policy for failed deliveries; without one, a failed delivery
+            goes to the dead-letter store at once.
+    """
+
+    def decorate(fn: Callable[[T], Coroutine[Any, Any, None]]) -> Subscription[T]:
+        return Subscription(fn, events, name=name, retry=retry)
+
+    return decorate
+
+
+@overload
+def event(name: str, payload_type: type[T]) -> Event[T]: ...
+@overload
+def event(name: str, payload_type: Any) -> Event[Any]: ...
+def event(name: str, payload_type: Any) -> Event[Any]:
+    """Define an event.
+
+    Args:
+        name: The event's name, shared by every service that publishes or receives it.
+        payload_type: The payload's type.
+    """
+    return Event(name, payload_type)

@@ -1,0 +1,323 @@
+"""Backend interfaces (SPI): what an engine needs from storage and messaging.
+
+Each protocol is small and must be implementable both on the embedded SQLite
+backend and on AWS (DynamoDB, S3, SQS FIFO, EventBridge Scheduler);
+docs/architecture.md maps every method to both. The engine never calls a
+backend outside these methods, so a third-party backend registered through the
+``eventual_backend_providers`` hook is a drop-in replacement.
+
+Values crossing the SPI are attrs classes of JSON-ready data, so every backend
+can store them with the codec.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+import attrs
+
+from ._codec import JsonValue
+from ._history import ExecutionRecord, HistoryEvent, PublishedEvent, WorkflowStarted
+from ._info import ExecutionStatus
+
+__all__ = [
+    "Backend",
+    "Conflict",
+    "ExecutionFilter",
+    "ExecutionPage",
+    "ExecutionStore",
+    "InboundBatch",
+    "InboundMessage",
+    "StepCommit",
+    "TaskDispatch",
+    "TaskRequest",
+    "TimerKind",
+    "TimerRequest",
+    "TimerService",
+    "WorkflowQueue",
+]
+
+TimerKind = Literal["timer", "task_timeout", "heartbeat", "workflow_timeout"]
+
+
+class Conflict(Exception):
+    """A conditional write lost: the execution changed or the lease was lost."""
+
+
+@attrs.frozen(kw_only=True)
+class InboundMessage:
+    """One event waiting to be applied to an execution.
+
+    Attributes:
+        id: Unique and deterministic, so a redelivered message is recognised.
+        execution_id: The execution it is for (the FIFO group).
+        event: The event to apply (a completion, a signal, a timer firing, ...).
+    """
+
+    id: str
+    execution_id: str
+    event: HistoryEvent
+
+
+@attrs.frozen(kw_only=True)
+class InboundBatch:
+    """Messages for one execution, claimed together by one orchestrator.
+
+    Attributes:
+        execution_id: The execution.
+        messages: In arrival order.
+        lease: Opaque lease token; the commit must present it.
+    """
+
+    execution_id: str
+    messages: tuple[InboundMessage, ...]
+    lease: str
+
+
+@attrs.frozen(kw_only=True)
+class TaskRequest:
+    """One attempt of a task, to be run by a task worker.
+
+    Attributes:
+        token: ``execution_id|seq|attempt``-derived id; completing twice is harmless.
+        execution_id: The execution that scheduled the task.
+        seq: The task call's sequence number.
+        task: The task's name.
+        args: JSON arguments.
+        attempt: 1 for the first attempt.
+        not_before: Earliest start (retry back-off), or None for now.
+        timeout: Time allowed for the attempt.
+        heartbeat_timeout: Longest silence between heartbeats.
+    """
+
+    token: str
+    execution_id: str
+    seq: int
+    task: str
+    args: list[JsonValue]
+    attempt: int = 1
+    not_before: datetime | None = None
+    timeout: timedelta | None = None
+    heartbeat_timeout: timedelta | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TimerRequest:
+    """A durable timer; when due it becomes an :class:`InboundMessage`.
+
+    Attributes:
+        id: Unique and deterministic (scheduling twice is harmless).
+        execution_id: The execution to notify.
+        due: When it fires.
+        kind: What firing means: a workflow timer, a task attempt's deadline, a
+            heartbeat check, or the workflow's timeout.
+        seq: The call it belongs to (0 for the workflow timeout).
+        attempt: The task attempt for task timers.
+        task: The task's name for task timers.
+    """
+
+    id: str
+    execution_id: str
+    due: datetime
+    kind: TimerKind
+    seq: int = 0
+    attempt: int = 0
+    task: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class StepCommit:
+    """Everything one orchestrator step writes, atomically (the outbox).
+
+    Attributes:
+        execution_id: The execution.
+        expected_length: History length the step was computed from.
+        lease: The lease of the consumed batch (None when starting).
+        consumed: Ids of inbound messages applied (deleted with the commit).
+        events: History events to append.
+        record: The execution's updated record.
+        tasks: Task attempts to dispatch, in order.
+        timers: Timers to schedule.
+        cancel_timers: Ids of timers no longer needed.
+        messages: Inbound messages for other executions (signals, child results,
+            cancellations).
+        starts: Child executions to create (record and first event).
+        published: Events to hand to the event bus.
+    """
+
+    execution_id: str
+    expected_length: int
+    lease: str | None
+    consumed: tuple[str, ...] = ()
+    events: tuple[HistoryEvent, ...] = ()
+    record: ExecutionRecord
+    tasks: tuple[TaskRequest, ...] = ()
+    timers: tuple[TimerRequest, ...] = ()
+    cancel_timers: tuple[str, ...] = ()
+    messages: tuple[InboundMessage, ...] = ()
+    starts: tuple[tuple[ExecutionRecord, WorkflowStarted], ...] = ()
+    published: tuple[PublishedEvent, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ExecutionFilter:
+    """Which executions to list.
+
+    Attributes:
+        workflow: Only executions of this workflow.
+        status: Only executions in this status.
+        limit: At most this many.
+        after: Continue after this execution id (from a previous page).
+    """
+
+    workflow: str | None = None
+    status: ExecutionStatus | None = None
+    limit: int = 100
+    after: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ExecutionPage:
+    """A page of executions, newest first, and the cursor of the next page."""
+
+    executions: tuple[ExecutionRecord, ...]
+    next: str | None
+
+
+class ExecutionStore(Protocol):
+    """Execution records and their histories."""
+
+    async def create(
+        self, record: ExecutionRecord, started: WorkflowStarted, timers: Sequence[TimerRequest]
+    ) -> ExecutionRecord:
+        """Create an execution and enqueue its ``WorkflowStarted``, unless it exists.
+
+        Returns:
+            The stored record: the new one, or the existing one with that id (the
+            caller compares input digests to tell a repeat from a clash).
+        """
+
+    async def get(self, execution_id: str) -> ExecutionRecord | None:
+        """Return the execution's record, or None."""
+
+    async def list(self, query: ExecutionFilter) -> ExecutionPage:
+        """Return executions matching ``query``, newest first."""
+
+    async def history(self, execution_id: str) -> builtins.list[HistoryEvent]:
+        """Return the execution's history, oldest first."""
+
+    async def commit(self, step: StepCommit) -> None:
+        """Apply one step atomically.
+
+        Raises:
+            Conflict: The history is no longer ``expected_length`` long or the lease
+                was lost; nothing was written.
+        """
+
+
+class WorkflowQueue(Protocol):
+    """Inbound messages, FIFO per execution, claimed one execution at a time."""
+
+    async def enqueue(self, messages: Sequence[InboundMessage]) -> None:
+        """Add messages; a message whose id is already queued is ignored."""
+
+    async def claim(self, owner: str, limit: int, lease: timedelta) -> builtins.list[InboundBatch]:
+        """Claim pending messages of up to ``limit`` executions not claimed by others.
+
+        A claim lasts ``lease``; after that another orchestrator may take over.
+        """
+
+    async def release(self, batch: InboundBatch) -> None:
+        """Give up a claim without consuming (the messages stay queued)."""
+
+    async def pending(self) -> int:
+        """Return how many messages are queued (claimed or not)."""
+
+
+class TimerService(Protocol):
+    """Durable timers, fired at least once."""
+
+    async def schedule(self, timers: Sequence[TimerRequest]) -> None:
+        """Schedule timers outside a commit (a timer with a known id is replaced)."""
+
+    async def claim_due(
+        self, owner: str, now: datetime, limit: int, lease: timedelta
+    ) -> builtins.list[TimerRequest]:
+        """Claim up to ``limit`` timers due at ``now``, earliest first.
+
+        A claimed timer is not returned again until ``lease`` (real time) passes
+        without :meth:`complete`, so a crash between claiming and firing only
+        delays it.
+        """
+
+    async def complete(self, timer_ids: Sequence[str]) -> None:
+        """Delete timers that have fired (their messages are queued)."""
+
+    async def next_due(self) -> datetime | None:
+        """Return when the earliest unclaimed timer is due, or None."""
+
+
+class TaskDispatch(Protocol):
+    """Task attempts waiting for, or held by, task workers (at least once)."""
+
+    async def claim(
+        self, owner: str, now: datetime, limit: int, lease: timedelta
+    ) -> builtins.list[TaskRequest]:
+        """Claim up to ``limit`` attempts whose ``not_before`` is at or before ``now``.
+
+        Attempts come in dispatch order. A claim lasts ``lease`` of real time unless
+        renewed; an attempt whose claim lapsed (its worker died) is claimed again.
+        """
+
+    async def renew(self, owner: str, tokens: Sequence[str], lease: timedelta) -> None:
+        """Extend the claims ``owner`` holds on running attempts."""
+
+    async def heartbeat(self, token: str, now: datetime, details: JsonValue) -> bool:
+        """Record a heartbeat; False when the attempt is no longer wanted."""
+
+    async def last_heartbeat(self, token: str) -> datetime | None:
+        """Return when the attempt last sent a heartbeat, or None (never, or finished)."""
+
+    async def finish(self, token: str) -> None:
+        """Forget an attempt that has completed (its result went to the queue)."""
+
+    async def next_ready(self) -> datetime | None:
+        """Return the earliest ``not_before`` of unclaimed attempts (now for immediate ones)."""
+
+    async def pending(self) -> int:
+        """Return how many attempts are waiting or running."""
+
+
+class Backend(Protocol):
+    """A complete runtime backend, as created by a ``BackendProvider``."""
+
+    @property
+    def executions(self) -> ExecutionStore:
+        """Execution records and histories."""
+
+    @property
+    def queue(self) -> WorkflowQueue:
+        """Inbound messages per execution."""
+
+    @property
+    def timers(self) -> TimerService:
+        """Durable timers."""
+
+    @property
+    def tasks(self) -> TaskDispatch:
+        """Task attempts."""
+
+    async def published(self, limit: int) -> builtins.list[tuple[str, PublishedEvent]]:
+        """Return up to ``limit`` events workflows published, oldest first, with ids.
+
+        The outbox of workflow publishes; the event bus drains it.
+        """
+
+    async def ack_published(self, ids: Sequence[str]) -> None:
+        """Remove delivered events from the outbox."""
+
+    async def close(self) -> None:
+        """Release connections and files."""

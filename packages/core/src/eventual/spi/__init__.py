@@ -1,0 +1,76 @@
+"""The service-provider interface: what engines, backends and clients implement.
+
+User code never needs this module. Engines set the ambient contexts
+(:func:`use_workflow_runtime`, :func:`use_task_context`, :func:`use_client`) and
+implement the protocols; backends implement :class:`Backend` and its parts.
+"""
+
+from .._runtime import Client as Client
+from .._runtime import Disposable as Disposable
+from .._runtime import ExecutionControl as ExecutionControl
+from .._runtime import TaskCallOptions as TaskCallOptions
+from .._runtime import TaskContext as TaskContext
+from .._runtime import WorkflowRuntime as WorkflowRuntime
+from .._runtime import current_client as current_client
+from .._runtime import current_task_context as current_task_context
+from .._runtime import current_workflow_runtime as current_workflow_runtime
+from .._runtime import require_client as require_client
+from .._runtime import reset_client as reset_client
+from .._runtime import set_client as set_client
+from .._runtime import set_workflow_runtime as set_workflow_runtime
+from .._runtime import use_client as use_client
+from .._runtime import use_task_context as use_task_context
+from .._runtime import use_workflow_runtime as use_workflow_runtime
+from .._spi import Backend as Backend
+from .._spi import Conflict as Conflict
+from .._spi import ExecutionFilter as ExecutionFilter
+from .._spi import ExecutionPage as ExecutionPage
+from .._spi import ExecutionStore as ExecutionStore
+from .._spi import InboundBatch as InboundBatch
+from .._spi import InboundMessage as InboundMessage
+from .._spi import StepCommit as StepCommit
+from .._spi import TaskDispatch as TaskDispatch
+from .._spi import TaskRequest as TaskRequest
+from .._spi import TimerKind as TimerKind
+from .._spi import TimerRequest as TimerRequest
+from .._spi import TimerService as TimerService
+from .._spi import WorkflowQueue as WorkflowQueue
+from .._task import CompleteAsync as CompleteAsync
+from .._workflow import execution_id as execution_id
+from .._workflow import new_execution_name as new_execution_name
+
+__all__ = [
+    "Backend",
+    "Client",
+    "CompleteAsync",
+    "Conflict",
+    "Disposable",
+    "ExecutionControl",
+    "ExecutionFilter",
+    "ExecutionPage",
+    "ExecutionStore",
+    "InboundBatch",
+    "InboundMessage",
+    "StepCommit",
+    "TaskCallOptions",
+    "TaskContext",
+    "TaskDispatch",
+    "TaskRequest",
+    "TimerKind",
+    "TimerRequest",
+    "TimerService",
+    "WorkflowQueue",
+    "WorkflowRuntime",
+    "current_client",
+    "current_task_context",
+    "current_workflow_runtime",
+    "execution_id",
+    "new_execution_name",
+    "require_client",
+    "reset_client",
+    "set_client",
+    "set_workflow_runtime",
+    "use_client",
+    "use_task_context",
+    "use_workflow_runtime",
+]

@@ -1,0 +1,25 @@
+"""eventual's durable workflow engine, its embedded backends and the local runtime."""
+
+from ._clock import Clock as Clock
+from ._clock import ManualClock as ManualClock
+from ._clock import SystemClock as SystemClock
+from ._engine import Engine as Engine
+from ._engine import EngineOptions as EngineOptions
+from ._executor import StepOutput as StepOutput
+from ._executor import WorkflowInstance as WorkflowInstance
+from ._local import LocalRuntime as LocalRuntime
+from ._local import load_service as load_service
+from ._memory import MemoryBackend as MemoryBackend
+
+__all__ = [
+    "Clock",
+    "Engine",
+    "EngineOptions",
+    "LocalRuntime",
+    "ManualClock",
+    "MemoryBackend",
+    "StepOutput",
+    "SystemClock",
+    "WorkflowInstance",
+    "load_service",
+]

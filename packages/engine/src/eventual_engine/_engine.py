@@ -1,0 +1,448 @@
+"""The engine: one service on one backend, as a client and as a set of workers.
+
+:class:`Engine` implements the ``Client`` protocol (start executions, signal,
+cancel, read results) and runs the three kinds of work: orchestration of
+inbound events, task attempts and timers. It can run them in the background
+(:meth:`Engine.serve`, used by ``LocalRuntime`` and ``eventual local``) or step
+by step until nothing is left (:meth:`Engine.run_until_idle`, used by the test
+environment on a virtual clock). Both paths run the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import attrs
+from ulid import ULID
+
+from eventual import (
+    EventualError,
+    ExecutionAlreadyExists,
+    ExecutionNotFound,
+    ExecutionStatus,
+    RuntimeNotAvailable,
+    Service,
+    WorkflowFailed,
+)
+from eventual.codec import JsonValue
+from eventual.history import (
+    ExecutionRecord,
+    HistoryEvent,
+    SignalReceived,
+    TaskFailed,
+    TaskSucceeded,
+    WorkflowCancelRequested,
+    WorkflowStarted,
+    input_digest,
+)
+from eventual.spi import (
+    Backend,
+    ExecutionFilter,
+    ExecutionPage,
+    InboundMessage,
+    TimerRequest,
+    execution_id,
+    new_execution_name,
+)
+
+from ._clock import Clock, ManualClock, SystemClock
+from ._executor import seed_for, timer_id
+from ._orchestrator import Orchestrator
+from ._workers import TaskWorker, TimerWorker
+
+__all__ = ["Engine", "EngineOptions"]
+
+log = logging.getLogger("eventual.engine")
+
+
+@attrs.frozen(kw_only=True)
+class EngineOptions:
+    """Tuning of an engine; the defaults suit a laptop and a small server.
+
+    Attributes:
+        owner: Identifies this process in leases; unique by default.
+        cache_size: Live workflow instances kept in memory.
+        batch_executions: Executions claimed per orchestration round.
+        task_concurrency: Task attempts running at once in this process.
+        lease: How long a claim (batch, task, timer) lasts without renewal;
+            after a crash, work resumes elsewhere once it lapses.
+        poll_interval: Longest sleep between looks at the backend for work that
+            other processes added (in-process work wakes the loops at once).
+    """
+
+    owner: str = attrs.field(factory=lambda: f"engine-{ULID()}")
+    cache_size: int = 10_000
+    batch_executions: int = 64
+    task_concurrency: int = 64
+    lease: timedelta = timedelta(seconds=30)
+    poll_interval: float = 0.05
+
+
+class Engine:
+    """Runs one service on one backend; also the ``Client`` code outside workflows uses."""
+
+    def __init__(
+        self,
+        service: Service,
+        backend: Backend,
+        *,
+        clock: Clock | None = None,
+        options: EngineOptions | None = None,
+    ) -> None:
+        self.service = service
+        self.backend = backend
+        self.clock: Clock = clock or SystemClock()
+        self.options = options or EngineOptions()
+        self._wake = asyncio.Event()
+        self.orchestrator = Orchestrator(service, backend, self.clock, self.options.cache_size)
+        self.tasks = TaskWorker(
+            service,
+            backend,
+            self.clock,
+            self,
+            owner=self.options.owner,
+            concurrency=self.options.task_concurrency,
+            lease=self.options.lease,
+            notify=self.notify,
+        )
+        self.timers = TimerWorker(
+            service,
+            backend,
+            self.clock,
+            owner=self.options.owner,
+            lease=self.options.lease,
+            notify=self.notify,
+            on_task_deadline=self._cancel_running,
+        )
+        self._ended: dict[str, list[asyncio.Future[None]]] = {}
+        self._serving: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    def notify(self) -> None:
+        """Wake the background loops: work was added in this process."""
+        self._wake.set()
+
+    def _cancel_running(self, token: str) -> None:
+        running = self.tasks.running.get(token)
+        if running is not None:
+            running.cancel()
+
+    # --- work -----------------------------------------------------------------------
+
+    async def orchestrate_once(self) -> int:
+        """Claim and process one round of inbound batches; return how many."""
+        batches = await self.backend.queue.claim(
+            self.options.owner, self.options.batch_executions, self.options.lease
+        )
+        for batch in batches:
+            record = await self.orchestrator.process(batch)
+            if record is not None and record.status.done:
+                for waiter in self._ended.pop(record.id, []):
+                    if not waiter.done():
+                        waiter.set_result(None)
+        return len(batches)
+
+    async def run_until_idle(self) -> None:
+        """Do all work that needs no time to pass, then return.
+
+        Runs orchestration, due timers and task attempts until the queue is
+        empty, no timer is due and no task attempt is ready or running.
+        """
+        while True:
+            progressed = await self.orchestrate_once()
+            progressed += await self.timers.fire_due()
+            progressed += await self.tasks.claim_and_start()
+            if progressed:
+                continue
+            if self.tasks.running:
+                await asyncio.wait(
+                    list(self.tasks.running.values()), return_when=asyncio.FIRST_COMPLETED
+                )
+                continue
+            return
+
+    async def advance_to(self, when: datetime) -> None:
+        """Move a manual clock to ``when``, firing due work in time order.
+
+        Each timer (and each delayed task attempt) becomes due at its own instant
+        and the work it causes is settled before the clock moves on, so a retry
+        back-off or a heartbeat deadline happens at the right virtual time.
+
+        Raises:
+            TypeError: The engine's clock is not a ``ManualClock``.
+        """
+        clock = self.clock
+        if not isinstance(clock, ManualClock):
+            raise TypeError("advance_to needs an engine built with a ManualClock")
+        await self.run_until_idle()
+        while True:
+            due = await self.backend.timers.next_due()
+            ready = await self.backend.tasks.next_ready()
+            candidates = [t for t in (due, ready) if t is not None and t <= when]
+            if not candidates:
+                break
+            clock.set(max(min(candidates), clock.now()))
+            await self.run_until_idle()
+        clock.set(when)
+        await self.run_until_idle()
+
+    async def serve(self) -> None:
+        """Run the workers in the background until :meth:`stop` (or cancellation)."""
+        self._stopping = False
+        self._serving = [
+            asyncio.create_task(self._orchestrate_loop(), name="eventual orchestrator"),
+            asyncio.create_task(self._timer_loop(), name="eventual timers"),
+            asyncio.create_task(self._task_loop(), name="eventual tasks"),
+        ]
+        try:
+            await asyncio.gather(*self._serving)
+        finally:
+            for task in self._serving:
+                task.cancel()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop the background loops; give running task attempts ``grace`` seconds.
+
+        Attempts still running after that are abandoned; their claims lapse and
+        another worker runs them again (tasks are at-least-once).
+        """
+        self._stopping = True
+        self.notify()
+        for task in self._serving:
+            task.cancel()
+        await asyncio.gather(*self._serving, return_exceptions=True)
+        self._serving = []
+        running = list(self.tasks.running.values())
+        if running:
+            _done, pending = await asyncio.wait(running, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=max(seconds, 0.0))
+
+    async def _guard(self, what: str, step: object) -> int:
+        try:
+            return await step  # type: ignore[misc,no-any-return]
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("eventual %s loop failed; retrying", what)
+            await asyncio.sleep(self.options.poll_interval * 10)
+            return 0
+
+    async def _orchestrate_loop(self) -> None:
+        while not self._stopping:
+            if not await self._guard("orchestrator", self.orchestrate_once()):
+                await self._sleep(self.options.poll_interval)
+
+    async def _timer_loop(self) -> None:
+        while not self._stopping:
+            if await self._guard("timer", self.timers.fire_due()):
+                continue
+            next_due = await self.backend.timers.next_due()
+            delay = self.options.poll_interval
+            if next_due is not None:
+                delay = min(delay, (next_due - self.clock.now()).total_seconds())
+            await self._sleep(delay)
+
+    async def _task_loop(self) -> None:
+        renew_every = self.options.lease.total_seconds() / 3
+        loop = asyncio.get_running_loop()
+        last_renewal = loop.time()
+        while not self._stopping:
+            started = await self._guard("task", self.tasks.claim_and_start())
+            if loop.time() - last_renewal > renew_every:
+                await self._guard("task renewal", self.tasks.renew())
+                last_renewal = loop.time()
+            if not started:
+                await self._sleep(self.options.poll_interval)
+
+    # --- Client -----------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """Return the engine clock's time."""
+        return self.clock.now()
+
+    async def start_execution(
+        self, workflow: str, input: JsonValue, name: str | None, *, parent_id: str | None = None
+    ) -> str:
+        """Start an execution (see ``Client``)."""
+        definition = self.service.workflow(workflow)
+        definition.decode_input(input)  # fails at start, naming the field
+        name = name if name is not None else new_execution_name()
+        id_ = execution_id(definition.name, name)
+        now = self.clock.now()
+        timeout_at = now + definition.timeout if definition.timeout else None
+        started = WorkflowStarted(
+            timestamp=now,
+            execution_id=id_,
+            workflow=definition.name,
+            name=name,
+            input=input,
+            parent_id=parent_id,
+            seed=seed_for(id_),
+            timeout_at=timeout_at,
+        )
+        record = ExecutionRecord(
+            id=id_,
+            workflow=definition.name,
+            name=name,
+            status=ExecutionStatus.RUNNING,
+            input=input,
+            input_digest=input_digest(input),
+            parent_id=parent_id,
+            started_at=now,
+        )
+        timers = []
+        if timeout_at is not None:
+            timers.append(
+                TimerRequest(
+                    id=timer_id(id_, "workflow_timeout"),
+                    execution_id=id_,
+                    due=timeout_at,
+                    kind="workflow_timeout",
+                )
+            )
+        stored = await self.backend.executions.create(record, started, timers)
+        if stored.input_digest != record.input_digest:
+            raise ExecutionAlreadyExists(
+                f"execution {id_!r} already exists with another input; start it with another "
+                "name, or with the same input to get the existing execution"
+            )
+        self.notify()
+        return id_
+
+    async def _record(self, execution_id: str) -> ExecutionRecord:
+        record = await self.backend.executions.get(execution_id)
+        if record is None:
+            raise ExecutionNotFound(f"no execution {execution_id!r}")
+        return record
+
+    async def execution_status(self, execution_id: str) -> ExecutionStatus:
+        """Return the execution's status (see ``Client``)."""
+        return (await self._record(execution_id)).status
+
+    async def execution_record(self, execution_id: str) -> ExecutionRecord:
+        """Return the execution's record (raises ``ExecutionNotFound``)."""
+        return await self._record(execution_id)
+
+    async def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionRecord:
+        """Wait until the execution ends and return its record."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        delay = 0.005
+        while True:
+            record = await self._record(execution_id)
+            if record.status.done:
+                return record
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._ended.setdefault(execution_id, []).append(waiter)
+            # Another process may end it: poll with back-off besides in-process wake-ups.
+            wait_for = delay if deadline is None else min(delay, deadline - loop.time())
+            if wait_for <= 0:
+                raise TimeoutError(f"execution {execution_id!r} is still running")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, wait_for)
+            delay = min(delay * 2, 0.5)
+
+    async def execution_result(self, execution_id: str) -> JsonValue:
+        """Wait for the end; return the JSON result or raise ``WorkflowFailed``."""
+        record = await self.wait(execution_id)
+        if record.status is ExecutionStatus.SUCCEEDED:
+            return record.result  # type: ignore[no-any-return]
+        raise WorkflowFailed(
+            record.error_type or record.status.value, record.message or record.status.value
+        )
+
+    async def execution_history(self, execution_id: str) -> list[HistoryEvent]:
+        """Return the execution's history (see ``Client``)."""
+        await self._record(execution_id)
+        return await self.backend.executions.history(execution_id)
+
+    async def executions(self, query: ExecutionFilter) -> ExecutionPage:
+        """List executions, newest first."""
+        return await self.backend.executions.list(query)
+
+    async def cancel_execution(self, execution_id: str) -> None:
+        """Ask an execution to cancel (see ``Client``)."""
+        record = await self._record(execution_id)
+        if record.status.done:
+            return
+        message = InboundMessage(
+            id=f"{execution_id}|cancel",
+            execution_id=execution_id,
+            event=WorkflowCancelRequested(timestamp=self.clock.now(), reason="requested"),
+        )
+        await self.backend.queue.enqueue([message])
+        self.notify()
+
+    async def send_signal(self, execution_id: str, signal: str, payload: JsonValue) -> None:
+        """Deliver a signal; discarded if the execution has ended (see ``Client``)."""
+        record = await self._record(execution_id)
+        if record.status.done:
+            return
+        message_id = f"signal|{ULID()}"
+        message = InboundMessage(
+            id=message_id,
+            execution_id=execution_id,
+            event=SignalReceived(
+                timestamp=self.clock.now(), signal=signal, payload=payload, id=message_id
+            ),
+        )
+        await self.backend.queue.enqueue([message])
+        self.notify()
+
+    async def publish_events(self, events: Sequence[tuple[str, JsonValue]]) -> None:
+        """Publishing outside workflows needs an event bus (eventual-messaging)."""
+        raise RuntimeNotAvailable(
+            "publishing events from outside a workflow needs an event bus; install "
+            "eventual-messaging (events published by workflows are recorded in history)"
+        )
+
+    @staticmethod
+    def _parse_token(token: str) -> tuple[str, int, int]:
+        try:
+            execution, seq, attempt = token.rsplit("|", 2)
+            return execution, int(seq), int(attempt)
+        except ValueError:
+            raise EventualError(f"invalid task token {token!r}") from None
+
+    async def complete_task(self, token: str, result: JsonValue) -> None:
+        """Finish an asynchronously completed task (see ``Client``)."""
+        execution, seq, attempt = self._parse_token(token)
+        await self._record(execution)
+        event = TaskSucceeded(timestamp=self.clock.now(), seq=seq, attempt=attempt, result=result)
+        await self._finish_task(token, execution, event)
+
+    async def fail_task(self, token: str, error_type: str, message: str) -> None:
+        """Fail an asynchronously completed task (see ``Client``)."""
+        execution, seq, attempt = self._parse_token(token)
+        await self._record(execution)
+        event = TaskFailed(
+            timestamp=self.clock.now(),
+            seq=seq,
+            attempt=attempt,
+            error_type=error_type,
+            message=message,
+        )
+        await self._finish_task(token, execution, event)
+
+    async def _finish_task(self, token: str, execution: str, event: HistoryEvent) -> None:
+        message = InboundMessage(id=f"{token}|done", execution_id=execution, event=event)
+        await self.backend.queue.enqueue([message])
+        await self.backend.tasks.finish(token)
+        await self.backend.timers.complete(
+            [
+                timer_id(execution, kind, getattr(event, "seq", 0), getattr(event, "attempt", 0))
+                for kind in ("task_timeout", "heartbeat")
+            ]
+        )
+        self.notify()

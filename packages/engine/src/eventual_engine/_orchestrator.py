@@ -1,0 +1,154 @@
+"""The orchestrator: applies inbound events to executions and commits the outcome.
+
+One step takes a batch of inbound messages for one execution (claimed from the
+queue, so no other orchestrator works on it meanwhile), feeds them to the
+execution's live instance, and commits the new history together with every
+command it implies (the outbox) in one conditional write. If the write loses
+(another orchestrator got there first, or the lease lapsed) nothing was written;
+the cached instance is dropped and the messages are processed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+from eventual import DeterminismError, ExecutionStatus, Service
+from eventual.history import ExecutionRecord
+from eventual.history import WorkflowFailed as WorkflowFailedEvent
+from eventual.spi import Backend, Conflict, InboundBatch, StepCommit
+
+from ._clock import Clock
+from ._executor import StepOutput, WorkflowInstance
+
+__all__ = ["Orchestrator"]
+
+log = logging.getLogger("eventual.engine")
+
+
+class _Live:
+    __slots__ = ("committed", "instance")
+
+    def __init__(self, instance: WorkflowInstance, committed: int) -> None:
+        self.instance = instance
+        self.committed = committed
+
+
+class Orchestrator:
+    """Runs executor steps for claimed batches, with a bounded cache of live instances."""
+
+    def __init__(self, service: Service, backend: Backend, clock: Clock, cache_size: int) -> None:
+        self._service = service
+        self._backend = backend
+        self._clock = clock
+        self._cache: OrderedDict[str, _Live] = OrderedDict()
+        self._cache_size = cache_size
+        self.replays = 0  # cache misses, for tests and benchmarks
+
+    def evict(self, execution_id: str) -> None:
+        """Drop an execution's live instance (the next step replays its history)."""
+        self._cache.pop(execution_id, None)
+
+    def clear(self) -> None:
+        """Drop every live instance."""
+        self._cache.clear()
+
+    async def _live(self, execution_id: str) -> tuple[_Live, StepOutput]:
+        live = self._cache.get(execution_id)
+        if live is not None:
+            self._cache.move_to_end(execution_id)
+            return live, StepOutput()
+        history = await self._backend.executions.history(execution_id)
+        self.replays += 1
+        instance, output = WorkflowInstance.from_history(self._service, history)
+        live = _Live(instance, len(history))
+        self._cache[execution_id] = live
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return live, output
+
+    async def process(self, batch: InboundBatch) -> ExecutionRecord | None:
+        """Apply one batch and commit it; return the updated record (None if it lost).
+
+        Raises nothing for workflow problems: failures of workflow code, bad input
+        and nondeterminism end the execution with the error recorded.
+        """
+        execution_id = batch.execution_id
+        record = await self._backend.executions.get(execution_id)
+        if record is None or record.status is not ExecutionStatus.RUNNING:
+            # The queue discards messages of unknown or ended executions at its next claim.
+            await self._backend.queue.release(batch)
+            self.evict(execution_id)
+            return record
+        try:
+            live, output = await self._live(execution_id)
+            output.extend(live.instance.apply([m.event for m in batch.messages]))
+            new_record = live.instance.record(record)
+        except DeterminismError as error:
+            log.error("%s", error)
+            self.evict(execution_id)
+            return await self._fail(batch, record, error)
+        step = StepCommit(
+            execution_id=execution_id,
+            expected_length=live.committed,
+            lease=batch.lease,
+            consumed=tuple(m.id for m in batch.messages),
+            events=tuple(output.events),
+            record=new_record,
+            tasks=tuple(output.tasks),
+            timers=tuple(output.timers),
+            cancel_timers=tuple(output.cancel_timers),
+            messages=tuple(output.messages),
+            starts=tuple(output.starts),
+            published=tuple(output.published),
+        )
+        try:
+            await self._backend.executions.commit(step)
+        except Conflict:
+            self.evict(execution_id)
+            await self._backend.queue.release(batch)
+            return None
+        except BaseException:
+            self.evict(execution_id)
+            raise
+        live.committed += len(output.events)
+        if live.instance.ended:
+            self.evict(execution_id)
+        return new_record
+
+    async def _fail(
+        self, batch: InboundBatch, record: ExecutionRecord, error: DeterminismError
+    ) -> ExecutionRecord | None:
+        now = self._clock.now()
+        failed = ExecutionRecord(
+            id=record.id,
+            workflow=record.workflow,
+            name=record.name,
+            status=ExecutionStatus.FAILED,
+            input=record.input,
+            input_digest=record.input_digest,
+            parent_id=record.parent_id,
+            started_at=record.started_at,
+            ended_at=now,
+            error_type=type(error).__name__,
+            message=str(error),
+        )
+        history = await self._backend.executions.history(record.id)
+        step = StepCommit(
+            execution_id=record.id,
+            expected_length=len(history),
+            lease=batch.lease,
+            consumed=tuple(m.id for m in batch.messages),
+            events=(
+                WorkflowFailedEvent(
+                    timestamp=now, error_type=type(error).__name__, message=str(error)
+                ),
+            ),
+            record=failed,
+        )
+        try:
+            await self._backend.executions.commit(step)
+        except Conflict:
+            await self._backend.queue.release(batch)
+            return None
+        return failed

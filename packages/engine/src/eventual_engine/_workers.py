@@ -1,0 +1,273 @@
+"""Task and timer workers: run task attempts, turn due timers into inbound events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+import attrs
+
+from eventual import Service, TaskInfo
+from eventual.codec import JsonValue, encode
+from eventual.history import (
+    HistoryEvent,
+    TaskFailed,
+    TaskHeartbeatTimedOut,
+    TaskSucceeded,
+    TaskTimedOut,
+    TimerFired,
+    WorkflowTimedOut,
+)
+from eventual.spi import (
+    Backend,
+    Client,
+    CompleteAsync,
+    InboundMessage,
+    TaskRequest,
+    TimerRequest,
+    use_client,
+    use_task_context,
+)
+
+from ._clock import Clock
+from ._executor import task_token, timer_id
+
+__all__ = ["TaskWorker", "TimerWorker"]
+
+log = logging.getLogger("eventual.engine")
+
+_EXTERNAL_HOLD = timedelta(days=36500)
+
+
+class _TaskContext:
+    """What a task body reaches through ``heartbeat()`` and ``task_info()``."""
+
+    def __init__(self, worker: TaskWorker, request: TaskRequest) -> None:
+        self._worker = worker
+        self._request = request
+        self._info = TaskInfo(
+            execution_id=request.execution_id,
+            task=request.task,
+            attempt=request.attempt,
+            token=request.token,
+        )
+
+    def info(self) -> TaskInfo:
+        return self._info
+
+    async def heartbeat(self, details: JsonValue) -> None:
+        await self._worker.backend.tasks.heartbeat(
+            self._request.token, self._worker.clock.now(), details
+        )
+
+
+class TaskWorker:
+    """Claims task attempts and runs them as asyncio tasks of this process."""
+
+    def __init__(
+        self,
+        service: Service,
+        backend: Backend,
+        clock: Clock,
+        client: Client,
+        *,
+        owner: str,
+        concurrency: int,
+        lease: timedelta,
+        notify: Callable[[], None],
+    ) -> None:
+        self.service = service
+        self.backend = backend
+        self.clock = clock
+        self._client = client
+        self._owner = owner
+        self._concurrency = concurrency
+        self._lease = lease
+        self._notify = notify
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self.attempts = 0  # task attempts started, for tests and benchmarks
+
+    async def claim_and_start(self) -> int:
+        """Claim ready attempts up to the free concurrency and start them; return how many."""
+        free = self._concurrency - len(self.running)
+        if free <= 0:
+            return 0
+        requests = await self.backend.tasks.claim(self._owner, self.clock.now(), free, self._lease)
+        for request in requests:
+            if request.token in self.running:
+                continue
+            self.attempts += 1
+            task = asyncio.create_task(self._run(request), name=f"eventual task {request.token}")
+            self.running[request.token] = task
+            task.add_done_callback(self._forget(request.token))
+        return len(requests)
+
+    def _forget(self, token: str) -> Callable[[asyncio.Task[None]], None]:
+        def forget(task: asyncio.Task[None]) -> None:
+            self.running.pop(token, None)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("task worker failed on %s", token, exc_info=task.exception())
+
+        return forget
+
+    async def renew(self) -> None:
+        """Extend the claims of running attempts so no other worker takes them."""
+        if self.running:
+            await self.backend.tasks.renew(self._owner, list(self.running), self._lease)
+
+    async def _deadlines(self, request: TaskRequest) -> list[TimerRequest]:
+        now = self.clock.now()
+        timers: list[TimerRequest] = []
+        if request.timeout is not None:
+            timers.append(
+                TimerRequest(
+                    id=timer_id(request.execution_id, "task_timeout", request.seq, request.attempt),
+                    execution_id=request.execution_id,
+                    due=now + request.timeout,
+                    kind="task_timeout",
+                    seq=request.seq,
+                    attempt=request.attempt,
+                )
+            )
+        if request.heartbeat_timeout is not None:
+            await self.backend.tasks.heartbeat(request.token, now, None)
+            timers.append(
+                TimerRequest(
+                    id=timer_id(request.execution_id, "heartbeat", request.seq, request.attempt),
+                    execution_id=request.execution_id,
+                    due=now + request.heartbeat_timeout,
+                    kind="heartbeat",
+                    seq=request.seq,
+                    attempt=request.attempt,
+                    task=request.task,
+                )
+            )
+        if timers:
+            await self.backend.timers.schedule(timers)
+            self._notify()
+        return timers
+
+    async def _run(self, request: TaskRequest) -> None:
+        deadlines = await self._deadlines(request)
+        event: HistoryEvent
+        try:
+            definition = self.service.task(request.task)
+            args, kwargs = definition.decode_args(request.args)
+            with use_client(self._client), use_task_context(_TaskContext(self, request)):
+                result = await definition.run(*args, **kwargs)
+            event = TaskSucceeded(
+                timestamp=self.clock.now(),
+                seq=request.seq,
+                attempt=request.attempt,
+                result=encode(result, definition.return_type),
+            )
+        except CompleteAsync:
+            # Finished later through complete_task/fail_task. The claim is held for
+            # the outside world (no worker runs it again), while its timeout and
+            # heartbeat deadlines keep applying.
+            await self.backend.tasks.renew(self._owner, [request.token], _EXTERNAL_HOLD)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.info("task %s failed: %s: %s", request.token, type(error).__name__, error)
+            event = TaskFailed(
+                timestamp=self.clock.now(),
+                seq=request.seq,
+                attempt=request.attempt,
+                error_type=type(error).__name__,
+                message=str(error),
+            )
+        message = InboundMessage(
+            id=f"{request.token}|done", execution_id=request.execution_id, event=event
+        )
+        await self.backend.queue.enqueue([message])
+        await self.backend.tasks.finish(request.token)
+        if deadlines:
+            await self.backend.timers.complete([t.id for t in deadlines])
+        self._notify()
+
+
+class TimerWorker:
+    """Turns due timers into inbound messages (at least once; ids make it harmless)."""
+
+    def __init__(
+        self,
+        service: Service,
+        backend: Backend,
+        clock: Clock,
+        *,
+        owner: str,
+        lease: timedelta,
+        notify: Callable[[], None],
+        on_task_deadline: Callable[[str], None],
+    ) -> None:
+        self._backend = backend
+        self._clock = clock
+        self._owner = owner
+        self._lease = lease
+        self._notify = notify
+        self._on_task_deadline = on_task_deadline
+        self._service = service
+        self.fired = 0
+
+    def _heartbeat_timeout(self, task: str) -> timedelta | None:
+        definition = self._service.tasks.get(task)
+        return definition.heartbeat_timeout if definition is not None else None
+
+    async def fire_due(self, limit: int = 256) -> int:
+        """Fire every timer due now; return how many fired."""
+        now = self._clock.now()
+        due = await self._backend.timers.claim_due(self._owner, now, limit, self._lease)
+        if not due:
+            return 0
+        messages: list[InboundMessage] = []
+        rescheduled: list[TimerRequest] = []
+        for timer in due:
+            event = await self._event_for(timer, rescheduled)
+            if event is not None:
+                messages.append(
+                    InboundMessage(id=timer.id, execution_id=timer.execution_id, event=event)
+                )
+        if messages:
+            await self._backend.queue.enqueue(messages)
+        await self._backend.timers.complete(
+            [t.id for t in due if t.id not in {r.id for r in rescheduled}]
+        )
+        if rescheduled:
+            await self._backend.timers.schedule(rescheduled)
+        self.fired += len(messages)
+        self._notify()
+        return len(due)
+
+    async def _event_for(
+        self, timer: TimerRequest, rescheduled: list[TimerRequest]
+    ) -> HistoryEvent | None:
+        now = self._clock.now()
+        match timer.kind:
+            case "timer":
+                return TimerFired(timestamp=now, seq=timer.seq)
+            case "workflow_timeout":
+                return WorkflowTimedOut(timestamp=now)
+            case "task_timeout":
+                self._on_task_deadline(_token(timer))
+                return TaskTimedOut(timestamp=now, seq=timer.seq, attempt=timer.attempt)
+            case "heartbeat":
+                token = _token(timer)
+                last = await self._backend.tasks.last_heartbeat(token)
+                window = self._heartbeat_timeout(timer.task or "")
+                if last is None or window is None:
+                    return None  # the attempt finished (or its task is gone)
+                if last + window > now:
+                    # A beat arrived since the timer was set: move the deadline.
+                    rescheduled.append(attrs.evolve(timer, due=last + window))
+                    return None
+                self._on_task_deadline(token)
+                return TaskHeartbeatTimedOut(timestamp=now, seq=timer.seq, attempt=timer.attempt)
+        return None
+
+
+def _token(timer: TimerRequest) -> str:
+    return task_token(timer.execution_id, timer.seq, timer.attempt)
