@@ -42,7 +42,7 @@ CORE_DIR = REPO_ROOT / "packages" / "core"
 ACME_PLUGIN_SOURCE = '''\
 """A backend plugin from another distribution."""
 
-from eventual._plugins import BackendProvider, hookimpl
+from eventual.plugins import BackendProvider, hookimpl
 
 
 class AcmeBackend:

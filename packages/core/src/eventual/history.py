@@ -34,12 +34,12 @@ from ._history import history_event_to_json as history_event_to_json
 from ._history import input_digest as input_digest
 
 __all__ = [
-    "HISTORY_EVENT_TYPES",
     "ChildWorkflowFailed",
     "ChildWorkflowScheduled",
     "ChildWorkflowSucceeded",
     "EventsPublished",
     "ExecutionRecord",
+    "HISTORY_EVENT_TYPES",
     "HistoryEvent",
     "PublishedEvent",
     "SequencedEvent",

@@ -18,9 +18,9 @@ from ._plugins import hookspec as hookspec
 
 __all__ = [
     "AUTOLOAD_ENV_VAR",
-    "ENTRY_POINT_GROUP",
     "BackendProvider",
     "DeployTarget",
+    "ENTRY_POINT_GROUP",
     "EventBusProvider",
     "EventualConfig",
     "PluginInfo",

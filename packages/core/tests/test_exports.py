@@ -1,0 +1,111 @@
+"""The public surface of eventual-core is pinned: names never appear or vanish by accident."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPECTED: dict[str, list[str]] = {
+    "eventual": [
+        "Command",
+        "DefinitionNotFound",
+        "DeterminismError",
+        "DuplicateDefinition",
+        "Event",
+        "EventualError",
+        "ExecutionAlreadyExists",
+        "ExecutionHandle",
+        "ExecutionInfo",
+        "ExecutionNotFound",
+        "ExecutionStatus",
+        "HeartbeatTimeout",
+        "HttpError",
+        "HttpRequest",
+        "HttpResponse",
+        "Middleware",
+        "RetryPolicy",
+        "Route",
+        "RuntimeNotAvailable",
+        "Service",
+        "ServiceLoadError",
+        "Signal",
+        "Subscription",
+        "Task",
+        "TaskError",
+        "TaskInfo",
+        "Timeout",
+        "ValidationError",
+        "Workflow",
+        "WorkflowFailed",
+        "api",
+        "command",
+        "complete_async",
+        "complete_task",
+        "condition",
+        "event",
+        "execution_info",
+        "fail_task",
+        "get_plugin_manager",
+        "heartbeat",
+        "hookimpl",
+        "hookspec",
+        "now",
+        "random",
+        "signal",
+        "sleep",
+        "sleep_until",
+        "subscription",
+        "task",
+        "task_info",
+        "uuid4",
+        "workflow",
+    ],
+    "eventual.codec": ["Codec", "JsonValue", "decode", "default_codec", "encode"],
+    "eventual.hookspecs": [
+        "eventual_backend_providers",
+        "eventual_cli_commands",
+        "eventual_config_defaults",
+        "eventual_configure_codec",
+        "eventual_deploy_targets",
+        "eventual_event_bus_providers",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(EXPECTED))
+def test_all_is_pinned(module: str) -> None:
+    """Each public module's __all__ is exactly the expected, sorted list."""
+    assert importlib.import_module(module).__all__ == EXPECTED[module]
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["eventual", "eventual.codec", "eventual.history", "eventual.plugins", "eventual.spi"],
+)
+def test_every_exported_name_exists(module: str) -> None:
+    """Every name in __all__ is importable and __all__ is sorted."""
+    imported = importlib.import_module(module)
+    assert list(imported.__all__) == sorted(imported.__all__)
+    for name in imported.__all__:
+        assert hasattr(imported, name), f"{module}.{name} is exported but missing"
+
+
+def test_user_api_of_the_design_is_importable() -> None:
+    """Everything DESIGN.md section 3 imports from eventual is there."""
+    from eventual import (  # noqa: F401
+        HttpError,
+        HttpRequest,
+        HttpResponse,
+        RetryPolicy,
+        Timeout,
+        api,
+        command,
+        condition,
+        event,
+        signal,
+        sleep,
+        subscription,
+        task,
+        workflow,
+    )
