@@ -57,7 +57,7 @@ class EventualConfig:
     """The settings a service runs with, as loaded by ``load_config``.
 
     Attributes:
-        service: The service's name, or ``None`` to derive it from the project.
+        service: The service module path (``"orders.service"``), or ``None``.
         backend: The name of the runtime backend, as provided by a plugin's
             ``eventual_backend_providers``.
         event_bus: The name of the event bus, or ``None`` for the backend's own.

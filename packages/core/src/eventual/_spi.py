@@ -310,6 +310,9 @@ class Backend(Protocol):
     def tasks(self) -> TaskDispatch:
         """Task attempts."""
 
+    async def open(self) -> object:
+        """Connect and create what is missing (tables, files); returns the backend."""
+
     async def published(self, limit: int) -> builtins.list[tuple[str, PublishedEvent]]:
         """Return up to ``limit`` events workflows published, oldest first, with ids.
 

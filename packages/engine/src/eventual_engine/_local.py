@@ -11,10 +11,11 @@ from typing import Any, TypeVar
 
 from eventual import Command, ExecutionHandle, Service, Workflow
 from eventual.codec import encode
+from eventual.plugins import EventualConfig, Plugins, get_plugin_manager
 from eventual.spi import Backend, reset_client, set_client
 
+from . import _plugin
 from ._engine import Engine, EngineOptions
-from ._memory import MemoryBackend
 
 __all__ = ["LocalRuntime", "load_service"]
 
@@ -31,7 +32,8 @@ class LocalRuntime:
     """Runs a service (workers, timers, tasks) in this process on the embedded backend.
 
     ``LocalRuntime(service, db=PATH)`` keeps state in a SQLite file, so executions
-    survive restarts; ``db=None`` keeps it in memory. Inside ``async with``,
+    survive restarts; ``db=None`` keeps it in memory. ``backend=`` names another
+    backend provided by a plugin. Inside ``async with``,
     ``wf.start(...)``, ``sig.send(...)`` and handles use this runtime.
 
     Example:
@@ -45,10 +47,12 @@ class LocalRuntime:
         service: str | ModuleType | Service,
         db: str | os.PathLike[str] | None = None,
         *,
+        backend: str | None = None,
         options: EngineOptions | None = None,
     ) -> None:
         self.service = load_service(service)
         self.db = Path(db) if db is not None else None
+        self.backend = backend
         self._options = options
         self._engine: Engine | None = None
         self._serving: asyncio.Task[None] | None = None
@@ -62,11 +66,16 @@ class LocalRuntime:
         return self._engine
 
     async def _open_backend(self) -> Backend:
-        if self.db is None:
-            return MemoryBackend()
-        from ._sqlite import SqliteBackend
-
-        return await SqliteBackend.open(self.db)
+        # Backends come from plugins, the engine's own included, so a third-party
+        # backend is chosen the same way.
+        manager = get_plugin_manager()
+        if not manager.is_registered(_plugin):
+            manager.register(_plugin)
+        name = self.backend or ("memory" if self.db is None else "sqlite")
+        config = EventualConfig(backend=name, db=None if self.db is None else str(self.db))
+        backend = Plugins(manager).backend(name).create(config)
+        opened = await backend.open()  # type: ignore[attr-defined]
+        return opened  # type: ignore[no-any-return]
 
     async def __aenter__(self) -> LocalRuntime:
         backend = await self._open_backend()

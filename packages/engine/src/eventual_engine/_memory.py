@@ -353,6 +353,10 @@ class MemoryBackend:
         """Task attempts."""
         return self._tasks
 
+    async def open(self) -> MemoryBackend:
+        """Nothing to connect; returns the backend."""
+        return self
+
     async def close(self) -> None:
         """Nothing to release."""
 

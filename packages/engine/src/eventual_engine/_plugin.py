@@ -1,16 +1,50 @@
-"""The engine's built-in plugin: the in-memory and SQLite backends."""
+"""The engine's built-in plugin: the ``memory`` and ``sqlite`` backends.
+
+Registered through the ``eventual`` entry-point group like any third-party
+backend, so choosing a backend is configuration, never an import.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from eventual import hookimpl
-from eventual.plugins import BackendProvider
+from eventual.plugins import BackendProvider, EventualConfig, hookimpl
 
-__all__ = ["eventual_backend_providers"]
+from ._memory import MemoryBackend
+
+__all__ = ["DEFAULT_DB", "eventual_backend_providers"]
+
+#: Where ``eventual local`` and ``LocalRuntime`` keep state when no path is given.
+DEFAULT_DB = Path(".eventual") / "local.db"
+
+
+def _memory(config: EventualConfig) -> MemoryBackend:
+    return MemoryBackend()
+
+
+def _sqlite(config: EventualConfig) -> object:
+    from ._sqlite import SqliteBackend
+
+    path = Path(config.db) if config.db else DEFAULT_DB
+    if config.config_file is not None and not path.is_absolute():
+        path = config.config_file.parent / path
+    synchronous = str(config.options.get("sqlite_synchronous", "NORMAL")).upper()
+    return SqliteBackend(path, synchronous=synchronous)  # type: ignore[arg-type]
 
 
 @hookimpl
 def eventual_backend_providers() -> Sequence[BackendProvider]:
     """Contribute the ``memory`` and ``sqlite`` backends."""
-    return []
+    return [
+        BackendProvider(
+            name="memory",
+            description="in-process dictionaries; state is lost when the process ends (tests)",
+            create=_memory,
+        ),
+        BackendProvider(
+            name="sqlite",
+            description="one SQLite file in WAL mode, safe for several processes (the default)",
+            create=_sqlite,
+        ),
+    ]

@@ -1,0 +1,179 @@
+"""Crash safety: SIGKILL a process running a workflow at several points, restart, check.
+
+Each scenario runs a child process with ``LocalRuntime`` on one SQLite file. The
+child is killed (SIGKILL, no cleanup) at a chosen point; a second child on the same
+file resumes. The execution must end with the same result, completed tasks must not
+run again, and the history must hold every event exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from eventual.history import (
+    HistoryEvent,
+    SequencedEvent,
+    TaskScheduled,
+    TaskSucceeded,
+    TimerFired,
+    TimerScheduled,
+    WorkflowStarted,
+    WorkflowSucceeded,
+)
+from eventual_engine._sqlite import SqliteBackend
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+
+CHILD = textwrap.dedent(
+    '''
+    """A service run until it is killed, then again until it finishes."""
+    import asyncio
+    import os
+    import signal
+    from datetime import timedelta
+
+    from eventual import Service, sleep, task, workflow
+    from eventual.history import TaskSucceeded
+    from eventual_engine import EngineOptions, LocalRuntime
+    from eventual_engine._orchestrator import Orchestrator
+
+    LOG = os.environ["CRASH_LOG"]
+    MODE = os.environ["CRASH_MODE"]
+    MARK = LOG + ".crashed"
+
+
+    def log(line):
+        with open(LOG, "a") as f:
+            f.write(line + "\\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+    def crash_once():
+        if not os.path.exists(MARK):
+            open(MARK, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+    @task
+    async def step(n: int) -> int:
+        log(f"run {n}")
+        if MODE == "during-task" and n == 2:
+            crash_once()
+        return n * 10
+
+
+    @workflow
+    async def flow(_: None) -> int:
+        a = await step(1)
+        b = await step(2)
+        await sleep(timedelta(seconds=1.5 if MODE == "timer" else 0))
+        c = await step(3)
+        return a + b + c
+
+
+    if MODE == "after-completion":
+        # Die after step 1's completion is queued, before the step that applies it commits.
+        original = Orchestrator.process
+
+        async def process(self, batch):
+            if any(isinstance(m.event, TaskSucceeded) and m.event.seq == 1 for m in batch.messages):
+                crash_once()
+            return await original(self, batch)
+
+        Orchestrator.process = process
+
+
+    async def main():
+        options = EngineOptions(lease=timedelta(seconds=0.5), poll_interval=0.01)
+        service = Service.from_definitions("crash", [step, flow])
+        async with LocalRuntime(service, db=os.environ["CRASH_DB"], options=options) as rt:
+            handle = await rt.start(flow, None, name="x")
+            log(f"result {await handle.result()}")
+
+
+    asyncio.run(main())
+    '''
+)
+
+
+def _run_child(tmp_path: Path, mode: str) -> subprocess.Popen[bytes]:
+    script = tmp_path / "crash_child.py"
+    script.write_text(CHILD)
+    env = {
+        **os.environ,
+        "CRASH_LOG": str(tmp_path / "runs.log"),
+        "CRASH_MODE": mode,
+        "CRASH_DB": str(tmp_path / "state.db"),
+    }
+    return subprocess.Popen([sys.executable, str(script)], env=env)
+
+
+def _log(tmp_path: Path) -> list[str]:
+    path = tmp_path / "runs.log"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _wait_for_line(tmp_path: Path, line: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while line not in _log(tmp_path):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{line!r} never appeared in {_log(tmp_path)}")
+        time.sleep(0.01)
+
+
+async def _history(tmp_path: Path) -> list[HistoryEvent]:
+    backend = await SqliteBackend(tmp_path / "state.db").open()
+    try:
+        return await backend.executions.history("flow/x")
+    finally:
+        await backend.close()
+
+
+def _check_history(history: list[HistoryEvent]) -> None:
+    kinds = Counter(type(e) for e in history)
+    assert kinds[WorkflowStarted] == 1
+    assert kinds[WorkflowSucceeded] == 1
+    scheduled = [e.seq for e in history if isinstance(e, TaskScheduled | TimerScheduled)]
+    assert scheduled == sorted(set(scheduled)), f"duplicated calls: {scheduled}"
+    completions = Counter(e.seq for e in history if isinstance(e, TaskSucceeded | TimerFired))
+    assert all(count == 1 for count in completions.values()), completions
+    assert set(completions) == set(scheduled)
+    sequenced = [e for e in history if isinstance(e, SequencedEvent)]
+    assert len(sequenced) == 2 * len(scheduled)
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected_runs"),
+    [
+        ("during-task", ["run 1", "run 2", "run 2", "run 3"]),
+        ("after-completion", ["run 1", "run 2", "run 3"]),
+        ("timer", ["run 1", "run 2", "run 3"]),
+    ],
+)
+async def test_sigkill_and_restart(tmp_path: Path, mode: str, expected_runs: list[str]) -> None:
+    """After a SIGKILL and a restart the execution finishes once, with the same result."""
+    first = _run_child(tmp_path, mode)
+    if mode == "timer":
+        await asyncio.to_thread(_wait_for_line, tmp_path, "run 2")
+        await asyncio.sleep(0.4)  # the 1.5 s timer is pending now
+        first.send_signal(signal.SIGKILL)
+    assert await asyncio.to_thread(first.wait, 60) == -signal.SIGKILL
+    assert not any(line.startswith("result") for line in _log(tmp_path))
+
+    second = _run_child(tmp_path, mode)
+    assert await asyncio.to_thread(second.wait, 60) == 0
+    log = _log(tmp_path)
+    assert log[-1] == "result 60"
+    assert [line for line in log if line.startswith("run")] == expected_runs
+    _check_history(await _history(tmp_path))

@@ -1,0 +1,83 @@
+"""LocalRuntime: a whole service in the caller's process, in memory or on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from eventual import ExecutionStatus, Service, signal, sleep, task, workflow
+from eventual_engine import EngineOptions, LocalRuntime
+
+ran: list[str] = []
+
+
+@task
+async def record(value: str) -> str:
+    ran.append(value)
+    return value.upper()
+
+
+go = signal("go", str)
+
+
+@workflow
+async def pipeline(name: str) -> list[str]:
+    first = await record(name)
+    await sleep(timedelta(milliseconds=20))
+    second = await record(await go.expect())
+    return [first, second]
+
+
+@workflow
+async def quick(name: str) -> str:
+    return await record(name)
+
+
+SERVICE = Service.from_definitions("local", [record, go, pipeline, quick])
+FAST = EngineOptions(poll_interval=0.01)
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+async def test_runs_a_workflow_end_to_end(backend: str, tmp_path: Path) -> None:
+    """Tasks, a real timer and a signal all run in the background of the caller's process."""
+    ran.clear()
+    db = tmp_path / "state.db" if backend == "sqlite" else None
+    async with LocalRuntime(SERVICE, db=db, options=FAST) as rt:
+        handle = await rt.start(pipeline, "a", name="one")
+        await asyncio.sleep(0.05)
+        await handle.signal(go, "b")
+        assert await asyncio.wait_for(handle.result(), 10) == ["A", "B"]
+    assert ran == ["a", "b"]
+
+
+async def test_ambient_client_inside_the_block(tmp_path: Path) -> None:
+    """Inside `async with`, wf.start and sig.send use the runtime without passing it."""
+    async with LocalRuntime(SERVICE, db=tmp_path / "s.db", options=FAST) as rt:
+        handle = await quick.start("x")
+        assert await asyncio.wait_for(handle.result(), 10) == "X"
+        assert await rt.execution(handle.id).status() is ExecutionStatus.SUCCEEDED
+
+
+async def test_state_survives_a_restart(tmp_path: Path) -> None:
+    """An execution waiting on a signal continues after the runtime is restarted."""
+    db = tmp_path / "restart.db"
+    async with LocalRuntime(SERVICE, db=db, options=FAST) as rt:
+        handle = await rt.start(pipeline, "first", name="durable")
+        await asyncio.sleep(0.1)
+        assert await handle.status() is ExecutionStatus.RUNNING
+    async with LocalRuntime(SERVICE, db=db, options=FAST) as rt:
+        again = rt.execution("pipeline/durable")
+        await again.signal(go, "second")
+        assert await asyncio.wait_for(again.result(), 10) == ["FIRST", "SECOND"]
+        history = await again.history()
+    assert [e.type for e in history].count("WorkflowStarted") == 1
+
+
+async def test_unknown_backend_is_a_clear_error() -> None:
+    """Naming a backend no plugin provides fails with the known names."""
+    with pytest.raises(Exception, match="memory"):
+        async with LocalRuntime(SERVICE, backend="nope"):
+            pass
