@@ -1,0 +1,36 @@
+"""Code that must NOT type-check; each error line carries its expected mypy code."""
+
+from __future__ import annotations
+
+import attrs
+from eventual import event, signal, task, workflow
+
+
+@attrs.frozen
+class Order:
+    id: str
+
+
+@task
+async def reserve(item: str, quantity: int) -> bool:
+    return quantity > 0
+
+
+@workflow
+async def fulfil(order: Order) -> str:
+    return order.id
+
+
+approval = signal("approval", bool)
+placed = event("placed", Order)
+
+
+async def misuse() -> None:
+    await reserve("x", "many")  # E: arg-type
+    await fulfil.start("not an order")  # E: arg-type
+    count: int = await fulfil(Order("o"))  # E: assignment
+    handle = await fulfil.start(Order("o"))
+    await handle.signal(approval, "yes")  # E: misc
+    await placed.publish(1)  # E: arg-type
+    flag: str = await reserve("x", 1)  # E: assignment
+    del count, flag

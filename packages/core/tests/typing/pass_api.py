@@ -1,0 +1,66 @@
+"""Code that must type-check: the types of the user API carry through."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+from eventual import (
+    Command,
+    Event,
+    ExecutionHandle,
+    Signal,
+    Task,
+    Workflow,
+    command,
+    event,
+    signal,
+    task,
+    workflow,
+)
+
+
+@attrs.frozen
+class Order:
+    id: str
+    quantity: int
+
+
+@task(timeout=timedelta(seconds=5))
+async def reserve(item: str, quantity: int) -> bool:
+    return quantity > 0
+
+
+@task
+def blocking(x: int) -> str:
+    return str(x)
+
+
+@workflow
+async def fulfil(order: Order) -> str:
+    ok: bool = await reserve(order.id, order.quantity)
+    text: str = await blocking(1)
+    return text if ok else "no"
+
+
+@command
+async def place(order: Order) -> str:
+    handle: ExecutionHandle[str] = await fulfil.start(order)
+    return handle.id
+
+
+approval: Signal[bool] = signal("approval", bool)
+placed: Event[Order] = event("placed", Order)
+
+
+async def use() -> None:
+    handle = await fulfil.start(Order("o1", 1), name="o1")
+    result: str = await handle.result()
+    await handle.signal(approval, True)
+    await placed.publish(Order("o2", 2))
+    child_result: str = await fulfil(Order("o3", 3))
+    del result, child_result
+
+
+def kinds() -> tuple[Task[[str, int], bool], Workflow[Order, str], Command[Order, str]]:
+    return reserve, fulfil, place
