@@ -42,7 +42,12 @@ from eventual.spi import (
     TimerRequest,
 )
 from eventual_engine._memory import MemoryBackend
-from eventual_engine._sqlite import DatabaseClosed, SchemaVersionError, SqliteBackend
+from eventual_engine._sqlite import (
+    SCHEMA_VERSION,
+    DatabaseClosed,
+    SchemaVersionError,
+    SqliteBackend,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 LONG = timedelta(seconds=30)
@@ -762,11 +767,13 @@ async def test_sqlite_data_survives_close_and_reopen(tmp_path: Path) -> None:
 
 
 async def test_sqlite_uses_wal_and_refuses_newer_schema(tmp_path: Path) -> None:
-    """The file is in WAL mode; a file from a newer release is refused with a clear error."""
+    """A new file is in WAL mode at the current schema version; a newer one is refused."""
     path = tmp_path / "eventual.db"
-    await SqliteBackend(path).open()  # never used again: closing must not be needed to refuse
+    async with SqliteBackend(path):
+        pass
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         conn.execute("PRAGMA user_version = 99")
     conn.close()
     backend = SqliteBackend(path)

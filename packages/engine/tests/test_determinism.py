@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 import hypothesis
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,11 +48,11 @@ from eventual.history import (
     TaskScheduled,
     TimerScheduled,
     WorkflowCancelled,
-    WorkflowFailed as WorkflowFailedEvent,
     WorkflowSucceeded,
     history_event_from_json,
     history_event_to_json,
 )
+from eventual.history import WorkflowFailed as WorkflowFailedEvent
 from eventual.spi import ExecutionFilter
 from eventual_engine import Engine, ManualClock, MemoryBackend, WorkflowInstance
 
@@ -224,10 +224,16 @@ async def steps_v3(key: str) -> str:
     return a
 
 
+@workflow(name="steps")
+async def steps_v4(key: str) -> str:
+    return await first_step(key)  # the change: returns before the recorded second task
+
+
 STEPS = [first_step, second_step, other_step, approval]
 SERVICE_V1 = Service.from_definitions("steps", [*STEPS, steps_v1])
 SERVICE_V2 = Service.from_definitions("steps", [*STEPS, steps_v2])
 SERVICE_V3 = Service.from_definitions("steps", [*STEPS, steps_v3])
+SERVICE_V4 = Service.from_definitions("steps", [*STEPS, steps_v4])
 
 # --- helpers -----------------------------------------------------------------------------
 
@@ -262,8 +268,7 @@ def call_key(event: HistoryEvent) -> tuple[str, int, str]:
 def round_trip(history: Sequence[HistoryEvent]) -> list[HistoryEvent]:
     """Send every event through its JSON form and back."""
     return [
-        history_event_from_json(json.loads(json.dumps(history_event_to_json(e))))
-        for e in history
+        history_event_from_json(json.loads(json.dumps(history_event_to_json(e)))) for e in history
     ]
 
 
@@ -317,9 +322,7 @@ class Driver:
 
     async def start(self, workflow: Workflow[Any, Any], input: Any) -> str:
         """Start an execution with a fixed name."""
-        return await self.engine.start_execution(
-            workflow.name, workflow.encode_input(input), "run"
-        )
+        return await self.engine.start_execution(workflow.name, workflow.encode_input(input), "run")
 
     async def running(self) -> list[str]:
         """Return the ids of executions still running."""
@@ -464,3 +467,44 @@ async def test_changed_code_fails_a_live_execution() -> None:
     assert isinstance(history[-1], WorkflowFailedEvent)
     assert history[-1].error_type == "DeterminismError"
     assert [e.type for e in history].count("TaskScheduled") == 2  # nothing new was scheduled
+
+
+async def test_code_that_returns_early_fails_a_live_execution() -> None:
+    """Changed code that returns before making a recorded call fails the execution on replay."""
+    driver, id_ = await _record_steps(SERVICE_V1)
+    engine_b = Engine(SERVICE_V4, driver.engine.backend, clock=driver.clock)
+    await engine_b.send_signal(id_, "approval", True)  # any inbound event makes B replay
+    await engine_b.run_until_idle()
+    record = await engine_b.execution_record(id_)
+    assert (record.status, record.error_type) == (ExecutionStatus.FAILED, "DeterminismError")
+
+
+async def test_dropped_duplicate_does_not_move_the_clock() -> None:
+    """A stale completion that is dropped does not change now() for the replay."""
+    from datetime import UTC, datetime, timedelta
+
+    from eventual import Service, now, task, workflow
+    from eventual.history import TaskSucceeded as Succeeded
+    from eventual.history import WorkflowStarted as Started
+    from eventual_engine import WorkflowInstance
+
+    @task(name="t1")
+    async def t1() -> str:
+        return "a"
+
+    @workflow(name="wf")
+    async def wf(_: None) -> str:
+        await t1()
+        return now().isoformat()
+
+    service = Service.from_definitions("clock", [t1, wf])
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    started = Started(timestamp=start, execution_id="wf/x", workflow="wf", name="x", input=None)
+    live, first = WorkflowInstance.from_history(service, [started])
+    stale = live.apply(
+        [Succeeded(timestamp=start + timedelta(minutes=5), seq=1, attempt=2, result="x")]
+    )
+    real = live.apply([Succeeded(timestamp=start + timedelta(minutes=1), seq=1, result="a")])
+    history = [started, *first.events, *stale.events, *real.events]
+    replayed, _ = WorkflowInstance.from_history(service, history)
+    assert live.result == replayed.result == (start + timedelta(minutes=1)).isoformat()

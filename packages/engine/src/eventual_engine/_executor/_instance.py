@@ -241,7 +241,7 @@ class WorkflowInstance:
             instance._apply(event, recorded=True)
         instance.length = len(history)
         missing = sorted(set(instance._recorded) - set(range(1, instance._seq + 1)))
-        if missing and not instance._ended:
+        if missing:
             seq = missing[0]
             raise DeterminismError(
                 f"{instance.id}: history records {describe(instance._recorded[seq])} at "
@@ -296,33 +296,42 @@ class WorkflowInstance:
     # --- applying events ---------------------------------------------------------------
 
     def _apply(self, event: HistoryEvent, *, recorded: bool) -> None:
-        if event.timestamp > self._now:
-            self._now = event.timestamp
         if self._ended:
             return  # late completions and signals for an ended execution are dropped
+        # The clock moves only for events that are applied (and so recorded): a
+        # dropped duplicate must not change what now() returns, or a replay would
+        # see another time.
         appended: HistoryEvent | None = event
         match event:
             case WorkflowStarted():
                 if self._main is not None:
                     return
+                self._tick(event)
                 self._start()
                 appended = None if recorded else event
             case TaskSucceeded(seq=seq, attempt=attempt):
                 call = self._task_call(seq, attempt)
                 if call is None:
                     return
+                self._tick(event)
                 del self._calls[seq]
                 self._resolve(call, event.result)
             case TaskFailed() | TaskTimedOut() | TaskHeartbeatTimedOut():
+                if self._task_call(event.seq, event.attempt) is None:
+                    return
+                self._tick(event)
                 appended = self._task_failed(event, recorded)
             case TaskRetryScheduled(seq=seq, attempt=attempt):
                 call = self._calls.get(seq)
-                if call is not None:
-                    call.attempt = attempt
+                if call is None:
+                    return
+                self._tick(event)
+                call.attempt = attempt
             case TimerFired(seq=seq):
                 call = self._calls.get(seq)
                 if call is None or call.kind != "timer":
                     return
+                self._tick(event)
                 del self._calls[seq]
                 if call.fire is not None:
                     call.fire()
@@ -331,20 +340,25 @@ class WorkflowInstance:
                     if signal_id in self._seen_signals:
                         return
                     self._seen_signals.add(signal_id)
+                self._tick(event)
                 self._deliver_signal(name, payload)
             case ChildWorkflowSucceeded(seq=seq) | ChildWorkflowFailed(seq=seq):
-                call = self._calls.pop(seq, None)
+                call = self._calls.get(seq)
                 if call is None or call.kind != "child":
                     return
+                self._tick(event)
+                del self._calls[seq]
                 self._children.pop(call.child_id, None)
                 self._child_done(call, event)
             case WorkflowCancelRequested():
                 if self._cancel_requested:
                     return
+                self._tick(event)
                 self._cancel_requested = True
                 if self._main is not None:
                     self._main.cancel()
             case WorkflowTimedOut():
+                self._tick(event)
                 self._end(ExecutionStatus.TIMED_OUT, event=event if not recorded else None)
                 return
             case _:
@@ -352,6 +366,10 @@ class WorkflowInstance:
         if appended is not None and not recorded:
             self._out.events.append(appended)
         self._run()
+
+    def _tick(self, event: HistoryEvent) -> None:
+        if event.timestamp > self._now:
+            self._now = event.timestamp
 
     def _task_call(self, seq: int, attempt: int) -> _Call | None:
         call = self._calls.get(seq)

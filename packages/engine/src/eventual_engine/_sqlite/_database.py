@@ -141,12 +141,15 @@ class Database:
             self._fail_waiting(exc)
             return
         try:
-            self._loop(conn)
+            stop = self._loop(conn)
         except BaseException as exc:
+            conn.close()
             self._fail_waiting(exc)
             raise
-        finally:
-            conn.close()
+        # Closing may checkpoint the WAL into the file: done before answering, so
+        # that close() awaits it instead of blocking the event loop in join().
+        conn.close()
+        _deliver([(stop, None, None)])
 
     def _connect(self) -> sqlite3.Connection:
         if self.path != ":memory:" and not self.path.startswith("file:"):
@@ -204,13 +207,13 @@ class Database:
                 outcomes.append((item, None, None if isinstance(item, _Stop) else exc))
         _deliver(outcomes)
 
-    def _loop(self, conn: sqlite3.Connection) -> None:
+    def _loop(self, conn: sqlite3.Connection) -> _Stop:
+        """Run batches of jobs until a stop request, and return it."""
         jobs = self._jobs
         while True:
             first = jobs.get()
             if isinstance(first, _Stop):
-                _deliver([(first, None, None)])
-                return
+                return first
             batch = [first]
             stop: _Stop | None = None
             while len(batch) < MAX_BATCH:
@@ -233,8 +236,7 @@ class Database:
                 outcomes = [(job, None, exc) for job in batch]
             _deliver(outcomes)
             if stop is not None:
-                _deliver([(stop, None, None)])
-                return
+                return stop
 
 
 def _run_batch(

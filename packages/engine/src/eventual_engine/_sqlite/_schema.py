@@ -14,14 +14,16 @@ Why these tables:
 - ``history`` is keyed by ``(execution_id, position)``: two writers that both
   passed the length check (impossible inside one transaction, but cheap to rule
   out) would collide on the primary key.
-- ``messages`` is the inbound queue; ``seq`` gives FIFO order per execution (a
-  rowid is always above every row present, which is all FIFO needs) and
-  ``(execution_id, id)`` makes a redelivered message a no-op. ``inbox`` has one row
-  per execution with queued messages, in the order its first message arrived, so
-  a claim reads ``limit`` rows instead of grouping the whole queue.
+- ``messages`` is the inbound queue; ``seq`` gives FIFO order per execution and
+  ``(execution_id, id)`` makes a redelivered message a no-op. ``inbox`` has one
+  row per execution with queued messages, in the order its first message
+  arrived, so a claim reads ``limit`` rows instead of grouping the whole queue.
+  ``messages.seq`` is ``AUTOINCREMENT`` because ``inbox.first_seq`` may outlive
+  the message it names, and a reused number would put a newcomer ahead of it.
   ``queue_claims`` holds leases apart from ``inbox``, as the in-memory backend
   does, so a lease outlives the queue emptying.
-- ``tasks`` are kept in dispatch order by ``seq``, the same way.
+- ``tasks`` are kept in dispatch order by ``seq``, a plain rowid: a new one is
+  above every row present, which is all dispatch order needs.
 - ``timers`` and ``tasks`` keep due times as epoch microseconds (sortable integers)
   next to the JSON, and their lease expiry as ``time.time()`` seconds (``until``),
   because leases must mean the same in every process sharing the file.
@@ -63,7 +65,7 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             PRIMARY KEY (execution_id, position)
         ) WITHOUT ROWID""",
         """CREATE TABLE messages (
-            seq INTEGER PRIMARY KEY,
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
             execution_id TEXT NOT NULL,
             id TEXT NOT NULL,
             event TEXT NOT NULL,

@@ -1,0 +1,128 @@
+"""The orchestrator: its cache of live instances and idempotent inbound events."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventual import ExecutionStatus, Service, complete_async, signal, task, task_info, workflow
+from eventual.history import TaskSucceeded
+from eventual.spi import InboundMessage
+from eventual_engine import Engine, EngineOptions, ManualClock, MemoryBackend
+
+tokens: list[str] = []
+
+step = signal("step", int)
+
+
+@task
+async def add_one(x: int) -> int:
+    return x + 1
+
+
+@task
+async def external(key: str) -> str:
+    tokens.append(task_info().token)
+    complete_async()
+
+
+@workflow
+async def collect(rounds: int) -> list[int]:
+    return [await step.expect() for _ in range(rounds)]
+
+
+@workflow
+async def count_up(n: int) -> int:
+    total = 0
+    for _ in range(n):
+        total = await add_one(total)
+    return total
+
+
+@workflow
+async def two_externals(_: None) -> list[str]:
+    return [await external("first"), await external("second")]
+
+
+SERVICE = Service.from_definitions(
+    "orchestrator", [step, add_one, external, collect, count_up, two_externals]
+)
+
+EXECUTIONS = 5
+ROUNDS = 3
+
+
+@pytest.mark.parametrize(
+    ("cache_size", "replays"),
+    [
+        # Every start replays its one-event history (a miss), then each rotating signal
+        # finds its execution evicted by the two used since (5 starts + 5 x 3 signals),
+        # except the last execution's final signal: in the last round each ending
+        # instance is dropped from the cache, so it is still cached by then.
+        (2, EXECUTIONS + EXECUTIONS * ROUNDS - 1),
+        (10_000, EXECUTIONS),  # only the starts
+    ],
+)
+async def test_cache_misses_replay(clock: ManualClock, cache_size: int, replays: int) -> None:
+    """Interleaved executions finish correctly whatever the cache size; misses are counted."""
+    engine = Engine(
+        SERVICE, MemoryBackend(), clock=clock, options=EngineOptions(cache_size=cache_size)
+    )
+    ids = [await engine.start_execution("collect", ROUNDS, f"e{i}") for i in range(EXECUTIONS)]
+    await engine.run_until_idle()
+    for round_ in range(ROUNDS):
+        for index, id_ in enumerate(ids):
+            await engine.send_signal(id_, "step", 10 * round_ + index)
+            await engine.run_until_idle()
+    for index, id_ in enumerate(ids):
+        assert await engine.execution_result(id_) == [index, 10 + index, 20 + index]
+    assert engine.orchestrator.replays == replays
+
+
+@pytest.mark.parametrize(("cache_size", "replays"), [(10_000, 1), (0, 21)])
+async def test_sequential_steps_do_not_replay(
+    clock: ManualClock, cache_size: int, replays: int
+) -> None:
+    """With a cache, n sequential tasks cost one replay (the start), not one per step."""
+    engine = Engine(
+        SERVICE, MemoryBackend(), clock=clock, options=EngineOptions(cache_size=cache_size)
+    )
+    id_ = await engine.start_execution("count_up", 20, "n")
+    await engine.run_until_idle()
+    assert await engine.execution_result(id_) == 20
+    # Without a cache every one of the 21 steps (start + 20 completions) replays.
+    assert engine.orchestrator.replays == replays
+    assert [e.type for e in await engine.execution_history(id_)].count("TaskSucceeded") == 20
+
+
+@pytest.mark.parametrize("evict", [False, True], ids=["cached", "replayed"])
+async def test_redelivered_completion_applies_once(clock: ManualClock, evict: bool) -> None:
+    """A task completion delivered twice (same or another message id) is recorded once."""
+    tokens.clear()
+    engine = Engine(SERVICE, MemoryBackend(), clock=clock)
+    id_ = await engine.start_execution("two_externals", None, "once")
+    await engine.run_until_idle()
+    [first] = tokens
+
+    def completion(message_id: str, result: str) -> InboundMessage:
+        event = TaskSucceeded(timestamp=clock.now(), seq=1, attempt=1, result=result)
+        return InboundMessage(id=message_id, execution_id=id_, event=event)
+
+    queue = engine.backend.queue
+    await queue.enqueue([completion(f"{first}|done", "one")])
+    await queue.enqueue([completion(f"{first}|done", "same id")])  # a duplicate still queued
+    await engine.run_until_idle()
+    assert len(tokens) == 2  # the second task started after the first completion
+    if evict:
+        engine.orchestrator.clear()  # the duplicates now meet an instance rebuilt from history
+    await queue.enqueue([completion(f"{first}|done", "same id, after commit")])
+    await queue.enqueue([completion("redelivered", "another id")])
+    await engine.run_until_idle()
+    await engine.complete_task(tokens[1], "two")
+    await engine.run_until_idle()
+
+    assert await engine.execution_result(id_) == ["one", "two"]
+    history = await engine.execution_history(id_)
+    completions = [e for e in history if isinstance(e, TaskSucceeded) and e.seq == 1]
+    assert [e.result for e in completions] == ["one"]
+    assert len(tokens) == 2  # no task was scheduled again
+    assert await engine.execution_status(id_) is ExecutionStatus.SUCCEEDED
