@@ -69,8 +69,9 @@ async def _rounds(run_one: RunOne, cfg: dict[str, Any]) -> list[float]:
 
 
 async def _ours(cfg: dict[str, Any], folder: Path) -> dict[str, Any]:
-    from eventual.history import TaskSucceeded, TimerFired
     from workloads import BenchRuntime, engine_options, three_tasks_and_timer
+
+    from eventual.history import TaskSucceeded, TimerFired
 
     db = None if cfg["profile"] == "memory" else folder / "eventual.db"
     synchronous = "NORMAL" if db is None else cfg["profile"]
