@@ -375,9 +375,9 @@ class Harness:
 
 
 @pytest.fixture
-def h(engine_factory: Any) -> Harness:
+def h(any_engine_factory: Any) -> Harness:
     calls.clear()
-    return Harness(engine_factory(SERVICE))
+    return Harness(any_engine_factory(SERVICE))
 
 
 async def test_sequential_tasks(h: Harness) -> None:

@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 import attrs
 
 from ._codec import JsonValue
-from ._history import ExecutionRecord, HistoryEvent, PublishedEvent, WorkflowStarted
+from ._history import ExecutionRecord, HistoryEvent, Json, PublishedEvent, WorkflowStarted
 from ._info import ExecutionStatus
 
 __all__ = [
@@ -97,7 +97,7 @@ class TaskRequest:
     execution_id: str
     seq: int
     task: str
-    args: list[JsonValue]
+    args: list[Json]
     attempt: int = 1
     not_before: datetime | None = None
     timeout: timedelta | None = None

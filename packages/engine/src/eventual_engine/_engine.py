@@ -152,16 +152,24 @@ class Engine:
         Runs orchestration, due timers and task attempts until the queue is
         empty, no timer is due and no task attempt is ready or running.
         """
+        idle_checks = 0
         while True:
             progressed = await self.orchestrate_once()
             progressed += await self.timers.fire_due()
             progressed += await self.tasks.claim_and_start()
             if progressed:
+                idle_checks = 0
                 continue
             if self.tasks.running:
                 await asyncio.wait(
                     list(self.tasks.running.values()), return_when=asyncio.FIRST_COMPLETED
                 )
+                continue
+            # A finishing task may have queued its outcome after this round's claim
+            # (backends that do I/O yield to the loop); look once more before
+            # returning. Messages that stay queued are claimed by someone else.
+            if idle_checks < 2 and await self.backend.queue.pending():
+                idle_checks += 1
                 continue
             return
 
