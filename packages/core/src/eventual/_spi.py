@@ -234,7 +234,7 @@ class WorkflowQueue(Protocol):
         """Give up a claim without consuming (the messages stay queued)."""
 
     async def pending(self) -> int:
-        """Return how many messages are queued (claimed or not)."""
+        """Return how many messages are queued for running executions (claimed or not)."""
 
 
 class TimerService(Protocol):
@@ -285,7 +285,10 @@ class TaskDispatch(Protocol):
         """Forget an attempt that has completed (its result went to the queue)."""
 
     async def next_ready(self) -> datetime | None:
-        """Return the earliest ``not_before`` of unclaimed attempts (now for immediate ones)."""
+        """Return the earliest ``not_before`` of unclaimed attempts, or None if there are none.
+
+        An attempt without ``not_before`` counts as ``datetime.min`` (UTC): ready now.
+        """
 
     async def pending(self) -> int:
         """Return how many attempts are waiting or running."""

@@ -138,8 +138,10 @@ class Engine:
         batches = await self.backend.queue.claim(
             self.options.owner, self.options.batch_executions, self.options.lease
         )
-        for batch in batches:
-            record = await self.orchestrator.process(batch)
+        # Batches are of different executions, so they run concurrently; a backend
+        # that groups concurrent commits into one transaction (SQLite) gains from it.
+        records = await asyncio.gather(*(self.orchestrator.process(b) for b in batches))
+        for record in records:
             if record is not None and record.status.done:
                 for waiter in self._ended.pop(record.id, []):
                     if not waiter.done():

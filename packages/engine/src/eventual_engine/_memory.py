@@ -181,6 +181,8 @@ class _Queue:
         """Claim queued messages of up to ``limit`` unclaimed executions."""
         now = time.monotonic()
         batches: builtins.list[InboundBatch] = []
+        if limit <= 0:
+            return batches
         for execution_id, queued in list(self._s.queue.items()):
             if not queued:
                 del self._s.queue[execution_id]
