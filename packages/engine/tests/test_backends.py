@@ -959,3 +959,17 @@ def test_sqlite_two_processes_consume_each_message_once(tmp_path: Path) -> None:
     assert set(consumed.values()) == {1}
     owners = {event.payload for event in events}
     assert owners == {"p0", "p1"}, "both processes should have taken part"
+
+
+async def test_finish_queues_the_outcome_atomically(backend: Backend) -> None:
+    """Finishing with an outcome queues it and forgets the attempt in one write."""
+    record = await start(backend, "wf/x")
+    attempt = task(record.id, 1)
+    await dispatch(backend, attempt)
+    await backend.tasks.claim("w", T0, 10, LONG)
+    outcome = signal(record.id, f"{attempt.token}|done")
+    await backend.tasks.finish(attempt.token, outcome)
+    assert await backend.tasks.pending() == 0
+    assert await backend.tasks.claim("w2", T0, 10, LONG) == []
+    batch = await claim_one(backend)
+    assert outcome.id in message_ids(batch)

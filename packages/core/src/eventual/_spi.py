@@ -281,8 +281,13 @@ class TaskDispatch(Protocol):
     async def last_heartbeat(self, token: str) -> datetime | None:
         """Return when the attempt last sent a heartbeat, or None (never, or finished)."""
 
-    async def finish(self, token: str) -> None:
-        """Forget an attempt that has completed (its result went to the queue)."""
+    async def finish(self, token: str, outcome: InboundMessage | None = None) -> None:
+        """Forget an attempt that has completed.
+
+        With ``outcome``, the attempt's result is queued in the same atomic write, so
+        a crash can neither lose the result nor leave a finished attempt to be run
+        again.
+        """
 
     async def next_ready(self) -> datetime | None:
         """Return the earliest ``not_before`` of unclaimed attempts, or None if there are none.

@@ -447,8 +447,7 @@ class Engine:
 
     async def _finish_task(self, token: str, execution: str, event: HistoryEvent) -> None:
         message = InboundMessage(id=f"{token}|done", execution_id=execution, event=event)
-        await self.backend.queue.enqueue([message])
-        await self.backend.tasks.finish(token)
+        await self.backend.tasks.finish(token, message)
         await self.backend.timers.complete(
             [
                 timer_id(execution, kind, getattr(event, "seq", 0), getattr(event, "attempt", 0))

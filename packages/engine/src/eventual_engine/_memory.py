@@ -305,8 +305,10 @@ class _Tasks:
         """Return the last heartbeat time of a live attempt."""
         return self._s.heartbeats.get(token) if token in self._s.tasks else None
 
-    async def finish(self, token: str) -> None:
-        """Forget a completed attempt."""
+    async def finish(self, token: str, outcome: InboundMessage | None = None) -> None:
+        """Forget a completed attempt, queueing its outcome at the same time."""
+        if outcome is not None:
+            self._s.enqueue_now([outcome])
         self._s.tasks.pop(token, None)
         self._s.task_claims.pop(token, None)
         self._s.heartbeats.pop(token, None)

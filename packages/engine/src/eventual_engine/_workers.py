@@ -183,8 +183,7 @@ class TaskWorker:
         message = InboundMessage(
             id=f"{request.token}|done", execution_id=request.execution_id, event=event
         )
-        await self.backend.queue.enqueue([message])
-        await self.backend.tasks.finish(request.token)
+        await self.backend.tasks.finish(request.token, message)
         if deadlines:
             await self.backend.timers.complete([t.id for t in deadlines])
         self._notify()

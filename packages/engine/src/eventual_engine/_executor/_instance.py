@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import hashlib
 import logging
 import random as _random
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from eventual import (
     DeterminismError,
@@ -75,99 +74,18 @@ from eventual.spi import (
     set_workflow_runtime,
 )
 
+from ._calls import Call, Handler, InWorkflowControl, describe, seed_for, task_token, timer_id
 from ._loop import DeterministicLoop
 from ._output import StepOutput
 
-__all__ = ["WorkflowInstance", "task_token", "timer_id"]
+__all__ = ["WorkflowInstance"]
 
 log = logging.getLogger("eventual.engine")
 
-CallKind = Literal["task", "timer", "child"]
 # Endings the workflow code produces; a WorkflowTimedOut is applied like an inbound event.
 _ENDINGS = (WorkflowSucceeded, WorkflowFailedEvent, WorkflowCancelled)
 _TERMINAL = (*_ENDINGS, WorkflowTimedOut)
 _SCHEDULED = (TaskScheduled, TimerScheduled, ChildWorkflowScheduled, SignalSent, EventsPublished)
-
-
-def task_token(execution: str, seq: int, attempt: int) -> str:
-    """Return the deterministic token of one task attempt."""
-    return f"{execution}|{seq}|{attempt}"
-
-
-def timer_id(execution: str, kind: str, seq: int = 0, attempt: int = 0) -> str:
-    """Return the deterministic id of a durable timer."""
-    return f"{execution}|{kind}|{seq}|{attempt}"
-
-
-def seed_for(execution: str) -> int:
-    """Return the seed of an execution's deterministic random numbers."""
-    return int.from_bytes(hashlib.sha256(execution.encode("utf-8")).digest()[:8], "big")
-
-
-def describe(event: HistoryEvent) -> str:
-    """Name a scheduled call for a determinism report."""
-    match event:
-        case TaskScheduled(task=name):
-            return f"task {name!r}"
-        case TimerScheduled():
-            return "a timer"
-        case ChildWorkflowScheduled(workflow=name):
-            return f"child workflow {name!r}"
-        case SignalSent(signal=name, execution_id=target):
-            return f"signal {name!r} to {target!r}"
-        case EventsPublished(events=events):
-            return f"publish {[e.name for e in events]}"
-    return type(event).__name__
-
-
-class _Call:
-    """A durable call waiting for its completion."""
-
-    __slots__ = ("args", "attempt", "child_id", "fire", "future", "kind", "seq", "task")
-
-    def __init__(self, seq: int, kind: CallKind, future: asyncio.Future[Any] | None) -> None:
-        self.seq = seq
-        self.kind = kind
-        self.future = future
-        self.attempt = 1
-        self.task = ""
-        self.args: list[JsonValue] = []
-        self.child_id = ""
-        self.fire: Callable[[], None] | None = None
-
-
-class _Handler:
-    def __init__(self, owner: WorkflowInstance, signal: str, fn: Callable[[JsonValue], object]):
-        self._owner = owner
-        self.signal = signal
-        self.fn = fn
-
-    def dispose(self) -> None:
-        handlers = self._owner._handlers.get(self.signal, [])
-        if self in handlers:
-            handlers.remove(self)
-
-
-class _InWorkflowControl:
-    """What an ``ExecutionHandle`` can do from inside workflow code."""
-
-    def __init__(self, owner: WorkflowInstance) -> None:
-        self._owner = owner
-
-    async def execution_status(self, execution_id: str) -> ExecutionStatus:
-        raise EventualError("status() is not deterministic inside a workflow; await result()")
-
-    async def execution_result(self, execution_id: str) -> JsonValue:
-        return await self._owner.child_result(execution_id)
-
-    async def execution_history(self, execution_id: str) -> list[HistoryEvent]:
-        raise EventualError("history() cannot be read inside a workflow")
-
-    async def cancel_execution(self, execution_id: str) -> None:
-        raise EventualError("cancelling another execution from a workflow is not supported yet")
-
-    async def send_signal(self, execution_id: str, signal: str, payload: JsonValue) -> None:
-        await self._owner.send_signal(execution_id, signal, payload)
 
 
 class WorkflowInstance:
@@ -188,13 +106,13 @@ class WorkflowInstance:
         # typeshed marks the I/O methods abstract; workflow code must never reach them.
         self._loop = DeterministicLoop(self)  # type: ignore[abstract]
         self._main: asyncio.Task[Any] | None = None
-        self._calls: dict[int, _Call] = {}
+        self._calls: dict[int, Call] = {}
         self._timer_seqs: dict[int, int] = {}  # id(TimerHandle) -> seq
-        self._children: dict[str, _Call] = {}
+        self._children: dict[str, Call] = {}
         self._child_results: dict[str, asyncio.Future[JsonValue]] = {}
         self._signals: dict[str, deque[JsonValue]] = {}
         self._waiters: dict[str, deque[asyncio.Future[JsonValue]]] = {}
-        self._handlers: dict[str, list[_Handler]] = {}
+        self._handlers: dict[str, list[Handler]] = {}
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
         self._seen_signals: set[str] = set()
         self._recorded: dict[int, SequencedEvent] = {}
@@ -371,7 +289,7 @@ class WorkflowInstance:
         if event.timestamp > self._now:
             self._now = event.timestamp
 
-    def _task_call(self, seq: int, attempt: int) -> _Call | None:
+    def _task_call(self, seq: int, attempt: int) -> Call | None:
         call = self._calls.get(seq)
         if call is None or call.kind != "task" or call.attempt != attempt:
             return None  # a stale or duplicate completion: at-least-once delivery
@@ -413,7 +331,7 @@ class WorkflowInstance:
             call.future.set_exception(error)
         return event
 
-    def _child_done(self, call: _Call, event: ChildWorkflowSucceeded | ChildWorkflowFailed) -> None:
+    def _child_done(self, call: Call, event: ChildWorkflowSucceeded | ChildWorkflowFailed) -> None:
         futures = [f for f in (call.future, self._child_results.get(call.child_id)) if f]
         for future in futures:
             if future.done():
@@ -423,7 +341,7 @@ class WorkflowInstance:
             else:
                 future.set_exception(WorkflowFailed(event.error_type, event.message))
 
-    def _resolve(self, call: _Call, value: JsonValue) -> None:
+    def _resolve(self, call: Call, value: JsonValue) -> None:
         if call.future is not None and not call.future.done():
             call.future.set_result(value)
 
@@ -441,7 +359,7 @@ class WorkflowInstance:
                 return
         self._signals.setdefault(name, deque()).append(payload)
 
-    def _call_handler(self, handler: _Handler, payload: JsonValue) -> None:
+    def _call_handler(self, handler: Handler, payload: JsonValue) -> None:
         result = handler.fn(payload)
         if asyncio.iscoroutine(result):
             self._loop.create_task(result, context=self._context)
@@ -603,7 +521,7 @@ class WorkflowInstance:
         self._seq += 1
         return self._seq
 
-    def _task_request(self, call: _Call, not_before: datetime | None) -> TaskRequest:
+    def _task_request(self, call: Call, not_before: datetime | None) -> TaskRequest:
         definition = self.service.task(call.task)
         return TaskRequest(
             token=task_token(self.id, call.seq, call.attempt),
@@ -627,7 +545,7 @@ class WorkflowInstance:
         """Schedule a task (see ``WorkflowRuntime``)."""
         self.service.task(task)  # a clear error for a task outside the service
         seq = self._new_seq()
-        call = _Call(seq, "task", self._loop.create_future())
+        call = Call(seq, "task", self._loop.create_future())
         call.task = task
         call.args = list(args)
         self._calls[seq] = call
@@ -658,7 +576,7 @@ class WorkflowInstance:
         """Record a durable timer for the loop (``call_at``/``call_later``)."""
         seq = self._new_seq()
         due = datetime.fromtimestamp(when, UTC)
-        call = _Call(seq, "timer", None)
+        call = Call(seq, "timer", None)
         call.fire = fire
         self._calls[seq] = call
         self._timer_seqs[id(handle)] = seq
@@ -684,12 +602,12 @@ class WorkflowInstance:
         """Log an error no workflow code caught (the loop's exception handler)."""
         log.debug("%s: %s", self.id, context.get("message"), exc_info=context.get("exception"))
 
-    def _start_child(self, workflow: str, input: JsonValue, name: str | None, wait: bool) -> _Call:
+    def _start_child(self, workflow: str, input: JsonValue, name: str | None, wait: bool) -> Call:
         definition = self.service.workflow(workflow)
         seq = self._new_seq()
         child_name = name or f"{self.started.name}-{seq}"
         child_id = execution_id(workflow, child_name)
-        call = _Call(seq, "child", self._loop.create_future() if wait else None)
+        call = Call(seq, "child", self._loop.create_future() if wait else None)
         call.child_id = child_id
         self._calls[seq] = call
         self._children[child_id] = call
@@ -781,7 +699,7 @@ class WorkflowInstance:
 
     def on_signal(self, signal: str, handler: Callable[[JsonValue], object]) -> Disposable:
         """Register a signal handler; kept signals are delivered first."""
-        entry = _Handler(self, signal, handler)
+        entry = Handler(self, signal, handler)
         self._handlers.setdefault(signal, []).append(entry)
         kept = self._signals.pop(signal, None)
         while kept:
@@ -827,6 +745,10 @@ class WorkflowInstance:
             future.cancel()
             return False
 
+    def handlers_of(self, signal: str) -> list[Handler]:
+        """Return the live handler list of a signal (for ``Handler.dispose``)."""
+        return self._handlers.setdefault(signal, [])
+
     def info(self) -> ExecutionInfo:
         """Return the execution's identity."""
         return self._info
@@ -845,4 +767,4 @@ class WorkflowInstance:
 
     def execution_control(self) -> ExecutionControl:
         """Return what handles use from inside this workflow."""
-        return _InWorkflowControl(self)
+        return InWorkflowControl(self)

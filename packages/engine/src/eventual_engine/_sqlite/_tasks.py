@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from eventual.codec import JsonValue
-from eventual.spi import TaskRequest
+from eventual.spi import InboundMessage, TaskRequest
 
 from ._convert import EARLIEST, EARLIEST_US, from_micros, load_task, micros
 from ._database import Database
+from ._writes import enqueue
 
 __all__ = ["SqliteTasks"]
 
@@ -91,11 +92,15 @@ class SqliteTasks:
 
         return await self._db.read(run)
 
-    async def finish(self, token: str) -> None:
-        """Forget an attempt that has completed."""
-        await self._db.write(
-            lambda conn: conn.execute("DELETE FROM tasks WHERE token = ?", (token,))
-        )
+    async def finish(self, token: str, outcome: InboundMessage | None = None) -> None:
+        """Forget an attempt that has completed, queueing its outcome in the same transaction."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            if outcome is not None:
+                enqueue(conn, [outcome])
+            conn.execute("DELETE FROM tasks WHERE token = ?", (token,))
+
+        await self._db.write(write)
 
     async def next_ready(self) -> datetime | None:
         """Return the earliest ``not_before`` of unclaimed attempts, or None.
