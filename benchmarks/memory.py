@@ -92,8 +92,10 @@ async def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _drain(rt: Any) -> None:
-    """Wait until every queued inbound message was processed."""
-    while await rt.engine.backend.queue.pending():
+    """Wait until every queued inbound message was processed (polls the backend)."""
+    while True:
+        if not await rt.engine.backend.queue.pending():
+            return
         await asyncio.sleep(0.05)
 
 

@@ -27,6 +27,7 @@ import pstats
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ class _BatchMeter:
         self.transactions = 0
         self.jobs = 0
         self.busy = 0.0
+        self.kinds: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def install(self) -> None:
@@ -56,12 +58,20 @@ class _BatchMeter:
                     self.transactions += 1
                     self.jobs += len(batch)
                     self.busy += time.perf_counter() - started
+                    self.kinds.update(_job_name(job) for job in batch)
 
         _database._run_batch = run_batch  # type: ignore[assignment]
 
 
+def _job_name(job: Any) -> str:
+    """``SqliteQueue.claim`` for a job whose function is ``SqliteQueue.claim.<locals>.run``."""
+    name = getattr(job.fn, "__qualname__", repr(job.fn))
+    name = name.split(".<locals>", 1)[0]
+    return f"{name} ({'write' if job.write else 'read'})"
+
+
 def _where(key: tuple[str, int, str]) -> str:
-    filename, line, function = key
+    filename, _line, function = key
     for marker in ("/eventual_engine/", "/eventual/"):
         if marker in filename:
             return f"{marker.strip('/')}/{filename.split(marker, 1)[1]}:{function}"
@@ -96,7 +106,7 @@ async def _run(seconds: float, profile: str, poll_interval: float | None) -> dic
             profiler.disable()
             wall = time.perf_counter() - started
             loop_cpu = time.thread_time() - cpu_started
-    return {"profiler": profiler, "count": count, "wall": wall, "loop_cpu": loop_cpu, "meter": meter}
+    return {"profiler": profiler, "count": count, "wall": wall, "cpu": loop_cpu, "meter": meter}
 
 
 def main() -> None:
@@ -121,9 +131,12 @@ def main() -> None:
         f"({meter.busy / per * 1e3:.2f} ms per execution)"
     )
     print(
-        f"event loop thread: CPU busy {out['loop_cpu'] / wall:.0%} of the wall time "
-        f"({out['loop_cpu'] / per * 1e3:.2f} ms per execution, profiler overhead included)"
+        f"event loop thread: CPU busy {out['cpu'] / wall:.0%} of the wall time "
+        f"({out['cpu'] / per * 1e3:.2f} ms per execution, profiler overhead included)"
     )
+    print("  SQLite jobs per execution, by caller:")
+    for name, jobs in meter.kinds.most_common(12):
+        print(f"    {jobs / per:6.2f}  {name}")
     stats = pstats.Stats(out["profiler"])
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     entries = [(key, value) for key, value in raw.items()]

@@ -179,8 +179,9 @@ def report(results: dict[str, Any]) -> str:
         "Scaling: one execution of n sequential tasks (eventual, SQLite, default durability), "
         "median per n"
     )
+    base = f"vs n={sc['rows'][0]['n']}" if sc["rows"] else "ratio"
     add(
-        f"  {'n':>7} {'rounds':>6} {'total s':>9} {'µs/task':>9} {'vs n=' + str(sc['rows'][0]['n']):>8} "
+        f"  {'n':>7} {'rounds':>6} {'total s':>9} {'µs/task':>9} {base:>8} "
         f"{'history':>8} {'replays':>8}"
     )
     for row in sc["rows"]:
@@ -212,9 +213,12 @@ def report(results: dict[str, Any]) -> str:
         f"Memory: {mem['n']:,} executions waiting on a 1-hour timer "
         "(eventual, SQLite, fresh process)"
     )
-    add(f"  baseline RSS (runtime open, before starting)  {mem['baseline_rss_bytes'] / mib:8.1f} MB")
-    add(f"  peak RSS                                       {peak / mib:8.1f} MB")
-    add(f"  RSS with all waiting (after gc)                {mem['waiting_rss_bytes'] / mib:8.1f} MB")
+    for label, value in (
+        ("baseline RSS (runtime open, before starting)", mem["baseline_rss_bytes"]),
+        ("peak RSS", peak),
+        ("RSS with all waiting (after gc)", mem["waiting_rss_bytes"]),
+    ):
+        add(f"  {label:<46} {value / mib:8.1f} MB")
     add(
         f"  per execution: {(peak - mem['baseline_rss_bytes']) / mem['n'] / 1024:.1f} KB "
         f"(peak - baseline), {mem['waiting_kb_per_execution']:.1f} KB (waiting - baseline)"

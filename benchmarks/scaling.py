@@ -43,7 +43,8 @@ async def _one_size(folder: Path, n: int, reps: int, poll_interval: float | None
 
     seconds: list[float] = []
     replays = 0
-    async with BenchRuntime(folder / f"scaling-{n}.db", "NORMAL", engine_options(poll_interval)) as rt:
+    options = engine_options(poll_interval)
+    async with BenchRuntime(folder / f"scaling-{n}.db", "NORMAL", options) as rt:
         settings = await rt.sqlite_settings()
         warm = await rt.start(n_tasks, 10)  # imports, schema and caches warmed
         if await warm.result() != 10:

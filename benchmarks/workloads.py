@@ -220,7 +220,8 @@ class DbosWorkload:
         with engine.connect() as conn:
             journal = conn.exec_driver_sql("PRAGMA journal_mode").fetchone()
             synchronous = conn.exec_driver_sql("PRAGMA synchronous").fetchone()
-        assert journal is not None and synchronous is not None
+        if journal is None or synchronous is None:
+            raise RuntimeError("DBOS's SQLite connection did not report its pragmas")
         return {
             "journal_mode": str(journal[0]).upper(),
             "synchronous": _SYNCHRONOUS_NAMES.get(int(synchronous[0]), str(synchronous[0])),

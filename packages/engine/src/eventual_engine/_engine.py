@@ -97,7 +97,9 @@ class Engine:
         self.backend = backend
         self.clock: Clock = clock or SystemClock()
         self.options = options or EngineOptions()
-        self._wake = asyncio.Event()
+        # One event per loop: a loop clearing a shared event could swallow the
+        # wake-up meant for another.
+        self._wakes = {name: asyncio.Event() for name in ("orchestrator", "timers", "tasks")}
         self.orchestrator = Orchestrator(service, backend, self.clock, self.options.cache_size)
         self.tasks = TaskWorker(
             service,
@@ -124,7 +126,8 @@ class Engine:
 
     def notify(self) -> None:
         """Wake the background loops: work was added in this process."""
-        self._wake.set()
+        for wake in self._wakes.values():
+            wake.set()
 
     def _cancel_running(self, token: str) -> None:
         running = self.tasks.running.get(token)
@@ -141,6 +144,8 @@ class Engine:
         # Batches are of different executions, so they run concurrently; a backend
         # that groups concurrent commits into one transaction (SQLite) gains from it.
         records = await asyncio.gather(*(self.orchestrator.process(b) for b in batches))
+        if batches:
+            self.notify()  # commits may have added tasks, timers and messages
         for record in records:
             if record is not None and record.status.done:
                 for waiter in self._ended.pop(record.id, []):
@@ -233,10 +238,11 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
+    async def _sleep(self, loop: str, seconds: float) -> None:
+        wake = self._wakes[loop]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=max(seconds, 0.0))
+            await asyncio.wait_for(wake.wait(), timeout=max(seconds, 0.0))
+        wake.clear()
 
     async def _guard(self, what: str, step: object) -> int:
         try:
@@ -250,30 +256,33 @@ class Engine:
 
     async def _orchestrate_loop(self) -> None:
         while not self._stopping:
+            self._wakes["orchestrator"].clear()
             if not await self._guard("orchestrator", self.orchestrate_once()):
-                await self._sleep(self.options.poll_interval)
+                await self._sleep("orchestrator", self.options.poll_interval)
 
     async def _timer_loop(self) -> None:
         while not self._stopping:
+            self._wakes["timers"].clear()
             if await self._guard("timer", self.timers.fire_due()):
                 continue
             next_due = await self.backend.timers.next_due()
             delay = self.options.poll_interval
             if next_due is not None:
                 delay = min(delay, (next_due - self.clock.now()).total_seconds())
-            await self._sleep(delay)
+            await self._sleep("timers", delay)
 
     async def _task_loop(self) -> None:
         renew_every = self.options.lease.total_seconds() / 3
         loop = asyncio.get_running_loop()
         last_renewal = loop.time()
         while not self._stopping:
+            self._wakes["tasks"].clear()
             started = await self._guard("task", self.tasks.claim_and_start())
             if loop.time() - last_renewal > renew_every:
                 await self._guard("task renewal", self.tasks.renew())
                 last_renewal = loop.time()
             if not started:
-                await self._sleep(self.options.poll_interval)
+                await self._sleep("tasks", self.options.poll_interval)
 
     # --- Client -----------------------------------------------------------------------
 
