@@ -29,9 +29,9 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from workloads import BenchRuntime, engine_options, three_tasks_and_timer
+from workloads import BenchRuntime, Profile, engine_options, three_tasks_and_timer
 
 
 class _BatchMeter:
@@ -60,7 +60,7 @@ class _BatchMeter:
                     self.busy += time.perf_counter() - started
                     self.kinds.update(_job_name(job) for job in batch)
 
-        _database._run_batch = run_batch  # type: ignore[assignment]
+        _database._run_batch = run_batch
 
 
 def _job_name(job: Any) -> str:
@@ -89,7 +89,7 @@ async def _run(seconds: float, profile: str, poll_interval: float | None) -> dic
     meter.install()
     with tempfile.TemporaryDirectory(prefix="eventual-bench-") as tmp:
         db = None if profile == "memory" else Path(tmp) / "profile.db"
-        synchronous = "NORMAL" if db is None else profile
+        synchronous: Profile = "NORMAL" if db is None else cast(Profile, profile)
         async with BenchRuntime(db, synchronous, engine_options(poll_interval)) as rt:
             for i in range(5):  # warm up
                 await (await rt.start(three_tasks_and_timer, i)).result()

@@ -41,7 +41,7 @@ def _config(quick: bool) -> dict[str, Any]:
         }
     return {
         "profiles": list(PROFILES),
-        "sequential": {"n": 100, "reps": 3, "warmup": 10},
+        "sequential": {"n": 300, "reps": 5, "warmup": 20},
         "concurrent": {"n": 1_000, "reps": 3, "warmup": 100, "concurrency": 100},
         "scaling_sizes": [100, 1_000, 10_000],
         "scaling_budget": 900.0,

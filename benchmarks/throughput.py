@@ -69,12 +69,12 @@ async def _rounds(run_one: RunOne, cfg: dict[str, Any]) -> list[float]:
 
 
 async def _ours(cfg: dict[str, Any], folder: Path) -> dict[str, Any]:
-    from workloads import BenchRuntime, engine_options, three_tasks_and_timer
+    from workloads import BenchRuntime, Profile, engine_options, three_tasks_and_timer
 
     from eventual.history import TaskSucceeded, TimerFired
 
     db = None if cfg["profile"] == "memory" else folder / "eventual.db"
-    synchronous = "NORMAL" if db is None else cfg["profile"]
+    synchronous: Profile = "NORMAL" if db is None else cfg["profile"]
     options = engine_options(cfg["poll_interval"])
     async with BenchRuntime(db, synchronous, options) as rt:
         settings = await rt.sqlite_settings()
@@ -87,7 +87,7 @@ async def _ours(cfg: dict[str, Any], folder: Path) -> dict[str, Any]:
 
         async def run_one(x: int) -> int:
             started = await rt.start(three_tasks_and_timer, x)
-            return await started.result()
+            return int(await started.result())
 
         seconds = await _rounds(run_one, cfg)
         return {"settings": settings, "recorded": dict(kinds), "seconds": seconds}

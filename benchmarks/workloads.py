@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -94,9 +94,11 @@ SERVICE = Service.from_definitions("bench", [add_one, three_tasks_and_timer, n_t
 class BenchRuntime(LocalRuntime):
     """``LocalRuntime`` on a ``SqliteBackend`` with a chosen ``synchronous`` setting.
 
-    ``LocalRuntime(service, db=path)`` opens ``SqliteBackend(path)`` with its
-    defaults; this subclass only replaces that one call so the durability setting
-    can be chosen. Everything else (engine, workers, handles) is ``LocalRuntime``'s.
+    ``LocalRuntime(service, db=path)`` gets its backend from the ``sqlite`` plugin
+    with the default durability and takes no backend settings; this subclass only
+    replaces the opening of the backend with ``SqliteBackend(path,
+    synchronous=...)`` (what the plugin builds for the ``sqlite_synchronous``
+    setting). Everything else (engine, workers, handles) is ``LocalRuntime``'s.
     ``db=None`` uses the in-memory backend, as ``LocalRuntime`` does.
     """
 
@@ -108,19 +110,23 @@ class BenchRuntime(LocalRuntime):
     ) -> None:
         super().__init__(SERVICE, db, options=options)
         self.synchronous: Profile = synchronous
-        self.backend: SqliteBackend | None = None
+        self.sqlite: SqliteBackend | None = None
+
+    async def __aenter__(self) -> BenchRuntime:
+        await super().__aenter__()
+        return self
 
     async def _open_backend(self) -> Any:
         if self.db is None:
             return await super()._open_backend()
-        self.backend = await SqliteBackend(self.db, synchronous=self.synchronous).open()
-        return self.backend
+        self.sqlite = await SqliteBackend(self.db, synchronous=self.synchronous).open()
+        return self.sqlite
 
     async def sqlite_settings(self) -> dict[str, str]:
         """Read ``journal_mode`` and ``synchronous`` back from the backend's own connection."""
-        if self.backend is None:
+        if self.sqlite is None:
             return {"journal_mode": "memory (no SQLite)", "synchronous": "n/a"}
-        db = getattr(self.backend, "_db", None)
+        db = getattr(self.sqlite, "_db", None)
         if db is None or not hasattr(db, "read"):
             return {"journal_mode": "unverified", "synchronous": self.synchronous}
         return dict(await db.read(_read_pragmas))
@@ -192,7 +198,7 @@ class DbosWorkload:
             return await dbos_add_one(x)
 
         self._dbos = DBOS
-        self.workflow: Callable[[int], Awaitable[int]] = dbos_three_steps_and_sleep
+        self.workflow: Callable[[int], Coroutine[Any, Any, int]] = dbos_three_steps_and_sleep
 
     def launch(self) -> None:
         self._dbos.launch()
@@ -202,12 +208,12 @@ class DbosWorkload:
 
     async def run_one(self, x: int) -> int:
         """Start one workflow and wait for its result (the same shape as eventual's)."""
-        handle = await self._dbos.start_workflow_async(self.workflow, x)
+        handle: Any = await self._dbos.start_workflow_async(self.workflow, x)
         return int(await handle.get_result())
 
     async def steps_recorded(self, x: int) -> list[str]:
         """Run one workflow; return the names of the operations DBOS recorded for it."""
-        handle = await self._dbos.start_workflow_async(self.workflow, x)
+        handle: Any = await self._dbos.start_workflow_async(self.workflow, x)
         await handle.get_result()
         steps = await self._dbos.list_workflow_steps_async(handle.get_workflow_id())
         return [str(step["function_name"]) for step in steps]
