@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -116,4 +115,3 @@ def test_handle_identity() -> None:
     """Handles compare by execution id."""
     assert ExecutionHandle("greet/1") == ExecutionHandle("greet/1")
     assert len({ExecutionHandle("greet/1"), ExecutionHandle("greet/1")}) == 1
-    assert asyncio.iscoroutinefunction(ExecutionHandle.result)

@@ -48,3 +48,17 @@ def test_unknown_backend_lists_known_ones() -> None:
     """Asking for a backend nobody provides names the ones that exist."""
     with pytest.raises(Exception, match="sqlite"):
         _plugins().backend("postgres")
+
+
+async def test_sqlite_durability_option(tmp_path: Path) -> None:
+    """sqlite_synchronous picks FULL or NORMAL; any other value is refused by name."""
+    provider = _plugins().backend("sqlite")
+    full = provider.create(
+        EventualConfig(db=str(tmp_path / "f.db"), options={"sqlite_synchronous": "full"})
+    )
+    opened = await full.open()  # type: ignore[attr-defined]
+    await opened.close()
+    with pytest.raises(Exception, match="sqlite_synchronous must be NORMAL or FULL"):
+        provider.create(
+            EventualConfig(db=str(tmp_path / "x.db"), options={"sqlite_synchronous": "off"})
+        )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -244,9 +244,9 @@ class Engine:
             await asyncio.wait_for(wake.wait(), timeout=max(seconds, 0.0))
         wake.clear()
 
-    async def _guard(self, what: str, step: object) -> int:
+    async def _guard(self, what: str, step: Awaitable[int | None]) -> int:
         try:
-            return await step  # type: ignore[misc,no-any-return]
+            return await step or 0
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -7,7 +7,7 @@ import contextlib
 import os
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from eventual import Command, ExecutionHandle, Service, Workflow
 from eventual.codec import encode
@@ -73,9 +73,11 @@ class LocalRuntime:
             manager.register(_plugin)
         name = self.backend or ("memory" if self.db is None else "sqlite")
         config = EventualConfig(backend=name, db=None if self.db is None else str(self.db))
-        backend = Plugins(manager).backend(name).create(config)
-        opened = await backend.open()  # type: ignore[attr-defined]
-        return opened  # type: ignore[no-any-return]
+        # Providers return ``object`` (core cannot name the engine's protocol
+        # types in the hook); what a backend provider creates is a Backend.
+        backend = cast(Backend, Plugins(manager).backend(name).create(config))
+        await backend.open()
+        return backend
 
     async def __aenter__(self) -> LocalRuntime:
         backend = await self._open_backend()

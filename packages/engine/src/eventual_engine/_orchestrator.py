@@ -27,11 +27,14 @@ log = logging.getLogger("eventual.engine")
 
 
 class _Live:
-    __slots__ = ("committed", "instance")
+    __slots__ = ("committed", "instance", "record")
 
-    def __init__(self, instance: WorkflowInstance, committed: int) -> None:
+    def __init__(self, instance: WorkflowInstance, committed: int, record: ExecutionRecord) -> None:
         self.instance = instance
         self.committed = committed
+        # Kept with the instance: while cached, this process made every change to it
+        # (a lost lease or a foreign write shows up as a commit conflict, which evicts).
+        self.record = record
 
 
 class Orchestrator:
@@ -53,16 +56,12 @@ class Orchestrator:
         """Drop every live instance."""
         self._cache.clear()
 
-    async def _live(self, execution_id: str) -> tuple[_Live, StepOutput]:
-        live = self._cache.get(execution_id)
-        if live is not None:
-            self._cache.move_to_end(execution_id)
-            return live, StepOutput()
-        history = await self._backend.executions.history(execution_id)
+    async def _replay(self, record: ExecutionRecord) -> tuple[_Live, StepOutput]:
+        history = await self._backend.executions.history(record.id)
         self.replays += 1
         instance, output = WorkflowInstance.from_history(self._service, history)
-        live = _Live(instance, len(history))
-        self._cache[execution_id] = live
+        live = _Live(instance, len(history), record)
+        self._cache[record.id] = live
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return live, output
@@ -74,14 +73,21 @@ class Orchestrator:
         and nondeterminism end the execution with the error recorded.
         """
         execution_id = batch.execution_id
-        record = await self._backend.executions.get(execution_id)
+        live: _Live | None = self._cache.get(execution_id)
+        if live is not None:
+            self._cache.move_to_end(execution_id)
+            record: ExecutionRecord | None = live.record
+        else:
+            record = await self._backend.executions.get(execution_id)
         if record is None or record.status is not ExecutionStatus.RUNNING:
             # The queue discards messages of unknown or ended executions at its next claim.
             await self._backend.queue.release(batch)
             self.evict(execution_id)
             return record
         try:
-            live, output = await self._live(execution_id)
+            output = StepOutput()
+            if live is None:
+                live, output = await self._replay(record)
             output.extend(live.instance.apply([m.event for m in batch.messages]))
             new_record = live.instance.record(record)
         except DeterminismError as error:
@@ -112,6 +118,7 @@ class Orchestrator:
             self.evict(execution_id)
             raise
         live.committed += len(output.events)
+        live.record = new_record
         if live.instance.ended:
             self.evict(execution_id)
         return new_record

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from eventual import EventualError
 from eventual.plugins import BackendProvider, EventualConfig, hookimpl
 
 from ._memory import MemoryBackend
@@ -30,7 +31,14 @@ def _sqlite(config: EventualConfig) -> object:
     if config.config_file is not None and not path.is_absolute():
         path = config.config_file.parent / path
     synchronous = str(config.options.get("sqlite_synchronous", "NORMAL")).upper()
-    return SqliteBackend(path, synchronous=synchronous)  # type: ignore[arg-type]
+    if synchronous == "FULL":
+        return SqliteBackend(path, synchronous="FULL")
+    if synchronous == "NORMAL":
+        return SqliteBackend(path, synchronous="NORMAL")
+    raise EventualError(
+        f"sqlite_synchronous must be NORMAL or FULL, got {synchronous!r} "
+        "(set it in [tool.eventual] or pass it in the configuration options)"
+    )
 
 
 @hookimpl

@@ -535,10 +535,6 @@ class WorkflowInstance:
             heartbeat_timeout=definition.heartbeat_timeout,
         )
 
-    def _out_timer(self, timer: TimerRequest, *, new: bool) -> None:
-        if new:
-            self._out.timers.append(timer)
-
     def call_task(
         self, task: str, args: Sequence[JsonValue], options: TaskCallOptions
     ) -> Awaitable[JsonValue]:
@@ -580,17 +576,16 @@ class WorkflowInstance:
         call.fire = fire
         self._calls[seq] = call
         self._timer_seqs[id(handle)] = seq
-        new = self._next(TimerScheduled(timestamp=self._now, seq=seq, until=due))
-        self._out_timer(
-            TimerRequest(
-                id=timer_id(self.id, "timer", seq),
-                execution_id=self.id,
-                due=due,
-                kind="timer",
-                seq=seq,
-            ),
-            new=new,
-        )
+        if self._next(TimerScheduled(timestamp=self._now, seq=seq, until=due)):
+            self._out.timers.append(
+                TimerRequest(
+                    id=timer_id(self.id, "timer", seq),
+                    execution_id=self.id,
+                    due=due,
+                    kind="timer",
+                    seq=seq,
+                )
+            )
 
     def cancel_loop_timer(self, handle: asyncio.TimerHandle) -> None:
         """Forget a cancelled loop timer; its firing, if any, is ignored."""
