@@ -262,10 +262,15 @@ class ChildWorkflowFailed(SequencedEvent):
 
 @attrs.frozen(kw_only=True)
 class PublishedEvent:
-    """One event published by a workflow: its name and JSON payload."""
+    """One event published by a workflow: its name and JSON payload.
+
+    In the outbox (not in history) ``id`` is set: the event's bus id, assigned when
+    the step is committed, so delivering it again after a crash is recognised.
+    """
 
     name: str
     payload: Json
+    id: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -41,9 +41,12 @@ from eventual.history import (
 )
 from eventual.spi import (
     Backend,
+    EventBus,
+    EventEnvelope,
     ExecutionFilter,
     ExecutionPage,
     InboundMessage,
+    SubscriptionDelivery,
     TimerRequest,
     execution_id,
     new_execution_name,
@@ -99,7 +102,11 @@ class Engine:
         self.options = options or EngineOptions()
         # One event per loop: a loop clearing a shared event could swallow the
         # wake-up meant for another.
-        self._wakes = {name: asyncio.Event() for name in ("orchestrator", "timers", "tasks")}
+        self._wakes = {
+            name: asyncio.Event() for name in ("orchestrator", "timers", "tasks", "events")
+        }
+        self.bus: EventBus | None = None
+        self.subscriptions: SubscriptionDelivery | None = None
         self.orchestrator = Orchestrator(service, backend, self.clock, self.options.cache_size)
         self.tasks = TaskWorker(
             service,
@@ -129,6 +136,17 @@ class Engine:
         for wake in self._wakes.values():
             wake.set()
 
+    async def attach_bus(self, bus: EventBus) -> None:
+        """Publish through ``bus`` and deliver its events to this service's subscriptions.
+
+        Without a bus, workflow publishes stay in the backend's outbox and
+        :meth:`publish_events` raises ``RuntimeNotAvailable``.
+        """
+        self.subscriptions = await bus.attach(
+            self.service, self, self.clock.now, owner=self.options.owner
+        )
+        self.bus = bus
+
     def _cancel_running(self, token: str) -> None:
         running = self.tasks.running.get(token)
         if running is not None:
@@ -153,6 +171,41 @@ class Engine:
                         waiter.set_result(None)
         return len(batches)
 
+    async def relay_published(self, limit: int = 100) -> int:
+        """Hand events that workflows published (the outbox) to the bus; return how many.
+
+        An event is removed from the outbox only after the bus accepted it, and it
+        keeps the id it got when its step was committed, so a crash in between
+        makes the bus see the same id again, which it ignores.
+        """
+        if self.bus is None:
+            return 0
+        items = await self.backend.published(limit)
+        if not items:
+            return 0
+        now = self.clock.now()
+        envelopes = [
+            EventEnvelope(
+                id=event.id or f"{self.service.name}|{outbox_id}",
+                source=self.service.name,
+                name=event.name,
+                time=now,
+                payload=event.payload,
+            )
+            for outbox_id, event in items
+        ]
+        await self.bus.publish(envelopes)
+        await self.backend.ack_published([outbox_id for outbox_id, _ in items])
+        self._wakes["events"].set()
+        return len(items)
+
+    async def deliver_events(self) -> int:
+        """Relay the outbox and run due subscription deliveries once; return the progress."""
+        progressed = await self.relay_published()
+        if self.subscriptions is not None:
+            progressed += await self.subscriptions.deliver_due()
+        return progressed
+
     async def run_until_idle(self) -> None:
         """Do all work that needs no time to pass, then return.
 
@@ -164,6 +217,7 @@ class Engine:
             progressed = await self.orchestrate_once()
             progressed += await self.timers.fire_due()
             progressed += await self.tasks.claim_and_start()
+            progressed += await self.deliver_events()
             if progressed:
                 idle_checks = 0
                 continue
@@ -197,7 +251,10 @@ class Engine:
         while True:
             due = await self.backend.timers.next_due()
             ready = await self.backend.tasks.next_ready()
-            candidates = [t for t in (due, ready) if t is not None and t <= when]
+            delivery = (
+                await self.subscriptions.next_due() if self.subscriptions is not None else None
+            )
+            candidates = [t for t in (due, ready, delivery) if t is not None and t <= when]
             if not candidates:
                 break
             clock.set(max(min(candidates), clock.now()))
@@ -212,6 +269,7 @@ class Engine:
             asyncio.create_task(self._orchestrate_loop(), name="eventual orchestrator"),
             asyncio.create_task(self._timer_loop(), name="eventual timers"),
             asyncio.create_task(self._task_loop(), name="eventual tasks"),
+            asyncio.create_task(self._event_loop(), name="eventual events"),
         ]
         try:
             await asyncio.gather(*self._serving)
@@ -283,6 +341,18 @@ class Engine:
                 last_renewal = loop.time()
             if not started:
                 await self._sleep("tasks", self.options.poll_interval)
+
+    async def _event_loop(self) -> None:
+        while not self._stopping:
+            self._wakes["events"].clear()
+            if await self._guard("event", self.deliver_events()):
+                continue
+            delay = self.options.poll_interval
+            if self.subscriptions is not None:
+                next_due = await self.subscriptions.next_due()
+                if next_due is not None:
+                    delay = min(delay, (next_due - self.clock.now()).total_seconds())
+            await self._sleep("events", delay)
 
     # --- Client -----------------------------------------------------------------------
 
@@ -420,11 +490,27 @@ class Engine:
         self.notify()
 
     async def publish_events(self, events: Sequence[tuple[str, JsonValue]]) -> None:
-        """Publishing outside workflows needs an event bus (eventual-messaging)."""
-        raise RuntimeNotAvailable(
-            "publishing events from outside a workflow needs an event bus; install "
-            "eventual-messaging (events published by workflows are recorded in history)"
+        """Publish events to the attached bus (see ``Client``).
+
+        Raises:
+            RuntimeNotAvailable: No event bus is attached (eventual-messaging is
+                not installed, or the engine was built without one).
+        """
+        if self.bus is None:
+            raise RuntimeNotAvailable(
+                "publishing events needs an event bus; install eventual-messaging "
+                "(events published by workflows wait in the outbox until a bus is attached)"
+            )
+        now = self.clock.now()
+        await self.bus.publish(
+            [
+                EventEnvelope(
+                    id=str(ULID()), source=self.service.name, name=name, time=now, payload=payload
+                )
+                for name, payload in events
+            ]
         )
+        self._wakes["events"].set()
 
     @staticmethod
     def _parse_token(token: str) -> tuple[str, int, int]:

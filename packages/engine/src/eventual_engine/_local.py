@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 from eventual import Command, ExecutionHandle, Service, Workflow
 from eventual.codec import encode
 from eventual.plugins import EventualConfig, Plugins, get_plugin_manager
-from eventual.spi import Backend, reset_client, set_client
+from eventual.spi import Backend, EventBus, reset_client, set_client
 
 from . import _plugin
 from ._engine import Engine, EngineOptions
@@ -33,8 +33,12 @@ class LocalRuntime:
 
     ``LocalRuntime(service, db=PATH)`` keeps state in a SQLite file, so executions
     survive restarts; ``db=None`` keeps it in memory. ``backend=`` names another
-    backend provided by a plugin. Inside ``async with``,
-    ``wf.start(...)``, ``sig.send(...)`` and handles use this runtime.
+    backend provided by a plugin, ``event_bus=`` another event bus (by default the
+    durable local bus of eventual-messaging when it is installed: in the same file
+    as the executions, or in ``bus_db`` to share one bus between services), and
+    ``settings`` passes further options to them (for example
+    ``{"sqlite_synchronous": "FULL"}``). Inside ``async with``, ``wf.start(...)``,
+    ``sig.send(...)``, ``ev.publish(...)`` and handles use this runtime.
 
     Example:
         async with LocalRuntime("orders.service", db="orders.db") as rt:
@@ -48,12 +52,19 @@ class LocalRuntime:
         db: str | os.PathLike[str] | None = None,
         *,
         backend: str | None = None,
+        event_bus: str | None = None,
+        bus_db: str | os.PathLike[str] | None = None,
+        settings: dict[str, object] | None = None,
         options: EngineOptions | None = None,
     ) -> None:
         self.service = load_service(service)
         self.db = Path(db) if db is not None else None
         self.backend = backend
+        self.event_bus = event_bus
+        self.bus_db = Path(bus_db) if bus_db is not None else self.db
+        self.settings = dict(settings or {})
         self._options = options
+        self._bus: EventBus | None = None
         self._engine: Engine | None = None
         self._serving: asyncio.Task[None] | None = None
         self._token: Any = None
@@ -65,23 +76,46 @@ class LocalRuntime:
             raise RuntimeError("LocalRuntime is not running; use `async with LocalRuntime(...)`")
         return self._engine
 
-    async def _open_backend(self) -> Backend:
-        # Backends come from plugins, the engine's own included, so a third-party
-        # backend is chosen the same way.
+    def _plugins(self) -> Plugins:
+        # Backends and buses come from plugins, the engine's own included, so a
+        # third-party one is chosen the same way.
         manager = get_plugin_manager()
         if not manager.is_registered(_plugin):
             manager.register(_plugin)
+        return Plugins(manager)
+
+    async def _open_backend(self, plugins: Plugins) -> Backend:
         name = self.backend or ("memory" if self.db is None else "sqlite")
-        config = EventualConfig(backend=name, db=None if self.db is None else str(self.db))
+        config = EventualConfig(
+            backend=name, db=None if self.db is None else str(self.db), options=self.settings
+        )
         # Providers return ``object`` (core cannot name the engine's protocol
         # types in the hook); what a backend provider creates is a Backend.
-        backend = cast(Backend, Plugins(manager).backend(name).create(config))
+        backend = cast(Backend, plugins.backend(name).create(config))
         await backend.open()
         return backend
 
+    async def _open_bus(self, plugins: Plugins) -> EventBus | None:
+        buses = plugins.event_buses()
+        if self.event_bus is None and not buses:
+            return None  # no bus installed: workflow publishes wait in the outbox
+        name = self.event_bus or ("memory" if self.bus_db is None else "sqlite")
+        config = EventualConfig(
+            event_bus=name,
+            db=None if self.bus_db is None else str(self.bus_db),
+            options=self.settings,
+        )
+        bus = cast(EventBus, plugins.event_bus(name).create(config))
+        await bus.open()
+        return bus
+
     async def __aenter__(self) -> LocalRuntime:
-        backend = await self._open_backend()
+        plugins = self._plugins()
+        backend = await self._open_backend(plugins)
         self._engine = Engine(self.service, backend, options=self._options)
+        self._bus = await self._open_bus(plugins)
+        if self._bus is not None:
+            await self._engine.attach_bus(self._bus)
         self._serving = asyncio.create_task(self._engine.serve(), name="eventual local runtime")
         self._token = set_client(self._engine)
         return self
@@ -100,6 +134,9 @@ class LocalRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._serving
         await engine.backend.close()
+        if self._bus is not None:
+            await self._bus.close()
+            self._bus = None
         self._engine = None
 
     async def start(

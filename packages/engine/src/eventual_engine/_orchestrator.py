@@ -13,6 +13,9 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
+import attrs
+from ulid import ULID
+
 from eventual import DeterminismError, ExecutionStatus, Service
 from eventual.history import ExecutionRecord
 from eventual.history import WorkflowFailed as WorkflowFailedEvent
@@ -106,7 +109,8 @@ class Orchestrator:
             cancel_timers=tuple(output.cancel_timers),
             messages=tuple(output.messages),
             starts=tuple(output.starts),
-            published=tuple(output.published),
+            # Bus ids are fixed here, in the outbox row, so a redelivery keeps them.
+            published=tuple(attrs.evolve(p, id=str(ULID())) for p in output.published),
         )
         try:
             await self._backend.executions.commit(step)

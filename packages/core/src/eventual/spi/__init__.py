@@ -5,6 +5,10 @@ User code never needs this module. Engines set the ambient contexts
 implement the protocols; backends implement :class:`Backend` and its parts.
 """
 
+from .._bus import DeadLetter as DeadLetter
+from .._bus import EventBus as EventBus
+from .._bus import EventEnvelope as EventEnvelope
+from .._bus import SubscriptionDelivery as SubscriptionDelivery
 from .._runtime import Client as Client
 from .._runtime import Disposable as Disposable
 from .._runtime import ExecutionControl as ExecutionControl
@@ -44,7 +48,10 @@ __all__ = [
     "Client",
     "CompleteAsync",
     "Conflict",
+    "DeadLetter",
     "Disposable",
+    "EventBus",
+    "EventEnvelope",
     "ExecutionControl",
     "ExecutionFilter",
     "ExecutionPage",
@@ -52,6 +59,7 @@ __all__ = [
     "InboundBatch",
     "InboundMessage",
     "StepCommit",
+    "SubscriptionDelivery",
     "TaskCallOptions",
     "TaskContext",
     "TaskDispatch",
