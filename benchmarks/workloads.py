@@ -92,14 +92,10 @@ SERVICE = Service.from_definitions("bench", [add_one, three_tasks_and_timer, n_t
 
 
 class BenchRuntime(LocalRuntime):
-    """``LocalRuntime`` on a ``SqliteBackend`` with a chosen ``synchronous`` setting.
+    """``LocalRuntime`` of the bench service with a chosen SQLite ``synchronous`` setting.
 
-    ``LocalRuntime(service, db=path)`` gets its backend from the ``sqlite`` plugin
-    with the default durability and takes no backend settings; this subclass only
-    replaces the opening of the backend with ``SqliteBackend(path,
-    synchronous=...)`` (what the plugin builds for the ``sqlite_synchronous``
-    setting). Everything else (engine, workers, handles) is ``LocalRuntime``'s.
-    ``db=None`` uses the in-memory backend, as ``LocalRuntime`` does.
+    The setting reaches the ``sqlite`` backend plugin as ``sqlite_synchronous``,
+    as it would from ``[tool.eventual]``. ``db=None`` uses the in-memory backend.
     """
 
     def __init__(
@@ -108,19 +104,18 @@ class BenchRuntime(LocalRuntime):
         synchronous: Profile = "NORMAL",
         options: EngineOptions | None = None,
     ) -> None:
-        super().__init__(SERVICE, db, options=options)
+        super().__init__(SERVICE, db, settings={"sqlite_synchronous": synchronous}, options=options)
         self.synchronous: Profile = synchronous
-        self.sqlite: SqliteBackend | None = None
 
     async def __aenter__(self) -> BenchRuntime:
         await super().__aenter__()
         return self
 
-    async def _open_backend(self) -> Any:
-        if self.db is None:
-            return await super()._open_backend()
-        self.sqlite = await SqliteBackend(self.db, synchronous=self.synchronous).open()
-        return self.sqlite
+    @property
+    def sqlite(self) -> SqliteBackend | None:
+        """The SQLite backend, or None on the in-memory one."""
+        backend = self.engine.backend
+        return backend if isinstance(backend, SqliteBackend) else None
 
     async def sqlite_settings(self) -> dict[str, str]:
         """Read ``journal_mode`` and ``synchronous`` back from the backend's own connection."""

@@ -131,10 +131,16 @@ class Engine:
         self._serving: list[asyncio.Task[None]] = []
         self._stopping = False
 
-    def notify(self) -> None:
-        """Wake the background loops: work was added in this process."""
-        for wake in self._wakes.values():
-            wake.set()
+    def notify(self, *loops: str) -> None:
+        """Wake background loops: work for them was added in this process.
+
+        Args:
+            loops: Which loops (``"orchestrator"``, ``"timers"``, ``"tasks"``,
+                ``"events"``); all of them when none is named. Waking only the
+                loop that has work spares the others a look at the backend.
+        """
+        for name in loops or self._wakes:
+            self._wakes[name].set()
 
     async def attach_bus(self, bus: EventBus) -> None:
         """Publish through ``bus`` and deliver its events to this service's subscriptions.
@@ -162,8 +168,9 @@ class Engine:
         # Batches are of different executions, so they run concurrently; a backend
         # that groups concurrent commits into one transaction (SQLite) gains from it.
         records = await asyncio.gather(*(self.orchestrator.process(b) for b in batches))
-        if batches:
-            self.notify()  # commits may have added tasks, timers and messages
+        wakes = self.orchestrator.take_wakes()
+        if wakes:
+            self.notify(*wakes)
         for record in records:
             if record is not None and record.status.done:
                 for waiter in self._ended.pop(record.id, []):
@@ -312,16 +319,23 @@ class Engine:
             await asyncio.sleep(self.options.poll_interval * 10)
             return 0
 
+    # Each loop clears its wake-up before looking at the backend, so work added
+    # while it looks wakes it again at once. A look that took less than its limit
+    # saw everything there was, so the loop sleeps until woken or the poll
+    # interval passes (which is how work of other processes is found) instead of
+    # looking again straight away.
+
     async def _orchestrate_loop(self) -> None:
         while not self._stopping:
             self._wakes["orchestrator"].clear()
-            if not await self._guard("orchestrator", self.orchestrate_once()):
+            claimed = await self._guard("orchestrator", self.orchestrate_once())
+            if claimed < self.options.batch_executions:
                 await self._sleep("orchestrator", self.options.poll_interval)
 
     async def _timer_loop(self) -> None:
         while not self._stopping:
             self._wakes["timers"].clear()
-            if await self._guard("timer", self.timers.fire_due()):
+            if await self._guard("timer", self.timers.fire_due()) >= self.timers.batch:
                 continue
             next_due = await self.backend.timers.next_due()
             delay = self.options.poll_interval
@@ -335,11 +349,12 @@ class Engine:
         last_renewal = loop.time()
         while not self._stopping:
             self._wakes["tasks"].clear()
+            free = self.tasks.free
             started = await self._guard("task", self.tasks.claim_and_start())
             if loop.time() - last_renewal > renew_every:
                 await self._guard("task renewal", self.tasks.renew())
                 last_renewal = loop.time()
-            if not started:
+            if started < free or not free:
                 await self._sleep("tasks", self.options.poll_interval)
 
     async def _event_loop(self) -> None:
@@ -406,7 +421,7 @@ class Engine:
                 f"execution {id_!r} already exists with another input; start it with another "
                 "name, or with the same input to get the existing execution"
             )
-        self.notify()
+        self.notify("orchestrator", *(["timers"] if timers else []))
         return id_
 
     async def _record(self, execution_id: str) -> ExecutionRecord:
@@ -427,19 +442,28 @@ class Engine:
         """Wait until the execution ends and return its record."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        delay = 0.005
+        # An end in this process resolves the waiter at once; the polling is for
+        # executions that another process runs.
+        delay = self.options.poll_interval
         while True:
-            record = await self._record(execution_id)
-            if record.status.done:
-                return record
+            # Registered before the read, so an end while reading is not missed.
             waiter: asyncio.Future[None] = loop.create_future()
-            self._ended.setdefault(execution_id, []).append(waiter)
-            # Another process may end it: poll with back-off besides in-process wake-ups.
-            wait_for = delay if deadline is None else min(delay, deadline - loop.time())
-            if wait_for <= 0:
-                raise TimeoutError(f"execution {execution_id!r} is still running")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, wait_for)
+            waiters = self._ended.setdefault(execution_id, [])
+            waiters.append(waiter)
+            try:
+                record = await self._record(execution_id)
+                if record.status.done:
+                    return record
+                wait_for = delay if deadline is None else min(delay, deadline - loop.time())
+                if wait_for <= 0:
+                    raise TimeoutError(f"execution {execution_id!r} is still running")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter, wait_for)
+            finally:
+                if waiter in waiters:
+                    waiters.remove(waiter)
+                if not waiters and self._ended.get(execution_id) is waiters:
+                    del self._ended[execution_id]
             delay = min(delay * 2, 0.5)
 
     async def execution_result(self, execution_id: str) -> JsonValue:
@@ -471,7 +495,7 @@ class Engine:
             event=WorkflowCancelRequested(timestamp=self.clock.now(), reason="requested"),
         )
         await self.backend.queue.enqueue([message])
-        self.notify()
+        self.notify("orchestrator")
 
     async def send_signal(self, execution_id: str, signal: str, payload: JsonValue) -> None:
         """Deliver a signal; discarded if the execution has ended (see ``Client``)."""
@@ -487,7 +511,7 @@ class Engine:
             ),
         )
         await self.backend.queue.enqueue([message])
-        self.notify()
+        self.notify("orchestrator")
 
     async def publish_events(self, events: Sequence[tuple[str, JsonValue]]) -> None:
         """Publish events to the attached bus (see ``Client``).
@@ -549,4 +573,4 @@ class Engine:
                 for kind in ("task_timeout", "heartbeat")
             ]
         )
-        self.notify()
+        self.notify("orchestrator")

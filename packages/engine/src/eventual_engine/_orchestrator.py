@@ -17,7 +17,7 @@ import attrs
 from ulid import ULID
 
 from eventual import DeterminismError, ExecutionStatus, Service
-from eventual.history import ExecutionRecord
+from eventual.history import ExecutionRecord, TimerFired
 from eventual.history import WorkflowFailed as WorkflowFailedEvent
 from eventual.spi import Backend, Conflict, InboundBatch, StepCommit
 
@@ -25,6 +25,8 @@ from ._clock import Clock
 from ._executor import StepOutput, WorkflowInstance
 
 __all__ = ["Orchestrator"]
+
+_MAX_IMMEDIATE_TIMER_ROUNDS = 64
 
 log = logging.getLogger("eventual.engine")
 
@@ -50,6 +52,13 @@ class Orchestrator:
         self._cache: OrderedDict[str, _Live] = OrderedDict()
         self._cache_size = cache_size
         self.replays = 0  # cache misses, for tests and benchmarks
+        # Which worker loops the commits since the last ``take_wakes`` gave work to.
+        self._wakes: set[str] = set()
+
+    def take_wakes(self) -> set[str]:
+        """Return the loops that committed steps gave work to, and forget them."""
+        wakes, self._wakes = self._wakes, set()
+        return wakes
 
     def evict(self, execution_id: str) -> None:
         """Drop an execution's live instance (the next step replays its history)."""
@@ -92,6 +101,7 @@ class Orchestrator:
             if live is None:
                 live, output = await self._replay(record)
             output.extend(live.instance.apply([m.event for m in batch.messages]))
+            self._fire_due_timers(live.instance, output)
             new_record = live.instance.record(record)
         except DeterminismError as error:
             log.error("%s", error)
@@ -123,9 +133,38 @@ class Orchestrator:
             raise
         live.committed += len(output.events)
         live.record = new_record
+        self._note_wakes(step)
         if live.instance.ended:
             self.evict(execution_id)
         return new_record
+
+    def _fire_due_timers(self, instance: WorkflowInstance, output: StepOutput) -> None:
+        """Fire, within this step, the workflow timers it scheduled that are already due.
+
+        A zero-length or past timer would otherwise cost a round through the timer
+        worker and the queue to arrive at the same place: ``TimerFired`` recorded
+        after ``TimerScheduled``, applied at the current time. Replay is unaffected
+        (it reads both events from history). The rounds are bounded so that a
+        workflow sleeping zero in a loop still yields to other executions.
+        """
+        for _ in range(_MAX_IMMEDIATE_TIMER_ROUNDS):
+            now = self._clock.now()
+            due = [t for t in output.timers if t.kind == "timer" and t.due <= now]
+            if not due or instance.ended:
+                return
+            fired = {t.id for t in due}
+            output.timers = [t for t in output.timers if t.id not in fired]
+            output.extend(instance.apply([TimerFired(timestamp=now, seq=t.seq) for t in due]))
+
+    def _note_wakes(self, step: StepCommit) -> None:
+        if step.tasks:
+            self._wakes.add("tasks")
+        if step.timers:
+            self._wakes.add("timers")
+        if step.messages or step.starts:
+            self._wakes.add("orchestrator")
+        if step.published:
+            self._wakes.add("events")
 
     async def _fail(
         self, batch: InboundBatch, record: ExecutionRecord, error: DeterminismError

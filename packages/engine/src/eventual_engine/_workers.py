@@ -76,7 +76,7 @@ class TaskWorker:
         owner: str,
         concurrency: int,
         lease: timedelta,
-        notify: Callable[[], None],
+        notify: Callable[..., None],
     ) -> None:
         self.service = service
         self.backend = backend
@@ -89,9 +89,14 @@ class TaskWorker:
         self.running: dict[str, asyncio.Task[None]] = {}
         self.attempts = 0  # task attempts started, for tests and benchmarks
 
+    @property
+    def free(self) -> int:
+        """How many more attempts this worker may run at once."""
+        return max(self._concurrency - len(self.running), 0)
+
     async def claim_and_start(self) -> int:
         """Claim ready attempts up to the free concurrency and start them; return how many."""
-        free = self._concurrency - len(self.running)
+        free = self.free
         if free <= 0:
             return 0
         requests = await self.backend.tasks.claim(self._owner, self.clock.now(), free, self._lease)
@@ -146,7 +151,7 @@ class TaskWorker:
             )
         if timers:
             await self.backend.timers.schedule(timers)
-            self._notify()
+            self._notify("timers")
         return timers
 
     async def _run(self, request: TaskRequest) -> None:
@@ -186,7 +191,7 @@ class TaskWorker:
         await self.backend.tasks.finish(request.token, message)
         if deadlines:
             await self.backend.timers.complete([t.id for t in deadlines])
-        self._notify()
+        self._notify("orchestrator")
 
 
 class TimerWorker:
@@ -200,7 +205,7 @@ class TimerWorker:
         *,
         owner: str,
         lease: timedelta,
-        notify: Callable[[], None],
+        notify: Callable[..., None],
         on_task_deadline: Callable[[str], None],
     ) -> None:
         self._backend = backend
@@ -216,10 +221,13 @@ class TimerWorker:
         definition = self._service.tasks.get(task)
         return definition.heartbeat_timeout if definition is not None else None
 
-    async def fire_due(self, limit: int = 256) -> int:
-        """Fire every timer due now; return how many fired."""
+    batch = 256
+    """Most timers fired by one :meth:`fire_due`."""
+
+    async def fire_due(self) -> int:
+        """Fire timers due now, up to :attr:`batch`; return how many fired."""
         now = self._clock.now()
-        due = await self._backend.timers.claim_due(self._owner, now, limit, self._lease)
+        due = await self._backend.timers.claim_due(self._owner, now, self.batch, self._lease)
         if not due:
             return 0
         messages: list[InboundMessage] = []
@@ -238,7 +246,7 @@ class TimerWorker:
         if rescheduled:
             await self._backend.timers.schedule(rescheduled)
         self.fired += len(messages)
-        self._notify()
+        self._notify("orchestrator", *(["timers"] if rescheduled else []))
         return len(due)
 
     async def _event_for(
