@@ -22,6 +22,12 @@ from ._event import Event as Event
 from ._event import Subscription as Subscription
 from ._event import event as event
 from ._event import subscription as subscription
+from ._filter import EventFilter as EventFilter
+from ._filter import FilterError as FilterError
+from ._filter import between as between
+from ._filter import exists as exists
+from ._filter import numeric as numeric
+from ._filter import prefix as prefix
 from ._handle import ExecutionHandle as ExecutionHandle
 from ._http import HttpRequest as HttpRequest
 from ._http import HttpResponse as HttpResponse
@@ -64,12 +70,14 @@ __all__ = [
     "DeterminismError",
     "DuplicateDefinition",
     "Event",
+    "EventFilter",
     "EventualError",
     "ExecutionAlreadyExists",
     "ExecutionHandle",
     "ExecutionInfo",
     "ExecutionNotFound",
     "ExecutionStatus",
+    "FilterError",
     "HeartbeatTimeout",
     "HttpError",
     "HttpRequest",
@@ -90,18 +98,22 @@ __all__ = [
     "Workflow",
     "WorkflowFailed",
     "api",
+    "between",
     "command",
     "complete_async",
     "complete_task",
     "condition",
     "event",
     "execution_info",
+    "exists",
     "fail_task",
     "get_plugin_manager",
     "heartbeat",
     "hookimpl",
     "hookspec",
     "now",
+    "numeric",
+    "prefix",
     "random",
     "signal",
     "sleep",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Generic, TypeVar, overload
 
 from ._codec import decode, encode
 from ._definition import Definition, check_name, parameters, resolved_hints, source_of
+from ._filter import EventFilter, build_conditions
 from ._retry import RetryPolicy
 from ._runtime import current_workflow_runtime, require_client
 
@@ -38,12 +39,43 @@ class Event(Definition, Generic[T]):
         return f"<event {self.name}>"
 
     def encode_payload(self, payload: T) -> Any:
-        """Encode a payload by the event's type (raises ``ValidationError``)."""
-        return encode(payload, self.payload_type)
+        """Encode a payload by the event's type.
+
+        Raises:
+            ValidationError: The payload does not fit the type; the message names
+                the event and the field, e.g. ``event OrderPlaced.order_id: ...``.
+        """
+        return encode(payload, self.payload_type, path=f"event {self.name}")
 
     def decode_payload(self, data: Any) -> T:
         """Decode a JSON payload into the event's type (raises ``ValidationError``)."""
         return decode(data, self.payload_type, path=f"event {self.name}")  # type: ignore[no-any-return,unused-ignore]
+
+    def where(
+        self, fields: Mapping[str, object] | None = None, /, **more: object
+    ) -> EventFilter[T]:
+        """Return this event filtered on payload fields, for ``@subscription``.
+
+        Each keyword is a field and its condition; nested fields are given as
+        dotted paths in a mapping. All conditions must hold. A condition is a value
+        (exact match), a list (any of its items), or a matcher: ``prefix("eu-")``,
+        ``exists()``, ``numeric(">", 10)``, ``between(1, 5)``. Each filter is an
+        EventBridge event pattern (see :meth:`EventFilter.pattern`)::
+
+            @subscription(order_placed.where(region=["eu", "uk"], total=numeric(">", 100)))
+            async def big_european_orders(placed: OrderPlaced) -> None: ...
+
+            order_placed.where({"address.country": prefix("D")})
+
+        Raises:
+            FilterError: A field is not in the payload type, a value does not fit
+                the field's type, or the condition has no EventBridge form.
+        """
+        return EventFilter(self, build_conditions(self, fields, more))
+
+    def pattern(self) -> dict[str, Any]:
+        """Return the EventBridge event pattern matching every event of this name."""
+        return {"detail-type": [self.name]}
 
     async def publish(self, *payloads: T) -> None:
         """Publish one event per payload.
@@ -66,7 +98,9 @@ class Subscription(Definition, Generic[T]):
 
     Attributes:
         fn: The handler, an ``async def`` taking one payload.
-        events: The events it receives.
+        events: The events it receives (each once, in the order given).
+        filters: One per event or filter given: what is received is the union of
+            their patterns.
         retry: Retry policy for failed deliveries; ``None`` means one attempt.
     """
 
@@ -75,7 +109,7 @@ class Subscription(Definition, Generic[T]):
     def __init__(
         self,
         fn: Callable[[T], Coroutine[Any, Any, None]],
-        events: tuple[Event[Any], ...],
+        events: tuple[Event[Any] | EventFilter[Any], ...],
         *,
         name: str | None = None,
         retry: RetryPolicy | None = None,
@@ -87,12 +121,21 @@ class Subscription(Definition, Generic[T]):
         if not events:
             raise TypeError(f"subscription {source_of(fn)} names no events")
         for e in events:
-            if not isinstance(e, Event):
-                raise TypeError(f"subscription {source_of(fn)}: {e!r} is not an event")
+            if not isinstance(e, Event | EventFilter):
+                raise TypeError(
+                    f"subscription {source_of(fn)}: {e!r} is neither an event nor a filter "
+                    "(event.where(...))"
+                )
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"subscription {source_of(fn)}: retry must be a RetryPolicy")
         self.fn = fn
-        self.events = events
+        self.filters: tuple[EventFilter[Any], ...] = tuple(
+            e if isinstance(e, EventFilter) else EventFilter(e, {}) for e in events
+        )
+        unique: dict[int, Event[Any]] = {}
+        for f in self.filters:
+            unique.setdefault(id(f.event), f.event)
+        self.events: tuple[Event[Any], ...] = tuple(unique.values())
         self.name = check_name("subscription", name or fn.__name__)
         self.source = source_of(fn)
         self.retry = retry
@@ -107,17 +150,28 @@ class Subscription(Definition, Generic[T]):
         hints = resolved_hints(self.fn)
         return hints.get(parameters(self.fn)[0].name, Any)
 
+    def patterns(self) -> list[dict[str, Any]]:
+        """Return the EventBridge event patterns of the subscription (any one matches)."""
+        return [f.pattern() if f.conditions else f.event.pattern() for f in self.filters]
+
+    def event_named(self, name: str) -> Event[Any] | None:
+        """Return the subscribed event called ``name`` (its type decodes payloads)."""
+        return next((e for e in self.events if e.name == name), None)
+
     async def __call__(self, payload: T) -> None:
         await self.fn(payload)
 
 
 def subscription(
-    *events: Event[Any], name: str | None = None, retry: RetryPolicy | None = None
+    *events: Event[Any] | EventFilter[Any],
+    name: str | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Callable[[Callable[[T], Coroutine[Any, Any, None]]], Subscription[T]]:
     """Subscribe a handler to one or more events.
 
     Args:
-        events: The events delivered to the handler.
+        events: The events delivered to the handler, or filters on them
+            (``event.where(...)``); an event matching any of them is delivered once.
         name: The subscription's name; defaults to the function's name.
         retry: Retry policy for failed deliveries; without one, a failed delivery
             goes to the dead-letter store at once.

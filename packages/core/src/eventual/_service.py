@@ -596,7 +596,12 @@ class Service:
                 entry(e, payload_type=_type_name(e.payload_type)) for e in by_name(self._events)
             ],
             "subscriptions": [
-                entry(s, events=[e.name for e in s.events], retry=_retry(s.retry))
+                entry(
+                    s,
+                    events=[e.name for e in s.events],
+                    patterns=s.patterns(),  # type: ignore[arg-type]
+                    retry=_retry(s.retry),
+                )
                 for s in by_name(self._subscriptions)
             ],
             "commands": [
