@@ -11,6 +11,8 @@ def test_all_is_pinned() -> None:
         "Clock",
         "Engine",
         "EngineOptions",
+        "HttpApp",
+        "HttpOptions",
         "LocalRuntime",
         "ManualClock",
         "MemoryBackend",

@@ -90,12 +90,21 @@ class _CommandDecorator:
     def __init__(self, **options: Any) -> None:
         self._options = options
 
+    # A command without input is typed as taking ``None`` (what it receives over HTTP).
+    @overload
+    def __call__(
+        self, fn: Callable[[], Coroutine[Any, Any, OutputT]]
+    ) -> Command[None, OutputT]: ...
+    @overload
     def __call__(
         self, fn: Callable[[InputT], Coroutine[Any, Any, OutputT]]
-    ) -> Command[InputT, OutputT]:
+    ) -> Command[InputT, OutputT]: ...
+    def __call__(self, fn: Callable[..., Coroutine[Any, Any, Any]]) -> Command[Any, Any]:
         return Command(fn, **self._options)
 
 
+@overload
+def command(fn: Callable[[], Coroutine[Any, Any, OutputT]], /) -> Command[None, OutputT]: ...
 @overload
 def command(
     fn: Callable[[InputT], Coroutine[Any, Any, OutputT]], /
@@ -105,13 +114,13 @@ def command(
     *, name: str | None = None, path: str | None = None, method: str = "POST"
 ) -> _CommandDecorator: ...
 def command(
-    fn: Callable[[InputT], Coroutine[Any, Any, OutputT]] | None = None,
+    fn: Callable[..., Coroutine[Any, Any, Any]] | None = None,
     /,
     *,
     name: str | None = None,
     path: str | None = None,
     method: str = "POST",
-) -> Command[InputT, OutputT] | _CommandDecorator:
+) -> Command[Any, Any] | _CommandDecorator:
     """Define a command: ``@command`` or ``@command(name=, path=, method=)``.
 
     Args:

@@ -7,6 +7,8 @@ from ._engine import Engine as Engine
 from ._engine import EngineOptions as EngineOptions
 from ._executor import StepOutput as StepOutput
 from ._executor import WorkflowInstance as WorkflowInstance
+from ._http import HttpApp as HttpApp
+from ._http import HttpOptions as HttpOptions
 from ._local import LocalRuntime as LocalRuntime
 from ._local import load_service as load_service
 from ._memory import MemoryBackend as MemoryBackend
@@ -15,6 +17,8 @@ __all__ = [
     "Clock",
     "Engine",
     "EngineOptions",
+    "HttpApp",
+    "HttpOptions",
     "LocalRuntime",
     "ManualClock",
     "MemoryBackend",

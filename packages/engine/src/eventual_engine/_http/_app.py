@@ -1,0 +1,303 @@
+"""``HttpApp``: a service's commands, routes and system API as one ASGI application.
+
+The core is :meth:`HttpApp.handle`, a function from an ``HttpRequest`` to an
+``HttpResponse`` with no server in sight; the ASGI entry point only translates.
+That way ``eventual local`` (uvicorn), the test environment and the AWS Lambda
+handler (API Gateway HTTP API payloads) share one dispatch and one set of error
+responses. No web framework is used: routing, middleware and errors follow the
+contract of DESIGN.md section 3 exactly, a framework would add its own error
+shapes to hide, and one dictionary lookup per request keeps the overhead small.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import attrs
+
+from eventual import (
+    Command,
+    HttpError,
+    HttpRequest,
+    HttpResponse,
+    Middleware,
+    Service,
+    ValidationError,
+)
+from eventual.codec import encode
+from eventual.spi import use_client
+
+from .._engine import Engine
+from .._local import LocalRuntime
+from ._inputs import rest_input, rpc_input
+from ._options import HttpOptions
+from ._responses import (
+    REQUEST_ID_HEADER,
+    ApiError,
+    error_response,
+    json_response,
+    reason,
+    request_id_of,
+    with_header,
+)
+from ._routing import Endpoint, Handler, Router
+from ._system import SYSTEM_PREFIX, SystemApi
+
+__all__ = ["HttpApp"]
+
+log = logging.getLogger("eventual.http")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+def _command_endpoints(command: Command[Any, Any]) -> list[Endpoint]:
+    def respond(read: Callable[[Command[Any, Any], HttpRequest], Any]) -> Handler:
+        async def call(request: HttpRequest) -> HttpResponse:
+            output = await command(read(command, request))
+            if isinstance(output, HttpResponse):
+                return output
+            return json_response(command.encode_output(output))
+
+        return call
+
+    described: dict[str, Any] = {
+        "summary": (command.fn.__doc__ or "").strip().partition("\n")[0],
+        "tag": "commands",
+        "command": command,
+        "body_type": command.input_type,
+        "response_type": command.output_type,
+    }
+    endpoints = [Endpoint.of("POST", f"/_rpc/{command.name}", respond(rpc_input), **described)]
+    if command.path is not None:
+        path = command.path.pattern
+        rest = respond(rest_input)
+        endpoints.append(Endpoint.of(command.method, path, rest, rest=True, **described))
+    return endpoints
+
+
+def _service_endpoints(service: Service) -> list[Endpoint]:
+    endpoints: list[Endpoint] = []
+    for command in service.commands.values():
+        endpoints += _command_endpoints(command)
+    for route in service.routes.values():
+        summary = (route.fn.__doc__ or "").strip().partition("\n")[0]
+        endpoints.append(Endpoint(route=route, summary=summary))
+    return endpoints
+
+
+class HttpApp:
+    """Serves a service over HTTP: commands, routes, middleware and the system API.
+
+    It is a plain ASGI application (``await app(scope, receive, send)``), so any
+    ASGI server runs it, and :meth:`handle` is the same dispatch without a server.
+
+    Example:
+        async with LocalRuntime("orders.service", db="orders.db") as runtime:
+            app = HttpApp(runtime, options=HttpOptions(token="s3cret"))
+            await uvicorn.Server(uvicorn.Config(app)).serve()
+
+    Args:
+        runtime: The engine that runs the service, or a ``LocalRuntime`` (its
+            engine is used while it runs).
+        service: The service to serve; by default the runtime's.
+        options: Token, body limit and long-poll settings.
+    """
+
+    def __init__(
+        self,
+        runtime: Engine | LocalRuntime,
+        service: Service | None = None,
+        *,
+        options: HttpOptions | None = None,
+    ) -> None:
+        self._runtime = runtime
+        self.service = service if service is not None else runtime.service
+        self.options = options or HttpOptions()
+        self._router = Router(_service_endpoints(self.service))
+        self._system = SystemApi(
+            lambda: self.engine, self.service, self.options, self._router.endpoints
+        )
+        self._chain = self._build_chain(self.service.middleware)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine requests run against."""
+        runtime = self._runtime
+        return runtime if isinstance(runtime, Engine) else runtime.engine
+
+    def openapi(self) -> dict[str, Any]:
+        """Return the OpenAPI 3.1 document of the service and the system API."""
+        return self._system.openapi()
+
+    # --- the request -> response core -----------------------------------------------
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one request; never raises.
+
+        Every response carries an ``x-request-id`` header (the caller's, when it is
+        a plain token, else a new ULID), which errors also carry in their body and
+        which the log line of a 500 names.
+        """
+        request_id = request_id_of(request.headers)
+        if request.headers.get(REQUEST_ID_HEADER) != request_id:
+            headers = {**request.headers, REQUEST_ID_HEADER: request_id}
+            request = attrs.evolve(request, headers=headers)
+        with use_client(self.engine):
+            try:
+                if len(request.body) > self.options.max_body_bytes:
+                    raise self._too_large()
+                if request.path == SYSTEM_PREFIX or request.path.startswith(SYSTEM_PREFIX + "/"):
+                    response = await self._system.handle(request)
+                else:
+                    response = _checked(await self._chain(request), "middleware")
+            except Exception as exc:
+                response = self._failure(exc, request)
+        return with_header(response, REQUEST_ID_HEADER, request_id)
+
+    def _build_chain(self, middleware: tuple[Middleware, ...]) -> Handler:
+        call: Handler = self._dispatch
+        for layer in reversed(middleware):
+            call = _wrap(layer, call)
+        return call
+
+    async def _dispatch(self, request: HttpRequest) -> HttpResponse:
+        # Errors become responses here, inside the middleware, so that a
+        # middleware sees (and may decorate) error responses too.
+        try:
+            endpoint, params = self._router.match(request.method, request.path)
+            if params:
+                request = attrs.evolve(request, params=params)
+            return _checked(await endpoint.route(request), endpoint.route.name)
+        except Exception as exc:
+            return self._failure(exc, request)
+
+    def _too_large(self) -> ApiError:
+        limit = self.options.max_body_bytes
+        return ApiError(413, f"the body is larger than {limit} bytes", {"max_bytes": limit})
+
+    def _failure(self, exc: Exception, request: HttpRequest) -> HttpResponse:
+        request_id = request.headers[REQUEST_ID_HEADER]
+        if isinstance(exc, ApiError):
+            return error_response(exc.status, exc.error, exc.detail, request_id, exc.headers)
+        if isinstance(exc, HttpError) and 400 <= exc.status <= 599:
+            try:
+                detail = encode(exc.detail)
+            except ValidationError:
+                log.exception(
+                    "%s %s: HttpError detail has no JSON form (request id %s)",
+                    request.method,
+                    request.path,
+                    request_id,
+                )
+            else:
+                return error_response(
+                    exc.status, exc.message or reason(exc.status), detail, request_id
+                )
+        else:
+            log.error(
+                "%s %s failed (request id %s)",
+                request.method,
+                request.path,
+                request_id,
+                exc_info=exc,
+            )
+        return error_response(500, "internal server error", None, request_id)
+
+    # --- ASGI -----------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection (``http`` and ``lifespan`` scopes)."""
+        if scope["type"] == "http":
+            await self._asgi_http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await _asgi_lifespan(receive, send)
+        else:
+            raise RuntimeError(f"eventual serves HTTP only, not {scope['type']!r} connections")
+
+    async def _asgi_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        query = dict(
+            urllib.parse.parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        )
+        request = HttpRequest(
+            method=scope["method"], path=scope["path"], query=query, headers=headers
+        )
+        body = await self._read_body(headers, receive)
+        if body is None:
+            response = self._failure(
+                self._too_large(),
+                attrs.evolve(
+                    request, headers={**headers, REQUEST_ID_HEADER: request_id_of(headers)}
+                ),
+            )
+            response = with_header(response, "connection", "close")
+        else:
+            response = await self.handle(attrs.evolve(request, body=body))
+        await _send_response(response, send)
+
+    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
+        """Return the body, or None when it is over the limit (then it is not read)."""
+        limit = self.options.max_body_bytes
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+def _wrap(layer: Middleware, inner: Handler) -> Handler:
+    async def step(request: HttpRequest) -> HttpResponse:
+        return await layer(request, inner)
+
+    return step
+
+
+def _checked(response: object, what: str) -> HttpResponse:
+    if not isinstance(response, HttpResponse):
+        raise TypeError(f"{what} returned {type(response).__name__}, not an HttpResponse")
+    return response
+
+
+async def _send_response(response: HttpResponse, send: Send) -> None:
+    body = response.body_bytes()
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in (response.headers or {}).items()
+    ]
+    if not any(name == b"content-length" for name, _ in headers):
+        headers.append((b"content-length", str(len(body)).encode("latin-1")))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _asgi_lifespan(receive: Receive, send: Send) -> None:
+    # The runtime is started and stopped by its owner (``eventual local``), not by
+    # the server, so startup and shutdown only need acknowledging.
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

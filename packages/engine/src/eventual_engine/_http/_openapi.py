@@ -1,0 +1,142 @@
+"""The OpenAPI 3.1 document of a service: commands, routes and the system API.
+
+Command inputs and outputs are described by JSON Schemas derived from their
+declared types (see ``_schema``); routes, whose handlers build their own
+responses, by their method, path and parameters; every endpoint by the error
+responses the application can give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventual import Service
+from eventual.codec import JsonValue
+
+from ._options import HttpOptions
+from ._routing import NO_BODY, UNKNOWN, Endpoint
+from ._schema import SchemaSet, record_fields
+
+__all__ = ["openapi_document"]
+
+_ERROR_SCHEMA: dict[str, JsonValue] = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "description": "what went wrong"},
+        "detail": {"description": "details, e.g. the path of the field that failed"},
+        "request_id": {"type": "string", "description": "also in the x-request-id header"},
+    },
+    "required": ["error", "detail", "request_id"],
+}
+_ERRORS = {
+    "400": "The input does not fit its type, or the JSON is malformed",
+    "401": "The system API's token is missing or wrong",
+    "404": "No such route, execution or definition",
+    "405": "The path exists for other methods (see the Allow header)",
+    "413": "The body is larger than the limit",
+    "500": "An unexpected error; the log names the request id",
+}
+
+
+def _error_refs(*codes: str) -> dict[str, JsonValue]:
+    return {code: {"$ref": f"#/components/responses/Error{code}"} for code in codes}
+
+
+def _operation_id(endpoint: Endpoint) -> str:
+    if endpoint.command is not None:
+        return f"{endpoint.command.name}{'_rest' if endpoint.rest else ''}"
+    cleaned = "".join(ch if ch.isalnum() else "_" for ch in endpoint.path.strip("/"))
+    return f"{endpoint.method.lower()}_{cleaned}".strip("_")
+
+
+def _parameters(endpoint: Endpoint, schemas: SchemaSet) -> list[JsonValue]:
+    fields = {}
+    if endpoint.rest and endpoint.command is not None:
+        fields = {name: kind for name, kind, _ in record_fields(endpoint.command.input_type)}
+    parameters: list[JsonValue] = []
+    for name in endpoint.param_names:
+        kind = fields.get(name)
+        schema: JsonValue = {"type": "string"} if kind is None else schemas.of(kind)
+        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    for name, type_name, description in endpoint.query:
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": {"type": type_name},
+                "description": description,
+            }
+        )
+    return parameters
+
+
+def _operation(endpoint: Endpoint, schemas: SchemaSet) -> dict[str, JsonValue]:
+    operation: dict[str, JsonValue] = {
+        "operationId": _operation_id(endpoint),
+        "tags": [endpoint.tag],
+    }
+    if endpoint.summary:
+        operation["summary"] = endpoint.summary
+    parameters = _parameters(endpoint, schemas)
+    if parameters:
+        operation["parameters"] = parameters
+    if endpoint.body_type is not NO_BODY and endpoint.method != "GET":
+        body: dict[str, JsonValue] = {
+            "content": {"application/json": {"schema": schemas.of(endpoint.body_type)}}
+        }
+        if endpoint.rest:
+            body["description"] = "fields not given in the path or query"
+        else:
+            body["required"] = endpoint.body_type is not type(None)
+        operation["requestBody"] = body
+    success: dict[str, JsonValue] = {"description": "Success"}
+    if endpoint.response_type is not UNKNOWN:
+        success["content"] = {"application/json": {"schema": schemas.of(endpoint.response_type)}}
+    codes = ["400", "404", "405", "413", "500"] if endpoint.tag != "routes" else ["404", "500"]
+    if endpoint.secured:
+        codes.insert(1, "401")
+        operation["security"] = [{"bearer": []}]
+    operation["responses"] = {str(endpoint.status): success, **_error_refs(*codes)}
+    return operation
+
+
+def openapi_document(
+    service: Service,
+    service_endpoints: Sequence[Endpoint],
+    system_endpoints: Sequence[Endpoint],
+    options: HttpOptions,
+) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document of ``service`` served with ``options``."""
+    schemas = SchemaSet()
+    paths: dict[str, dict[str, JsonValue]] = {}
+    for endpoint in [*service_endpoints, *system_endpoints]:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, schemas)
+    schemas.components["Error"] = _ERROR_SCHEMA
+    responses = {
+        f"Error{code}": {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for code, text in _ERRORS.items()
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": service.name,
+            "version": options.api_version,
+            "description": f"The HTTP API of the eventual service {service.name!r}.",
+        },
+        "tags": [
+            {"name": "commands", "description": "Typed commands (RPC and REST)"},
+            {"name": "routes", "description": "REST routes"},
+            {"name": "system", "description": "Operate the service (/_eventual/)"},
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(schemas.components.items())),
+            "responses": responses,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

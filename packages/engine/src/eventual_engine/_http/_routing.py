@@ -1,0 +1,124 @@
+"""Which handler serves a method and path: literal paths by lookup, patterns in order."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Final
+
+import attrs
+
+from eventual import Command, HttpRequest, HttpResponse, Route
+
+from ._responses import ApiError
+
+__all__ = ["NO_BODY", "UNKNOWN", "Endpoint", "Handler", "Router"]
+
+Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+NO_BODY: Final = object()
+"""``Endpoint.body_type`` of an endpoint that reads no body."""
+UNKNOWN: Final = object()
+"""``Endpoint.response_type`` of an endpoint whose response is not described."""
+
+
+@attrs.frozen(kw_only=True)
+class Endpoint:
+    """One method and path pattern and the handler serving it.
+
+    The other attributes only describe the endpoint in the OpenAPI document.
+
+    Attributes:
+        route: The method, path pattern and handler (which receives the request
+            with ``params`` filled).
+        summary: One line.
+        tag: The group it is listed under.
+        command: The command it serves, if any.
+        rest: Whether it is a command's REST route (else its RPC endpoint).
+        body_type: The declared type of the JSON body; ``NO_BODY`` for none.
+        response_type: The declared type of the JSON response; ``UNKNOWN`` when
+            the handler builds its own response.
+        status: The status of a successful response.
+        query: Query parameters as (name, JSON Schema type, description).
+        secured: Whether the system API's token is required.
+    """
+
+    route: Route
+    summary: str = ""
+    tag: str = "routes"
+    command: Command[Any, Any] | None = None
+    rest: bool = False
+    body_type: object = NO_BODY
+    response_type: object = UNKNOWN
+    status: int = 200
+    query: tuple[tuple[str, str, str], ...] = ()
+    secured: bool = False
+
+    @classmethod
+    def of(cls, method: str, path: str, handler: Handler, **described: Any) -> Endpoint:
+        """Build an endpoint from a method, a path pattern and an ``async`` handler."""
+        return cls(route=Route(method, path, handler), **described)
+
+    @property
+    def method(self) -> str:
+        """The upper-case HTTP method."""
+        return self.route.method
+
+    @property
+    def path(self) -> str:
+        """The path pattern, e.g. ``/orders/{order_id}``."""
+        return self.route.path.pattern
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """The names of the path parameters, in order."""
+        return self.route.path.param_names
+
+
+class Router:
+    """Finds the endpoint of a request, or says why there is none (404 or 405)."""
+
+    def __init__(self, endpoints: Iterable[Endpoint]) -> None:
+        self.endpoints = tuple(endpoints)
+        # Most requests hit a literal path (every /_rpc/ command): one dict lookup.
+        self._literal: dict[str, dict[str, Endpoint]] = {}
+        self._patterns: list[Endpoint] = []
+        for endpoint in self.endpoints:
+            if endpoint.param_names:
+                self._patterns.append(endpoint)
+            else:
+                key = _normalise(endpoint.path)
+                self._literal.setdefault(key, {})[endpoint.method] = endpoint
+
+    def match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
+        """Return the endpoint serving ``method`` and ``path`` with its path parameters.
+
+        Raises:
+            ApiError: 404 when no endpoint has the path; 405 (with an ``allow``
+                header) when endpoints have it for other methods only.
+        """
+        allowed: set[str] = set()
+        literal = self._literal.get(_normalise(path))
+        if literal is not None:
+            found = literal.get(method)
+            if found is not None:
+                return found, {}
+            allowed.update(literal)
+        for endpoint in self._patterns:
+            params = endpoint.route.path.match(path)
+            if params is None:
+                continue
+            if endpoint.method == method:
+                return endpoint, params
+            allowed.add(endpoint.method)
+        if allowed:
+            methods = sorted(allowed)
+            raise ApiError(
+                405,
+                f"method {method} is not allowed on {path}",
+                {"allowed": list(methods)},
+                {"allow": ", ".join(methods)},
+            )
+        raise ApiError(404, f"no route for {method} {path}")
+
+
+def _normalise(path: str) -> str:
+    return path.rstrip("/") or "/"

@@ -1,0 +1,397 @@
+"""HttpApp: commands, routes and middleware over HTTP, and every error status."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+
+from eventual import (
+    Command,
+    HttpError,
+    HttpRequest,
+    HttpResponse,
+    Middleware,
+    Route,
+    Service,
+    api,
+    command,
+)
+from eventual_engine import Engine, HttpApp, HttpOptions, MemoryBackend
+
+
+@attrs.frozen
+class Item:
+    sku: str
+    quantity: int
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Lookup:
+    order_id: str
+    verbose: bool = False
+
+
+@command
+async def add_item(item: Item) -> dict[str, int]:
+    """Add an item."""
+    return {item.sku: item.quantity * 2}
+
+
+@command(path="/orders/{order_id}", method="GET")
+async def get_order(lookup: Lookup) -> Lookup:
+    return lookup
+
+
+@command(path="/items/{sku}/quantity", method="PUT")
+async def set_quantity(item: Item) -> Item:
+    return item
+
+
+@command(path="/counts/{count}", method="POST")
+async def double(count: int) -> int:
+    return count * 2
+
+
+@command
+async def ping() -> str:
+    return "pong"
+
+
+@command
+async def broken(item: Item) -> str:
+    raise RuntimeError("database password is hunter2")
+
+
+@command
+async def refuse(item: Item) -> str:
+    raise HttpError(409, "item taken", {"sku": item.sku})
+
+
+@command
+async def teapot() -> HttpResponse:
+    return HttpResponse(b"short and stout", 418, {"content-type": "text/plain"})
+
+
+@api.get("/hello/{name}")
+async def hello(request: HttpRequest) -> HttpResponse:
+    return HttpResponse.json({"hello": request.params["name"], "q": dict(request.query)})
+
+
+@api.post("/echo")
+async def echo(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(request.body, 200, {"content-type": "application/octet-stream"})
+
+
+@api.delete("/hello/{name}")
+async def forget(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(b"", 204)
+
+
+@api.get("/crash")
+async def crash(request: HttpRequest) -> HttpResponse:
+    raise KeyError("secret-key-material")
+
+
+@api.get("/not-a-response")
+async def not_a_response(request: HttpRequest) -> HttpResponse:
+    return "oops"  # type: ignore[return-value]
+
+
+Definition = Command[Any, Any] | Route | Middleware
+DEFINITIONS: list[Definition] = [
+    add_item,
+    get_order,
+    set_quantity,
+    double,
+    ping,
+    broken,
+    refuse,
+    teapot,
+    hello,
+    echo,
+    forget,
+    crash,
+    not_a_response,
+]
+
+Serve = Callable[..., Awaitable[httpx.AsyncClient]]
+Next = Callable[[HttpRequest], Awaitable[HttpResponse]]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    """Serve a service (the test definitions plus extra ones) through httpx's ASGI transport."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def build(*extra: Definition, options: HttpOptions | None = None) -> httpx.AsyncClient:
+        service = Service.from_definitions("shop", [*extra, *DEFINITIONS])
+        app = HttpApp(Engine(service, MemoryBackend()), options=options)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        await client.aclose()
+
+
+async def test_rpc_command_round_trip(serve: Serve) -> None:
+    """POST /_rpc/{name} decodes the JSON body into the input type and encodes the output."""
+    client = await serve()
+    response = await client.post("/_rpc/add_item", json={"sku": "a", "quantity": 3})
+    assert response.status_code == 200
+    assert response.json() == {"a": 6}
+    assert response.headers["content-type"] == "application/json"
+
+
+async def test_command_without_input(serve: Serve) -> None:
+    """A command that takes no input is called with an empty body."""
+    client = await serve()
+    response = await client.post("/_rpc/ping")
+    assert response.json() == "pong"
+
+
+async def test_command_may_return_its_own_response(serve: Serve) -> None:
+    """A command returning an HttpResponse sends it as is."""
+    client = await serve()
+    response = await client.post("/_rpc/teapot")
+    assert (response.status_code, response.text) == (418, "short and stout")
+
+
+async def test_bad_input_names_the_field(serve: Serve) -> None:
+    """Input that does not fit gets 400 with the path of the failing field."""
+    client = await serve()
+    response = await client.post("/_rpc/add_item", json={"sku": "a", "quantity": "three"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid input"
+    assert body["detail"] == {"path": "input.quantity", "problem": 'expected int, got "three"'}
+
+
+async def test_unknown_field_is_refused(serve: Serve) -> None:
+    """An object key the input type does not have is a 400, not silently dropped."""
+    client = await serve()
+    response = await client.post("/_rpc/add_item", json={"sku": "a", "quantity": 1, "x": 1})
+    assert response.status_code == 400
+    assert "x" in response.json()["detail"]["problem"]
+
+
+@pytest.mark.parametrize("body", [b"{", b"NaN", b"\xff\xfe\x00"])
+async def test_malformed_json(serve: Serve, body: bytes) -> None:
+    """A body that is not JSON (or not UTF-8) gets 400 malformed JSON."""
+    client = await serve()
+    response = await client.post("/_rpc/add_item", content=body)
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed JSON"
+
+
+async def test_unknown_route_is_404(serve: Serve) -> None:
+    """A path no command or route serves gets 404 with a JSON error body."""
+    client = await serve()
+    response = await client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.json()["error"] == "no route for GET /nowhere"
+    assert (await client.post("/_rpc/no_such_command", json={})).status_code == 404
+
+
+async def test_wrong_method_is_405_with_allow(serve: Serve) -> None:
+    """A known path with another method gets 405 and an Allow header listing the methods."""
+    client = await serve()
+    response = await client.put("/hello/bob")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET"
+    assert response.json()["detail"] == {"allowed": ["DELETE", "GET"]}
+    assert (await client.get("/_rpc/add_item")).headers["allow"] == "POST"
+
+
+async def test_body_over_the_limit_is_413(serve: Serve) -> None:
+    """A body over max_body_bytes gets 413, whether or not it declares its length."""
+    client = await serve(options=HttpOptions(max_body_bytes=10))
+    response = await client.post("/echo", content=b"x" * 11)
+    assert response.status_code == 413
+    assert response.json()["detail"] == {"max_bytes": 10}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"xxxxx"
+
+    streamed = await client.post("/echo", content=chunks())
+    assert streamed.status_code == 413
+    assert (await client.post("/echo", content=b"x" * 10)).status_code == 200
+
+
+async def test_default_limit_is_six_megabytes() -> None:
+    """The default body limit is the 6 MB of AWS Lambda."""
+    assert HttpOptions().max_body_bytes == 6 * 1024 * 1024
+
+
+async def test_http_error_status_and_detail(serve: Serve) -> None:
+    """A handler's HttpError becomes its status with its message and detail."""
+    client = await serve()
+    response = await client.post("/_rpc/refuse", json={"sku": "a", "quantity": 1})
+    assert response.status_code == 409
+    assert response.json()["error"] == "item taken"
+    assert response.json()["detail"] == {"sku": "a"}
+
+
+async def test_500_hides_the_exception_and_logs_it(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Any other exception gets 500 without its text; the log has it under the request id."""
+    client = await serve()
+    with caplog.at_level(logging.ERROR, logger="eventual.http"):
+        response = await client.post("/_rpc/broken", json={"sku": "a", "quantity": 1})
+    assert response.status_code == 500
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    request_id = response.headers["x-request-id"]
+    assert response.json() == {
+        "error": "internal server error",
+        "detail": None,
+        "request_id": request_id,
+    }
+    [record] = caplog.records
+    assert request_id in record.getMessage()
+    assert record.exc_info is not None
+    assert "hunter2" in str(record.exc_info[1])
+
+
+async def test_route_errors(serve: Serve) -> None:
+    """A route's exception is a 500 too, and so is a handler that returns no HttpResponse."""
+    client = await serve()
+    crashed = await client.get("/crash")
+    assert crashed.status_code == 500
+    assert "secret" not in crashed.text
+    assert (await client.get("/not-a-response")).status_code == 500
+
+
+async def test_request_id_is_echoed_when_safe(serve: Serve) -> None:
+    """A caller's plain x-request-id is kept; one that could forge a log line is replaced."""
+    client = await serve()
+    kept = await client.get("/hello/a", headers={"x-request-id": "abc-123"})
+    assert kept.headers["x-request-id"] == "abc-123"
+    replaced = await client.get("/hello/a", headers={"x-request-id": "a\tb"})
+    assert replaced.headers["x-request-id"] != "a\tb"
+    assert len(replaced.headers["x-request-id"]) == 26
+
+
+async def test_routes_get_params_query_and_body(serve: Serve) -> None:
+    """Api routes receive path parameters, the query (last value wins) and the raw body."""
+    client = await serve()
+    response = await client.get("/hello/ann", params=[("a", "1"), ("a", "2"), ("b", "")])
+    assert response.json() == {"hello": "ann", "q": {"a": "2", "b": ""}}
+    echoed = await client.post("/echo", content=b"\x00raw")
+    assert echoed.content == b"\x00raw"
+    assert (await client.delete("/hello/ann")).status_code == 204
+
+
+async def test_rest_command_from_path_and_query(serve: Serve) -> None:
+    """A REST command's path parameters and query fill a record input, read as their types."""
+    client = await serve()
+    response = await client.get("/orders/o-7", params={"verbose": "true"})
+    assert response.status_code == 200
+    assert response.json() == {"order_id": "o-7", "verbose": True}
+
+
+async def test_rest_command_merges_body(serve: Serve) -> None:
+    """Path parameters and the JSON body fill one record; text stays text for str fields."""
+    client = await serve()
+    response = await client.put("/items/123/quantity", json={"quantity": 4})
+    assert response.json() == {"sku": "123", "quantity": 4, "note": ""}
+
+
+async def test_rest_command_conflict_is_refused(serve: Serve) -> None:
+    """A field given with two different values in the path and the body is a 400."""
+    client = await serve()
+    response = await client.put("/items/a/quantity", json={"sku": "b", "quantity": 4})
+    assert response.status_code == 400
+    assert response.json()["detail"]["path"] == "input.sku"
+    same = await client.put("/items/a/quantity", json={"sku": "a", "quantity": 4})
+    assert same.status_code == 200
+
+
+async def test_rest_command_bad_path_value(serve: Serve) -> None:
+    """A path parameter that does not fit its field's type names the field."""
+    client = await serve()
+    response = await client.post("/counts/many")
+    assert response.status_code == 400
+    assert response.json()["detail"]["path"] == "input"
+    assert (await client.post("/counts/21")).json() == 42
+
+
+async def test_rpc_endpoint_of_a_rest_command(serve: Serve) -> None:
+    """A command with a path is still served at POST /_rpc/{name}."""
+    client = await serve()
+    response = await client.post("/_rpc/get_order", json={"order_id": "x"})
+    assert response.json() == {"order_id": "x", "verbose": False}
+
+
+@api.middleware
+async def require_key(request: HttpRequest, next: Next) -> HttpResponse:
+    if request.path.startswith("/hello") and request.headers.get("x-api-key") != "k":
+        raise HttpError(401, "missing API key")
+    return await next(request)
+
+
+@api.middleware
+async def stamp(request: HttpRequest, next: Next) -> HttpResponse:
+    changed = attrs.evolve(request, query={**request.query, "stamped": "yes"})
+    response = await next(changed)
+    headers = {**(response.headers or {}), "x-stamp": str(response.status)}
+    return HttpResponse(response.body, response.status, headers)
+
+
+async def test_middleware_reads_and_changes_request_and_response(serve: Serve) -> None:
+    """Middleware can refuse a request, change it, and change the response, in order."""
+    client = await serve(require_key, stamp)
+    refused = await client.get("/hello/ann")
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "missing API key"
+    assert "x-stamp" not in refused.headers
+    allowed = await client.get("/hello/ann", headers={"x-api-key": "k"})
+    assert allowed.json()["q"] == {"stamped": "yes"}
+    assert allowed.headers["x-stamp"] == "200"
+
+
+async def test_middleware_sees_error_responses(serve: Serve) -> None:
+    """Errors of the endpoint reach middleware as responses, so it can decorate them."""
+    client = await serve(stamp)
+    response = await client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.headers["x-stamp"] == "404"
+
+
+async def test_handle_without_a_server() -> None:
+    """HttpApp.handle answers an HttpRequest directly (what a Lambda adapter uses)."""
+    app = HttpApp(Engine(Service.from_definitions("shop", DEFINITIONS), MemoryBackend()))
+    request = HttpRequest(method="POST", path="/_rpc/add_item", body=b'{"sku":"z","quantity":1}')
+    response = await app.handle(request)
+    assert response.status == 200
+    assert response.body_bytes() == b'{"z":2}'
+    too_big = await HttpApp(app.engine, options=HttpOptions(max_body_bytes=1)).handle(
+        HttpRequest(method="POST", path="/echo", body=b"xx")
+    )
+    assert too_big.status == 413
+
+
+async def test_lifespan_is_acknowledged() -> None:
+    """The ASGI lifespan protocol is answered, so servers that run it start and stop."""
+    app = HttpApp(Engine(Service.from_definitions("shop", DEFINITIONS), MemoryBackend()))
+    inbox: list[dict[str, object]] = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return inbox.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(dict(message))
+
+    await app({"type": "lifespan"}, receive, send)  # type: ignore[arg-type]
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]

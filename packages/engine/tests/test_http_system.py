@@ -1,0 +1,338 @@
+"""The system API under /_eventual/: executions, signals, tasks, events, dead letters, auth."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import attrs
+import httpx
+import pytest
+
+from eventual import (
+    ExecutionStatus,
+    Service,
+    complete_async,
+    event,
+    signal,
+    task,
+    task_info,
+    workflow,
+)
+from eventual.spi import DeadLetter, EventEnvelope
+from eventual_engine import EngineOptions, HttpApp, HttpOptions, LocalRuntime
+
+TOKEN = "s3cret"
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+tokens: list[str] = []
+
+
+@attrs.frozen
+class Order:
+    id: str
+    quantity: int
+
+
+go = signal("go", int)
+shipped = event("shipped", Order)
+
+
+@task
+async def later(order: Order) -> int:
+    tokens.append(task_info().token)
+    complete_async()
+
+
+@workflow
+async def wait_for_go(order: Order) -> int:
+    return order.quantity + await go.expect()
+
+
+@workflow
+async def async_task(order: Order) -> int:
+    return await later(order)
+
+
+SERVICE = Service.from_definitions("sys", [go, shipped, later, wait_for_go, async_task])
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the system API of a service running in memory, with a token."""
+    async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
+        app = HttpApp(runtime, options=HttpOptions(token=TOKEN, max_wait=5))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=AUTH
+        ) as http:
+            http.app = app  # type: ignore[attr-defined]
+            yield http
+
+
+async def _start(client: httpx.AsyncClient, workflow: str, name: str, quantity: int = 1) -> str:
+    response = await client.post(
+        "/_eventual/executions",
+        json={"workflow": workflow, "input": {"id": name, "quantity": quantity}, "name": name},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_token_is_required(client: httpx.AsyncClient) -> None:
+    """Without the bearer token the system API answers 401; the health check stays open."""
+    bare = {"authorization": ""}
+    response = await client.get("/_eventual/executions", headers=bare)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    wrong = await client.get("/_eventual/executions", headers={"authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    health = await client.get("/_eventual/health", headers=bare)
+    assert health.json() == {"status": "ok", "service": "sys"}
+
+
+async def test_no_token_configured_means_open() -> None:
+    """Without HttpOptions.token the system API needs no Authorization header."""
+    async with LocalRuntime(SERVICE) as runtime:
+        transport = httpx.ASGITransport(app=HttpApp(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            assert (await http.get("/_eventual/executions")).status_code == 200
+
+
+async def test_start_get_signal_and_wait(client: httpx.AsyncClient) -> None:
+    """Start an execution, read it, signal it and long-poll until it ends."""
+    id_ = await _start(client, "wait_for_go", "a", quantity=2)
+    assert id_ == "wait_for_go/a"
+    record = (await client.get("/_eventual/executions/wait_for_go/a")).json()
+    assert record["status"] == "RUNNING"
+    assert record["input"] == {"id": "a", "quantity": 2}
+    sent = await client.post("/_eventual/executions/wait_for_go/a/signals/go", json=40)
+    assert sent.status_code == 202
+    ended = (await client.get("/_eventual/executions/wait_for_go/a", params={"wait": 5})).json()
+    assert (ended["status"], ended["result"]) == ("SUCCEEDED", 42)
+    history = (await client.get("/_eventual/executions/wait_for_go/a/history")).json()
+    types = [e["type"] for e in history["events"]]
+    assert types[0] == "WorkflowStarted"
+    assert "SignalReceived" in types
+    assert types[-1] == "WorkflowSucceeded"
+
+
+async def test_long_poll_returns_running_after_the_wait(client: httpx.AsyncClient) -> None:
+    """A long-poll on an execution that does not end returns it still running after `wait`."""
+    await _start(client, "wait_for_go", "slow")
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    response = await client.get("/_eventual/executions/wait_for_go/slow", params={"wait": 0.2})
+    assert response.json()["status"] == "RUNNING"
+    assert 0.15 <= loop.time() - began < 3
+
+
+async def test_wait_over_the_limit_is_refused(client: httpx.AsyncClient) -> None:
+    """A wait longer than HttpOptions.max_wait is a 400 naming the query parameter."""
+    await _start(client, "wait_for_go", "w")
+    response = await client.get("/_eventual/executions/wait_for_go/w", params={"wait": "99"})
+    assert response.status_code == 400
+    assert response.json()["detail"]["path"] == "query.wait"
+
+
+async def test_start_errors(client: httpx.AsyncClient) -> None:
+    """Bad input names its field, an unknown workflow is 404, another input for a name is 409."""
+    bad = await client.post(
+        "/_eventual/executions",
+        json={"workflow": "wait_for_go", "input": {"id": "x", "quantity": "1"}},
+    )
+    assert bad.status_code == 400
+    assert bad.json()["detail"]["path"] == "body.input.quantity"
+    missing = await client.post("/_eventual/executions", json={"workflow": "nope"})
+    assert missing.status_code == 404
+    assert "nope" in missing.json()["error"]
+    await _start(client, "wait_for_go", "same")
+    assert (await _start(client, "wait_for_go", "same")) == "wait_for_go/same"
+    clash = await client.post(
+        "/_eventual/executions",
+        json={"workflow": "wait_for_go", "input": {"id": "x", "quantity": 9}, "name": "same"},
+    )
+    assert clash.status_code == 409
+    no_body = await client.post("/_eventual/executions", json={"input": 1})
+    assert no_body.status_code == 400
+    assert no_body.json()["detail"] == {
+        "path": "body",
+        "problem": 'missing required field "workflow"',
+    }
+
+
+async def test_unknown_execution_is_404(client: httpx.AsyncClient) -> None:
+    """Reading, signalling or cancelling an execution that does not exist is a 404."""
+    assert (await client.get("/_eventual/executions/wait_for_go/ghost")).status_code == 404
+    assert (await client.get("/_eventual/executions/wait_for_go/ghost/history")).status_code == 404
+    sent = await client.post("/_eventual/executions/wait_for_go/ghost/signals/go", json=1)
+    assert sent.status_code == 404
+    assert (await client.post("/_eventual/executions/wait_for_go/ghost/cancel")).status_code == 404
+
+
+async def test_signal_payload_is_checked(client: httpx.AsyncClient) -> None:
+    """A signal payload of the wrong type is a 400; an unknown signal is a 404."""
+    await _start(client, "wait_for_go", "s")
+    bad = await client.post("/_eventual/executions/wait_for_go/s/signals/go", json="x")
+    assert bad.status_code == 400
+    unknown = await client.post("/_eventual/executions/wait_for_go/s/signals/stop", json=1)
+    assert unknown.status_code == 404
+
+
+async def test_cancel(client: httpx.AsyncClient) -> None:
+    """Cancelling a running execution ends it CANCELLED."""
+    await _start(client, "wait_for_go", "c")
+    assert (await client.post("/_eventual/executions/wait_for_go/c/cancel")).status_code == 202
+    ended = await client.get("/_eventual/executions/wait_for_go/c", params={"wait": 5})
+    assert ended.json()["status"] == "CANCELLED"
+
+
+async def test_list_filters_and_pages(client: httpx.AsyncClient) -> None:
+    """Executions are listed newest first, filtered by workflow and status, page by page."""
+    for name in ("p1", "p2", "p3"):
+        await _start(client, "wait_for_go", name)
+    await client.post("/_eventual/executions/wait_for_go/p1/signals/go", json=1)
+    await client.get("/_eventual/executions/wait_for_go/p1", params={"wait": 5})
+    first = (await client.get("/_eventual/executions", params={"limit": 2})).json()
+    assert [e["name"] for e in first["executions"]] == ["p3", "p2"]
+    rest = await client.get("/_eventual/executions", params={"limit": 2, "cursor": first["next"]})
+    assert [e["name"] for e in rest.json()["executions"]] == ["p1"]
+    assert rest.json()["next"] is None
+    done = await client.get("/_eventual/executions", params={"status": "succeeded"})
+    assert [e["name"] for e in done.json()["executions"]] == ["p1"]
+    other = await client.get("/_eventual/executions", params={"workflow": "async_task"})
+    assert other.json()["executions"] == []
+    bad = await client.get("/_eventual/executions", params={"status": "sleeping"})
+    assert bad.status_code == 400
+    assert bad.json()["detail"]["path"] == "query.status"
+    assert (await client.get("/_eventual/executions", params={"limit": 0})).status_code == 400
+
+
+@pytest.mark.parametrize("outcome", ["complete", "fail"])
+async def test_finish_task_by_token(client: httpx.AsyncClient, outcome: str) -> None:
+    """A task that called complete_async() is finished through the system API by its token."""
+    tokens.clear()
+    await _start(client, "async_task", outcome)
+    for _ in range(500):
+        if tokens:
+            break
+        await asyncio.sleep(0.01)
+    [token] = tokens
+    if outcome == "complete":
+        body: dict[str, object] = {"token": token, "result": 7}
+    else:
+        body = {"token": token, "error_type": "Rejected", "message": "no stock"}
+    response = await client.post(f"/_eventual/tasks/{outcome}", json=body)
+    assert response.status_code == 202
+    ended = (
+        await client.get(f"/_eventual/executions/async_task/{outcome}", params={"wait": 5})
+    ).json()
+    if outcome == "complete":
+        assert (ended["status"], ended["result"]) == ("SUCCEEDED", 7)
+    else:
+        assert ended["status"] == "FAILED"
+        assert "no stock" in ended["message"]
+
+
+async def test_bad_task_token(client: httpx.AsyncClient) -> None:
+    """A token of the wrong shape is a 400; one of an unknown execution a 404."""
+    bad = await client.post("/_eventual/tasks/complete", json={"token": "nonsense"})
+    assert bad.status_code == 400
+    unknown = await client.post("/_eventual/tasks/fail", json={"token": "w/x|1|1"})
+    assert unknown.status_code == 404
+
+
+async def test_publish_without_a_bus_is_501(client: httpx.AsyncClient) -> None:
+    """Publishing is checked against the event's type, and needs an event bus (else 501)."""
+    bad = await client.post("/_eventual/events/shipped", json=[{"id": "o"}])
+    assert bad.status_code == 400
+    assert bad.json()["detail"]["path"] == "body[0]"
+    unknown = await client.post("/_eventual/events/lost", json=[])
+    assert unknown.status_code == 404
+    response = await client.post("/_eventual/events/shipped", json=[{"id": "o", "quantity": 1}])
+    assert response.status_code == 501
+    assert "eventual-messaging" in response.json()["error"]
+
+
+async def test_dead_letters_without_a_bus_is_501(client: httpx.AsyncClient) -> None:
+    """Dead letters need an event bus; without one the answer says so."""
+    response = await client.get("/_eventual/dead-letters")
+    assert response.status_code == 501
+    assert "event bus" in response.json()["error"]
+    assert (await client.post("/_eventual/dead-letters/redrive")).status_code == 501
+
+
+class FakeDelivery:
+    """Dead letters kept in a list; redrive removes them."""
+
+    def __init__(self, letters: list[DeadLetter]) -> None:
+        self.letters = letters
+        self.redriven: list[Sequence[str] | None] = []
+
+    async def deliver_due(self) -> int:
+        return 0
+
+    async def next_due(self) -> datetime | None:
+        return None
+
+    async def pending(self) -> int:
+        return 0
+
+    async def dead_letters(
+        self, *, limit: int = 100, after: str | None = None
+    ) -> builtins.list[DeadLetter]:
+        ids = [letter.id for letter in self.letters]
+        start = ids.index(after) + 1 if after is not None else 0
+        return self.letters[start : start + limit]
+
+    async def redrive(self, ids: Sequence[str] | None = None) -> int:
+        self.redriven.append(ids)
+        return len(self.letters) if ids is None else len(ids)
+
+
+def _letter(id_: str) -> DeadLetter:
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    envelope = EventEnvelope(
+        id=f"e-{id_}", source="sys", name="shipped", time=when, payload={"id": id_, "quantity": 1}
+    )
+    return DeadLetter(
+        id=id_,
+        subscription="audit",
+        event=envelope,
+        error_type="KeyError",
+        message="boom",
+        attempts=3,
+        failed_at=when,
+    )
+
+
+async def test_dead_letters_and_redrive(client: httpx.AsyncClient) -> None:
+    """Dead letters are listed page by page and redriven all at once or by id."""
+    delivery = FakeDelivery([_letter("d1"), _letter("d2"), _letter("d3")])
+    client.app.engine.subscriptions = delivery  # type: ignore[attr-defined]
+    first = (await client.get("/_eventual/dead-letters", params={"limit": 2})).json()
+    assert [d["id"] for d in first["dead_letters"]] == ["d1", "d2"]
+    assert first["dead_letters"][0]["event"]["payload"] == {"id": "d1", "quantity": 1}
+    rest = await client.get("/_eventual/dead-letters", params={"cursor": first["next"]})
+    assert [d["id"] for d in rest.json()["dead_letters"]] == ["d3"]
+    assert rest.json()["next"] is None
+    some = await client.post("/_eventual/dead-letters/redrive", json={"ids": ["d2"]})
+    assert some.json() == {"redriven": 1}
+    everything = await client.post("/_eventual/dead-letters/redrive")
+    assert everything.json() == {"redriven": 3}
+    assert delivery.redriven == [["d2"], None]
+
+
+async def test_manifest(client: httpx.AsyncClient) -> None:
+    """The service's manifest is served for tools."""
+    manifest = (await client.get("/_eventual/service")).json()
+    assert manifest["service"]["name"] == "sys"
+    assert [w["name"] for w in manifest["workflows"]] == ["async_task", "wait_for_go"]
+
+
+async def test_status_enum_matches_the_listing(client: httpx.AsyncClient) -> None:
+    """Every status the engine knows is accepted as a filter."""
+    for status in ExecutionStatus:
+        response = await client.get("/_eventual/executions", params={"status": status.value})
+        assert response.status_code == 200
