@@ -37,6 +37,7 @@ from eventual.spi import (
     ExecutionFilter,
     InboundBatch,
     InboundMessage,
+    Lease,
     StepCommit,
     TaskRequest,
     TimerRequest,
@@ -624,7 +625,7 @@ async def test_next_due_is_earliest_unclaimed(backend: Backend) -> None:
 _dispatchers = itertools.count()
 
 
-async def dispatch(backend: Backend, *tasks: TaskRequest) -> None:
+async def dispatch(backend: Backend, *tasks: TaskRequest, claim: Lease | None = None) -> None:
     """Dispatch tasks through a commit, the way the orchestrator does."""
     record = await start(backend, f"dispatcher-{next(_dispatchers)}")
     step = StepCommit(
@@ -634,6 +635,7 @@ async def dispatch(backend: Backend, *tasks: TaskRequest) -> None:
         consumed=(f"{record.id}|start",),
         record=record,
         tasks=tasks,
+        task_claim=claim,
     )
     await backend.executions.commit(step)
 
@@ -973,3 +975,69 @@ async def test_finish_queues_the_outcome_atomically(backend: Backend) -> None:
     assert await backend.tasks.claim("w2", T0, 10, LONG) == []
     batch = await claim_one(backend)
     assert outcome.id in message_ids(batch)
+
+
+async def test_tasks_committed_with_a_claim_are_held_by_its_owner(backend: Backend) -> None:
+    """Tasks committed under ``task_claim`` are not claimable by anyone until the lease lapses."""
+    attempt = task("wf/x", 1)
+    await dispatch(backend, attempt, claim=Lease(owner="w1", duration=SHORT))
+    assert await backend.tasks.claim("w2", T0, 10, LONG) == []
+    assert await backend.tasks.pending() == 1
+    assert await backend.tasks.next_ready() is None
+    await asyncio.sleep(LAPSE)
+    assert await backend.tasks.claim("w2", T0, 10, LONG) == [attempt]
+
+
+async def test_tasks_committed_with_a_claim_can_be_renewed(backend: Backend) -> None:
+    """The owner of an eagerly claimed task keeps it by renewing, like any claim."""
+    attempt = task("wf/x", 1)
+    await dispatch(backend, attempt, claim=Lease(owner="w1", duration=SHORT))
+    await backend.tasks.renew("w1", [attempt.token], LONG)
+    await asyncio.sleep(LAPSE)
+    assert await backend.tasks.claim("w2", T0, 10, LONG) == []
+
+
+async def test_finish_with_claim_returns_the_execution_batch(backend: Backend) -> None:
+    """Finishing with ``claim`` may hand back the execution's queued messages, claimed."""
+    record = await start(backend, "wf/x")
+    first = await claim_one(backend)
+    await backend.executions.commit(consume(first, record, 1))
+    attempt = task(record.id, 1)
+    await dispatch(backend, attempt)
+    await backend.tasks.claim("w", T0, 10, LONG)
+    outcome = signal(record.id, f"{attempt.token}|done")
+    batch = await backend.tasks.finish(
+        attempt.token, outcome, claim=Lease(owner="w", duration=LONG)
+    )
+    # Returning None is allowed by the protocol; the built-in backends claim.
+    assert batch is not None
+    assert message_ids(batch) == [outcome.id]
+    assert await backend.queue.claim("other", 10, LONG) == []
+    await backend.executions.commit(consume(batch, record, 1))
+    assert await backend.queue.pending() == 0
+
+
+async def test_finish_with_claim_leaves_a_held_execution_alone(backend: Backend) -> None:
+    """When another owner holds the execution, the outcome is only queued."""
+    record = await start(backend, "wf/x")
+    held = await claim_one(backend, owner="orchestrator")
+    attempt = task(record.id, 1)
+    await dispatch(backend, attempt)
+    await backend.tasks.claim("w", T0, 10, LONG)
+    outcome = signal(record.id, f"{attempt.token}|done")
+    claim = Lease(owner="w", duration=LONG)
+    assert await backend.tasks.finish(attempt.token, outcome, claim=claim) is None
+    await backend.queue.release(held)
+    batch = await claim_one(backend)
+    assert outcome.id in message_ids(batch)
+
+
+async def test_finish_with_claim_of_an_ended_execution_returns_nothing(backend: Backend) -> None:
+    """An outcome for an execution that has ended is not handed out."""
+    record = await start(backend, "wf/x")
+    first = await claim_one(backend)
+    await backend.executions.commit(consume(first, done(record), 1))
+    outcome = signal(record.id, "late|done")
+    claim = Lease(owner="w", duration=LONG)
+    assert await backend.tasks.finish("late", outcome, claim=claim) is None
+    assert await backend.queue.claim("w", 10, LONG) == []

@@ -126,3 +126,52 @@ async def test_redelivered_completion_applies_once(clock: ManualClock, evict: bo
     assert [e.result for e in completions] == ["one"]
     assert len(tokens) == 2  # no task was scheduled again
     assert await engine.execution_status(id_) is ExecutionStatus.SUCCEEDED
+
+
+class _CountingQueue:
+    """Counts claims made through the queue and the task dispatch."""
+
+    def __init__(self, backend: MemoryBackend) -> None:
+        self.queue_claims = 0
+        self.task_claims = 0
+        queue_claim, task_claim = backend.queue.claim, backend.tasks.claim
+
+        async def count_queue(*args: object, **kwargs: object) -> object:
+            batches = await queue_claim(*args, **kwargs)  # type: ignore[arg-type]
+            self.queue_claims += len(batches)
+            return batches
+
+        async def count_tasks(*args: object, **kwargs: object) -> object:
+            requests = await task_claim(*args, **kwargs)  # type: ignore[arg-type]
+            self.task_claims += len(requests)
+            return requests
+
+        backend.queue.claim = count_queue  # type: ignore[method-assign,assignment]
+        backend.tasks.claim = count_tasks  # type: ignore[method-assign,assignment]
+
+
+async def test_steps_flow_from_commit_to_task_to_next_step(clock: ManualClock) -> None:
+    """Committed tasks start in this process, and a finished task's step runs without a claim."""
+    backend = MemoryBackend()
+    counting = _CountingQueue(backend)
+    engine = Engine(SERVICE, backend, clock=clock)
+    id_ = await engine.start_execution(count_up.name, 3, "eager")
+    await engine.run_until_idle()
+    assert (await engine.execution_record(id_)).result == 3
+    assert engine.tasks.attempts == 3
+    # Only the start is claimed from the queue; each task's outcome is claimed with
+    # its completion, and no task attempt is claimed from the dispatch.
+    assert counting.queue_claims == 1
+    assert counting.task_claims == 0
+
+
+async def test_tasks_beyond_the_free_concurrency_wait_for_a_claim(clock: ManualClock) -> None:
+    """With no room in the worker, committed tasks wait to be claimed the ordinary way."""
+    backend = MemoryBackend()
+    counting = _CountingQueue(backend)
+    engine = Engine(SERVICE, backend, clock=clock, options=EngineOptions(task_concurrency=0))
+    await engine.start_execution(count_up.name, 1, "busy")
+    await engine.run_until_idle()
+    assert counting.task_claims == 0
+    assert await backend.tasks.pending() == 1
+    assert engine.tasks.attempts == 0

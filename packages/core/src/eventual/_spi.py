@@ -31,6 +31,7 @@ __all__ = [
     "ExecutionStore",
     "InboundBatch",
     "InboundMessage",
+    "Lease",
     "StepCommit",
     "TaskDispatch",
     "TaskRequest",
@@ -129,6 +130,19 @@ class TimerRequest:
 
 
 @attrs.frozen(kw_only=True)
+class Lease:
+    """A claim a writer asks for on what it writes, so it can work on it at once.
+
+    Attributes:
+        owner: Who holds the claim (an engine's owner id).
+        duration: How long the claim lasts (real time) unless renewed.
+    """
+
+    owner: str
+    duration: timedelta
+
+
+@attrs.frozen(kw_only=True)
 class StepCommit:
     """Everything one orchestrator step writes, atomically (the outbox).
 
@@ -146,6 +160,9 @@ class StepCommit:
             cancellations).
         starts: Child executions to create (record and first event).
         published: Events to hand to the event bus.
+        task_claim: When set, ``tasks`` are dispatched already claimed under this
+            lease: the committing engine runs them itself, without a claim round
+            trip. Only set when every task may start at once.
     """
 
     execution_id: str
@@ -160,6 +177,7 @@ class StepCommit:
     messages: tuple[InboundMessage, ...] = ()
     starts: tuple[tuple[ExecutionRecord, WorkflowStarted], ...] = ()
     published: tuple[PublishedEvent, ...] = ()
+    task_claim: Lease | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -281,12 +299,17 @@ class TaskDispatch(Protocol):
     async def last_heartbeat(self, token: str) -> datetime | None:
         """Return when the attempt last sent a heartbeat, or None (never, or finished)."""
 
-    async def finish(self, token: str, outcome: InboundMessage | None = None) -> None:
+    async def finish(
+        self, token: str, outcome: InboundMessage | None = None, *, claim: Lease | None = None
+    ) -> InboundBatch | None:
         """Forget an attempt that has completed.
 
         With ``outcome``, the attempt's result is queued in the same atomic write, so
         a crash can neither lose the result nor leave a finished attempt to be run
-        again.
+        again. With ``claim`` as well, the backend may claim the outcome's execution
+        for ``claim.owner`` in that same write, when it is running and nobody holds
+        it, and return its queued messages as ``WorkflowQueue.claim`` would; the
+        caller then processes them at once. Returning None is always correct.
         """
 
     async def next_ready(self) -> datetime | None:

@@ -45,6 +45,7 @@ from eventual.spi import (
     EventEnvelope,
     ExecutionFilter,
     ExecutionPage,
+    InboundBatch,
     InboundMessage,
     SubscriptionDelivery,
     TimerRequest,
@@ -107,7 +108,6 @@ class Engine:
         }
         self.bus: EventBus | None = None
         self.subscriptions: SubscriptionDelivery | None = None
-        self.orchestrator = Orchestrator(service, backend, self.clock, self.options.cache_size)
         self.tasks = TaskWorker(
             service,
             backend,
@@ -117,6 +117,10 @@ class Engine:
             concurrency=self.options.task_concurrency,
             lease=self.options.lease,
             notify=self.notify,
+            on_batch=self._process_one,
+        )
+        self.orchestrator = Orchestrator(
+            service, backend, self.clock, self.options.cache_size, eager=self.tasks
         )
         self.timers = TimerWorker(
             service,
@@ -127,7 +131,7 @@ class Engine:
             notify=self.notify,
             on_task_deadline=self._cancel_running,
         )
-        self._ended: dict[str, list[asyncio.Future[None]]] = {}
+        self._ended: dict[str, list[asyncio.Future[ExecutionRecord]]] = {}
         self._serving: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -165,6 +169,13 @@ class Engine:
         batches = await self.backend.queue.claim(
             self.options.owner, self.options.batch_executions, self.options.lease
         )
+        await self._process(batches)
+        return len(batches)
+
+    async def _process_one(self, batch: InboundBatch) -> None:
+        await self._process([batch])
+
+    async def _process(self, batches: Sequence[InboundBatch]) -> None:
         # Batches are of different executions, so they run concurrently; a backend
         # that groups concurrent commits into one transaction (SQLite) gains from it.
         records = await asyncio.gather(*(self.orchestrator.process(b) for b in batches))
@@ -175,8 +186,7 @@ class Engine:
             if record is not None and record.status.done:
                 for waiter in self._ended.pop(record.id, []):
                     if not waiter.done():
-                        waiter.set_result(None)
-        return len(batches)
+                        waiter.set_result(record)
 
     async def relay_published(self, limit: int = 100) -> int:
         """Hand events that workflows published (the outbox) to the bus; return how many.
@@ -416,6 +426,8 @@ class Engine:
                 )
             )
         stored = await self.backend.executions.create(record, started, timers)
+        if stored == record:
+            self.orchestrator.created(record, started)
         if stored.input_digest != record.input_digest:
             raise ExecutionAlreadyExists(
                 f"execution {id_!r} already exists with another input; start it with another "
@@ -447,7 +459,7 @@ class Engine:
         delay = self.options.poll_interval
         while True:
             # Registered before the read, so an end while reading is not missed.
-            waiter: asyncio.Future[None] = loop.create_future()
+            waiter: asyncio.Future[ExecutionRecord] = loop.create_future()
             waiters = self._ended.setdefault(execution_id, [])
             waiters.append(waiter)
             try:
@@ -458,7 +470,7 @@ class Engine:
                 if wait_for <= 0:
                     raise TimeoutError(f"execution {execution_id!r} is still running")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter, wait_for)
+                    return await asyncio.wait_for(waiter, wait_for)
             finally:
                 if waiter in waiters:
                     waiters.remove(waiter)

@@ -28,6 +28,7 @@ from eventual.spi import (
     ExecutionPage,
     InboundBatch,
     InboundMessage,
+    Lease,
     StepCommit,
     TaskRequest,
     TimerRequest,
@@ -130,7 +131,12 @@ class _State:
         for message_id in step.consumed:
             queued.pop(message_id, None)
         for task in step.tasks:
-            self.tasks.setdefault(task.token, task)
+            if task.token in self.tasks:
+                continue
+            self.tasks[task.token] = task
+            if step.task_claim is not None:
+                until = time.monotonic() + step.task_claim.duration.total_seconds()
+                self.task_claims[task.token] = _Claim(step.task_claim.owner, task.token, until)
         for timer_id in step.cancel_timers:
             self.timers.pop(timer_id, None)
             self.timer_claims.pop(timer_id, None)
@@ -162,6 +168,26 @@ class _State:
             self.timers[timer.id] = timer
             self.timer_claims.pop(timer.id, None)
 
+    def take(
+        self, execution_id: str, owner: str, lease: timedelta, now: float
+    ) -> InboundBatch | None:
+        """Claim an execution's queued messages, unless it is held or has none."""
+        queued = self.queue.get(execution_id)
+        if not queued:
+            self.queue.pop(execution_id, None)
+            return None
+        record = self.records.get(execution_id)
+        if record is None or record.status is not ExecutionStatus.RUNNING:
+            # Messages for an unknown or ended execution are discarded.
+            del self.queue[execution_id]
+            return None
+        claim = self.queue_claims.get(execution_id)
+        if claim is not None and claim.until > now:
+            return None
+        token = f"{owner}:{next(self.ids)}"
+        self.queue_claims[execution_id] = _Claim(owner, token, now + lease.total_seconds())
+        return InboundBatch(execution_id=execution_id, messages=tuple(queued.values()), lease=token)
+
     def enqueue_now(self, messages: Sequence[InboundMessage]) -> None:
         for message in messages:
             self.queue.setdefault(message.execution_id, {}).setdefault(message.id, message)
@@ -183,27 +209,12 @@ class _Queue:
         batches: builtins.list[InboundBatch] = []
         if limit <= 0:
             return batches
-        for execution_id, queued in list(self._s.queue.items()):
-            if not queued:
-                del self._s.queue[execution_id]
-                continue
-            record = self._s.records.get(execution_id)
-            if record is None or record.status is not ExecutionStatus.RUNNING:
-                # Messages for an unknown or ended execution are discarded.
-                del self._s.queue[execution_id]
-                continue
-            claim = self._s.queue_claims.get(execution_id)
-            if claim is not None and claim.until > now:
-                continue
-            token = f"{owner}:{next(self._s.ids)}"
-            self._s.queue_claims[execution_id] = _Claim(owner, token, now + lease.total_seconds())
-            batches.append(
-                InboundBatch(
-                    execution_id=execution_id, messages=tuple(queued.values()), lease=token
-                )
-            )
-            if len(batches) >= limit:
-                break
+        for execution_id in list(self._s.queue):
+            batch = self._s.take(execution_id, owner, lease, now)
+            if batch is not None:
+                batches.append(batch)
+                if len(batches) >= limit:
+                    break
         return batches
 
     async def release(self, batch: InboundBatch) -> None:
@@ -305,13 +316,18 @@ class _Tasks:
         """Return the last heartbeat time of a live attempt."""
         return self._s.heartbeats.get(token) if token in self._s.tasks else None
 
-    async def finish(self, token: str, outcome: InboundMessage | None = None) -> None:
-        """Forget a completed attempt, queueing its outcome at the same time."""
+    async def finish(
+        self, token: str, outcome: InboundMessage | None = None, *, claim: Lease | None = None
+    ) -> InboundBatch | None:
+        """Forget a completed attempt, queueing its outcome (and claiming it) at the same time."""
         if outcome is not None:
             self._s.enqueue_now([outcome])
         self._s.tasks.pop(token, None)
         self._s.task_claims.pop(token, None)
         self._s.heartbeats.pop(token, None)
+        if outcome is None or claim is None:
+            return None
+        return self._s.take(outcome.execution_id, claim.owner, claim.duration, time.monotonic())
 
     async def next_ready(self) -> datetime | None:
         """Return the earliest ``not_before`` of unclaimed attempts (``datetime.min`` if now)."""

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Protocol
 
 import attrs
 from ulid import ULID
 
 from eventual import DeterminismError, ExecutionStatus, Service
-from eventual.history import ExecutionRecord, TimerFired
+from eventual.history import ExecutionRecord, HistoryEvent, TimerFired, WorkflowStarted
 from eventual.history import WorkflowFailed as WorkflowFailedEvent
-from eventual.spi import Backend, Conflict, InboundBatch, StepCommit
+from eventual.spi import Backend, Conflict, InboundBatch, Lease, StepCommit, TaskRequest
 
 from ._clock import Clock
 from ._executor import StepOutput, WorkflowInstance
 
-__all__ = ["Orchestrator"]
+__all__ = ["EagerTasks", "Orchestrator"]
 
 _MAX_IMMEDIATE_TIMER_ROUNDS = 64
 
@@ -42,11 +44,32 @@ class _Live:
         self.record = record
 
 
+class EagerTasks(Protocol):
+    """A task worker in this process that takes a step's tasks straight from its commit."""
+
+    def reserve(self, count: int) -> Lease | None:
+        """Reserve room for ``count`` attempts; return the lease to claim them with, or None."""
+
+    def release(self, count: int) -> None:
+        """Give back a reservation whose commit failed."""
+
+    def start(self, requests: Sequence[TaskRequest]) -> None:
+        """Run attempts that were committed already claimed (uses up their reservation)."""
+
+
 class Orchestrator:
     """Runs executor steps for claimed batches, with a bounded cache of live instances."""
 
-    def __init__(self, service: Service, backend: Backend, clock: Clock, cache_size: int) -> None:
+    def __init__(
+        self,
+        service: Service,
+        backend: Backend,
+        clock: Clock,
+        cache_size: int,
+        eager: EagerTasks | None = None,
+    ) -> None:
         self._service = service
+        self._eager = eager
         self._backend = backend
         self._clock = clock
         self._cache: OrderedDict[str, _Live] = OrderedDict()
@@ -54,6 +77,8 @@ class Orchestrator:
         self.replays = 0  # cache misses, for tests and benchmarks
         # Which worker loops the commits since the last ``take_wakes`` gave work to.
         self._wakes: set[str] = set()
+        # Executions created here whose first step has not run yet (see ``created``).
+        self._created: OrderedDict[str, tuple[ExecutionRecord, WorkflowStarted]] = OrderedDict()
 
     def take_wakes(self) -> set[str]:
         """Return the loops that committed steps gave work to, and forget them."""
@@ -63,13 +88,30 @@ class Orchestrator:
     def evict(self, execution_id: str) -> None:
         """Drop an execution's live instance (the next step replays its history)."""
         self._cache.pop(execution_id, None)
+        self._created.pop(execution_id, None)
 
     def clear(self) -> None:
         """Drop every live instance."""
         self._cache.clear()
+        self._created.clear()
+
+    def created(self, record: ExecutionRecord, started: WorkflowStarted) -> None:
+        """Note an execution this process just created, so its first step reads nothing.
+
+        Its history is exactly ``started`` until a first step commits, and any
+        other writer would make that commit conflict, so the note is safe to use.
+        """
+        self._created[record.id] = (record, started)
+        while len(self._created) > max(self._cache_size, 1):
+            self._created.popitem(last=False)
 
     async def _replay(self, record: ExecutionRecord) -> tuple[_Live, StepOutput]:
-        history = await self._backend.executions.history(record.id)
+        created = self._created.pop(record.id, None)
+        history: list[HistoryEvent]
+        if created is not None:
+            history = [created[1]]
+        else:
+            history = await self._backend.executions.history(record.id)
         self.replays += 1
         instance, output = WorkflowInstance.from_history(self._service, history)
         live = _Live(instance, len(history), record)
@@ -86,9 +128,12 @@ class Orchestrator:
         """
         execution_id = batch.execution_id
         live: _Live | None = self._cache.get(execution_id)
+        created = self._created.get(execution_id)
         if live is not None:
             self._cache.move_to_end(execution_id)
             record: ExecutionRecord | None = live.record
+        elif created is not None:
+            record = created[0]
         else:
             record = await self._backend.executions.get(execution_id)
         if record is None or record.status is not ExecutionStatus.RUNNING:
@@ -107,6 +152,15 @@ class Orchestrator:
             log.error("%s", error)
             self.evict(execution_id)
             return await self._fail(batch, record, error)
+        # Tasks that may start now are committed already claimed by this process's
+        # worker, which starts them straight after the commit (no claim round trip).
+        claim = None
+        if (
+            output.tasks
+            and self._eager is not None
+            and all(t.not_before is None for t in output.tasks)
+        ):
+            claim = self._eager.reserve(len(output.tasks))
         step = StepCommit(
             execution_id=execution_id,
             expected_length=live.committed,
@@ -121,22 +175,31 @@ class Orchestrator:
             starts=tuple(output.starts),
             # Bus ids are fixed here, in the outbox row, so a redelivery keeps them.
             published=tuple(attrs.evolve(p, id=str(ULID())) for p in output.published),
+            task_claim=claim,
         )
         try:
             await self._backend.executions.commit(step)
         except Conflict:
+            self._release(claim, step)
             self.evict(execution_id)
             await self._backend.queue.release(batch)
             return None
         except BaseException:
+            self._release(claim, step)
             self.evict(execution_id)
             raise
+        if claim is not None and self._eager is not None:
+            self._eager.start(step.tasks)
         live.committed += len(output.events)
         live.record = new_record
         self._note_wakes(step)
         if live.instance.ended:
             self.evict(execution_id)
         return new_record
+
+    def _release(self, claim: Lease | None, step: StepCommit) -> None:
+        if claim is not None and self._eager is not None:
+            self._eager.release(len(step.tasks))
 
     def _fire_due_timers(self, instance: WorkflowInstance, output: StepOutput) -> None:
         """Fire, within this step, the workflow timers it scheduled that are already due.
@@ -157,7 +220,7 @@ class Orchestrator:
             output.extend(instance.apply([TimerFired(timestamp=now, seq=t.seq) for t in due]))
 
     def _note_wakes(self, step: StepCommit) -> None:
-        if step.tasks:
+        if step.tasks and step.task_claim is None:
             self._wakes.add("tasks")
         if step.timers:
             self._wakes.add("timers")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import attrs
@@ -24,7 +25,9 @@ from eventual.spi import (
     Backend,
     Client,
     CompleteAsync,
+    InboundBatch,
     InboundMessage,
+    Lease,
     TaskRequest,
     TimerRequest,
     use_client,
@@ -77,9 +80,12 @@ class TaskWorker:
         concurrency: int,
         lease: timedelta,
         notify: Callable[..., None],
+        on_batch: Callable[[InboundBatch], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.backend = backend
+        self._on_batch = on_batch
+        self._reserved = 0
         self.clock = clock
         self._client = client
         self._owner = owner
@@ -92,7 +98,32 @@ class TaskWorker:
     @property
     def free(self) -> int:
         """How many more attempts this worker may run at once."""
-        return max(self._concurrency - len(self.running), 0)
+        return max(self._concurrency - len(self.running) - self._reserved, 0)
+
+    def reserve(self, count: int) -> Lease | None:
+        """Reserve room for ``count`` attempts committed already claimed by this worker."""
+        if count > self.free:
+            return None
+        self._reserved += count
+        return Lease(owner=self._owner, duration=self._lease)
+
+    def release(self, count: int) -> None:
+        """Give back a reservation whose commit failed."""
+        self._reserved = max(self._reserved - count, 0)
+
+    def start(self, requests: Sequence[TaskRequest]) -> None:
+        """Run attempts committed already claimed by this worker (uses their reservation)."""
+        self.release(len(requests))
+        for request in requests:
+            self._start(request)
+
+    def _start(self, request: TaskRequest) -> None:
+        if request.token in self.running:
+            return
+        self.attempts += 1
+        task = asyncio.create_task(self._run(request), name=f"eventual task {request.token}")
+        self.running[request.token] = task
+        task.add_done_callback(self._forget(request.token))
 
     async def claim_and_start(self) -> int:
         """Claim ready attempts up to the free concurrency and start them; return how many."""
@@ -101,12 +132,7 @@ class TaskWorker:
             return 0
         requests = await self.backend.tasks.claim(self._owner, self.clock.now(), free, self._lease)
         for request in requests:
-            if request.token in self.running:
-                continue
-            self.attempts += 1
-            task = asyncio.create_task(self._run(request), name=f"eventual task {request.token}")
-            self.running[request.token] = task
-            task.add_done_callback(self._forget(request.token))
+            self._start(request)
         return len(requests)
 
     def _forget(self, token: str) -> Callable[[asyncio.Task[None]], None]:
@@ -188,10 +214,24 @@ class TaskWorker:
         message = InboundMessage(
             id=f"{request.token}|done", execution_id=request.execution_id, event=event
         )
-        await self.backend.tasks.finish(request.token, message)
+        # Claiming the execution in the same write lets this coroutine run the
+        # workflow's next step at once, instead of waking the orchestrator loop.
+        claim = Lease(owner=self._owner, duration=self._lease) if self._on_batch else None
+        batch = await self.backend.tasks.finish(request.token, message, claim=claim)
         if deadlines:
             await self.backend.timers.complete([t.id for t in deadlines])
-        self._notify("orchestrator")
+        if batch is None or self._on_batch is None:
+            self._notify("orchestrator")
+            return
+        try:
+            await self._on_batch(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("eventual could not process %s after its task", batch.execution_id)
+            with contextlib.suppress(Exception):
+                await self.backend.queue.release(batch)
+            self._notify("orchestrator")
 
 
 class TimerWorker:

@@ -32,6 +32,7 @@ from .._spi import ExecutionPage as ExecutionPage
 from .._spi import ExecutionStore as ExecutionStore
 from .._spi import InboundBatch as InboundBatch
 from .._spi import InboundMessage as InboundMessage
+from .._spi import Lease as Lease
 from .._spi import StepCommit as StepCommit
 from .._spi import TaskDispatch as TaskDispatch
 from .._spi import TaskRequest as TaskRequest
@@ -58,6 +59,7 @@ __all__ = [
     "ExecutionStore",
     "InboundBatch",
     "InboundMessage",
+    "Lease",
     "StepCommit",
     "SubscriptionDelivery",
     "TaskCallOptions",

@@ -21,7 +21,7 @@ from ._convert import load_event
 from ._database import Database
 from ._writes import enqueue
 
-__all__ = ["SqliteQueue"]
+__all__ = ["SqliteQueue", "take", "take_one"]
 
 _RUNNING = ExecutionStatus.RUNNING.value
 
@@ -35,6 +35,11 @@ _CANDIDATES = """
     WHERE queue_claims.until IS NULL OR queue_claims.until <= ?
     ORDER BY inbox.first_seq
     LIMIT ?
+"""
+_ONE = """
+    SELECT executions.status, queue_claims.until FROM executions
+    LEFT JOIN queue_claims ON queue_claims.execution_id = executions.id
+    WHERE executions.id = ?
 """
 _MESSAGES = "SELECT id, event FROM messages WHERE execution_id = ? ORDER BY seq"
 _TAKE = """
@@ -89,6 +94,46 @@ class SqliteQueue:
         return await self._db.read(run)
 
 
+def take(
+    conn: sqlite3.Connection, execution_id: str, status: str | None, owner: str, until: float
+) -> InboundBatch | None:
+    """Claim one unclaimed execution's queued messages (``status`` is its status).
+
+    Messages of an execution that is not running are dropped instead.
+    """
+    if status != _RUNNING:
+        # Nobody will ever consume these: drop them rather than hand them out.
+        conn.execute("DELETE FROM messages WHERE execution_id = ?", (execution_id,))
+        conn.execute("DELETE FROM inbox WHERE execution_id = ?", (execution_id,))
+        return None
+    queued = conn.execute(_MESSAGES, (execution_id,)).fetchall()
+    if not queued:
+        # Every message was consumed; the next one starts a new place in line.
+        conn.execute("DELETE FROM inbox WHERE execution_id = ?", (execution_id,))
+        return None
+    token = f"{owner}:{os.urandom(9).hex()}"
+    conn.execute(_TAKE, (execution_id, owner, token, until))
+    messages = tuple(
+        InboundMessage(id=message_id, execution_id=execution_id, event=load_event(text))
+        for message_id, text in queued
+    )
+    return InboundBatch(execution_id=execution_id, messages=messages, lease=token)
+
+
+def take_one(
+    conn: sqlite3.Connection, execution_id: str, owner: str, seconds: float
+) -> InboundBatch | None:
+    """Claim one execution's queued messages if nobody holds them; else None."""
+    now = time.time()
+    row = conn.execute(_ONE, (execution_id,)).fetchone()
+    if row is None:
+        return None
+    status, claimed_until = row
+    if claimed_until is not None and claimed_until > now:
+        return None
+    return take(conn, execution_id, status, owner, now + seconds)
+
+
 def _claim(conn: sqlite3.Connection, owner: str, limit: int, seconds: float) -> list[InboundBatch]:
     now = time.time()
     until = now + seconds
@@ -106,25 +151,11 @@ def _claim(conn: sqlite3.Connection, owner: str, limit: int, seconds: float) -> 
             break
         for execution_id, status in fresh:
             seen.add(execution_id)
-            if status != _RUNNING:
-                # Nobody will ever consume these: drop them rather than hand them out.
-                conn.execute("DELETE FROM messages WHERE execution_id = ?", (execution_id,))
-                conn.execute("DELETE FROM inbox WHERE execution_id = ?", (execution_id,))
-                continue
-            queued = conn.execute(_MESSAGES, (execution_id,)).fetchall()
-            if not queued:
-                # Every message was consumed; the next one starts a new place in line.
-                conn.execute("DELETE FROM inbox WHERE execution_id = ?", (execution_id,))
-                continue
-            token = f"{owner}:{os.urandom(9).hex()}"
-            conn.execute(_TAKE, (execution_id, owner, token, until))
-            messages = tuple(
-                InboundMessage(id=message_id, execution_id=execution_id, event=load_event(text))
-                for message_id, text in queued
-            )
-            batches.append(InboundBatch(execution_id=execution_id, messages=messages, lease=token))
-            if len(batches) >= limit:
-                break
+            batch = take(conn, execution_id, status, owner, until)
+            if batch is not None:
+                batches.append(batch)
+                if len(batches) >= limit:
+                    break
         if len(rows) < wanted:
             break
     return batches

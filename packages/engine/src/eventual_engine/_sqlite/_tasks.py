@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from eventual.codec import JsonValue
-from eventual.spi import InboundMessage, TaskRequest
+from eventual.spi import InboundBatch, InboundMessage, Lease, TaskRequest
 
 from ._convert import EARLIEST, EARLIEST_US, from_micros, load_task, micros
 from ._database import Database
+from ._queue import take_one
 from ._writes import enqueue
 
 __all__ = ["SqliteTasks"]
@@ -92,15 +93,25 @@ class SqliteTasks:
 
         return await self._db.read(run)
 
-    async def finish(self, token: str, outcome: InboundMessage | None = None) -> None:
-        """Forget an attempt that has completed, queueing its outcome in the same transaction."""
+    async def finish(
+        self, token: str, outcome: InboundMessage | None = None, *, claim: Lease | None = None
+    ) -> InboundBatch | None:
+        """Forget a completed attempt, queueing its outcome in the same transaction.
 
-        def write(conn: sqlite3.Connection) -> None:
-            if outcome is not None:
-                enqueue(conn, [outcome])
+        With ``claim``, the outcome's execution is claimed in that transaction too
+        when nobody holds it, and its queued messages are returned.
+        """
+
+        def write(conn: sqlite3.Connection) -> InboundBatch | None:
             conn.execute("DELETE FROM tasks WHERE token = ?", (token,))
+            if outcome is None:
+                return None
+            enqueue(conn, [outcome])
+            if claim is None:
+                return None
+            return take_one(conn, outcome.execution_id, claim.owner, claim.duration.total_seconds())
 
-        await self._db.write(write)
+        return await self._db.write(write)
 
     async def next_ready(self) -> datetime | None:
         """Return the earliest ``not_before`` of unclaimed attempts, or None.

@@ -9,10 +9,11 @@ step with many messages or timers costs one statement per table, not per row.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 
 from eventual.history import ChildWorkflowFailed, ExecutionRecord, WorkflowStarted
-from eventual.spi import InboundMessage, TaskRequest, TimerRequest
+from eventual.spi import InboundMessage, Lease, TaskRequest, TimerRequest
 
 from ._convert import (
     EARLIEST_US,
@@ -49,7 +50,7 @@ _UPSERT_TIMER = """
         owner = NULL, until = 0, timer = excluded.timer
 """
 _INSERT_TASK = """
-    INSERT INTO tasks (token, not_before_us, task) VALUES (?, ?, ?)
+    INSERT INTO tasks (token, not_before_us, task, owner, until) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (token) DO NOTHING
 """
 
@@ -73,14 +74,27 @@ def schedule(conn: sqlite3.Connection, timers: Sequence[TimerRequest]) -> None:
     )
 
 
-def add_tasks(conn: sqlite3.Connection, tasks: Sequence[TaskRequest]) -> None:
-    """Dispatch task attempts in order; an attempt whose token is known is ignored."""
+def add_tasks(
+    conn: sqlite3.Connection, tasks: Sequence[TaskRequest], claim: Lease | None = None
+) -> None:
+    """Dispatch task attempts in order; an attempt whose token is known is ignored.
+
+    With ``claim``, the attempts are inserted already claimed by its owner.
+    """
     if not tasks:
         return
+    owner = None if claim is None else claim.owner
+    until = 0.0 if claim is None else time.time() + claim.duration.total_seconds()
     conn.executemany(
         _INSERT_TASK,
         [
-            (t.token, EARLIEST_US if t.not_before is None else micros(t.not_before), dump_task(t))
+            (
+                t.token,
+                EARLIEST_US if t.not_before is None else micros(t.not_before),
+                dump_task(t),
+                owner,
+                until,
+            )
             for t in tasks
         ],
     )
