@@ -30,6 +30,7 @@ EXPECTED: dict[str, list[str]] = {
         "Route",
         "RuntimeNotAvailable",
         "Service",
+        "ServiceClient",
         "ServiceLoadError",
         "Signal",
         "Subscription",

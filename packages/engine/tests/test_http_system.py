@@ -22,7 +22,7 @@ from eventual import (
     workflow,
 )
 from eventual.spi import DeadLetter, EventEnvelope
-from eventual_engine import EngineOptions, HttpApp, HttpOptions, LocalRuntime
+from eventual_engine import Engine, EngineOptions, HttpApp, HttpOptions, LocalRuntime, MemoryBackend
 
 TOKEN = "s3cret"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -243,8 +243,18 @@ async def test_bad_task_token(client: httpx.AsyncClient) -> None:
     assert unknown.status_code == 404
 
 
-async def test_publish_without_a_bus_is_501(client: httpx.AsyncClient) -> None:
+@pytest.fixture
+async def no_bus() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the service on an engine that has no event bus attached."""
+    app = HttpApp(Engine(SERVICE, MemoryBackend()))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+async def test_publish_without_a_bus_is_501(no_bus: httpx.AsyncClient) -> None:
     """Publishing is checked against the event's type, and needs an event bus (else 501)."""
+    client = no_bus
     bad = await client.post("/_eventual/events/shipped", json=[{"id": "o"}])
     assert bad.status_code == 400
     assert bad.json()["detail"]["path"] == "body[0]"
@@ -255,8 +265,9 @@ async def test_publish_without_a_bus_is_501(client: httpx.AsyncClient) -> None:
     assert "eventual-messaging" in response.json()["error"]
 
 
-async def test_dead_letters_without_a_bus_is_501(client: httpx.AsyncClient) -> None:
+async def test_dead_letters_without_a_bus_is_501(no_bus: httpx.AsyncClient) -> None:
     """Dead letters need an event bus; without one the answer says so."""
+    client = no_bus
     response = await client.get("/_eventual/dead-letters")
     assert response.status_code == 501
     assert "event bus" in response.json()["error"]

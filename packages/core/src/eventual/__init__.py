@@ -5,6 +5,7 @@ Everything a service author needs is importable from here; see the README and
 events live in :mod:`eventual.history`; the JSON codec in :mod:`eventual.codec`.
 """
 
+from ._client import ServiceClient as ServiceClient
 from ._command import Command as Command
 from ._command import command as command
 from ._errors import DeterminismError as DeterminismError
@@ -87,6 +88,7 @@ __all__ = [
     "Route",
     "RuntimeNotAvailable",
     "Service",
+    "ServiceClient",
     "ServiceLoadError",
     "Signal",
     "Subscription",

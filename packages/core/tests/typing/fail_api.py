@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import attrs
-from eventual import event, signal, task, workflow
+from eventual import ServiceClient, command, event, signal, task, workflow
 
 
 @attrs.frozen
@@ -21,6 +21,11 @@ async def fulfil(order: Order) -> str:
     return order.id
 
 
+@command
+async def place(order: Order) -> str:
+    return order.id
+
+
 approval = signal("approval", bool)
 placed = event("placed", Order)
 
@@ -34,3 +39,10 @@ async def misuse() -> None:
     await placed.publish(1)  # E: arg-type
     flag: str = await reserve("x", 1)  # E: assignment
     del count, flag
+
+
+async def remote(client: ServiceClient) -> None:
+    await client.call(place, "not an order")  # E: misc
+    count: int = await client.call(place, Order("o"))  # E: arg-type
+    await client.send_signal("fulfil/o", approval, "yes")  # E: misc
+    del count

@@ -10,6 +10,7 @@ from eventual import (
     Command,
     Event,
     ExecutionHandle,
+    ServiceClient,
     Signal,
     Task,
     Workflow,
@@ -65,3 +66,18 @@ async def use() -> None:
 
 def kinds() -> tuple[Task[[str, int], bool], Workflow[Order, str], Command[Order, str]]:
     return reserve, fulfil, place
+
+
+@command
+async def version() -> str:
+    return "1"
+
+
+async def remote(client: ServiceClient) -> None:
+    execution_id: str = await client.call(place, Order("o1", 1))
+    text: str = await client.call(version, None)
+    handle: ExecutionHandle[str] = await client.start(fulfil, Order("o2", 1), name="o2")
+    result: str = await handle.result()
+    await client.send_signal(execution_id, approval, True)
+    await client.publish(placed, Order("o3", 1), Order("o4", 2))
+    del text, result

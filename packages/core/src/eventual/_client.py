@@ -1,0 +1,323 @@
+"""``ServiceClient``: drive a running service over HTTP, with the types of its definitions.
+
+The client speaks to the service's commands (``POST /_rpc/{name}``) and to its
+system API (``/_eventual/...``), which ``eventual local`` and the deployed
+runtimes serve. Values are encoded and decoded by the declared types of the
+definitions passed in, so ``await client.call(place_order, order)`` is typed like
+calling the command itself, and handles it returns behave like any other.
+
+httpx is imported when a client is created, not when ``eventual`` is imported: a
+service that never calls another one does not need it (``pip install
+'eventual-core[client]'`` adds it).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._codec import JsonValue, decode, encode
+from ._errors import (
+    ExecutionAlreadyExists,
+    ExecutionNotFound,
+    HttpError,
+    RuntimeNotAvailable,
+    ValidationError,
+    WorkflowFailed,
+)
+from ._handle import ExecutionHandle
+from ._history import ExecutionRecord, HistoryEvent, history_event_from_json
+from ._info import ExecutionStatus
+from ._service import DefinitionNotFound
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._command import Command
+    from ._event import Event
+    from ._signal import Signal
+    from ._workflow import Workflow
+
+__all__ = ["ServiceClient"]
+
+InputT = TypeVar("InputT")
+OutputT = TypeVar("OutputT")
+P = TypeVar("P")
+
+_SYSTEM = "/_eventual"
+_LONG_POLL = 20.0  # seconds per long-poll request; the server's default limit is 60
+
+
+def _quote(part: str) -> str:
+    return urllib.parse.quote(part, safe="")
+
+
+def _execution_path(execution_id: str) -> str:
+    workflow, sep, name = execution_id.partition("/")
+    if not sep or not workflow or not name:
+        raise ValueError(f"invalid execution id {execution_id!r}: expected 'workflow/name'")
+    return f"{_SYSTEM}/executions/{_quote(workflow)}/{_quote(name)}"
+
+
+class _Control:
+    """The ``ExecutionControl`` that handles from a client use."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def execution_status(self, execution_id: str) -> ExecutionStatus:
+        return (await self._client._record(execution_id)).status
+
+    async def execution_result(self, execution_id: str) -> JsonValue:
+        # Long-poll: each request waits on the server for the end, so a result that
+        # takes hours costs one request per _LONG_POLL seconds, not a busy loop.
+        while True:
+            record = await self._client._record(execution_id, wait=_LONG_POLL)
+            if record.status is ExecutionStatus.SUCCEEDED:
+                result: JsonValue = record.result
+                return result
+            if record.status.done:
+                raise WorkflowFailed(
+                    record.error_type or record.status.value, record.message or record.status.value
+                )
+
+    async def execution_history(self, execution_id: str) -> list[HistoryEvent]:
+        body = await self._client._system("GET", f"{_execution_path(execution_id)}/history")
+        assert isinstance(body, dict)
+        events = body["events"]
+        assert isinstance(events, list)
+        return [history_event_from_json(event) for event in events]
+
+    async def cancel_execution(self, execution_id: str) -> None:
+        await self._client._system("POST", f"{_execution_path(execution_id)}/cancel")
+
+    async def send_signal(self, execution_id: str, signal: str, payload: JsonValue) -> None:
+        path = f"{_execution_path(execution_id)}/signals/{_quote(signal)}"
+        await self._client._system("POST", path, payload)
+
+
+class ServiceClient:
+    """A client of a running service: commands, executions, signals and events.
+
+    Example:
+        async with ServiceClient("http://127.0.0.1:3111") as client:
+            execution_id = await client.call(place_order, Order("o1", "book", 1))
+            handle = await client.execution(execution_id)
+            await handle.signal(approval, True)
+            print(await handle.result())
+
+    Args:
+        url: The service's base URL.
+        token: The system API's token (sent as ``Authorization: Bearer``, only
+            to ``/_eventual/`` endpoints).
+        headers: Headers sent with every request (e.g. what your middleware checks).
+        timeout: Seconds allowed for one request (a long-poll gets this on top).
+        transport: An httpx transport, e.g. ``httpx.ASGITransport(app)`` in tests.
+
+    Raises:
+        ImportError: httpx is not installed.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        try:
+            import httpx
+        except ImportError:
+            raise ImportError(
+                "ServiceClient needs httpx, which is not installed; "
+                "install it with `pip install 'eventual-core[client]'`"
+            ) from None
+        self.url = url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+        self._http = httpx.AsyncClient(
+            base_url=self.url, headers=dict(headers or {}), timeout=timeout, transport=transport
+        )
+        self._control = _Control(self)
+
+    def __repr__(self) -> str:
+        return f"ServiceClient({self.url!r})"
+
+    async def __aenter__(self) -> ServiceClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    # --- commands ---------------------------------------------------------------------
+
+    async def call(self, command: Command[InputT, OutputT], input: InputT) -> OutputT:
+        """Call a command and return its output, decoded by its declared type.
+
+        Args:
+            command: The command (its name, input and output types are used).
+            input: The input; ``None`` for a command without input.
+
+        Raises:
+            HttpError: The service answered with an error status; ``status``,
+                ``message`` and ``detail`` are the response's.
+        """
+        data = encode(input, command.input_type, path="input")
+        response = await self._http.post(f"/_rpc/{_quote(command.name)}", json=data)
+        body = self._json_or_raise(response, HttpError)
+        return decode(body, command.output_type, path="output")  # type: ignore[no-any-return]
+
+    # --- executions -------------------------------------------------------------------
+
+    async def start(
+        self, workflow: Workflow[InputT, OutputT], input: InputT, name: str | None = None
+    ) -> ExecutionHandle[OutputT]:
+        """Start an execution of ``workflow`` (see ``Workflow.start``) and return its handle.
+
+        Raises:
+            ExecutionAlreadyExists: ``name`` is taken by an execution with another input.
+            ValidationError: The service refused the input.
+        """
+        id_ = await self.start_execution(workflow.name, workflow.encode_input(input), name)
+        return ExecutionHandle(id_, control=self._control, result_type=workflow.output_type)
+
+    async def execution(self, execution_id: str) -> ExecutionHandle[Any]:
+        """Return a handle on an existing execution (raises ``ExecutionNotFound``)."""
+        await self._record(execution_id)
+        return ExecutionHandle(execution_id, control=self._control)
+
+    async def executions(
+        self,
+        workflow: Workflow[Any, Any] | str | None = None,
+        status: ExecutionStatus | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[ExecutionRecord]:
+        """List executions, newest first, following pages up to ``limit`` (all by default)."""
+        name = workflow if isinstance(workflow, str) or workflow is None else workflow.name
+        records: list[ExecutionRecord] = []
+        cursor: str | None = None
+        while limit is None or len(records) < limit:
+            query = {"workflow": name, "status": None if status is None else status.value}
+            page_size = 1000 if limit is None else min(1000, limit - len(records))
+            params = {k: v for k, v in {**query, "cursor": cursor}.items() if v is not None}
+            body = await self._system(
+                "GET", f"{_SYSTEM}/executions", params={**params, "limit": str(page_size)}
+            )
+            assert isinstance(body, dict)
+            records += decode(body["executions"], list[ExecutionRecord], path="executions")
+            cursor = body["next"]  # type: ignore[assignment]
+            if cursor is None:
+                break
+        return records
+
+    async def send_signal(self, execution_id: str, signal: Signal[P], payload: P) -> None:
+        """Send ``signal`` with ``payload`` to an execution."""
+        data = encode(payload, signal.payload_type, path="payload")
+        await self._control.send_signal(execution_id, signal.name, data)
+
+    async def publish(self, event: Event[P], *payloads: P) -> None:
+        """Publish events through the service's event bus.
+
+        Raises:
+            RuntimeNotAvailable: The service runs without an event bus.
+        """
+        data = [event.encode_payload(payload) for payload in payloads]
+        await self._system("POST", f"{_SYSTEM}/events/{_quote(event.name)}", data)
+
+    async def complete_task(self, token: str, result: object = None) -> None:
+        """Finish a task that called ``complete_async()`` with a (JSON-encodable) result."""
+        body = {"token": token, "result": encode(result, path="result")}
+        await self._system("POST", f"{_SYSTEM}/tasks/complete", body)
+
+    async def fail_task(self, token: str, error: BaseException | str) -> None:
+        """Fail a task that called ``complete_async()`` with an exception or a message."""
+        body: dict[str, JsonValue]
+        if isinstance(error, BaseException):
+            body = {"token": token, "error_type": type(error).__name__, "message": str(error)}
+        else:
+            body = {"token": token, "error_type": "Error", "message": error}
+        await self._system("POST", f"{_SYSTEM}/tasks/fail", body)
+
+    # --- the Client protocol, so a ServiceClient can be the ambient client -------------
+
+    async def start_execution(
+        self, workflow: str, input: JsonValue, name: str | None, *, parent_id: str | None = None
+    ) -> str:
+        """Start an execution by workflow name with a JSON input; return its id."""
+        body = {"workflow": workflow, "input": input, "name": name}
+        answer = await self._system(
+            "POST", f"{_SYSTEM}/executions", body, not_found=DefinitionNotFound
+        )
+        assert isinstance(answer, dict)
+        return str(answer["id"])
+
+    async def publish_events(self, events: list[tuple[str, JsonValue]]) -> None:
+        """Publish events given as (event name, JSON payload)."""
+        for name, payload in events:
+            await self._system("POST", f"{_SYSTEM}/events/{_quote(name)}", [payload])
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    async def _record(self, execution_id: str, wait: float = 0.0) -> ExecutionRecord:
+        params = {"wait": str(wait)} if wait else None
+        body = await self._system("GET", _execution_path(execution_id), params=params, wait=wait)
+        return decode(body, ExecutionRecord, path="execution")
+
+    async def _system(
+        self,
+        method: str,
+        path: str,
+        body: JsonValue = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        wait: float = 0.0,
+        not_found: type[Exception] = ExecutionNotFound,
+    ) -> JsonValue:
+        headers = {} if self._token is None else {"authorization": f"Bearer {self._token}"}
+        response = await self._http.request(
+            method,
+            path,
+            json=body if method != "GET" else None,
+            params=params,
+            headers=headers,
+            timeout=self._timeout + wait,
+        )
+        return self._json_or_raise(response, not_found)
+
+    @staticmethod
+    def _json_or_raise(response: httpx.Response, not_found: type[Exception]) -> JsonValue:
+        try:
+            body: JsonValue = response.json()
+        except ValueError:
+            body = None
+        if response.is_success:
+            return body
+        error = body.get("error") if isinstance(body, dict) else None
+        detail = body.get("detail") if isinstance(body, dict) else None
+        message = str(error) if error else response.reason_phrase
+        status = response.status_code
+        if not_found is HttpError:
+            raise HttpError(status, message, detail)
+        if status == 400 and isinstance(detail, dict) and "path" in detail:
+            raise ValidationError(str(detail["path"]), str(detail.get("problem", message)))
+        if status == 404 and "no route" not in message:
+            raise not_found(message)
+        if status == 409:
+            raise ExecutionAlreadyExists(message)
+        if status == 501:
+            raise RuntimeNotAvailable(message)
+        raise HttpError(status, message, detail)

@@ -1,0 +1,154 @@
+"""ServiceClient against a real HttpApp: typed commands, handles, signals, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import attrs
+import httpx
+import pytest
+
+from eventual import (
+    ExecutionAlreadyExists,
+    ExecutionNotFound,
+    ExecutionStatus,
+    HttpError,
+    RuntimeNotAvailable,
+    Service,
+    ServiceClient,
+    ValidationError,
+    WorkflowFailed,
+    command,
+    event,
+    signal,
+    workflow,
+)
+from eventual_engine import Engine, EngineOptions, HttpApp, HttpOptions, LocalRuntime, MemoryBackend
+
+
+@attrs.frozen
+class Order:
+    id: str
+    quantity: int
+
+
+approval = signal("approval", bool)
+placed = event("placed", Order)
+
+
+@workflow
+async def fulfil(order: Order) -> str:
+    if order.quantity < 0:
+        raise ValueError("negative quantity")
+    return "shipped" if await approval.expect() else "rejected"
+
+
+@command
+async def place(order: Order) -> str:
+    return (await fulfil.start(order, name=order.id)).id
+
+
+@command
+async def version() -> str:
+    return "1"
+
+
+SERVICE = Service.from_definitions("shop", [approval, placed, fulfil, place, version])
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[ServiceClient]:
+    """A ServiceClient of the shop service running in memory, over the ASGI transport."""
+    async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
+        app = HttpApp(runtime, options=HttpOptions(token="tok"))
+        transport = httpx.ASGITransport(app=app)
+        async with ServiceClient("http://shop", token="tok", transport=transport) as service:
+            yield service
+
+
+async def test_call_start_signal_result(client: ServiceClient) -> None:
+    """A command call is typed by the command; its execution is signalled and its result read."""
+    execution_id = await client.call(place, Order("o1", 2))
+    assert execution_id == "fulfil/o1"
+    handle = await client.execution(execution_id)
+    assert await handle.status() is ExecutionStatus.RUNNING
+    await handle.signal(approval, True)
+    assert await asyncio.wait_for(handle.result(), 10) == "shipped"
+    history = await handle.history()
+    assert history[0].type == "WorkflowStarted"
+    assert history[-1].type == "WorkflowSucceeded"
+
+
+async def test_command_without_input(client: ServiceClient) -> None:
+    """A command without input is called with None."""
+    assert await client.call(version, None) == "1"
+
+
+async def test_start_and_send_signal(client: ServiceClient) -> None:
+    """client.start returns a typed handle; client.send_signal reaches the execution."""
+    handle = await client.start(fulfil, Order("o2", 1), name="o2")
+    assert handle.id == "fulfil/o2"
+    await client.send_signal(handle.id, approval, False)
+    assert await asyncio.wait_for(handle.result(), 10) == "rejected"
+    again = await client.start(fulfil, Order("o2", 1), name="o2")
+    assert again == handle
+    with pytest.raises(ExecutionAlreadyExists):
+        await client.start(fulfil, Order("o2", 5), name="o2")
+
+
+async def test_failed_execution_raises_workflow_failed(client: ServiceClient) -> None:
+    """result() raises WorkflowFailed with the error's type and message."""
+    handle = await client.start(fulfil, Order("bad", -1))
+    with pytest.raises(WorkflowFailed) as caught:
+        await asyncio.wait_for(handle.result(), 10)
+    assert caught.value.error_type == "ValueError"
+    assert caught.value.message == "negative quantity"
+
+
+async def test_cancel_and_list(client: ServiceClient) -> None:
+    """A cancelled execution ends CANCELLED and is listed with the status filter."""
+    handle = await client.start(fulfil, Order("c", 1), name="c")
+    await client.start(fulfil, Order("d", 1), name="d")
+    await handle.cancel()
+    with pytest.raises(WorkflowFailed):
+        await asyncio.wait_for(handle.result(), 10)
+    cancelled = await client.executions(status=ExecutionStatus.CANCELLED)
+    assert [r.id for r in cancelled] == ["fulfil/c"]
+    everything = await client.executions(fulfil)
+    assert [r.name for r in everything] == ["d", "c"]
+    assert [r.name for r in await client.executions(limit=1)] == ["d"]
+
+
+async def test_errors_are_mapped(client: ServiceClient) -> None:
+    """Unknown executions, bad input, missing bus and HTTP errors raise eventual's errors."""
+    with pytest.raises(ExecutionNotFound):
+        await client.execution("fulfil/nope")
+    with pytest.raises(ValidationError, match=r"input\.quantity"):
+        await client.call(place, Order("o", "x"))  # type: ignore[arg-type]
+
+
+async def test_publish_without_an_event_bus() -> None:
+    """Publishing to a service that runs without an event bus raises RuntimeNotAvailable."""
+    app = HttpApp(Engine(SERVICE, MemoryBackend()))
+    transport = httpx.ASGITransport(app=app)
+    async with ServiceClient("http://shop", transport=transport) as client:
+        with pytest.raises(RuntimeNotAvailable, match="event bus"):
+            await client.publish(placed, Order("p", 1))
+
+
+async def test_wrong_token_is_an_http_error() -> None:
+    """A client with the wrong token gets HttpError 401 from the system API."""
+    async with LocalRuntime(SERVICE) as runtime:
+        app = HttpApp(runtime, options=HttpOptions(token="tok"))
+        transport = httpx.ASGITransport(app=app)
+        async with ServiceClient("http://shop", token="bad", transport=transport) as client:
+            with pytest.raises(HttpError) as caught:
+                await client.executions()
+    assert caught.value.status == 401
+
+
+async def test_input_checked_before_sending(client: ServiceClient) -> None:
+    """A workflow input that does not fit its type fails in the client, naming the field."""
+    with pytest.raises(ValidationError):
+        await client.start(fulfil, Order("x", "1"))  # type: ignore[arg-type]
