@@ -524,3 +524,32 @@ def test_manifest_describes_options(make_package: MakePackage) -> None:
         "path": "/things/{thing_id}",
         "path_params": ["thing_id"],
     }
+
+
+def test_replace_puts_stand_ins_in_place_of_namesakes() -> None:
+    """``replace`` swaps definitions by kind and name and keeps the rest and the manifest."""
+    placed: Event[int] = event("Placed", int)
+
+    @task
+    async def reserve(item: str) -> bool:
+        return True
+
+    @task(name="reserve")
+    async def stand_in(item: str) -> bool:
+        return False
+
+    @task(name="unknown")
+    async def stranger(item: str) -> bool:
+        return False
+
+    service = Service.from_definitions("test", [reserve, placed])
+    replaced = service.replace([stand_in])
+
+    assert replaced.task("reserve") is stand_in
+    assert service.task("reserve") is reserve  # the original is untouched
+    assert replaced.event("Placed") is placed
+    assert replaced.name == service.name
+    assert replaced.module == service.module
+    assert replaced.manifest() == service.manifest()
+    with pytest.raises(DefinitionNotFound, match="cannot replace task 'unknown'"):
+        service.replace([stranger])

@@ -463,6 +463,34 @@ class Service:
         _add_subscribed_events(found)
         return cls(name=name, module=None, places=found)
 
+    def replace(self, definitions: Iterable[Definition]) -> Service:
+        """Return a copy in which each definition stands in for its namesake.
+
+        Each given definition takes the place of the service's definition of the
+        same kind and name; everything else, import paths included, is kept. This
+        is how the test environment puts mocks in front of tasks and workflows
+        while the engine looks definitions up by name as usual.
+
+        Args:
+            definitions: The stand-ins, at most one per kind and name.
+
+        Raises:
+            DefinitionNotFound: A stand-in has no definition of its kind and name
+                in this service.
+        """
+        stand_ins = {(d.kind, d.name): d for d in definitions}
+        places: list[_Place] = []
+        for place in self._places.values():
+            key = (place.definition.kind, place.definition.name)
+            stand_in = stand_ins.pop(key, None)
+            places.append(place if stand_in is None else attrs.evolve(place, definition=stand_in))
+        if stand_ins:
+            kind, name = next(iter(stand_ins))
+            raise DefinitionNotFound(
+                f"cannot replace {kind} {name!r}: service {self._name!r} has no {kind} of that name"
+            )
+        return Service(name=self._name, module=self._module, places=places)
+
     def __repr__(self) -> str:
         return f"<Service {self._name!r} from {self._module!r}>"
 

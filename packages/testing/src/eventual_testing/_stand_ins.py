@@ -1,0 +1,71 @@
+"""Stand-in definitions: what the engine of a test environment looks tasks and workflows up as.
+
+The environment gives its engine a copy of the service (``Service.replace``) in
+which every task and workflow is a stand-in of the same name and options. A
+stand-in runs its original's code until a mock is attached, and then asks the
+mock. The engine, its orchestrator and its task worker are the production ones;
+only the definitions they look up by name differ.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from eventual import Task, Workflow
+
+from ._mocks import TaskMock, WorkflowMock
+
+__all__ = ["StandInTask", "StandInWorkflow"]
+
+
+class StandInTask(Task[..., Any]):
+    """A task with its original's name, options and code, answered by a mock once set."""
+
+    def __init__(self, original: Task[..., Any]) -> None:
+        super().__init__(
+            original.fn,
+            name=original.name,
+            timeout=original.timeout,
+            heartbeat_timeout=original.heartbeat_timeout,
+            retry=original.retry,
+        )
+        self.source = original.source
+        self.original = original
+        self.mock: TaskMock[..., Any] | None = None
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Run one attempt: the mock's answer, or the original code without a mock."""
+        real = functools.partial(Task.run, self, *args, **kwargs)
+        if self.mock is None:
+            return await real()
+        return await self.mock.answer(args, kwargs, real)
+
+
+class StandInWorkflow(Workflow[Any, Any]):
+    """A workflow with its original's name, options and types, answered by a mock once set."""
+
+    def __init__(self, original: Workflow[Any, Any]) -> None:
+        async def body(input: Any) -> Any:
+            return await self._body(input)
+
+        super().__init__(body, name=original.name, timeout=original.timeout)
+        self.source = original.source
+        self.original = original
+        self.mock: WorkflowMock[Any, Any] | None = None
+
+    @property
+    def input_type(self) -> Any:
+        """The original's declared input type."""
+        return self.original.input_type
+
+    @property
+    def output_type(self) -> Any:
+        """The original's declared result type."""
+        return self.original.output_type
+
+    async def _body(self, input: Any) -> Any:
+        real = functools.partial(self.original.fn, input)
+        if self.mock is None:
+            return await real()
+        return await self.mock.answer((input,), {}, real)

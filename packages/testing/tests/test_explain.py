@@ -1,0 +1,134 @@
+"""Readable failures: the workflow, the sequence number and the history around it."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from eventual import Service, WorkflowFailed, sleep, task, workflow
+from eventual.history import ExecutionRecord
+from eventual_testing import TestEnvironment
+
+runs = itertools.count()
+
+
+@task
+async def add(a: int, b: int) -> int:
+    return a + b
+
+
+@task
+async def explode(reason: str) -> None:
+    raise ValueError(reason)
+
+
+@workflow
+async def flip(_: None) -> str:
+    """Takes another branch on every run: a replay does not reproduce the history."""
+    first = next(runs) % 2 == 0
+    await sleep(timedelta(seconds=1))
+    if first:
+        await add(1, 2)
+    else:
+        await sleep(timedelta(seconds=1))
+    await sleep(timedelta(seconds=1))
+    return "done"
+
+
+@workflow
+async def long_then_fails(steps: int) -> None:
+    for _ in range(steps):
+        await sleep(timedelta(minutes=1))
+    await add(1, 1)
+    await explode("out of fuel")
+    await add(2, 2)
+
+
+SERVICE = Service.from_definitions("explain", [add, explode, flip, long_then_fails])
+
+
+def note_of(error: BaseException) -> str:
+    notes = getattr(error, "__notes__", [])
+    assert len(notes) == 1
+    return str(notes[0])
+
+
+async def test_a_determinism_error_shows_the_sequence_number_and_the_history_around_it() -> None:
+    """The failure note names the workflow and marks the events of the mismatching seq."""
+    global runs
+    runs = itertools.count()
+    async with TestEnvironment(SERVICE, replay=True) as env:
+        handle = await env.start(flip, None, name="f1")
+        await env.advance(timedelta(seconds=5))
+        with pytest.raises(WorkflowFailed) as failed:
+            await handle.result()
+    assert failed.value.error_type == "DeterminismError"
+    assert "at sequence 2" in failed.value.message
+    note = note_of(failed.value)
+    assert note.startswith("execution 'flip/f1' of workflow 'flip'")
+    assert "history around sequence 2" in note
+    marked = [line for line in note.splitlines() if line.startswith("  >")]
+    assert marked
+    assert all("seq 2 " in line for line in marked)
+    assert any("TimerScheduled" in line for line in marked)
+    assert "WorkflowFailed" in note.splitlines()[-1]
+
+
+async def test_a_failed_task_is_marked_and_distant_history_is_left_out() -> None:
+    """An uncaught task failure marks that task's seq and elides far-away events."""
+    async with TestEnvironment(SERVICE) as env:
+        handle = await env.start(long_then_fails, 30, name="l1")
+        await env.advance(timedelta(hours=1))
+        with pytest.raises(WorkflowFailed) as failed:
+            await handle.result()
+    assert failed.value.error_type == "TaskError"
+    note = note_of(failed.value)
+    assert "history around sequence 32" in note
+    assert "event(s) not shown" in note
+    marked = [line for line in note.splitlines() if line.startswith("  >")]
+    assert [line.split()[5] for line in marked] == ["TaskScheduled", "TaskFailed"]
+    assert "message='out of fuel'" in marked[1]
+    assert "WorkflowStarted" in note  # the start is always shown
+    assert len(note.splitlines()) < 20
+
+
+async def test_explain_marks_the_failure_in_the_whole_timeline() -> None:
+    """Explain lists every event and marks the failing seq of a failed execution."""
+    async with TestEnvironment(SERVICE) as env:
+        handle = await env.start(long_then_fails, 2, name="l2")
+        await env.advance(timedelta(minutes=5))
+        text = await env.explain(handle)
+    lines = text.splitlines()
+    assert lines[0] == (
+        "execution 'long_then_fails/l2' of workflow 'long_then_fails', started "
+        "2026-01-01T00:00:00+00:00, FAILED: TaskError: ValueError: out of fuel"
+    )
+    assert "event(s) not shown" not in text
+    assert [line.split()[5] for line in lines if line.startswith("  >")] == [
+        "TaskScheduled",
+        "TaskFailed",
+    ]
+    assert "+0:02:00  seq 3    TaskScheduled          task='add' args=[1, 1]" in text
+
+
+def test_an_empty_history_is_described() -> None:
+    """A record without history still gets a header and a placeholder."""
+    from eventual import ExecutionStatus
+    from eventual_testing._explain import explain
+
+    record = ExecutionRecord(
+        id="w/x",
+        workflow="w",
+        name="x",
+        status=ExecutionStatus.RUNNING,
+        input=None,
+        input_digest="",
+        started_at=TestEnvironment.DEFAULT_START,
+    )
+    assert explain(record, []).splitlines() == [
+        "execution 'w/x' of workflow 'w', RUNNING",
+        "history (position, time since start, seq, event):",
+        "  (no history)",
+    ]
