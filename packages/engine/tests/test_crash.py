@@ -83,7 +83,8 @@ CHILD = textwrap.dedent(
 
 
     if MODE == "after-completion":
-        # Die after step 1's completion is queued, before the step that applies it commits.
+        # Die after step 1's completion is queued, before the step that applies it
+        # commits. Outcomes go through the queue here: the in-place path is off.
         original = Orchestrator.process
 
         async def process(self, batch):
@@ -91,7 +92,22 @@ CHILD = textwrap.dedent(
                 crash_once()
             return await original(self, batch)
 
+        async def not_in_place(self, *args):
+            return None
+
         Orchestrator.process = process
+        Orchestrator.apply_outcome = not_in_place
+
+    if MODE == "before-commit":
+        # Die once step 1 has returned, before its outcome is committed in place.
+        original_apply = Orchestrator.apply_outcome
+
+        async def apply_outcome(self, execution_id, token, event, cancel_timers):
+            if isinstance(event, TaskSucceeded) and event.seq == 1:
+                crash_once()
+            return await original_apply(self, execution_id, token, event, cancel_timers)
+
+        Orchestrator.apply_outcome = apply_outcome
 
 
     async def main():
@@ -158,6 +174,8 @@ def _check_history(history: list[HistoryEvent]) -> None:
     [
         ("during-task", ["run 1", "run 2", "run 2", "run 3"]),
         ("after-completion", ["run 1", "run 2", "run 3"]),
+        # The outcome was never written: the attempt runs again (at least once).
+        ("before-commit", ["run 1", "run 1", "run 2", "run 3"]),
         ("timer", ["run 1", "run 2", "run 3"]),
     ],
 )

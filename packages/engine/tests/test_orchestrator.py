@@ -151,7 +151,7 @@ class _CountingQueue:
 
 
 async def test_steps_flow_from_commit_to_task_to_next_step(clock: ManualClock) -> None:
-    """Committed tasks start in this process, and a finished task's step runs without a claim."""
+    """A start, its tasks and their outcomes flow from commit to commit with no claim at all."""
     backend = MemoryBackend()
     counting = _CountingQueue(backend)
     engine = Engine(SERVICE, backend, clock=clock)
@@ -159,9 +159,10 @@ async def test_steps_flow_from_commit_to_task_to_next_step(clock: ManualClock) -
     await engine.run_until_idle()
     assert (await engine.execution_record(id_)).result == 3
     assert engine.tasks.attempts == 3
-    # Only the start is claimed from the queue; each task's outcome is claimed with
-    # its completion, and no task attempt is claimed from the dispatch.
-    assert counting.queue_claims == 1
+    # The first step runs in start_execution, each outcome is committed in place
+    # with the next step, and each task starts from the commit that scheduled it.
+    assert counting.queue_claims == 0
+    assert await backend.queue.pending() == 0
     assert counting.task_claims == 0
 
 

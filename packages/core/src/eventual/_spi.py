@@ -39,9 +39,19 @@ __all__ = [
     "TimerRequest",
     "TimerService",
     "WorkflowQueue",
+    "start_message_id",
 ]
 
 TimerKind = Literal["timer", "task_timeout", "heartbeat", "workflow_timeout"]
+
+
+def start_message_id(execution_id: str) -> str:
+    """Return the id of the inbound message that starts an execution.
+
+    ``ExecutionStore.create`` queues the ``WorkflowStarted`` under this id, so an
+    engine that runs the first step itself can consume it.
+    """
+    return f"{execution_id}|start"
 
 
 class Conflict(Exception):
@@ -160,6 +170,8 @@ class StepCommit:
             cancellations).
         starts: Child executions to create (record and first event).
         published: Events to hand to the event bus.
+        finished: Task attempts (tokens) whose outcome this step applied directly
+            (not through the queue): forgotten in the same write, as ``finish`` would.
         task_claim: When set, ``tasks`` are dispatched already claimed under this
             lease: the committing engine runs them itself, without a claim round
             trip. Only set when every task may start at once.
@@ -177,6 +189,7 @@ class StepCommit:
     messages: tuple[InboundMessage, ...] = ()
     starts: tuple[tuple[ExecutionRecord, WorkflowStarted], ...] = ()
     published: tuple[PublishedEvent, ...] = ()
+    finished: tuple[str, ...] = ()
     task_claim: Lease | None = None
 
 
@@ -212,6 +225,8 @@ class ExecutionStore(Protocol):
         self, record: ExecutionRecord, started: WorkflowStarted, timers: Sequence[TimerRequest]
     ) -> ExecutionRecord:
         """Create an execution and enqueue its ``WorkflowStarted``, unless it exists.
+
+        The message's id is ``start_message_id(record.id)``.
 
         Returns:
             The stored record: the new one, or the existing one with that id (the

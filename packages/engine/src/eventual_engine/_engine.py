@@ -48,6 +48,7 @@ from eventual.spi import (
     InboundBatch,
     InboundMessage,
     SubscriptionDelivery,
+    TaskRequest,
     TimerRequest,
     execution_id,
     new_execution_name,
@@ -118,6 +119,7 @@ class Engine:
             lease=self.options.lease,
             notify=self.notify,
             on_batch=self._process_one,
+            on_outcome=self._apply_outcome,
         )
         self.orchestrator = Orchestrator(
             service, backend, self.clock, self.options.cache_size, eager=self.tasks
@@ -175,10 +177,24 @@ class Engine:
     async def _process_one(self, batch: InboundBatch) -> None:
         await self._process([batch])
 
+    async def _apply_outcome(
+        self, request: TaskRequest, event: HistoryEvent, deadlines: list[str]
+    ) -> bool:
+        record = await self.orchestrator.apply_outcome(
+            request.execution_id, request.token, event, deadlines
+        )
+        if record is None:
+            return False
+        self._settle([record])
+        return True
+
     async def _process(self, batches: Sequence[InboundBatch]) -> None:
         # Batches are of different executions, so they run concurrently; a backend
         # that groups concurrent commits into one transaction (SQLite) gains from it.
-        records = await asyncio.gather(*(self.orchestrator.process(b) for b in batches))
+        self._settle(await asyncio.gather(*(self.orchestrator.process(b) for b in batches)))
+
+    def _settle(self, records: Sequence[ExecutionRecord | None]) -> None:
+        """Wake the loops the committed steps gave work to, and the result waiters."""
         wakes = self.orchestrator.take_wakes()
         if wakes:
             self.notify(*wakes)
@@ -426,15 +442,32 @@ class Engine:
                 )
             )
         stored = await self.backend.executions.create(record, started, timers)
-        if stored == record:
-            self.orchestrator.created(record, started)
         if stored.input_digest != record.input_digest:
             raise ExecutionAlreadyExists(
                 f"execution {id_!r} already exists with another input; start it with another "
                 "name, or with the same input to get the existing execution"
             )
-        self.notify("orchestrator", *(["timers"] if timers else []))
+        if timers:
+            self.notify("timers")
+        if stored == record:
+            # Created here: run its first step now, rather than through the queue.
+            self.orchestrator.created(record, started)
+            await self._first_step(id_)
+        else:
+            self.notify("orchestrator")
         return id_
+
+    async def _first_step(self, execution_id: str) -> None:
+        try:
+            first = await self.orchestrator.apply_start(execution_id)
+        except Exception:
+            # The start message stays queued; the orchestrator loop takes it.
+            log.exception("eventual could not run the first step of %s", execution_id)
+            first = None
+        if first is None:
+            self.notify("orchestrator")
+        else:
+            self._settle([first])
 
     async def _record(self, execution_id: str) -> ExecutionRecord:
         record = await self.backend.executions.get(execution_id)
@@ -577,12 +610,14 @@ class Engine:
         await self._finish_task(token, execution, event)
 
     async def _finish_task(self, token: str, execution: str, event: HistoryEvent) -> None:
+        seq, attempt = getattr(event, "seq", 0), getattr(event, "attempt", 0)
+        kinds = ("task_timeout", "heartbeat")
+        deadlines = [timer_id(execution, kind, seq, attempt) for kind in kinds]
+        record = await self.orchestrator.apply_outcome(execution, token, event, deadlines)
+        if record is not None:
+            self._settle([record])
+            return
         message = InboundMessage(id=f"{token}|done", execution_id=execution, event=event)
         await self.backend.tasks.finish(token, message)
-        await self.backend.timers.complete(
-            [
-                timer_id(execution, kind, getattr(event, "seq", 0), getattr(event, "attempt", 0))
-                for kind in ("task_timeout", "heartbeat")
-            ]
-        )
+        await self.backend.timers.complete(deadlines)
         self.notify("orchestrator")

@@ -32,6 +32,7 @@ from eventual.spi import (
     StepCommit,
     TaskRequest,
     TimerRequest,
+    start_message_id,
 )
 
 __all__ = ["MemoryBackend"]
@@ -75,7 +76,7 @@ class _State:
         self.order.append(record.id)
         self.histories[record.id] = [started]
         self.enqueue_now(
-            [InboundMessage(id=f"{record.id}|start", execution_id=record.id, event=started)]
+            [InboundMessage(id=start_message_id(record.id), execution_id=record.id, event=started)]
         )
         return record
 
@@ -130,6 +131,10 @@ class _State:
         queued = self.queue.get(step.execution_id, {})
         for message_id in step.consumed:
             queued.pop(message_id, None)
+        for token in step.finished:
+            self.tasks.pop(token, None)
+            self.task_claims.pop(token, None)
+            self.heartbeats.pop(token, None)
         for task in step.tasks:
             if task.token in self.tasks:
                 continue

@@ -10,9 +10,11 @@ the cached instance is dropped and the messages are processed again.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 import attrs
@@ -21,7 +23,15 @@ from ulid import ULID
 from eventual import DeterminismError, ExecutionStatus, Service
 from eventual.history import ExecutionRecord, HistoryEvent, TimerFired, WorkflowStarted
 from eventual.history import WorkflowFailed as WorkflowFailedEvent
-from eventual.spi import Backend, Conflict, InboundBatch, Lease, StepCommit, TaskRequest
+from eventual.spi import (
+    Backend,
+    Conflict,
+    InboundBatch,
+    Lease,
+    StepCommit,
+    TaskRequest,
+    start_message_id,
+)
 
 from ._clock import Clock
 from ._executor import StepOutput, WorkflowInstance
@@ -77,6 +87,8 @@ class Orchestrator:
         self.replays = 0  # cache misses, for tests and benchmarks
         # Which worker loops the commits since the last ``take_wakes`` gave work to.
         self._wakes: set[str] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}
         # Executions created here whose first step has not run yet (see ``created``).
         self._created: OrderedDict[str, tuple[ExecutionRecord, WorkflowStarted]] = OrderedDict()
 
@@ -120,12 +132,114 @@ class Orchestrator:
             self._cache.popitem(last=False)
         return live, output
 
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, execution_id: str) -> AsyncIterator[None]:
+        """Hold the execution's live instance: one step at a time mutates it.
+
+        A claimed batch and a task outcome applied in place may meet on one
+        execution in this process; the queue claim alone does not order them.
+        """
+        lock = self._locks.get(execution_id)
+        if lock is None:
+            lock = self._locks[execution_id] = asyncio.Lock()
+        self._lock_users[execution_id] = self._lock_users.get(execution_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users = self._lock_users[execution_id] - 1
+            if users:
+                self._lock_users[execution_id] = users
+            else:
+                del self._lock_users[execution_id]
+                del self._locks[execution_id]
+
     async def process(self, batch: InboundBatch) -> ExecutionRecord | None:
         """Apply one batch and commit it; return the updated record (None if it lost).
 
         Raises nothing for workflow problems: failures of workflow code, bad input
         and nondeterminism end the execution with the error recorded.
         """
+        async with self._exclusive(batch.execution_id):
+            return await self._process(batch)
+
+    async def apply_outcome(
+        self, execution_id: str, token: str, event: HistoryEvent, cancel_timers: Sequence[str]
+    ) -> ExecutionRecord | None:
+        """Apply a task attempt's outcome in place and commit it with the attempt's end.
+
+        The fast path for an attempt run in this process: the outcome is applied to
+        the cached instance and committed together with forgetting the attempt
+        (``StepCommit.finished``) and cancelling its deadline timers, in one write,
+        without going through the queue. The commit is conditional on the history's
+        length, so a step committed meanwhile by another process makes it lose.
+
+        Returns:
+            The updated record, or None when the outcome was not applied (the
+            execution is not cached here or busy, the commit lost, or the code
+            misbehaved): the caller then queues the outcome the ordinary way.
+        """
+        lock = self._locks.get(execution_id)
+        if execution_id not in self._cache or (lock is not None and lock.locked()):
+            return None
+        async with self._exclusive(execution_id):
+            live = self._cache.get(execution_id)
+            if live is None or live.record.status is not ExecutionStatus.RUNNING:
+                return None
+            self._cache.move_to_end(execution_id)
+            try:
+                output = live.instance.apply([event])
+                self._fire_due_timers(live.instance, output)
+                new_record = live.instance.record(live.record)
+            except DeterminismError:
+                # The queued path replays from history and records the failure.
+                self.evict(execution_id)
+                return None
+            output.cancel_timers.extend(cancel_timers)
+            try:
+                return await self._commit(
+                    live, new_record, output, lease=None, consumed=(), finished=(token,)
+                )
+            except Conflict:
+                return None
+
+    async def apply_start(self, execution_id: str) -> ExecutionRecord | None:
+        """Run the first step of an execution this process just created, in place.
+
+        The step consumes the queued ``WorkflowStarted`` message without claiming
+        it: the commit is conditional on the history being just that event, so if
+        another orchestrator took the message and stepped first, this one loses.
+
+        Returns:
+            The updated record, or None when the step was not taken here (the
+            message then waits in the queue for an orchestrator).
+        """
+        if execution_id not in self._created:
+            return None
+        async with self._exclusive(execution_id):
+            created = self._created.get(execution_id)
+            if created is None or execution_id in self._cache:
+                return None
+            record = created[0]
+            try:
+                live, output = await self._replay(record)
+                self._fire_due_timers(live.instance, output)
+                new_record = live.instance.record(record)
+            except DeterminismError:
+                self.evict(execution_id)
+                return None
+            try:
+                return await self._commit(
+                    live,
+                    new_record,
+                    output,
+                    lease=None,
+                    consumed=(start_message_id(execution_id),),
+                )
+            except Conflict:
+                return None
+
+    async def _process(self, batch: InboundBatch) -> ExecutionRecord | None:
         execution_id = batch.execution_id
         live: _Live | None = self._cache.get(execution_id)
         created = self._created.get(execution_id)
@@ -152,6 +266,30 @@ class Orchestrator:
             log.error("%s", error)
             self.evict(execution_id)
             return await self._fail(batch, record, error)
+        try:
+            return await self._commit(
+                live,
+                new_record,
+                output,
+                lease=batch.lease,
+                consumed=tuple(m.id for m in batch.messages),
+            )
+        except Conflict:
+            await self._backend.queue.release(batch)
+            return None
+
+    async def _commit(
+        self,
+        live: _Live,
+        new_record: ExecutionRecord,
+        output: StepOutput,
+        *,
+        lease: str | None,
+        consumed: tuple[str, ...],
+        finished: tuple[str, ...] = (),
+    ) -> ExecutionRecord:
+        """Commit one step of a live instance; on any failure evict it and re-raise."""
+        execution_id = new_record.id
         # Tasks that may start now are committed already claimed by this process's
         # worker, which starts them straight after the commit (no claim round trip).
         claim = None
@@ -164,8 +302,8 @@ class Orchestrator:
         step = StepCommit(
             execution_id=execution_id,
             expected_length=live.committed,
-            lease=batch.lease,
-            consumed=tuple(m.id for m in batch.messages),
+            lease=lease,
+            consumed=consumed,
             events=tuple(output.events),
             record=new_record,
             tasks=tuple(output.tasks),
@@ -175,15 +313,11 @@ class Orchestrator:
             starts=tuple(output.starts),
             # Bus ids are fixed here, in the outbox row, so a redelivery keeps them.
             published=tuple(attrs.evolve(p, id=str(ULID())) for p in output.published),
+            finished=finished,
             task_claim=claim,
         )
         try:
             await self._backend.executions.commit(step)
-        except Conflict:
-            self._release(claim, step)
-            self.evict(execution_id)
-            await self._backend.queue.release(batch)
-            return None
         except BaseException:
             self._release(claim, step)
             self.evict(execution_id)

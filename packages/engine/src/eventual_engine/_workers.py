@@ -81,7 +81,9 @@ class TaskWorker:
         lease: timedelta,
         notify: Callable[..., None],
         on_batch: Callable[[InboundBatch], Awaitable[None]] | None = None,
+        on_outcome: Callable[[TaskRequest, HistoryEvent, list[str]], Awaitable[bool]] | None = None,
     ) -> None:
+        self._on_outcome = on_outcome
         self.service = service
         self.backend = backend
         self._on_batch = on_batch
@@ -214,6 +216,16 @@ class TaskWorker:
         message = InboundMessage(
             id=f"{request.token}|done", execution_id=request.execution_id, event=event
         )
+        if self._on_outcome is not None:
+            # Fast path: the workflow's next step is committed together with the
+            # end of this attempt, in one write.
+            try:
+                if await self._on_outcome(request, event, [t.id for t in deadlines]):
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("eventual could not apply the outcome of %s", request.token)
         # Claiming the execution in the same write lets this coroutine run the
         # workflow's next step at once, instead of waking the orchestrator loop.
         claim = Lease(owner=self._owner, duration=self._lease) if self._on_batch else None

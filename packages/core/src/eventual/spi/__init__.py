@@ -40,6 +40,7 @@ from .._spi import TimerKind as TimerKind
 from .._spi import TimerRequest as TimerRequest
 from .._spi import TimerService as TimerService
 from .._spi import WorkflowQueue as WorkflowQueue
+from .._spi import start_message_id as start_message_id
 from .._task import CompleteAsync as CompleteAsync
 from .._workflow import execution_id as execution_id
 from .._workflow import new_execution_name as new_execution_name
@@ -80,6 +81,7 @@ __all__ = [
     "reset_client",
     "set_client",
     "set_workflow_runtime",
+    "start_message_id",
     "use_client",
     "use_task_context",
     "use_workflow_runtime",

@@ -164,6 +164,8 @@ def apply_step(conn: sqlite3.Connection, step: StepCommit) -> None:
             raise Conflict(f"{execution_id}: history changed") from None
     if step.consumed:
         conn.executemany(_CONSUME, [(execution_id, message_id) for message_id in step.consumed])
+    if step.finished:
+        conn.executemany("DELETE FROM tasks WHERE token = ?", [(t,) for t in step.finished])
     add_tasks(conn, step.tasks, step.task_claim)
     if step.cancel_timers:
         conn.executemany(_CANCEL_TIMER, [(timer_id,) for timer_id in step.cancel_timers])

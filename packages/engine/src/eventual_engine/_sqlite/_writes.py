@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 
 from eventual.history import ChildWorkflowFailed, ExecutionRecord, WorkflowStarted
-from eventual.spi import InboundMessage, Lease, TaskRequest, TimerRequest
+from eventual.spi import InboundMessage, Lease, TaskRequest, TimerRequest, start_message_id
 
 from ._convert import (
     EARLIEST_US,
@@ -119,7 +119,10 @@ def create_execution(
         "INSERT INTO history (execution_id, position, event) VALUES (?, 0, ?)",
         (record.id, dump_event(started)),
     )
-    enqueue(conn, [InboundMessage(id=f"{record.id}|start", execution_id=record.id, event=started)])
+    enqueue(
+        conn,
+        [InboundMessage(id=start_message_id(record.id), execution_id=record.id, event=started)],
+    )
     return None
 
 
