@@ -1,0 +1,180 @@
+"""Running subscription handlers: claim, decode, call, settle.
+
+One :class:`Delivery` serves one service attached to a bus. Each round claims the
+deliveries that are due (with a lease, so two processes of the service never run
+the same one at once), runs their handlers concurrently with the service's client
+as the ambient client, and settles every outcome in one write.
+
+Failures never stop the subscriber: a payload that does not decode to the
+subscription's type is dead-lettered at once (another attempt would fail the same
+way); a handler that raises is retried by the subscription's ``RetryPolicy``, with
+the back-off measured on the attached clock and stored as ``not_before`` (so it
+survives a restart), and dead-lettered after its last attempt. Without a policy a
+delivery is attempted once, as tasks are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import attrs
+
+from eventual import Service, Subscription, ValidationError
+from eventual.spi import Client, DeadLetter, use_client
+
+from ._store import BusStore, Claim, Outcome, Route
+
+__all__ = ["BusOptions", "Delivery", "routes_of"]
+
+log = logging.getLogger("eventual.messaging")
+
+
+@attrs.frozen(kw_only=True)
+class BusOptions:
+    """Tuning of a local bus.
+
+    Attributes:
+        lease: How long a claimed delivery is held without renewal; after a crash
+            the delivery runs again elsewhere once it lapses. Leases are renewed
+            while handlers run.
+        batch: Most deliveries claimed (and run concurrently) per round.
+    """
+
+    lease: timedelta = timedelta(seconds=30)
+    batch: int = 64
+
+    def __attrs_post_init__(self) -> None:
+        if self.lease <= timedelta(0):
+            raise ValueError(f"BusOptions.lease must be positive, got {self.lease!r}")
+        if self.batch < 1:
+            raise ValueError(f"BusOptions.batch must be at least 1, got {self.batch!r}")
+
+
+def routes_of(service: Service) -> list[Route]:
+    """Return the routes of a service's subscriptions (name and patterns of each)."""
+    return [
+        Route(service=service.name, subscription=s.name, patterns=tuple(s.patterns()))
+        for s in service.subscriptions.values()
+    ]
+
+
+class Delivery:
+    """Delivers bus events to one service's subscriptions (a ``SubscriptionDelivery``)."""
+
+    def __init__(
+        self,
+        store: BusStore,
+        service: Service,
+        client: Client,
+        now: Callable[[], datetime],
+        *,
+        owner: str,
+        options: BusOptions,
+    ) -> None:
+        self._store = store
+        self._service = service
+        self._client = client
+        self._now = now
+        self._owner = owner
+        self._options = options
+
+    async def deliver_due(self) -> int:
+        """Claim due deliveries, run their handlers and settle them; return how many."""
+        lease = self._options.lease.total_seconds()
+        claims = await self._store.claim(
+            self._service.name, self._now(), self._owner, self._options.batch, lease
+        )
+        if not claims:
+            return 0
+        renewal = asyncio.create_task(self._keep_leases(claims, lease))
+        try:
+            outcomes = await asyncio.gather(*(self._attempt(claim) for claim in claims))
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+        await self._store.settle(outcomes)
+        return len(outcomes)
+
+    async def next_due(self) -> datetime | None:
+        """Return when the earliest waiting delivery is due, or None."""
+        return await self._store.next_due(self._service.name)
+
+    async def pending(self) -> int:
+        """Return how many deliveries wait or run for this service."""
+        return await self._store.pending(self._service.name)
+
+    async def dead_letters(
+        self, *, limit: int = 100, after: str | None = None
+    ) -> builtins.list[DeadLetter]:
+        """Return this service's dead letters, oldest first, after the ``after`` id."""
+        return await self._store.dead_letters(self._service.name, limit, after)
+
+    async def redrive(self, ids: Sequence[str] | None = None) -> int:
+        """Deliver dead letters again with fresh attempts (all when ``ids`` is None)."""
+        return await self._store.redrive(self._service.name, ids, self._now())
+
+    async def _keep_leases(self, claims: Sequence[Claim], lease: float) -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                await self._store.renew(claims, lease)
+            except Exception:  # the next renewal may work; losing a lease is survivable
+                log.exception("renewing subscription delivery leases failed")
+
+    async def _attempt(self, claim: Claim) -> Outcome:
+        subscription = self._service.subscriptions.get(claim.subscription)
+        event = subscription.event_named(claim.envelope.name) if subscription else None
+        if subscription is None or event is None:
+            return self._dead(
+                claim,
+                "UnknownSubscription",
+                f"service {self._service.name!r} has no subscription {claim.subscription!r} "
+                f"to event {claim.envelope.name!r} any more",
+            )
+        try:
+            payload = event.decode_payload(claim.envelope.payload)
+        except (ValidationError, TypeError) as error:
+            return self._dead(claim, "DecodeError", str(error))
+        try:
+            with use_client(self._client):
+                await subscription.fn(payload)
+        except Exception as error:
+            return self._failed(claim, subscription, error)
+        return Outcome(claim=claim, kind="done", at=self._now())
+
+    def _failed(
+        self, claim: Claim, subscription: Subscription[object], error: Exception
+    ) -> Outcome:
+        error_type = type(error).__name__
+        policy = subscription.retry
+        if policy is not None and policy.should_retry(claim.attempt, error_type):
+            now = self._now()
+            return Outcome(
+                claim=claim,
+                kind="retry",
+                at=now,
+                not_before=now + policy.delay_before(claim.attempt + 1),
+                error_type=error_type,
+                message=str(error),
+            )
+        return self._dead(claim, error_type, str(error))
+
+    def _dead(self, claim: Claim, error_type: str, message: str) -> Outcome:
+        log.warning(
+            "subscription %s gave up on event %s (%s) after attempt %d: %s: %s",
+            claim.subscription,
+            claim.envelope.name,
+            claim.envelope.id,
+            claim.attempt,
+            error_type,
+            message,
+        )
+        return Outcome(
+            claim=claim, kind="dead", at=self._now(), error_type=error_type, message=message
+        )

@@ -1,0 +1,76 @@
+"""The messaging plugin: the ``memory`` and ``sqlite`` event buses.
+
+Registered through the ``eventual`` entry-point group like any third-party bus,
+so choosing a bus is configuration (``event_bus = "..."``), never an import.
+Settings read from the configuration's options: ``sqlite_synchronous`` (shared
+with the engine's SQLite backend), ``bus_lease_seconds`` and ``bus_batch``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from eventual import EventualError
+from eventual.plugins import EventBusProvider, EventualConfig, hookimpl
+
+from ._delivery import BusOptions
+from ._memory import MemoryBus
+
+__all__ = ["DEFAULT_DB", "eventual_event_bus_providers"]
+
+#: Where the SQLite bus lives when the configuration names no file.
+DEFAULT_DB = Path(".eventual") / "local.db"
+
+
+def _options(config: EventualConfig) -> BusOptions:
+    settings = config.options
+    try:
+        lease = float(str(settings.get("bus_lease_seconds", 30)))
+        batch = int(str(settings.get("bus_batch", 64)))
+        return BusOptions(lease=timedelta(seconds=lease), batch=batch)
+    except ValueError as error:
+        raise EventualError(
+            f"invalid event bus setting: {error} (bus_lease_seconds is a positive number "
+            "of seconds, bus_batch a positive integer)"
+        ) from None
+
+
+def _memory(config: EventualConfig) -> MemoryBus:
+    return MemoryBus(_options(config))
+
+
+def _sqlite(config: EventualConfig) -> object:
+    from ._sqlite import SqliteBus
+
+    path = Path(config.db) if config.db else DEFAULT_DB
+    if config.config_file is not None and not path.is_absolute():
+        path = config.config_file.parent / path
+    synchronous = str(config.options.get("sqlite_synchronous", "NORMAL")).upper()
+    if synchronous not in ("NORMAL", "FULL"):
+        raise EventualError(
+            f"sqlite_synchronous must be NORMAL or FULL, got {synchronous!r} "
+            "(set it in [tool.eventual] or pass it in the configuration options)"
+        )
+    return SqliteBus(path, options=_options(config), synchronous=synchronous)
+
+
+@hookimpl
+def eventual_event_bus_providers() -> Sequence[EventBusProvider]:
+    """Contribute the ``memory`` and ``sqlite`` event buses."""
+    return [
+        EventBusProvider(
+            name="memory",
+            description="in-process event bus; events are lost when the process ends (tests)",
+            create=_memory,
+        ),
+        EventBusProvider(
+            name="sqlite",
+            description=(
+                "durable local event bus in a SQLite file, shared by the services and "
+                "processes that use the file (the default)"
+            ),
+            create=_sqlite,
+        ),
+    ]

@@ -1,0 +1,247 @@
+"""Running handlers: retries, back-off, dead letters, redrive (``eventual_messaging._delivery``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from eventual import RetryPolicy, Service, event, subscription
+from eventual.spi import Client, EventEnvelope
+from eventual_messaging import BusOptions, LocalBus, MemoryBus
+from eventual_messaging._store import Outcome
+
+
+@attrs.frozen
+class Charge:
+    invoice: str
+    cents: int
+
+
+charged = event("Charged", Charge)
+
+Now = Callable[[], datetime]
+Advance = Callable[[timedelta], None]
+
+
+def envelope(id_: str, payload: object) -> EventEnvelope:
+    return EventEnvelope(
+        id=id_,
+        source="billing",
+        name="Charged",
+        time=datetime(2026, 1, 1, tzinfo=UTC),
+        payload=payload,
+    )
+
+
+class Flaky(Exception):
+    """A failure a retry may fix."""
+
+
+async def test_failures_are_retried_with_backoff_on_the_clock(
+    bus: LocalBus, now: Now, advance: Advance, client: Client, start: datetime
+) -> None:
+    """Each retry waits the policy's back-off, measured on the attached clock."""
+    attempts: list[datetime] = []
+
+    @subscription(
+        charged, retry=RetryPolicy(max_attempts=3, initial_interval=timedelta(seconds=10))
+    )
+    async def book(c: Charge) -> None:
+        attempts.append(now())
+        if len(attempts) < 3:
+            raise Flaky("ledger busy")
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    await bus.publish([envelope("1", {"invoice": "i1", "cents": 5})])
+    assert await delivery.deliver_due() == 1
+    assert await delivery.next_due() == start + timedelta(seconds=10)
+    advance(timedelta(seconds=9))
+    assert await delivery.deliver_due() == 0  # not due yet
+    advance(timedelta(seconds=1))
+    assert await delivery.deliver_due() == 1
+    assert await delivery.next_due() == start + timedelta(seconds=30)  # 10 s, then 20 s
+    advance(timedelta(seconds=20))
+    assert await delivery.deliver_due() == 1
+    assert attempts == [start, start + timedelta(seconds=10), start + timedelta(seconds=30)]
+    assert await delivery.pending() == 0
+    assert await delivery.dead_letters() == []
+
+
+async def test_without_a_policy_a_failure_is_dead_lettered_at_once(
+    bus: LocalBus, now: Now, advance: Advance, client: Client, start: datetime
+) -> None:
+    """No retry= means one attempt, as for tasks; the dead letter keeps the error."""
+
+    @subscription(charged)
+    async def book(c: Charge) -> None:
+        raise Flaky(f"cannot book {c.invoice}")
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    await bus.publish([envelope("e1", {"invoice": "i1", "cents": 5})])
+    advance(timedelta(seconds=3))
+    assert await delivery.deliver_due() == 1
+    (dead,) = await delivery.dead_letters()
+    assert (dead.subscription, dead.error_type, dead.message) == ("book", "Flaky", "cannot book i1")
+    assert dead.attempts == 1
+    assert dead.failed_at == start + timedelta(seconds=3)
+    assert dead.event.id == "e1"
+    assert dead.event.payload == {"invoice": "i1", "cents": 5}
+    assert await delivery.pending() == 0
+    assert await delivery.next_due() is None
+
+
+async def test_after_the_last_attempt_the_event_is_dead_lettered(
+    bus: LocalBus, now: Now, advance: Advance, client: Client
+) -> None:
+    """A handler failing every attempt ends in the dead-letter store with the attempt count."""
+
+    @subscription(charged, retry=RetryPolicy(max_attempts=2, initial_interval=timedelta(seconds=1)))
+    async def book(c: Charge) -> None:
+        raise Flaky("down")
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    await bus.publish([envelope("1", {"invoice": "i1", "cents": 5})])
+    await delivery.deliver_due()
+    assert await delivery.dead_letters() == []
+    advance(timedelta(seconds=1))
+    await delivery.deliver_due()
+    (dead,) = await delivery.dead_letters()
+    assert dead.attempts == 2
+
+
+async def test_non_retryable_errors_are_dead_lettered_without_retrying(
+    bus: LocalBus, now: Now, client: Client
+) -> None:
+    """An error named in non_retryable skips the remaining attempts."""
+
+    @subscription(charged, retry=RetryPolicy(max_attempts=5, non_retryable=(ValueError,)))
+    async def book(c: Charge) -> None:
+        raise ValueError("bad invoice")
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    await bus.publish([envelope("1", {"invoice": "i1", "cents": 5})])
+    await delivery.deliver_due()
+    (dead,) = await delivery.dead_letters()
+    assert (dead.error_type, dead.attempts) == ("ValueError", 1)
+
+
+async def test_a_payload_that_does_not_decode_is_dead_lettered_and_the_rest_run(
+    bus: LocalBus, now: Now, client: Client
+) -> None:
+    """A foreign event that does not fit the subscription's type names the field; others go on."""
+    booked: list[Charge] = []
+
+    @subscription(charged, retry=RetryPolicy(max_attempts=5))
+    async def book(c: Charge) -> None:
+        booked.append(c)
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    await bus.publish(
+        [
+            envelope("bad", {"invoice": "i1", "cents": "five"}),
+            envelope("good", {"invoice": "i2", "cents": 2}),
+        ]
+    )
+    assert await delivery.deliver_due() == 2
+    assert booked == [Charge("i2", 2)]
+    (dead,) = await delivery.dead_letters()
+    assert dead.error_type == "DecodeError"
+    assert dead.message == 'event Charged.cents: expected int, got "five"'
+    assert dead.attempts == 1  # retrying cannot make it fit
+
+
+async def test_dead_letters_are_listed_in_order_and_paged(
+    bus: LocalBus, now: Now, advance: Advance, client: Client
+) -> None:
+    """dead_letters lists oldest first; after= continues after a given id."""
+
+    @subscription(charged)
+    async def book(c: Charge) -> None:
+        raise Flaky(c.invoice)
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    for n in range(5):
+        await bus.publish([envelope(f"e{n}", {"invoice": f"i{n}", "cents": n})])
+        advance(timedelta(seconds=1))
+        await delivery.deliver_due()
+    everything = await delivery.dead_letters()
+    assert [d.message for d in everything] == ["i0", "i1", "i2", "i3", "i4"]
+    first = await delivery.dead_letters(limit=2)
+    assert [d.message for d in first] == ["i0", "i1"]
+    rest = await delivery.dead_letters(after=first[-1].id)
+    assert [d.message for d in rest] == ["i2", "i3", "i4"]
+    assert await delivery.dead_letters(after="book|unknown") == []
+    assert len({d.id for d in everything}) == 5
+
+
+async def test_redrive_delivers_dead_letters_again_with_fresh_attempts(
+    bus: LocalBus, now: Now, advance: Advance, client: Client
+) -> None:
+    """Redriving chosen (or all) dead letters runs them again; a fixed handler succeeds."""
+    broken = True
+    booked: list[str] = []
+
+    @subscription(charged, retry=RetryPolicy(max_attempts=2, initial_interval=timedelta(seconds=1)))
+    async def book(c: Charge) -> None:
+        if broken:
+            raise Flaky("down")
+        booked.append(c.invoice)
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    await bus.publish([envelope(f"e{n}", {"invoice": f"i{n}", "cents": n}) for n in range(3)])
+    await delivery.deliver_due()
+    advance(timedelta(seconds=1))
+    await delivery.deliver_due()
+    dead = await delivery.dead_letters()
+    assert len(dead) == 3
+
+    broken = False
+    assert await delivery.redrive([dead[1].id, "book|nope", "junk"]) == 1
+    assert await delivery.pending() == 1
+    await delivery.deliver_due()
+    assert booked == ["i1"]
+    assert [d.id for d in await delivery.dead_letters()] == [dead[0].id, dead[2].id]
+
+    broken = True
+    assert await delivery.redrive() == 2
+    await delivery.deliver_due()  # attempt 1 of 2 again: retried, not dead
+    assert await delivery.dead_letters() == []
+    broken = False
+    advance(timedelta(seconds=1))
+    await delivery.deliver_due()
+    assert sorted(booked) == ["i0", "i1", "i2"]
+    assert await delivery.redrive() == 0
+
+
+async def test_a_lapsed_lease_lets_another_worker_run_it_and_ignores_the_old_settle(
+    now: Now, client: Client
+) -> None:
+    """A delivery whose holder vanished runs again elsewhere; a late settle changes nothing."""
+    runs: list[str] = []
+
+    @subscription(charged)
+    async def book(c: Charge) -> None:
+        runs.append(c.invoice)
+
+    bus = MemoryBus(BusOptions(lease=timedelta(milliseconds=1)))
+    service = Service.from_definitions("b", [book])
+    delivery = await bus.attach(service, client, now, owner="x")
+    await bus.publish([envelope("1", {"invoice": "i1", "cents": 1})])
+    # A worker that claimed and died: claim without settling.
+    (stale,) = await bus.store.claim("b", now(), "dead-worker", 10, 0.001)
+    await asyncio.sleep(0.01)
+    assert await delivery.deliver_due() == 1
+    assert runs == ["i1"]
+    assert await bus.store.settle([Outcome(claim=stale, kind="done", at=now())]) == 0
+
+
+def test_bus_options_are_checked() -> None:
+    """A non-positive lease or batch is refused with the offending value."""
+    with pytest.raises(ValueError, match="lease must be positive"):
+        BusOptions(lease=timedelta(0))
+    with pytest.raises(ValueError, match="batch must be at least 1, got 0"):
+        BusOptions(batch=0)

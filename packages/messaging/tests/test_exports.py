@@ -1,0 +1,20 @@
+"""The public surface of eventual-messaging is pinned."""
+
+from __future__ import annotations
+
+import eventual_messaging
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    """__all__ is exactly the expected, sorted list, and every name exists."""
+    assert eventual_messaging.__all__ == [
+        "BusOptions",
+        "BusSchemaVersionError",
+        "Delivery",
+        "LocalBus",
+        "MemoryBus",
+        "SqliteBus",
+        "matches",
+    ]
+    for name in eventual_messaging.__all__:
+        assert hasattr(eventual_messaging, name)
