@@ -1,0 +1,83 @@
+"""A whole service on ``eventual_engine.LocalRuntime`` / ``Engine`` with this package's buses."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+
+from eventual import RetryPolicy, Service, event, subscription, workflow
+
+engine = pytest.importorskip("eventual_engine")
+
+
+@attrs.frozen
+class Shipped:
+    order_id: str
+    region: str
+
+
+shipped = event("Shipped", Shipped)
+
+
+async def _until(condition: object, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():  # type: ignore[operator]
+        if loop.time() > deadline:
+            raise AssertionError("timed out waiting for deliveries")
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("db", [None, "state.db"])
+async def test_workflow_and_outside_publishes_reach_subscriptions(
+    tmp_path: Path, db: str | None
+) -> None:
+    """A workflow's publish and an ev.publish from outside both reach the matching handler."""
+    seen: list[str] = []
+
+    @subscription(shipped.where(region="eu"))
+    async def notify_eu(s: Shipped) -> None:
+        seen.append(s.order_id)
+
+    @workflow
+    async def ship(order_id: str) -> str:
+        await shipped.publish(Shipped(order_id, "eu"), Shipped(order_id + "-us", "us"))
+        return "shipped"
+
+    service = Service.from_definitions("orders", [shipped, notify_eu, ship])
+    async with engine.LocalRuntime(service, db=None if db is None else tmp_path / db) as rt:
+        handle = await rt.start(ship, "o1")
+        assert await handle.result() == "shipped"
+        await shipped.publish(Shipped("o2", "eu"))
+        await _until(lambda: len(seen) == 2)
+        await asyncio.sleep(0.1)  # nothing else arrives
+    assert sorted(seen) == ["o1", "o2"]
+
+
+async def test_the_engine_drives_retries_on_its_virtual_clock() -> None:
+    """advance_to fires subscription retries at their back-off instants."""
+    from eventual_messaging import MemoryBus
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    attempts: list[datetime] = []
+    clock = engine.ManualClock(start)
+
+    @subscription(shipped, retry=RetryPolicy(max_attempts=3, initial_interval=timedelta(minutes=1)))
+    async def flaky(s: Shipped) -> None:
+        attempts.append(clock.now())
+        raise RuntimeError("try later")
+
+    service = Service.from_definitions("orders", [shipped, flaky])
+    runner = engine.Engine(service, engine.MemoryBackend(), clock=clock)
+    bus = MemoryBus()
+    await runner.attach_bus(bus)
+    await runner.publish_events([("Shipped", {"order_id": "o1", "region": "eu"})])
+    await runner.advance_to(start + timedelta(hours=1))
+    assert attempts == [start, start + timedelta(minutes=1), start + timedelta(minutes=3)]
+    assert runner.subscriptions is not None
+    (dead,) = await runner.subscriptions.dead_letters()
+    assert (dead.attempts, dead.message) == (3, "try later")
