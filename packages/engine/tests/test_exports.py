@@ -16,10 +16,14 @@ def test_all_is_pinned() -> None:
         "LocalRuntime",
         "ManualClock",
         "MemoryBackend",
+        "ReplayResult",
         "StepOutput",
         "SystemClock",
         "WorkflowInstance",
+        "history_from_json",
+        "history_to_json",
         "load_service",
+        "replay",
     ]
     for name in eventual_engine.__all__:
         assert hasattr(eventual_engine, name)

@@ -66,7 +66,27 @@ class WorkflowFailed(EventualError):
 
 
 class DeterminismError(EventualError):
-    """Replaying workflow code did not reproduce its recorded history."""
+    """Replaying workflow code did not reproduce its recorded history.
+
+    Attributes:
+        seq: The sequence number where code and history part, when known.
+        recorded: What the history records there (e.g. ``task reserve_stock``), or
+            None when the history has nothing there.
+        new: What the code does there now, or None when it makes no such call.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        seq: int | None = None,
+        recorded: str | None = None,
+        new: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.seq = seq
+        self.recorded = recorded
+        self.new = new
 
 
 class ExecutionAlreadyExists(EventualError):

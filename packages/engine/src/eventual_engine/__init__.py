@@ -12,6 +12,10 @@ from ._http import HttpOptions as HttpOptions
 from ._local import LocalRuntime as LocalRuntime
 from ._local import load_service as load_service
 from ._memory import MemoryBackend as MemoryBackend
+from ._replay import ReplayResult as ReplayResult
+from ._replay import history_from_json as history_from_json
+from ._replay import history_to_json as history_to_json
+from ._replay import replay as replay
 
 __all__ = [
     "Clock",
@@ -22,8 +26,12 @@ __all__ = [
     "LocalRuntime",
     "ManualClock",
     "MemoryBackend",
+    "ReplayResult",
     "StepOutput",
     "SystemClock",
     "WorkflowInstance",
+    "history_from_json",
+    "history_to_json",
     "load_service",
+    "replay",
 ]

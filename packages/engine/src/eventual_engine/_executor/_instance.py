@@ -118,6 +118,7 @@ class WorkflowInstance:
         self._recorded: dict[int, SequencedEvent] = {}
         self._recorded_terminal: HistoryEvent | None = None
         self._out = StepOutput()
+        self.on_call: Callable[[int], None] | None = None
         self._nondeterminism: DeterminismError | None = None
         self._cancel_requested = False
         self._ended = False
@@ -133,9 +134,19 @@ class WorkflowInstance:
 
     @classmethod
     def from_history(
-        cls, service: Service, history: Sequence[HistoryEvent]
+        cls,
+        service: Service,
+        history: Sequence[HistoryEvent],
+        *,
+        on_call: Callable[[int], None] | None = None,
     ) -> tuple[WorkflowInstance, StepOutput]:
         """Rebuild an instance by replaying ``history``.
+
+        Args:
+            service: Where the workflow's code is found.
+            history: The recorded events, ``WorkflowStarted`` first.
+            on_call: Called with each new sequence number as the code makes a
+                durable call (replay's ``--break-at`` uses it).
 
         Returns:
             The instance and what the replay produced beyond the history (calls
@@ -147,6 +158,7 @@ class WorkflowInstance:
         if not history or not isinstance(history[0], WorkflowStarted):
             raise EventualError("a history must begin with WorkflowStarted")
         instance = cls(service, history[0])
+        instance.on_call = on_call
         for event in history:
             if isinstance(event, _SCHEDULED):
                 assert isinstance(event, SequencedEvent)
@@ -158,15 +170,18 @@ class WorkflowInstance:
                 continue
             instance._apply(event, recorded=True)
         instance.length = len(history)
+        # The first divergence explains the rest: report a contradicting call first.
+        if instance._nondeterminism is not None:
+            raise instance._nondeterminism
         missing = sorted(set(instance._recorded) - set(range(1, instance._seq + 1)))
         if missing:
             seq = missing[0]
             raise DeterminismError(
                 f"{instance.id}: history records {describe(instance._recorded[seq])} at "
-                f"sequence {seq}, but the workflow code never makes that call"
+                f"sequence {seq}, but the workflow code never makes that call",
+                seq=seq,
+                recorded=describe(instance._recorded[seq]),
             )
-        if instance._nondeterminism is not None:
-            raise instance._nondeterminism
         output, instance._out = instance._out, StepOutput()
         instance._recorded.clear()
         instance.length += len(output.events)
@@ -509,7 +524,10 @@ class WorkflowInstance:
         if describe(recorded) != describe(event) or type(recorded) is not type(event):
             error = DeterminismError(
                 f"{self.id}: nondeterministic workflow code at sequence {event.seq}: the history "
-                f"records {describe(recorded)}, the code now calls {describe(event)}"
+                f"records {describe(recorded)}, the code now calls {describe(event)}",
+                seq=event.seq,
+                recorded=describe(recorded),
+                new=describe(event),
             )
             self._nondeterminism = self._nondeterminism or error
             raise error
@@ -519,6 +537,10 @@ class WorkflowInstance:
         if self._ended:
             raise asyncio.CancelledError()
         self._seq += 1
+        if self.on_call is not None:
+            # Runs inside the workflow's own call (a debugger stopped here shows the
+            # workflow's frames one level up).
+            self.on_call(self._seq)
         return self._seq
 
     def _task_request(self, call: Call, not_before: datetime | None) -> TaskRequest:
