@@ -110,6 +110,19 @@ def isolated(session: nox.Session, package: str) -> None:
     )
 
 
+@nox.session(venv_backend="uv|virtualenv")
+def demo(session: nox.Session) -> None:
+    """Run the example orders service locally: the README's Quick start (Ctrl-C stops it)."""
+    for name in _workspace_deps("eventual-cli"):
+        session.install("-e", str(PACKAGES[name]))
+    orders = ROOT / "examples" / "orders"
+    session.install("-e", str(orders))
+    session.chdir(str(orders))
+    # Five seconds instead of five minutes between approval and shipping, so that
+    # the walk-through's result arrives while you watch.
+    session.run("eventual", "local", *session.posargs, env={"ORDERS_SHIPPING_DELAY": "5"})
+
+
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Run the benchmarks against their peers and print the ratios."""

@@ -1,0 +1,230 @@
+"""``eventual local``: a whole service on this machine, over HTTP, until Ctrl-C.
+
+One process runs the service's ``LocalRuntime`` (workers, timers,
+subscriptions) on the embedded SQLite file and serves its ``HttpApp`` on
+uvicorn. Shutdown on SIGINT or SIGTERM happens in order: the server stops
+accepting requests and finishes the ones in progress, then the runtime stops,
+giving running task attempts a grace period; attempts still running after it
+are abandoned, and their leases lapse so that the next start runs them again
+(tasks are at-least-once). A second Ctrl-C stops the server without waiting
+for open requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Callable, Generator, Mapping
+from pathlib import Path
+
+import attrs
+import click
+import uvicorn
+
+from eventual import EventualError, Service, ServiceLoadError
+from eventual.plugins import Plugins, get_plugin_manager, load_config
+from eventual_engine import HttpApp, HttpOptions, LocalRuntime
+
+__all__ = ["DEFAULT_DB", "LOOPBACK_HOSTS", "LocalSettings", "local", "serve_local"]
+
+DEFAULT_DB = Path(".eventual") / "local.db"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+log = logging.getLogger("eventual.local")
+
+
+@attrs.frozen(kw_only=True)
+class LocalSettings:
+    """What ``eventual local`` runs, once flags and configuration are merged.
+
+    Attributes:
+        service: The service: a module path, or a ``Service``.
+        host: The address to bind.
+        port: The port to bind (0 picks a free one).
+        db: The SQLite file.
+        token: The system API's bearer token, if any.
+        backend: The runtime backend's name.
+        event_bus: The event bus's name, or None for the default.
+        options: Further settings passed to backends and buses.
+    """
+
+    service: str | Service
+    host: str = "127.0.0.1"
+    port: int = 3111
+    db: Path = DEFAULT_DB
+    token: str | None = None
+    backend: str | None = None
+    event_bus: str | None = None
+    options: Mapping[str, object] = attrs.field(factory=dict)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its signal handling: ``serve_local`` owns SIGINT and SIGTERM.
+
+    uvicorn re-raises a captured signal once it has stopped, which would interrupt
+    the runtime's own shutdown with a KeyboardInterrupt.
+    """
+
+    listening: asyncio.Event
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.listening.set()
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+async def serve_local(
+    settings: LocalSettings, *, announce: Callable[[str], None] | None = None
+) -> None:
+    """Run the service and its HTTP API until SIGINT or SIGTERM.
+
+    Args:
+        settings: What to run and where.
+        announce: Called with the base URL once the server listens.
+    """
+    runtime = LocalRuntime(
+        settings.service,
+        db=settings.db,
+        backend=settings.backend,
+        event_bus=settings.event_bus,
+        settings=dict(settings.options),
+    )
+    async with runtime:
+        app = HttpApp(runtime, options=HttpOptions(token=settings.token))
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+        )
+        server = _Server(config)
+        server.listening = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        handled = (signal.SIGINT, signal.SIGTERM)
+        for signum in handled:
+            loop.add_signal_handler(signum, server.handle_exit, signum, None)
+        try:
+            serving = asyncio.create_task(server.serve(), name="eventual local http")
+            listening = asyncio.create_task(server.listening.wait())
+            await asyncio.wait([listening, serving], return_when=asyncio.FIRST_COMPLETED)
+            listening.cancel()
+            if server.started and announce is not None:
+                port = settings.port
+                if port == 0:
+                    port = server.servers[0].sockets[0].getsockname()[1]
+                announce(_url(settings.host, port))
+            await serving
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
+        log.info("HTTP server stopped; stopping the runtime (in-flight tasks get a grace period)")
+    log.info("stopped")
+
+
+def _settings(
+    service: str | None, host: str, port: int, db: Path | None, token: str | None
+) -> tuple[LocalSettings, Path]:
+    """Merge flags with the configuration; return the settings and the project folder."""
+    config = load_config(
+        overrides={"service": service, "db": None if db is None else str(db.absolute())},
+        plugins=Plugins(get_plugin_manager()),
+    )
+    if config.service is None:
+        raise click.UsageError(
+            "no service to run: pass --service MODULE, or name it in pyproject.toml "
+            '([tool.eventual] service = "orders.service")'
+        )
+    if host not in LOOPBACK_HOSTS and not token:
+        raise click.UsageError(
+            f"--host {host} makes the system API (/_eventual/: start, cancel, signal, ...) "
+            "reachable from other machines, so it needs a token: pass --token TOKEN or set "
+            "EVENTUAL_TOKEN (clients send `Authorization: Bearer TOKEN`)"
+        )
+    project = config.config_file.parent if config.config_file is not None else Path.cwd()
+    path = Path(config.db) if config.db else DEFAULT_DB
+    settings = LocalSettings(
+        service=config.service,
+        host=host,
+        port=port,
+        db=path if path.is_absolute() else project / path,
+        token=token or None,
+        backend=config.backend,
+        event_bus=config.event_bus,
+        options=config.options,
+    )
+    return settings, project
+
+
+def _importable(project: Path) -> None:
+    # Like `python -m`, run the project's own code without installing it first.
+    for folder in (Path.cwd(), project, project / "src"):
+        if folder.is_dir() and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+
+
+@click.command("local")
+@click.option("--service", metavar="MODULE", help="The service module (default: [tool.eventual]).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to bind.")
+@click.option(
+    "--port", default=3111, show_default=True, type=click.IntRange(0, 65535), help="The port."
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The SQLite file [default: .eventual/local.db beside pyproject.toml].",
+)
+@click.option(
+    "--token",
+    envvar="EVENTUAL_TOKEN",
+    help="Bearer token the system API requires (env EVENTUAL_TOKEN); needed off 127.0.0.1.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+def local(
+    service: str | None, host: str, port: int, db: Path | None, token: str | None, log_level: str
+) -> None:
+    """Run a whole service locally: HTTP API, workers, timers, subscriptions.
+
+    State is kept in a SQLite file across restarts. Ctrl-C stops it cleanly.
+    """
+    try:
+        settings, project = _settings(service, host, port, db, token)
+    except EventualError as exc:
+        raise click.ClickException(str(exc)) from None
+    _importable(project)
+    config_service = settings.service
+    settings.db.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
+
+    def announce(url: str) -> None:
+        click.echo(f"eventual local: service {config_service!r} at {url}")
+        click.echo(f"  state in {settings.db}")
+        click.echo(f"  system API {url}/_eventual/  OpenAPI {url}/_eventual/openapi.json")
+        click.echo("  press Ctrl-C to stop")
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(serve_local(settings, announce=announce))
+    except ServiceLoadError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("eventual local: stopped")

@@ -1,0 +1,17 @@
+"""The CLI's built-in plugin: contributes ``eventual local`` through the CLI hook."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eventual.plugins import hookimpl
+
+__all__ = ["eventual_cli_commands"]
+
+
+@hookimpl
+def eventual_cli_commands() -> Sequence[object]:
+    """Return the built-in commands."""
+    from ._local import local
+
+    return [local]
