@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import memory
+import messaging
 import scaling
 import throughput
 from workloads import PROFILE_TEXT, PROFILES, default_poll_interval
@@ -38,6 +39,7 @@ def _config(quick: bool) -> dict[str, Any]:
             "scaling_sizes": [100, 1_000],
             "scaling_budget": 20.0,
             "memory_n": 1_000,
+            "messaging": {"latency_n": 50, "throughput_n": 1_000},
         }
     return {
         "profiles": list(PROFILES),
@@ -46,6 +48,7 @@ def _config(quick: bool) -> dict[str, Any]:
         "scaling_sizes": [100, 1_000, 10_000],
         "scaling_budget": 900.0,
         "memory_n": 10_000,
+        "messaging": {"latency_n": 1_000, "throughput_n": 20_000},
     }
 
 
@@ -228,6 +231,9 @@ def report(results: dict[str, Any]) -> str:
         f"{mem['seconds_to_start_all']:.1f} s"
     )
     add("")
+    if "messaging" in results:
+        lines.extend(messaging.report_lines(results["messaging"]))
+        add("")
     add(f"Total time: {results['seconds']:.0f} s")
     return "\n".join(lines)
 
@@ -272,6 +278,8 @@ def main() -> None:
     )
     _step("memory")
     results["memory"] = memory.measure(cfg["memory_n"])
+    _step("messaging")
+    results["messaging"] = messaging.measure(**cfg["messaging"])
     results["seconds"] = time.perf_counter() - started
     print(report(results))
     args.output.parent.mkdir(parents=True, exist_ok=True)
