@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import http_api
 import memory
 import messaging
 import scaling
@@ -234,6 +235,8 @@ def report(results: dict[str, Any]) -> str:
     if "messaging" in results:
         lines.extend(messaging.report_lines(results["messaging"]))
         add("")
+    add(http_api.report(results["http"]))
+    add("")
     add(f"Total time: {results['seconds']:.0f} s")
     return "\n".join(lines)
 
@@ -278,6 +281,8 @@ def main() -> None:
     )
     _step("memory")
     results["memory"] = memory.measure(cfg["memory_n"])
+    _step("http")
+    results["http"] = http_api.measure(**cfg["http"])
     _step("messaging")
     results["messaging"] = messaging.measure(**cfg["messaging"])
     results["seconds"] = time.perf_counter() - started
