@@ -81,3 +81,73 @@ async def test_the_engine_drives_retries_on_its_virtual_clock() -> None:
     assert runner.subscriptions is not None
     (dead,) = await runner.subscriptions.dead_letters()
     assert (dead.attempts, dead.message) == (3, "try later")
+
+
+async def test_local_runtime_lists_and_redrives_dead_letters(tmp_path: Path) -> None:
+    """LocalRuntime exposes the dead letters of its subscriptions and redrives them."""
+    fixed = False
+    handled: list[str] = []
+
+    @subscription(shipped)
+    async def picky(s: Shipped) -> None:
+        if not fixed:
+            raise ValueError(f"cannot ship {s.order_id}")
+        handled.append(s.order_id)
+
+    service = Service.from_definitions("orders", [shipped, picky])
+    async with engine.LocalRuntime(service, db=tmp_path / "state.db") as rt:
+        await shipped.publish(Shipped("o1", "eu"))
+        letters: list[object] = []
+
+        async def dead() -> bool:
+            letters[:] = await rt.dead_letters()
+            return bool(letters)
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not await dead():
+            assert loop.time() < deadline, "the event was never dead-lettered"
+            await asyncio.sleep(0.02)
+        (letter,) = await rt.dead_letters()
+        assert (letter.subscription, letter.error_type) == ("picky", "ValueError")
+        assert letter.message == "cannot ship o1"
+        fixed = True
+        assert await rt.redrive([letter.id]) == 1
+        await _until(lambda: handled == ["o1"])
+        assert await rt.dead_letters() == []
+
+
+async def test_published_events_keep_the_time_of_their_step() -> None:
+    """A workflow's event carries the time its step committed, not the time it was relayed."""
+    from eventual.spi import EventEnvelope
+    from eventual_messaging import MemoryBus
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    clock = engine.ManualClock(start)
+    handled: list[str] = []
+
+    @subscription(shipped)
+    async def record(s: Shipped) -> None:
+        handled.append(s.order_id)
+
+    @workflow
+    async def ship(order_id: str) -> None:
+        await shipped.publish(Shipped(order_id, "eu"))
+
+    service = Service.from_definitions("orders", [shipped, record, ship])
+    runner = engine.Engine(service, engine.MemoryBackend(), clock=clock)
+    await runner.start_execution("ship", "o1", "x")  # published while no bus is attached
+    clock.set(start + timedelta(days=1))
+    bus = MemoryBus()
+    relayed: list[EventEnvelope] = []
+    publish = bus.publish
+
+    async def capture(envelopes: list[EventEnvelope]) -> None:
+        relayed.extend(envelopes)
+        await publish(envelopes)
+
+    bus.publish = capture  # type: ignore[method-assign,assignment]
+    await runner.attach_bus(bus)
+    await runner.run_until_idle()
+    assert handled == ["o1"]
+    assert [(e.name, e.time, e.source) for e in relayed] == [("Shipped", start, "orders")]

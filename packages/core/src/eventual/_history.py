@@ -264,13 +264,15 @@ class ChildWorkflowFailed(SequencedEvent):
 class PublishedEvent:
     """One event published by a workflow: its name and JSON payload.
 
-    In the outbox (not in history) ``id`` is set: the event's bus id, assigned when
-    the step is committed, so delivering it again after a crash is recognised.
+    In the outbox (not in history) ``id`` and ``time`` are set when the step is
+    committed: the event's bus id, so delivering it again after a crash is
+    recognised, and when it was published.
     """
 
     name: str
     payload: Json
     id: str | None = None
+    time: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)

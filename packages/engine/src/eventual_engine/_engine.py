@@ -222,7 +222,7 @@ class Engine:
                 id=event.id or f"{self.service.name}|{outbox_id}",
                 source=self.service.name,
                 name=event.name,
-                time=now,
+                time=event.time or now,
                 payload=event.payload,
             )
             for outbox_id, event in items

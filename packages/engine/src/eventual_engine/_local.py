@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar, cast
 
-from eventual import Command, ExecutionHandle, Service, Workflow
+from eventual import Command, ExecutionHandle, RuntimeNotAvailable, Service, Workflow
 from eventual.codec import encode
 from eventual.plugins import EventualConfig, Plugins, get_plugin_manager
-from eventual.spi import Backend, EventBus, reset_client, set_client
+from eventual.spi import (
+    Backend,
+    DeadLetter,
+    EventBus,
+    SubscriptionDelivery,
+    reset_client,
+    set_client,
+)
 
 from . import _plugin
 from ._engine import Engine, EngineOptions
@@ -151,6 +159,30 @@ class LocalRuntime:
         workflow = self.service.workflows.get(execution_id.split("/", 1)[0])
         result_type = workflow.output_type if workflow is not None else Any
         return ExecutionHandle(execution_id, control=self.engine, result_type=result_type)
+
+    async def dead_letters(self, *, limit: int = 100, after: str | None = None) -> list[DeadLetter]:
+        """Return this service's dead letters, oldest first (after the id ``after``).
+
+        Raises:
+            RuntimeNotAvailable: No event bus is installed (eventual-messaging).
+        """
+        return await self._delivery().dead_letters(limit=limit, after=after)
+
+    async def redrive(self, ids: Sequence[str] | None = None) -> int:
+        """Deliver dead letters again (all when ``ids`` is None); return how many.
+
+        Raises:
+            RuntimeNotAvailable: No event bus is installed (eventual-messaging).
+        """
+        return await self._delivery().redrive(ids)
+
+    def _delivery(self) -> SubscriptionDelivery:
+        delivery = self.engine.subscriptions
+        if delivery is None:
+            raise RuntimeNotAvailable(
+                "this runtime has no event bus, so no dead letters; install eventual-messaging"
+            )
+        return delivery
 
     async def call(self, command: Command[InputT, OutputT], input: InputT) -> OutputT:
         """Call a command's handler in this runtime (its input checked against its type)."""

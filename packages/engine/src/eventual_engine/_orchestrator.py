@@ -312,7 +312,9 @@ class Orchestrator:
             messages=tuple(output.messages),
             starts=tuple(output.starts),
             # Bus ids are fixed here, in the outbox row, so a redelivery keeps them.
-            published=tuple(attrs.evolve(p, id=str(ULID())) for p in output.published),
+            published=tuple(
+                attrs.evolve(p, id=str(ULID()), time=self._clock.now()) for p in output.published
+            ),
             finished=finished,
             task_claim=claim,
         )
