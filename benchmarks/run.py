@@ -24,6 +24,7 @@ import memory
 import messaging
 import scaling
 import throughput
+import time_skipping
 from workloads import PROFILE_TEXT, PROFILES, default_poll_interval
 
 HERE = Path(__file__).resolve().parent
@@ -41,6 +42,7 @@ def _config(quick: bool) -> dict[str, Any]:
             "scaling_budget": 20.0,
             "memory_n": 1_000,
             "messaging": {"latency_n": 50, "throughput_n": 1_000},
+            "time_skipping": {"n": 100, "rounds": {"ours": 3, "aws": 1}},
         }
     return {
         "profiles": list(PROFILES),
@@ -50,6 +52,7 @@ def _config(quick: bool) -> dict[str, Any]:
         "scaling_budget": 900.0,
         "memory_n": 10_000,
         "messaging": {"latency_n": 1_000, "throughput_n": 20_000},
+        "time_skipping": {"n": 1_000, "rounds": {"ours": 5, "aws": 1}},
     }
 
 
@@ -237,6 +240,8 @@ def report(results: dict[str, Any]) -> str:
         add("")
     add(http_api.report(results["http"]))
     add("")
+    lines.extend(time_skipping.report_lines(results["time_skipping"]))
+    add("")
     add(f"Total time: {results['seconds']:.0f} s")
     return "\n".join(lines)
 
@@ -281,6 +286,10 @@ def main() -> None:
     )
     _step("memory")
     results["memory"] = memory.measure(cfg["memory_n"])
+    _step("time skipping")
+    results["time_skipping"] = time_skipping.measure(
+        cfg["time_skipping"]["n"], cfg["time_skipping"]["rounds"]
+    )
     _step("http")
     results["http"] = http_api.measure(**cfg["http"])
     _step("messaging")
