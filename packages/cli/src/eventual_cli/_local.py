@@ -29,6 +29,8 @@ from eventual import EventualError, Service, ServiceLoadError
 from eventual.plugins import Plugins, get_plugin_manager, load_config
 from eventual_engine import HttpApp, HttpOptions, LocalRuntime
 
+from ._ui import UI_PATH, UiApp
+
 __all__ = ["DEFAULT_DB", "LOOPBACK_HOSTS", "LocalSettings", "local", "serve_local"]
 
 DEFAULT_DB = Path(".eventual") / "local.db"
@@ -102,7 +104,7 @@ async def serve_local(
         settings=dict(settings.options),
     )
     async with runtime:
-        app = HttpApp(runtime, options=HttpOptions(token=settings.token))
+        app = UiApp(HttpApp(runtime, options=HttpOptions(token=settings.token)))
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -220,6 +222,7 @@ def local(
         click.echo(f"eventual local: service {config_service!r} at {url}")
         click.echo(f"  state in {settings.db}")
         click.echo(f"  system API {url}/_eventual/  OpenAPI {url}/_eventual/openapi.json")
+        click.echo(f"  timeline UI {url}{UI_PATH}/")
         click.echo("  press Ctrl-C to stop")
         sys.stdout.flush()
 

@@ -1,4 +1,4 @@
-"""The CLI's built-in plugin: contributes ``eventual local`` through the CLI hook."""
+"""The CLI's built-in plugin: contributes ``eventual local`` and the others through the hook."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ __all__ = ["eventual_cli_commands"]
 @hookimpl
 def eventual_cli_commands() -> Sequence[object]:
     """Return the built-in commands."""
+    from ._commands import COMMANDS
     from ._local import local
 
-    return [local]
+    return [local, *COMMANDS]

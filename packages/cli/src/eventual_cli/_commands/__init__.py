@@ -1,0 +1,31 @@
+"""The commands that operate a running service, and ``eventual replay``.
+
+Modules: ``_api`` (the system API client), ``_output`` (shared options, tables
+or JSON, progress), ``_render`` (how things look), ``_inputs`` (JSON
+arguments), and one module per group of commands.
+"""
+
+from ._dead_letters import dead_letters
+from ._executions import execution, executions, export, history
+from ._replay import replay_command
+from ._send import call, cancel, complete_task, fail_task, publish, signal
+from ._start import start
+
+__all__ = ["COMMANDS"]
+
+COMMANDS = (
+    start,
+    executions,
+    execution,
+    history,
+    export,
+    signal,
+    cancel,
+    publish,
+    call,
+    complete_task,
+    fail_task,
+    dead_letters,
+    replay_command,
+)
+"""Every command of this package but ``local``, in the order the docs show them."""

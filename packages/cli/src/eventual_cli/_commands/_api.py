@@ -1,0 +1,198 @@
+"""A small synchronous client of the system API, for the operating commands.
+
+``ServiceClient`` is typed by a service's definitions, which a command run
+against some URL does not have; these commands only move JSON, so they talk to
+the system API with httpx directly and turn every failure a user can cause
+(service unreachable, 4xx, 5xx) into one ``ApiFailure`` with a readable message.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import click
+import httpx
+
+__all__ = ["DEFAULT_URL", "SYSTEM", "ApiFailure", "SystemClient", "execution_path"]
+
+DEFAULT_URL = "http://127.0.0.1:3111"
+SYSTEM = "/_eventual"
+
+
+class ApiFailure(click.ClickException):
+    """A request to the service failed; ``message`` says why and what to do.
+
+    Attributes:
+        status: The HTTP status, or None when the service could not be reached.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _quote(part: str) -> str:
+    return urllib.parse.quote(part, safe="")
+
+
+def execution_path(execution_id: str) -> str:
+    """Return the system API path of an execution (``workflow/name``).
+
+    Raises:
+        click.BadParameter: The id is not ``workflow/name``.
+    """
+    workflow, sep, name = execution_id.partition("/")
+    if not sep or not workflow or not name:
+        raise click.BadParameter(
+            f"{execution_id!r} is not an execution id; expected WORKFLOW/NAME "
+            "(as `eventual executions` lists them)",
+            param_hint="ID",
+        )
+    return f"{SYSTEM}/executions/{_quote(workflow)}/{_quote(name)}"
+
+
+def _describe(response: httpx.Response) -> str:
+    """Return the error of a failed response as one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip().splitlines()
+        return text[0] if text else response.reason_phrase
+    if not isinstance(body, dict) or "error" not in body:
+        return json.dumps(body)
+    message = str(body["error"])
+    detail = body.get("detail")
+    if isinstance(detail, dict) and "path" in detail and "problem" in detail:
+        message = f"{message}: {detail['path']}: {detail['problem']}"
+    elif detail not in (None, {}, []):
+        message = f"{message} ({json.dumps(detail)})"
+    return message
+
+
+class SystemClient:
+    """Requests to one service's system API, commands and health check.
+
+    Args:
+        url: The service's base URL.
+        token: The system API's bearer token, if it needs one.
+        timeout: Seconds to wait for connecting and for each response (long-polls
+            add their own wait to it).
+    """
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        headers = {"accept": "application/json", "user-agent": "eventual-cli"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        self._timeout = timeout
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def __enter__(self) -> SystemClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        wait: float = 0.0,
+        what: str = "",
+    ) -> Any:
+        """Send one request and return its JSON answer.
+
+        Args:
+            method: The HTTP method.
+            path: The path under the base URL.
+            body: JSON to send (nothing when None and the method is GET).
+            params: Query parameters.
+            wait: A long-poll's wait in seconds, added to the response timeout.
+            what: What was asked for, to word a 404 (``"execution 'x/1'"``).
+
+        Raises:
+            ApiFailure: The service could not be reached or answered with an error.
+        """
+        content = None if method == "GET" else json.dumps(body).encode("utf-8")
+        headers = None if content is None else {"content-type": "application/json"}
+        try:
+            response = self._http.request(
+                method,
+                path,
+                content=content,
+                headers=headers,
+                params=params,
+                timeout=self._timeout + wait,
+            )
+        except httpx.TimeoutException:
+            raise ApiFailure(f"{self.url} did not answer {method} {path} in time") from None
+        except httpx.TransportError as error:
+            raise ApiFailure(
+                f"cannot reach the service at {self.url} ({error or type(error).__name__}); "
+                "is `eventual local` running there? (set --url or EVENTUAL_URL)"
+            ) from None
+        if response.status_code == 401:
+            raise ApiFailure(
+                f"{self.url} needs a token for the system API: pass --token TOKEN "
+                "or set EVENTUAL_TOKEN",
+                401,
+            )
+        if response.status_code >= 400:
+            problem = _describe(response)
+            if response.status_code == 404 and what and problem.lower() == "not found":
+                problem = f"no {what}"
+            raise ApiFailure(f"{problem} (HTTP {response.status_code})", response.status_code)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiFailure(
+                f"{self.url} answered {method} {path} with something that is not JSON; "
+                "is it an eventual service?"
+            ) from None
+
+    def execution(self, execution_id: str, wait: float = 0.0) -> dict[str, Any]:
+        """Return an execution's record; with ``wait``, long-poll up to that many seconds."""
+        params = {"wait": f"{wait:g}"} if wait > 0 else None
+        record: dict[str, Any] = self.request(
+            "GET",
+            execution_path(execution_id),
+            params=params,
+            wait=wait,
+            what=f"execution {execution_id!r}",
+        )
+        return record
+
+    def history(self, execution_id: str) -> list[dict[str, Any]]:
+        """Return an execution's history events (JSON, oldest first)."""
+        body = self.request(
+            "GET", f"{execution_path(execution_id)}/history", what=f"execution {execution_id!r}"
+        )
+        events: list[dict[str, Any]] = body["events"]
+        return events
+
+    def pages(self, path: str, key: str, limit: int, **query: str | None) -> Iterator[Any]:
+        """Yield up to ``limit`` items of a paged list, following ``next`` cursors."""
+        params = {name: value for name, value in query.items() if value}
+        left = limit
+        while left > 0:
+            page = self.request("GET", path, params={**params, "limit": str(min(left, 1000))})
+            items = page[key]
+            yield from items[:left]
+            left -= len(items)
+            if not page.get("next") or not items:
+                return
+            params["cursor"] = page["next"]
