@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import attrs
+import pytest
 
-from eventual import RetryPolicy, Service, event, subscription, workflow
+from eventual import RetryPolicy, Service, ValidationError, event, subscription, workflow
 from eventual.spi import EventEnvelope
 from eventual_messaging import MemoryBus
 from eventual_testing import TestEnvironment
@@ -94,3 +95,11 @@ async def test_the_recording_bus_records_an_envelope_id_once() -> None:
     await bus.publish([envelope])
     await bus.close()
     assert bus.envelopes == [envelope]
+
+
+async def test_publishing_a_payload_of_the_wrong_type_is_refused() -> None:
+    """env.publish checks each payload against the event's type before publishing."""
+    async with TestEnvironment(SERVICE) as env:
+        with pytest.raises(ValidationError):
+            await env.publish(other, "not an int")  # type: ignore[misc]
+        assert env.published(other) == []

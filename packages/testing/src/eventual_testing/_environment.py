@@ -357,10 +357,12 @@ class TestEnvironment:
     async def publish(self, event: Event[PayloadT], *payloads: PayloadT) -> None:
         """Publish ``payloads`` of ``event`` as any code outside a workflow would.
 
-        Subscriptions receive them at the next :meth:`run_until_idle`.
+        Each payload is checked against the event's type. Subscriptions receive
+        them at the next :meth:`run_until_idle`.
         """
-        self._state()
-        await event.publish(*payloads)
+        events = [(event.name, event.encode_payload(p)) for p in payloads]
+        if events:
+            await self._state().client.publish_events(events)
 
     def published(self, event: Event[PayloadT]) -> list[PayloadT]:
         """Return the payloads of ``event`` published so far, oldest first.
