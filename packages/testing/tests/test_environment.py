@@ -54,6 +54,30 @@ async def adder(n: int) -> int:
     return await add(n, 1)
 
 
+@task
+async def add_in_another_execution(n: int) -> int:
+    """A task that starts a workflow and waits for its result."""
+    handle = await adder.start(n, name=f"inner-{n}")
+    return await handle.result()
+
+
+@task
+async def wait_for_sleepers(hours: int) -> list[str]:
+    """A task waiting for an execution that needs virtual time to pass."""
+    handle = await two_sleepers.start(hours, name=f"sleepers-{hours}")
+    return await handle.result()
+
+
+@workflow
+async def outer_sleepers(hours: int) -> list[str]:
+    return await wait_for_sleepers(hours)
+
+
+@workflow
+async def outer(n: int) -> int:
+    return await add_in_another_execution(n)
+
+
 go = signal("go", str)
 
 
@@ -75,7 +99,20 @@ async def coin(_: None) -> str:
 
 
 SERVICE = Service.from_definitions(
-    "environment", [record_time, add, two_sleepers, adder, go, waits_for_go, coin]
+    "environment",
+    [
+        record_time,
+        add,
+        two_sleepers,
+        adder,
+        add_in_another_execution,
+        outer,
+        wait_for_sleepers,
+        outer_sleepers,
+        go,
+        waits_for_go,
+        coin,
+    ],
 )
 
 
@@ -265,3 +302,22 @@ async def test_a_task_error_surfaces_as_task_error_in_the_workflow() -> None:
 
     async with TestEnvironment(Service.from_definitions("t", [broken, catches])) as env:
         assert await (await env.start(catches, None)).result() == "ValueError"
+
+
+async def test_a_task_can_wait_for_another_execution() -> None:
+    """Code the engine runs waits through the environment's client, so it settles, not hangs."""
+    async with TestEnvironment(SERVICE) as env:
+        handle = await env.start(outer, 2)
+        assert await handle.result() == 3
+        inner = env.execution("adder/inner-2")
+        assert await inner.status() == ExecutionStatus.SUCCEEDED
+
+
+async def test_a_task_waiting_on_virtual_time_fails_instead_of_hanging() -> None:
+    """A task awaiting an execution that needs the clock moved gets ExecutionStillRunning."""
+    async with TestEnvironment(SERVICE) as env:
+        handle = await env.start(outer_sleepers, 1)
+        with pytest.raises(WorkflowFailed) as failed:
+            await handle.result()
+        assert failed.value.error_type == "TaskError"
+        assert "ExecutionStillRunning" in failed.value.message

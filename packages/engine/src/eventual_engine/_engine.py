@@ -41,6 +41,7 @@ from eventual.history import (
 )
 from eventual.spi import (
     Backend,
+    Client,
     EventBus,
     EventEnvelope,
     ExecutionFilter,
@@ -155,9 +156,25 @@ class Engine:
         :meth:`publish_events` raises ``RuntimeNotAvailable``.
         """
         self.subscriptions = await bus.attach(
-            self.service, self, self.clock.now, owner=self.options.owner
+            self.service, self.client, self.clock.now, owner=self.options.owner
         )
         self.bus = bus
+
+    @property
+    def client(self) -> Client:
+        """The ambient client of code the engine runs: task bodies, subscriptions, commands.
+
+        The engine itself unless replaced with :meth:`use_client` (a test
+        environment passes a client whose waits first settle pending work).
+        """
+        return self.tasks.client
+
+    def use_client(self, client: Client) -> None:
+        """Make ``client`` the ambient client of code this engine runs.
+
+        Call it before :meth:`attach_bus`, which hands the client to the bus.
+        """
+        self.tasks.client = client
 
     def _cancel_running(self, token: str) -> None:
         running = self.tasks.running.get(token)
@@ -254,10 +271,11 @@ class Engine:
             if progressed:
                 idle_checks = 0
                 continue
-            if self.tasks.running:
-                await asyncio.wait(
-                    list(self.tasks.running.values()), return_when=asyncio.FIRST_COMPLETED
-                )
+            # A task body may itself settle work (a test environment's client does,
+            # when the body awaits a result): it must not wait for itself.
+            others = [t for t in self.tasks.running.values() if t is not asyncio.current_task()]
+            if others:
+                await asyncio.wait(others, return_when=asyncio.FIRST_COMPLETED)
                 continue
             # A finishing task may have queued its outcome after this round's claim
             # (backends that do I/O yield to the loop); look once more before

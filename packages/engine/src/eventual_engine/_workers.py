@@ -89,7 +89,8 @@ class TaskWorker:
         self._on_batch = on_batch
         self._reserved = 0
         self.clock = clock
-        self._client = client
+        self.client = client
+        """The ambient client while task bodies run."""
         self._owner = owner
         self._concurrency = concurrency
         self._lease = lease
@@ -188,7 +189,7 @@ class TaskWorker:
         try:
             definition = self.service.task(request.task)
             args, kwargs = definition.decode_args(request.args)
-            with use_client(self._client), use_task_context(_TaskContext(self, request)):
+            with use_client(self.client), use_task_context(_TaskContext(self, request)):
                 result = await definition.run(*args, **kwargs)
             event = TaskSucceeded(
                 timestamp=self.clock.now(),

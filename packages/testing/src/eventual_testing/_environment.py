@@ -151,9 +151,12 @@ class TestEnvironment:
             service, MemoryBackend(), clock=ManualClock(self.start_time), options=options
         )
         await engine.backend.open()
+        client = EnvironmentClient(engine)
+        # Tasks, subscriptions and commands wait through this client, so a result
+        # they await settles pending work on the virtual clock instead of hanging.
+        engine.use_client(client)
         bus = await _open_bus()
         await engine.attach_bus(bus)
-        client = EnvironmentClient(engine)
         http = open_http(engine, self.service)
         self._running = _Running(engine, client, bus, http, tasks, workflows)
         self._client_token = set_client(client)

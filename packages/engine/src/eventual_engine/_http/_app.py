@@ -148,7 +148,7 @@ class HttpApp:
         if request.headers.get(REQUEST_ID_HEADER) != request_id:
             headers = {**request.headers, REQUEST_ID_HEADER: request_id}
             request = attrs.evolve(request, headers=headers)
-        with use_client(self.engine):
+        with use_client(self.engine.client):
             try:
                 if len(request.body) > self.options.max_body_bytes:
                     raise self._too_large()
