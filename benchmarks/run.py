@@ -43,6 +43,7 @@ def _config(quick: bool) -> dict[str, Any]:
             "memory_n": 1_000,
             "messaging": {"latency_n": 50, "throughput_n": 1_000},
             "time_skipping": {"n": 100, "rounds": {"ours": 3, "aws": 1}},
+            "http": {"n": 300, "warmup": 50, "concurrency": 16, "rps_n": 600},
         }
     return {
         "profiles": list(PROFILES),
@@ -53,6 +54,7 @@ def _config(quick: bool) -> dict[str, Any]:
         "memory_n": 10_000,
         "messaging": {"latency_n": 1_000, "throughput_n": 20_000},
         "time_skipping": {"n": 1_000, "rounds": {"ours": 5, "aws": 1}},
+        "http": {"n": 2_000, "warmup": 200, "concurrency": 16, "rps_n": 4_000},
     }
 
 

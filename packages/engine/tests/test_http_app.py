@@ -21,6 +21,7 @@ from eventual import (
     Service,
     api,
     command,
+    workflow,
 )
 from eventual_engine import Engine, HttpApp, HttpOptions, MemoryBackend
 
@@ -395,3 +396,25 @@ async def test_lifespan_is_acknowledged() -> None:
 
     await app({"type": "lifespan"}, receive, send)  # type: ignore[arg-type]
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+
+
+async def test_starting_under_a_taken_name_is_409(serve: Serve) -> None:
+    """A command that starts an execution whose name is taken with another input gets 409."""
+
+    @workflow
+    async def fulfil(sku: str) -> str:
+        return sku
+
+    @command
+    async def start_named(item: Item) -> str:
+        handle = await fulfil.start(item.sku, name="only-one")
+        return handle.id
+
+    client = await serve(start_named, fulfil)
+    first = await client.post("/_rpc/start_named", json={"sku": "a", "quantity": 1})
+    assert first.status_code == 200
+    again = await client.post("/_rpc/start_named", json={"sku": "a", "quantity": 1})
+    assert again.json() == first.json()  # same input: the same execution
+    clash = await client.post("/_rpc/start_named", json={"sku": "b", "quantity": 1})
+    assert clash.status_code == 409
+    assert "already exists" in clash.json()["error"]

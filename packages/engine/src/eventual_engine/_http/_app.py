@@ -20,6 +20,7 @@ import attrs
 
 from eventual import (
     Command,
+    ExecutionAlreadyExists,
     HttpError,
     HttpRequest,
     HttpResponse,
@@ -185,6 +186,9 @@ class HttpApp:
         request_id = request.headers[REQUEST_ID_HEADER]
         if isinstance(exc, ApiError):
             return error_response(exc.status, exc.error, exc.detail, request_id, exc.headers)
+        if isinstance(exc, ExecutionAlreadyExists):
+            # A command that starts an execution under a taken name: the client's to fix.
+            return error_response(409, str(exc), None, request_id)
         if isinstance(exc, HttpError) and 400 <= exc.status <= 599:
             try:
                 detail = encode(exc.detail)
