@@ -147,14 +147,14 @@ def show_result(out: Output, result: ReplayResult) -> None:
         return
     if result.error_seq is not None:
         title = f"✗ {result.execution_id} diverges at seq {result.error_seq}"
-        table = Table(title=title, title_justify="left", title_style="bold red")
+        table = Table()
         table.add_column("seq", justify="right")
         table.add_column("recorded", style="green")
         table.add_column("now", style="red")
         table.add_row(str(result.error_seq), result.recorded_call or "", result.new_call or "")
     else:
         title = f"✗ {result.execution_id} ends differently"
-        table = Table(title=title, title_justify="left", title_style="bold red")
+        table = Table()
         table.add_column("", style="bold")
         table.add_column("recorded", style="green")
         table.add_column("now", style="red")
@@ -164,6 +164,7 @@ def show_result(out: Output, result: ReplayResult) -> None:
         elif result.status.value == "SUCCEEDED":
             now += f" ({json.dumps(result.result)})"
         table.add_row("outcome", result.recorded_status.value, now)
+    out.show(Text(title, style="bold red"), line=True)
     out.show(table)
     out.show(Text(result.problem or ""))
 

@@ -6,7 +6,7 @@ import urllib.parse
 
 import click
 
-from ._api import SYSTEM, execution_path
+from ._api import SYSTEM, ApiFailure, execution_path
 from ._inputs import json_argument
 from ._output import Output, client_options
 from ._render import short_json
@@ -86,7 +86,12 @@ def call(command: str, input_text: str | None, url: str, token: str | None, as_j
     value = json_argument(input_text, "INPUT")
     out = Output(as_json)
     with out.client(url, token) as client:
-        result = client.request("POST", f"/_rpc/{_quote(command)}", body=value, what="")
+        try:
+            result = client.request("POST", f"/_rpc/{_quote(command)}", body=value)
+        except ApiFailure as failure:
+            if failure.status == 404 and "no route" in failure.message:
+                raise ApiFailure(f"{client.url} has no command {command!r}", 404) from None
+            raise
     if as_json:
         out.json(result)
     else:

@@ -233,6 +233,7 @@ function outcomeClass(outcome) {
   if (outcome === "running" || outcome === "waiting" || outcome === "scheduled") return "running";
   if (outcome === "cancelled") return "cancelled";
   if (outcome === "timed out" || outcome === "TIMED_OUT") return "timed-out";
+  if (["sent", "published", "received", "requested", "started"].includes(outcome)) return "neutral";
   return "failed";
 }
 
