@@ -151,3 +151,32 @@ async def test_published_events_keep_the_time_of_their_step() -> None:
     await runner.run_until_idle()
     assert handled == ["o1"]
     assert [(e.name, e.time, e.source) for e in relayed] == [("Shipped", start, "orders")]
+
+
+async def test_a_slow_handler_does_not_hold_up_other_deliveries(tmp_path: Path) -> None:
+    """While one handler is stuck, events published later still reach their handlers."""
+    release = asyncio.Event()
+    quick: list[str] = []
+    slow_started = asyncio.Event()
+    slow_done: list[str] = []
+
+    @subscription(shipped.where(region="slow"))
+    async def stuck(s: Shipped) -> None:
+        slow_started.set()
+        await release.wait()
+        slow_done.append(s.order_id)
+
+    @subscription(shipped.where(region="eu"))
+    async def fast(s: Shipped) -> None:
+        quick.append(s.order_id)
+
+    service = Service.from_definitions("orders", [shipped, stuck, fast])
+    async with engine.LocalRuntime(service, db=tmp_path / "state.db") as rt:
+        assert rt.engine.subscriptions is not None
+        await shipped.publish(Shipped("s1", "slow"))
+        await asyncio.wait_for(slow_started.wait(), 10)
+        await shipped.publish(Shipped("q1", "eu"), Shipped("q2", "eu"))
+        await _until(lambda: sorted(quick) == ["q1", "q2"])
+        assert slow_done == []
+        release.set()
+        await _until(lambda: slow_done == ["s1"])

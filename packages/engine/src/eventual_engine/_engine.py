@@ -64,6 +64,9 @@ __all__ = ["Engine", "EngineOptions"]
 
 log = logging.getLogger("eventual.engine")
 
+_DELIVERY_ROUNDS = 16
+"""Most subscription delivery rounds running at once in one engine."""
+
 
 @attrs.frozen(kw_only=True)
 class EngineOptions:
@@ -402,16 +405,46 @@ class Engine:
                 await self._sleep("tasks", self.options.poll_interval)
 
     async def _event_loop(self) -> None:
-        while not self._stopping:
-            self._wakes["events"].clear()
-            if await self._guard("event", self.deliver_events()):
-                continue
-            delay = self.options.poll_interval
-            if self.subscriptions is not None:
-                next_due = await self.subscriptions.next_due()
+        # Each delivery round runs as its own task: a slow handler holds up its
+        # round only, while later rounds claim (and deliver) newer events. Claims
+        # are leased, so rounds never take the same delivery.
+        rounds: set[asyncio.Task[int]] = set()
+        try:
+            while not self._stopping:
+                self._wakes["events"].clear()
+                relayed = await self._guard("event relay", self.relay_published())
+                if self.subscriptions is not None and len(rounds) < _DELIVERY_ROUNDS:
+                    delivery = asyncio.create_task(
+                        self._delivery_round(self.subscriptions), name="eventual deliveries"
+                    )
+                    rounds.add(delivery)
+                    delivery.add_done_callback(rounds.discard)
+                if relayed:
+                    continue
+                delay = self.options.poll_interval
+                next_due = await self._next_delivery()
                 if next_due is not None:
                     delay = min(delay, (next_due - self.clock.now()).total_seconds())
-            await self._sleep("events", delay)
+                await self._sleep("events", delay)
+        finally:
+            for delivery in rounds:
+                delivery.cancel()
+            await asyncio.gather(*rounds, return_exceptions=True)
+
+    async def _next_delivery(self) -> datetime | None:
+        if self.subscriptions is None:
+            return None
+        try:
+            return await self.subscriptions.next_due()
+        except Exception:
+            log.exception("eventual could not read when the next delivery is due")
+            return None
+
+    async def _delivery_round(self, subscriptions: SubscriptionDelivery) -> int:
+        settled = await self._guard("event", subscriptions.deliver_due())
+        if settled:
+            self._wakes["events"].set()  # there may be more: look again
+        return settled
 
     # --- Client -----------------------------------------------------------------------
 
