@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 import pluggy
@@ -82,7 +86,10 @@ def test_plugin_commands_are_added(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(group, ["hello"])
     assert result.exit_code == 0, result.output
     assert result.output == "hello from a plugin\n"
-    assert CliRunner().invoke(group, ["--help"]).output.count("local") >= 1
+    listed = CliRunner().invoke(group, ["--help"]).output
+    assert "hello" in listed
+    assert "Say hello." in listed
+    assert "local" in listed
 
 
 def test_a_plugin_returning_no_command_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,3 +104,46 @@ def test_two_commands_with_one_name_is_an_error(monkeypatch: pytest.MonkeyPatch)
     result = CliRunner().invoke(_with(monkeypatch, ClashPlugin()), ["local", "--help"])
     assert result.exit_code == 1
     assert "two plugins define the command 'local'" in result.output
+
+
+def test_an_installed_distribution_adds_a_command(tmp_path: Path) -> None:
+    """A distribution's `eventual` entry point adds a command to `eventual --help`, and it runs."""
+    (tmp_path / "acme_eventual.py").write_text(
+        "import click\n"
+        "from eventual.plugins import hookimpl\n\n"
+        "@click.command('acme-hello')\n"
+        "@click.argument('who')\n"
+        "def hello(who):\n"
+        "    '''Greet someone, from the acme plugin.'''\n"
+        "    click.echo(f'hello {who} from acme')\n\n"
+        "@hookimpl\n"
+        "def eventual_cli_commands():\n"
+        "    return [hello]\n",
+        encoding="utf-8",
+    )
+    # What installing a wheel leaves in site-packages: the module and its dist-info.
+    info = tmp_path / "acme_eventual-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: acme-eventual\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text("[eventual]\nacme = acme_eventual\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env.pop("EVENTUAL_DISABLE_PLUGIN_AUTOLOAD", None)
+
+    def eventual(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "eventual_cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    listed = eventual("--help")
+    assert listed.returncode == 0, listed.stderr
+    assert "acme-hello" in listed.stdout
+    assert "Greet someone, from the acme plugin." in listed.stdout
+    ran = eventual("acme-hello", "ada")
+    assert (ran.returncode, ran.stdout) == (0, "hello ada from acme\n")

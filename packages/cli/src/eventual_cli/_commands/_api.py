@@ -81,15 +81,24 @@ class SystemClient:
         token: The system API's bearer token, if it needs one.
         timeout: Seconds to wait for connecting and for each response (long-polls
             add their own wait to it).
+        transport: The httpx transport (tests answer requests in-process with it).
     """
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         headers = {"accept": "application/json", "user-agent": "eventual-cli"}
         if token:
             headers["authorization"] = f"Bearer {token}"
         self._timeout = timeout
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
 
     def __enter__(self) -> SystemClient:
         return self
