@@ -227,3 +227,67 @@ async def test_closing_twice_is_harmless(bus: LocalBus) -> None:
     """close() is idempotent."""
     await bus.close()
     await bus.close()
+
+
+async def test_event_ids_are_forgotten_after_the_dedup_window(
+    bus: LocalBus,
+    now: Callable[[], datetime],
+    advance: Callable[[timedelta], None],
+    client: Client,
+) -> None:
+    """Within the window a republished id is ignored; after it, old ids are forgotten."""
+    seen: list[str] = []
+
+    @subscription(placed)
+    async def audit(p: Placed) -> None:
+        seen.append(p.order_id)
+
+    @subscription(placed)
+    async def broken(p: Placed) -> None:
+        raise RuntimeError("always")
+
+    delivery = await bus.attach(
+        Service.from_definitions("a", [audit, broken]), client, now, owner="x"
+    )
+    first = attrs.evolve(envelope("old", order("o1")), time=now())
+    await bus.publish([first])
+    assert await delivery.deliver_due() == 2
+    advance(timedelta(days=6))
+    await bus.publish([first])
+    assert await delivery.deliver_due() == 0  # still within the 7-day window
+    advance(timedelta(days=2))
+    assert await delivery.deliver_due() == 0  # this round forgets what it may
+    # The dead letter keeps its event: it can still be listed and redriven.
+    (letter,) = await delivery.dead_letters()
+    assert letter.event.id == "old"
+    # audit's delivery was settled, but broken's dead letter still needs the
+    # event, so the id is still known and a republish is ignored.
+    await bus.publish([first])
+    assert await delivery.pending() == 0
+    assert await delivery.redrive() == 1
+    assert await delivery.deliver_due() == 1  # broken fails again: dead again
+    assert seen == ["o1"]
+
+
+async def test_an_event_no_delivery_needs_is_forgotten(
+    bus: LocalBus,
+    now: Callable[[], datetime],
+    advance: Callable[[timedelta], None],
+    client: Client,
+) -> None:
+    """Once every delivery of an old event is settled, its id is forgotten and can recur."""
+    seen: list[str] = []
+
+    @subscription(placed)
+    async def audit(p: Placed) -> None:
+        seen.append(p.order_id)
+
+    delivery = await bus.attach(Service.from_definitions("a", [audit]), client, now, owner="x")
+    old = attrs.evolve(envelope("id-1", order("o1")), time=now())
+    await bus.publish([old])
+    await delivery.deliver_due()
+    advance(timedelta(days=8))
+    await delivery.deliver_due()  # forgets id-1
+    await bus.publish([attrs.evolve(old, time=now())])
+    assert await delivery.deliver_due() == 1
+    assert seen == ["o1", "o1"]

@@ -245,3 +245,5 @@ def test_bus_options_are_checked() -> None:
         BusOptions(lease=timedelta(0))
     with pytest.raises(ValueError, match="batch must be at least 1, got 0"):
         BusOptions(batch=0)
+    with pytest.raises(ValueError, match="dedup_window must be positive"):
+        BusOptions(dedup_window=timedelta(0))

@@ -24,13 +24,19 @@ def test_the_sqlite_bus_uses_the_configured_file_and_settings(tmp_path: Path) ->
     config = EventualConfig(
         event_bus="sqlite",
         db=str(tmp_path / "bus.db"),
-        options={"sqlite_synchronous": "full", "bus_lease_seconds": "2.5", "bus_batch": 8},
+        options={
+            "sqlite_synchronous": "full",
+            "bus_lease_seconds": "2.5",
+            "bus_batch": 8,
+            "bus_dedup_days": "0.5",
+        },
     )
     bus = provider.create(config)
     assert isinstance(bus, SqliteBus)
     assert bus.path == str(tmp_path / "bus.db")
     assert bus.options.lease.total_seconds() == 2.5
     assert bus.options.batch == 8
+    assert bus.options.dedup_window.total_seconds() == 12 * 3600
 
 
 def test_a_relative_file_is_relative_to_the_config_file(tmp_path: Path) -> None:
@@ -54,6 +60,8 @@ def test_the_memory_bus_needs_no_file() -> None:
         ({"sqlite_synchronous": "OFF"}, "sqlite_synchronous must be NORMAL or FULL, got 'OFF'"),
         ({"bus_lease_seconds": "soon"}, "invalid event bus setting"),
         ({"bus_batch": 0}, "batch must be at least 1"),
+        ({"bus_dedup_days": "never"}, "bus_dedup_days a positive number"),
+        ({"bus_dedup_days": -1}, "dedup_window must be positive"),
     ],
 )
 def test_bad_settings_are_reported_with_the_value(options: dict[str, object], message: str) -> None:

@@ -43,16 +43,25 @@ class BusOptions:
             the delivery runs again elsewhere once it lapses. Leases are renewed
             while handlers run.
         batch: Most deliveries claimed (and run concurrently) per round.
+        dedup_window: How long an event id is remembered after its deliveries are
+            settled: republishing it within the window is ignored, later it is a
+            new event. Old ids are forgotten so the bus does not grow forever.
     """
 
     lease: timedelta = timedelta(seconds=30)
     batch: int = 64
+    dedup_window: timedelta = timedelta(days=7)
 
     def __attrs_post_init__(self) -> None:
+        if self.dedup_window <= timedelta(0):
+            raise ValueError(f"BusOptions.dedup_window must be positive, got {self.dedup_window!r}")
         if self.lease <= timedelta(0):
             raise ValueError(f"BusOptions.lease must be positive, got {self.lease!r}")
         if self.batch < 1:
             raise ValueError(f"BusOptions.batch must be at least 1, got {self.batch!r}")
+
+
+_PRUNE_AT_LEAST_EVERY = timedelta(hours=1)
 
 
 def routes_of(service: Service) -> list[Route]:
@@ -82,9 +91,11 @@ class Delivery:
         self._now = now
         self._owner = owner
         self._options = options
+        self._pruned_at: datetime | None = None
 
     async def deliver_due(self) -> int:
         """Claim due deliveries, run their handlers and settle them; return how many."""
+        await self._prune()
         lease = self._options.lease.total_seconds()
         claims = await self._store.claim(
             self._service.name, self._now(), self._owner, self._options.batch, lease
@@ -100,6 +111,19 @@ class Delivery:
                 await renewal
         await self._store.settle(outcomes)
         return len(outcomes)
+
+    async def _prune(self) -> None:
+        # At most every tenth of the window (and at least hourly), forget event ids
+        # older than the window; cheap, so it rides on delivery rounds.
+        now = self._now()
+        every = min(self._options.dedup_window / 10, _PRUNE_AT_LEAST_EVERY)
+        if self._pruned_at is not None and now - self._pruned_at < every:
+            return
+        self._pruned_at = now
+        try:
+            await self._store.prune(now - self._options.dedup_window)
+        except Exception:  # pruning again later is as good
+            log.exception("forgetting old event ids failed")
 
     async def next_due(self) -> datetime | None:
         """Return when the earliest waiting delivery is due, or None."""

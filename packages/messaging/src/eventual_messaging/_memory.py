@@ -36,7 +36,7 @@ class MemoryStore:
     """A ``BusStore`` in dictionaries; the same contract as the SQLite store."""
 
     def __init__(self) -> None:
-        self._seen: set[str] = set()
+        self._seen: dict[str, datetime] = {}  # event id -> publish time
         self._routes: dict[str, list[Route]] = {}
         # (service, subscription, event id) -> delivery
         self._deliveries: dict[tuple[str, str, str], _Delivery] = {}
@@ -58,7 +58,7 @@ class MemoryStore:
         for envelope in envelopes:
             if envelope.id in self._seen:
                 continue
-            self._seen.add(envelope.id)
+            self._seen[envelope.id] = envelope.time
             new += 1
             seq = next(self._counter)
             for routes in self._routes.values():
@@ -165,6 +165,14 @@ class MemoryStore:
             position = next((d.dead_seq for d in dead if d.dead and d.dead.id == after), None)
             dead = [d for d in dead if position is not None and d.dead_seq > position]
         return [d.dead for d in dead[: max(limit, 0)] if d.dead is not None]
+
+    async def prune(self, before: datetime) -> int:
+        """Forget old events whose deliveries are all settled."""
+        needed = {key[2] for key in self._deliveries}
+        old = [id_ for id_, at in self._seen.items() if at < before and id_ not in needed]
+        for id_ in old:
+            del self._seen[id_]
+        return len(old)
 
     async def redrive(self, service: str, ids: Sequence[str] | None, now: datetime) -> int:
         """Make dead letters waiting again with fresh attempts."""

@@ -29,11 +29,14 @@ def _options(config: EventualConfig) -> BusOptions:
     try:
         lease = float(str(settings.get("bus_lease_seconds", 30)))
         batch = int(str(settings.get("bus_batch", 64)))
-        return BusOptions(lease=timedelta(seconds=lease), batch=batch)
+        days = float(str(settings.get("bus_dedup_days", 7)))
+        return BusOptions(
+            lease=timedelta(seconds=lease), batch=batch, dedup_window=timedelta(days=days)
+        )
     except ValueError as error:
         raise EventualError(
             f"invalid event bus setting: {error} (bus_lease_seconds is a positive number "
-            "of seconds, bus_batch a positive integer)"
+            "of seconds, bus_batch a positive integer, bus_dedup_days a positive number)"
         ) from None
 
 

@@ -156,3 +156,13 @@ class BusStore(Protocol):
 
     async def redrive(self, service: str, ids: Sequence[str] | None, now: datetime) -> int:
         """Make dead letters waiting deliveries again, due at ``now``; return how many."""
+
+    async def prune(self, before: datetime) -> int:
+        """Forget events published before ``before`` that no delivery needs any more.
+
+        Their ids stop being deduplicated: publishing one again would deliver it
+        again. Events with waiting, running or dead deliveries are kept.
+
+        Returns:
+            How many events were forgotten.
+        """

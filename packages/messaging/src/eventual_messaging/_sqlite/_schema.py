@@ -72,6 +72,11 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX bus_deliveries_due ON bus_deliveries (service, status, not_before_us)",
         "CREATE INDEX bus_deliveries_dead ON bus_deliveries (service, dead_seq)",
     ),
+    # 2: finding old events to forget (dedup retention) and the deliveries of one.
+    (
+        "CREATE INDEX bus_events_by_time ON bus_events (time_us)",
+        "CREATE INDEX bus_deliveries_by_event ON bus_deliveries (event_seq)",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -209,6 +209,16 @@ class SqliteStore:
 
         return await self._db.read(run)
 
+    async def prune(self, before: datetime) -> int:
+        """Delete old events that have no delivery left (one transaction)."""
+        before_us = to_us(before)
+
+        def run(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(_PRUNE, (before_us,))
+            return cursor.rowcount
+
+        return await self._db.write(run)
+
     async def redrive(self, service: str, ids: Sequence[str] | None, now: datetime) -> int:
         """Make dead letters waiting again with fresh attempts."""
         now_us = to_us(now)
@@ -232,6 +242,12 @@ class SqliteStore:
             return count
 
         return await self._db.write(run)
+
+
+_PRUNE = """
+    DELETE FROM bus_events
+    WHERE time_us < ? AND seq NOT IN (SELECT event_seq FROM bus_deliveries)
+"""
 
 
 def _has_due(conn: sqlite3.Connection, service: str, now_us: int) -> bool:
