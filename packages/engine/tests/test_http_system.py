@@ -347,3 +347,40 @@ async def test_status_enum_matches_the_listing(client: httpx.AsyncClient) -> Non
     for status in ExecutionStatus:
         response = await client.get("/_eventual/executions", params={"status": status.value})
         assert response.status_code == 200
+
+
+async def test_history_long_poll_returns_only_new_events(client: httpx.AsyncClient) -> None:
+    """``after`` skips known events and ``wait`` holds the request until a new one commits."""
+    await _start(client, "wait_for_go", "follow")
+    path = "/_eventual/executions/wait_for_go/follow/history"
+    first = (await client.get(path)).json()
+    assert first["status"] == "RUNNING"
+    assert first["next"] == len(first["events"]) >= 1
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    polling = asyncio.create_task(client.get(path, params={"after": first["next"], "wait": 5}))
+    await asyncio.sleep(0.2)
+    assert not polling.done()  # nothing new yet: the request is held
+    await client.post("/_eventual/executions/wait_for_go/follow/signals/go", json=1)
+    newer = (await polling).json()
+    assert loop.time() - started < 4
+    types = [e["type"] for e in newer["events"]]
+    assert types[0] == "SignalReceived"
+    assert types[-1] == "WorkflowSucceeded"
+    assert newer["next"] == first["next"] + len(newer["events"])
+    assert newer["status"] == "SUCCEEDED"
+    # Nothing past the end: an ended execution answers at once, with no events.
+    done = (await client.get(path, params={"after": newer["next"], "wait": 5})).json()
+    assert done == {"events": [], "next": newer["next"], "status": "SUCCEEDED"}
+
+
+async def test_history_long_poll_times_out_and_checks_after(client: httpx.AsyncClient) -> None:
+    """A long-poll with nothing new answers after ``wait``; a bad ``after`` is a 400."""
+    await _start(client, "wait_for_go", "quiet")
+    path = "/_eventual/executions/wait_for_go/quiet/history"
+    known = (await client.get(path)).json()["next"]
+    quiet = (await client.get(path, params={"after": known, "wait": 0.3})).json()
+    assert (quiet["events"], quiet["next"]) == ([], known)
+    bad = await client.get(path, params={"after": "-1"})
+    assert bad.status_code == 400
+    assert bad.json()["detail"]["path"] == "query.after"

@@ -138,6 +138,7 @@ class Engine:
             on_task_deadline=self._cancel_running,
         )
         self._ended: dict[str, list[asyncio.Future[ExecutionRecord]]] = {}
+        self._progress: dict[str, list[asyncio.Future[None]]] = {}
         self._serving: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -219,7 +220,12 @@ class Engine:
         if wakes:
             self.notify(*wakes)
         for record in records:
-            if record is not None and record.status.done:
+            if record is None:
+                continue
+            for progress in self._progress.pop(record.id, []):
+                if not progress.done():
+                    progress.set_result(None)
+            if record.status.done:
                 for waiter in self._ended.pop(record.id, []):
                     if not waiter.done():
                         waiter.set_result(record)
@@ -561,6 +567,25 @@ class Engine:
                 if not waiters and self._ended.get(execution_id) is waiters:
                     del self._ended[execution_id]
             delay = min(delay * 2, 0.5)
+
+    async def wait_for_progress(self, execution_id: str, timeout: float) -> None:
+        """Wait until this process commits a step of the execution, or ``timeout`` passes.
+
+        Steps other processes commit are not seen: callers re-read what they watch
+        after each return (the system API's history long-poll does).
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        waiters = self._progress.setdefault(execution_id, [])
+        waiters.append(waiter)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, max(timeout, 0.0))
+        finally:
+            if waiter in waiters:
+                waiters.remove(waiter)
+            if not waiters and self._progress.get(execution_id) is waiters:
+                del self._progress[execution_id]
 
     async def execution_result(self, execution_id: str) -> JsonValue:
         """Wait for the end; return the JSON result or raise ``WorkflowFailed``."""

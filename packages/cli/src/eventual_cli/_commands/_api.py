@@ -193,6 +193,22 @@ class SystemClient:
         events: list[dict[str, Any]] = body["events"]
         return events
 
+    def history_since(self, execution_id: str, after: int, wait: float) -> dict[str, Any]:
+        """Long-poll for events past position ``after``, up to ``wait`` seconds.
+
+        Returns:
+            The system API's answer: ``events`` (the new ones), ``next`` (the
+            position to ask from next time) and ``status``.
+        """
+        body: dict[str, Any] = self.request(
+            "GET",
+            f"{execution_path(execution_id)}/history",
+            params={"after": str(after), "wait": f"{wait:g}"},
+            wait=wait,
+            what=f"execution {execution_id!r}",
+        )
+        return body
+
     def pages(self, path: str, key: str, limit: int, **query: str | None) -> Iterator[Any]:
         """Yield up to ``limit`` items of a paged list, following ``next`` cursors."""
         params = {name: value for name, value in query.items() if value}

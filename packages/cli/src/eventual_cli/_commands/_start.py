@@ -15,9 +15,9 @@ from ._render import event_line, status_text
 
 __all__ = ["follow_history", "start"]
 
-# How long each long-poll of the execution waits before the history is read again:
-# the longest a new event waits before it is shown while the execution runs.
-_POLL_SECONDS = 0.5
+# How long each long-poll of the history waits for a new event; a new event is
+# shown as soon as it is committed, this only bounds one request.
+_POLL_SECONDS = 20.0
 
 
 def follow_history(client: SystemClient, execution_id: str, out: Output) -> dict[str, Any]:
@@ -25,22 +25,20 @@ def follow_history(client: SystemClient, execution_id: str, out: Output) -> dict
     shown = 0
     start: str | None = None
     with out.progress(f"{execution_id}: RUNNING") as progress:
-        record = client.execution(execution_id)
         while True:
-            # The record is read before the history, so once it has ended the
-            # history read after it holds every event up to the end.
-            events = client.history(execution_id)
-            for event in events[shown:]:
+            body = client.history_since(execution_id, shown, wait=_POLL_SECONDS)
+            for event in body["events"]:
                 start = start or event.get("timestamp")
                 if out.as_json:
                     out.json(event, lines=True)
                 else:
                     out.show(event_line(event, start), line=True)
-            shown = len(events)
-            if record["status"] != "RUNNING":
-                return record
+            shown = body["next"]
+            # The status was read before the history, so once it has ended the
+            # events above are all of them.
+            if body["status"] != "RUNNING":
+                return client.execution(execution_id)
             progress.update(f"{execution_id}: RUNNING, {shown} events so far")
-            record = client.execution(execution_id, wait=_POLL_SECONDS)
 
 
 @click.command("start")

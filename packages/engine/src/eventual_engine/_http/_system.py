@@ -9,6 +9,7 @@ set, every endpoint but the health check needs ``Authorization: Bearer <token>``
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -133,9 +134,17 @@ class Health:
 
 @attrs.frozen(kw_only=True)
 class HistoryBody:
-    """An execution's history events, oldest first (each with its ``type``)."""
+    """An execution's history events, oldest first (each with its ``type``).
+
+    Attributes:
+        events: The events from position ``after`` on (all of them by default).
+        next: The history's length: pass it as ``after`` to get only newer events.
+        status: The execution's status when the history was read.
+    """
 
     events: list[dict[str, Any]]
+    next: int
+    status: ExecutionStatus
 
 
 def _body(request: HttpRequest, type_: Any) -> Any:
@@ -170,6 +179,19 @@ def _query_seconds(request: HttpRequest, name: str, high: float) -> float:
     if not 0 <= value <= high:  # also refuses NaN
         raise invalid(f"query.{name}", f"must be between 0 and {high:g} seconds, got {text}")
     return value
+
+
+def _query_position(request: HttpRequest, name: str) -> int:
+    text = request.query.get(name)
+    if text is None or text == "":
+        return 0
+    if not (text.isascii() and text.isdigit()):
+        raise invalid(f"query.{name}", f"expected a position (0 or more), got {text!r}")
+    return int(text)
+
+
+_HISTORY_POLL = 0.25
+"""Longest wait between history reads of a long-poll (another process may write)."""
 
 
 def _execution_id(request: HttpRequest) -> str:
@@ -313,6 +335,15 @@ class SystemApi:
                 self._history,
                 summary="An execution's history",
                 response_type=HistoryBody,
+                query=(
+                    ("after", "integer", "only events from this position on (a previous `next`)"),
+                    (
+                        "wait",
+                        "number",
+                        "wait up to this many seconds for an event past `after` or the end "
+                        "(long-poll)",
+                    ),
+                ),
             ),
             ep(
                 "POST",
@@ -439,8 +470,26 @@ class SystemApi:
         return json_response(encode(record))
 
     async def _history(self, request: HttpRequest) -> HttpResponse:
-        events = await self._engine().execution_history(_execution_id(request))
-        return json_response({"events": [history_event_to_json(event) for event in events]})
+        id_ = _execution_id(request)
+        after = _query_position(request, "after")
+        wait = _query_seconds(request, "wait", self._options.max_wait)
+        engine = self._engine()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            # The record first: once it has ended, the history read after it is whole.
+            record = await engine.execution_record(id_)
+            events = await engine.execution_history(id_)
+            left = deadline - loop.time()
+            if len(events) > after or record.status.done or left <= 0:
+                break
+            await engine.wait_for_progress(id_, min(left, _HISTORY_POLL))
+        body = HistoryBody(
+            events=[history_event_to_json(event) for event in events[after:]],
+            next=len(events),
+            status=record.status,
+        )
+        return json_response(encode(body))
 
     async def _signal(self, request: HttpRequest) -> HttpResponse:
         id_ = _execution_id(request)
