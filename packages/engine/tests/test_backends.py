@@ -1041,3 +1041,38 @@ async def test_finish_with_claim_of_an_ended_execution_returns_nothing(backend: 
     claim = Lease(owner="w", duration=LONG)
     assert await backend.tasks.finish("late", outcome, claim=claim) is None
     assert await backend.queue.claim("w", 10, LONG) == []
+
+
+async def test_sqlite_read_only_reads_and_never_writes(tmp_path: Path) -> None:
+    """A read-only backend reads a file (also while another writes it) and writes nothing."""
+    path = tmp_path / "eventual.db"
+    async with SqliteBackend(path) as writer:
+        record = await start(writer, "a")
+        async with SqliteBackend(path, read_only=True) as reader:
+            assert await reader.executions.get(record.id) == record
+            assert await reader.executions.history(record.id) == [started_of(record)]
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                await reader.queue.claim("o", 10, LONG)
+        assert message_ids(await claim_one(writer)) == [f"{record.id}|start"]
+    size = path.stat().st_size
+    async with SqliteBackend(path, read_only=True) as closed_reader:
+        assert await closed_reader.executions.get(record.id) == record
+    assert path.stat().st_size == size
+
+
+async def test_sqlite_read_only_refuses_missing_empty_and_other_versions(tmp_path: Path) -> None:
+    """Read-only never creates a file and names what is wrong with one it cannot read."""
+    missing = tmp_path / "missing.db"
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        await SqliteBackend(missing, read_only=True).open()
+    assert not missing.exists()
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    with pytest.raises(SchemaVersionError, match="not an eventual database"):
+        await SqliteBackend(empty, read_only=True).open()
+    newer = tmp_path / "newer.db"
+    connection = sqlite3.connect(newer)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.close()
+    with pytest.raises(SchemaVersionError, match="upgrade eventual-engine to read it"):
+        await SqliteBackend(newer, read_only=True).open()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from eventual.history import SignalReceived
 from eventual.plugins import EventualConfig, Plugins, get_plugin_manager
+from eventual.spi import InboundMessage
 from eventual_engine import MemoryBackend
 from eventual_engine import _plugin as engine_plugin
+from eventual_engine._sqlite import SqliteBackend
 
 
 def _plugins() -> Plugins:
@@ -62,3 +67,20 @@ async def test_sqlite_durability_option(tmp_path: Path) -> None:
         provider.create(
             EventualConfig(db=str(tmp_path / "x.db"), options={"sqlite_synchronous": "off"})
         )
+
+
+async def test_sqlite_read_only_option(tmp_path: Path) -> None:
+    """sqlite_read_only opens an existing file without writing; other values are refused."""
+    provider = _plugins().backend("sqlite")
+    path = tmp_path / "r.db"
+    created = await provider.create(EventualConfig(db=str(path))).open()  # type: ignore[attr-defined]
+    await created.close()
+    reader = provider.create(EventualConfig(db=str(path), options={"sqlite_read_only": "true"}))
+    assert isinstance(reader, SqliteBackend)
+    await reader.open()
+    signal = SignalReceived(timestamp=datetime.now(UTC), signal="s", payload=None, id="m")
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await reader.queue.enqueue([InboundMessage(id="m", execution_id="wf/x", event=signal)])
+    await reader.close()
+    with pytest.raises(Exception, match="sqlite_read_only must be true or false, got 'maybe'"):
+        provider.create(EventualConfig(db=str(path), options={"sqlite_read_only": "maybe"}))

@@ -31,10 +31,13 @@ def _sqlite(config: EventualConfig) -> object:
     if config.config_file is not None and not path.is_absolute():
         path = config.config_file.parent / path
     synchronous = str(config.options.get("sqlite_synchronous", "NORMAL")).upper()
+    read_only = str(config.options.get("sqlite_read_only", "false")).lower()
+    if read_only not in ("true", "false"):
+        raise EventualError(f"sqlite_read_only must be true or false, got {read_only!r}")
     if synchronous == "FULL":
-        return SqliteBackend(path, synchronous="FULL")
+        return SqliteBackend(path, synchronous="FULL", read_only=read_only == "true")
     if synchronous == "NORMAL":
-        return SqliteBackend(path, synchronous="NORMAL")
+        return SqliteBackend(path, synchronous="NORMAL", read_only=read_only == "true")
     raise EventualError(
         f"sqlite_synchronous must be NORMAL or FULL, got {synchronous!r} "
         "(set it in [tool.eventual] or pass it in the configuration options)"

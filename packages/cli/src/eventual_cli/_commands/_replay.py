@@ -10,6 +10,7 @@ runs, nothing is published or written. ``--break-at SEQ`` stops in the debugger
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import json
 import os
 import sys
@@ -69,8 +70,18 @@ def _from_db(path: Path, execution_id: str, config: EventualConfig) -> list[Hist
     if not path.is_file():
         # Opening a missing file would create an empty database.
         raise click.ClickException(f"no database file at {path}")
-    config = attrs.evolve(config, backend="sqlite", db=str(path.absolute()))
-    events = asyncio.run(_from_backend(config, execution_id))
+    # Read-only: SQLite refuses every write, so the file (perhaps a copy of
+    # production) is never migrated or otherwise changed by a replay.
+    config = attrs.evolve(
+        config,
+        backend="sqlite",
+        db=str(path.absolute()),
+        options={**config.options, "sqlite_read_only": "true"},
+    )
+    try:
+        events = asyncio.run(_from_backend(config, execution_id))
+    except (sqlite3.DatabaseError, EventualError) as error:
+        raise click.ClickException(str(error)) from None
     if not events:
         raise click.ClickException(f"{path} holds no execution {execution_id!r}")
     return events

@@ -51,6 +51,9 @@ class SqliteBackend:
         busy_timeout: Seconds to wait for another process's write lock before a
             call fails with ``sqlite3.OperationalError`` ("database is locked").
         synchronous: ``"NORMAL"`` or ``"FULL"`` (see above).
+        read_only: Open an existing file for reading only (SQLite's ``mode=ro``):
+            every write fails, the schema is never migrated, and nothing is
+            created. What ``eventual replay --db`` uses.
 
     Raises:
         ValueError: ``synchronous`` or ``busy_timeout`` is invalid.
@@ -62,8 +65,14 @@ class SqliteBackend:
         *,
         busy_timeout: float = 10.0,
         synchronous: Synchronous = "NORMAL",
+        read_only: bool = False,
     ) -> None:
-        self._db = Database(os.fspath(path), busy_timeout=busy_timeout, synchronous=synchronous)
+        self._db = Database(
+            os.fspath(path),
+            busy_timeout=busy_timeout,
+            synchronous=synchronous,
+            read_only=read_only,
+        )
         self._executions = SqliteExecutions(self._db)
         self._queue = SqliteQueue(self._db)
         self._timers = SqliteTimers(self._db)

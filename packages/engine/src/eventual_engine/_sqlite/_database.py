@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
-from ._schema import migrate
+from ._schema import check_readable, migrate
 
 __all__ = ["MAX_BATCH", "Database", "Synchronous"]
 
@@ -78,12 +78,20 @@ class Database:
     again.
     """
 
-    def __init__(self, path: str, *, busy_timeout: float, synchronous: Synchronous) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        busy_timeout: float,
+        synchronous: Synchronous,
+        read_only: bool = False,
+    ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
         if busy_timeout < 0:
             raise ValueError(f"busy_timeout must be >= 0 seconds, got {busy_timeout!r}")
         self.path = path
+        self.read_only = read_only
         self._busy_timeout = busy_timeout
         self._synchronous = synchronous
         self._jobs: queue.SimpleQueue[_Job | _Stop] = queue.SimpleQueue()
@@ -152,6 +160,8 @@ class Database:
         _deliver([(stop, None, None)])
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._connect_read_only()
         if self.path != ":memory:" and not self.path.startswith("file:"):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
@@ -172,6 +182,28 @@ class Database:
         except sqlite3.DatabaseError as exc:
             conn.close()
             # Same class (OperationalError for a lock timeout), with the file named.
+            raise type(exc)(f"cannot open {self.path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        # mode=ro: SQLite itself refuses every write, so reading a production copy
+        # (``eventual replay --db``) can never change it, not even by migrating.
+        path = Path(self.path)
+        if not path.is_file():
+            raise FileNotFoundError(f"cannot open {self.path} read-only: no such file")
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro",
+            timeout=self._busy_timeout,
+            isolation_level=None,
+            uri=True,
+        )
+        try:
+            check_readable(conn, self.path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
             raise type(exc)(f"cannot open {self.path}: {exc}") from exc
         except BaseException:
             conn.close()

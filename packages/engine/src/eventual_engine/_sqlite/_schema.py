@@ -112,6 +112,30 @@ SCHEMA_VERSION: Final = len(MIGRATIONS)
 """The schema version this code writes."""
 
 
+def check_readable(conn: sqlite3.Connection, path: str) -> None:
+    """Check that a file opened read-only has exactly this code's schema.
+
+    Raises:
+        SchemaVersionError: The file is empty, older (it needs migrating, which
+            a read-only open cannot do) or newer than this code.
+    """
+    version = _version(conn)
+    if version == SCHEMA_VERSION:
+        return
+    if version == 0:
+        raise SchemaVersionError(f"{path} is not an eventual database (it has no schema)")
+    newer = version > SCHEMA_VERSION
+    raise SchemaVersionError(
+        f"{path} has schema version {version}, and this eventual-engine reads version "
+        f"{SCHEMA_VERSION}; "
+        + (
+            "upgrade eventual-engine to read it"
+            if newer
+            else "open it once read-write with this version to migrate it (or use a copy)"
+        )
+    )
+
+
 def migrate(conn: sqlite3.Connection, path: str) -> None:
     """Bring the schema of an open database up to :data:`SCHEMA_VERSION`.
 
