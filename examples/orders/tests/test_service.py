@@ -127,3 +127,16 @@ async def test_fulfil_replays_deterministically(eventual_env: TestEnvironment) -
     await handle.signal(approval, True)
     await eventual_env.advance(timedelta(minutes=5))
     assert await handle.result() == "shipped"
+
+
+async def test_fulfil() -> None:
+    """The test of DESIGN.md's testing section, as written there, on a module path."""
+    async with TestEnvironment("orders.service") as env:  # virtual clock, fresh state
+        env.mock(reserve_stock).returns(True)  # also .raises(exc), .calls(fn), .completes_async()
+        handle = await env.start(fulfil, Order("o1", "book", 1))
+        await env.run_until_idle()  # settle all work, no time passes
+        assert await handle.status() == ExecutionStatus.RUNNING
+        await handle.signal(approval, True)
+        await env.advance(timedelta(minutes=5))  # fires due timers in order
+        assert await handle.result() == "shipped"
+    assert STOCK["book"] == 10  # the mock answered, the real task never ran

@@ -143,7 +143,7 @@ async def test_time_moves_only_when_told_and_timers_fire_at_their_instant() -> N
 
 
 async def test_advance_to_rejects_the_past_and_naive_times() -> None:
-    """advance_to moves to an instant; going back or a naive time is a clear error."""
+    """advance_to moves to an instant; going back, a naive time or a wrong type is a clear error."""
     async with TestEnvironment(SERVICE) as env:
         target = env.now + timedelta(days=30)
         await env.advance_to(target)
@@ -154,6 +154,10 @@ async def test_advance_to_rejects_the_past_and_naive_times() -> None:
             await env.advance(timedelta(seconds=-1))
         with pytest.raises(ValueError, match="timezone-aware"):
             await env.advance_to(datetime(2040, 1, 1))
+        with pytest.raises(TypeError, match="advance takes a timedelta"):
+            await env.advance(60)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="advance_to takes a timezone-aware datetime"):
+            await env.advance_to("2040-01-01T00:00:00Z")  # type: ignore[arg-type]
 
 
 async def test_next_due_names_the_next_timer() -> None:
@@ -191,6 +195,26 @@ async def test_the_environment_is_the_ambient_client_only_inside() -> None:
     assert current_client() is None
     with pytest.raises(RuntimeError, match="not running"):
         _ = env.now
+
+
+async def test_the_ambient_client_is_reset_when_the_test_body_raises() -> None:
+    """A failing test body leaves no client behind; an inner environment restores the outer."""
+
+    async def failing_test() -> None:
+        async with TestEnvironment(SERVICE):
+            assert current_client() is not None
+            raise KeyError("the test failed")
+
+    with pytest.raises(KeyError):
+        await failing_test()
+    assert current_client() is None
+    async with TestEnvironment(SERVICE) as outer_env:
+        outer_client = current_client()
+        with pytest.raises(KeyError):
+            await failing_test()
+        assert current_client() is outer_client
+        assert await (await outer_env.start(adder, 1)).result() == 2
+    assert current_client() is None
 
 
 async def test_an_environment_is_entered_once_at_a_time() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from datetime import timedelta
 
 import pytest
 
-from eventual import Service, WorkflowFailed, sleep, task, workflow
+from eventual import Service, TaskError, WorkflowFailed, sleep, task, workflow
 from eventual.history import ExecutionRecord
 from eventual_testing import TestEnvironment
 
@@ -46,7 +47,38 @@ async def long_then_fails(steps: int) -> None:
     await add(2, 2)
 
 
-SERVICE = Service.from_definitions("explain", [add, explode, flip, long_then_fails])
+@workflow
+async def recovers_then_fails(_: None) -> None:
+    with contextlib.suppress(TaskError):
+        await explode("handled")
+    await add(1, 1)
+    await sleep(timedelta(seconds=1))
+    raise KeyError("order o1")
+
+
+@task(timeout=timedelta(minutes=1))
+async def slow() -> None:
+    pass
+
+
+@workflow
+async def parent(_: None) -> None:
+    await add(1, 1)
+    await long_then_fails(0)  # a child that fails
+    await slow()
+
+
+@workflow
+async def times_out(_: None) -> None:
+    with contextlib.suppress(TaskError):
+        await explode("handled")
+    await slow()
+
+
+SERVICE = Service.from_definitions(
+    "explain",
+    [add, explode, flip, long_then_fails, recovers_then_fails, slow, parent, times_out],
+)
 
 
 def note_of(error: BaseException) -> str:
@@ -92,6 +124,45 @@ async def test_a_failed_task_is_marked_and_distant_history_is_left_out() -> None
     assert "message='out of fuel'" in marked[1]
     assert "WorkflowStarted" in note  # the start is always shown
     assert len(note.splitlines()) < 20
+
+
+async def test_a_caught_task_failure_is_not_blamed_for_a_later_error() -> None:
+    """An error the workflow raised itself shows the end of the history, nothing marked."""
+    async with TestEnvironment(SERVICE) as env:
+        handle = await env.start(recovers_then_fails, None, name="r1")
+        await env.advance(timedelta(seconds=1))
+        with pytest.raises(WorkflowFailed) as failed:
+            await handle.result()
+    assert failed.value.error_type == "KeyError"
+    note = note_of(failed.value)
+    assert "around sequence" not in note
+    assert not [line for line in note.splitlines() if line.startswith("  >")]
+    assert "TimerFired" in note
+    assert note.splitlines()[-1].split()[2] == "WorkflowFailed"
+
+
+async def test_a_failed_child_or_a_timed_out_task_is_marked() -> None:
+    """The note marks the child whose failure went uncaught, or the task that timed out."""
+    async with TestEnvironment(SERVICE) as env:
+        env.mock(slow).completes_async()
+        child_failed = await env.start(parent, None, name="p1")
+        timed_out = await env.start(times_out, None, name="t1")
+        await env.advance(timedelta(minutes=1))
+        with pytest.raises(WorkflowFailed) as failed_child:
+            await child_failed.result()
+        with pytest.raises(WorkflowFailed) as failed_task:
+            await timed_out.result()
+    assert failed_child.value.error_type == "WorkflowFailed"
+    marked = [line for line in note_of(failed_child.value).splitlines() if line.startswith("  >")]
+    assert [line.split()[5] for line in marked] == [
+        "ChildWorkflowScheduled",
+        "ChildWorkflowFailed",
+    ]
+    assert failed_task.value.error_type == "Timeout"
+    note = note_of(failed_task.value)
+    assert "history around sequence 2" in note
+    marked = [line for line in note.splitlines() if line.startswith("  >")]
+    assert [line.split()[5] for line in marked] == ["TaskScheduled", "TaskTimedOut"]
 
 
 async def test_explain_marks_the_failure_in_the_whole_timeline() -> None:

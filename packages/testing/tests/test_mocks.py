@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 from unittest.mock import call
 
 import attrs
@@ -15,6 +16,8 @@ from eventual import (
     TaskError,
     Timeout,
     WorkflowFailed,
+    complete_async,
+    sleep,
     task,
     workflow,
 )
@@ -38,6 +41,14 @@ async def charge(card: str, amount: int) -> Receipt:
 @task(retry=RetryPolicy(max_attempts=3, initial_interval=timedelta(seconds=1)))
 async def fetch(url: str, *, retries_left: int = 0) -> str:
     return f"real {url}"
+
+
+@task(
+    heartbeat_timeout=timedelta(seconds=30),
+    retry=RetryPolicy(max_attempts=2, initial_interval=timedelta(seconds=10)),
+)
+async def export(report: str) -> str:
+    return f"real {report}"
 
 
 @task(timeout=timedelta(minutes=10))
@@ -77,7 +88,21 @@ async def ask(request: str) -> str:
         return "no answer"
 
 
-SERVICE = Service.from_definitions("mocks", [charge, fetch, approve, pay, try_pay, get, ask])
+@workflow
+async def exports(report: str) -> str:
+    return await export(report)
+
+
+@workflow
+async def gets_both(_: None) -> list[str]:
+    first, second = await asyncio.gather(fetch("a"), fetch("b"))
+    return [first, second]
+
+
+SERVICE = Service.from_definitions(
+    "mocks",
+    [charge, fetch, export, approve, pay, try_pay, get, ask, exports, gets_both],
+)
 
 
 async def test_returns_answers_every_call_and_records_arguments() -> None:
@@ -214,7 +239,9 @@ async def test_an_open_attempt_still_times_out_on_the_virtual_clock() -> None:
     async with TestEnvironment(SERVICE) as env:
         env.mock(approve).completes_async()
         handle = await env.start(ask, "slow")
-        await env.advance(timedelta(minutes=10))
+        await env.advance(timedelta(minutes=9, seconds=59))
+        assert await handle.status() is ExecutionStatus.RUNNING
+        await env.advance(timedelta(seconds=1))
         assert await handle.result() == "no answer"
 
 
@@ -258,3 +285,68 @@ async def test_mocks_are_per_environment() -> None:
     async with TestEnvironment(SERVICE) as env:
         assert await (await env.start(pay, "visa")).result() == "real-visa:10"
     assert real_calls == ["visa"]
+
+
+async def test_parallel_calls_take_one_shot_answers_in_call_order() -> None:
+    """Two calls in asyncio.gather take the queued answers in the order the workflow made them."""
+    async with TestEnvironment(SERVICE) as env:
+        mock = env.mock(fetch).returns_once("first").returns_once("second")
+        assert await (await env.start(gets_both, None)).result() == ["first", "second"]
+        # Arguments are recorded as the task received them: defaults filled in.
+        assert mock.calls == [call("a", retries_left=0), call("b", retries_left=0)]
+
+
+async def test_a_workflow_mock_answers_once_per_execution_under_replay() -> None:
+    """Replaying a mocked execution reuses its answer: no extra call, no one-shot taken."""
+
+    async def slow_pay(card: str) -> str:
+        await sleep(timedelta(seconds=1))
+        await sleep(timedelta(seconds=1))
+        return f"slow {card}"
+
+    async with TestEnvironment(SERVICE, replay=True) as env:
+        mock = env.mock(pay).calls(slow_pay).returns_once("quick")
+        first = await env.start(pay, "visa")  # takes the one-shot answer
+        second = await env.start(pay, "amex")  # runs slow_pay, replayed at every step
+        third = await env.start(pay, "jcb")
+        await env.run_until_idle()
+        mock.returns_once("late")  # queued while "amex" and "jcb" are mid-way
+        await env.advance(timedelta(seconds=5))
+        assert await first.result() == "quick"
+        assert await second.result() == "slow amex"
+        assert await third.result() == "slow jcb"
+        assert mock.calls == [call("visa"), call("amex"), call("jcb")]
+        assert await (await env.start(pay, "diners")).result() == "late"
+
+
+async def test_a_mock_set_mid_execution_does_not_change_it_on_replay() -> None:
+    """An execution that began with the real workflow keeps it when a mock is set later."""
+    async with TestEnvironment(SERVICE, replay=True) as env:
+        charging = env.mock(charge).completes_async()
+        handle = await env.start(pay, "visa")
+        await env.run_until_idle()  # the real workflow code waits for the charge
+        env.mock(pay).returns("mocked")
+        await env.complete_task(charging.tokens[0], Receipt(id="r", amount=1))
+        assert await handle.result() == "r:1"
+        assert await (await env.start(pay, "amex")).result() == "mocked"
+
+
+async def test_a_missed_heartbeat_is_retried_after_the_back_off() -> None:
+    """An attempt that goes silent times out at 30s; the retry runs 10s later, at 40s."""
+    async with TestEnvironment(SERVICE) as env:
+        attempts: list[datetime] = []
+
+        def silent_once(report: str) -> str:
+            attempts.append(env.now)
+            if len(attempts) == 1:
+                complete_async()  # never finished: no heartbeat either
+            return f"mocked {report}"
+
+        env.mock(export).calls(silent_once)
+        handle = await env.start(exports, "daily")
+        await env.advance(timedelta(seconds=39))
+        assert len(attempts) == 1
+        await env.advance(timedelta(seconds=1))
+        assert await handle.result() == "mocked daily"
+        start = TestEnvironment.DEFAULT_START
+        assert attempts == [start, start + timedelta(seconds=40)]

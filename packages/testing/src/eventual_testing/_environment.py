@@ -196,8 +196,11 @@ class TestEnvironment:
         instant and the work it causes is settled before the clock moves on.
 
         Raises:
+            TypeError: ``delta`` is not a ``timedelta``.
             ValueError: ``delta`` is negative.
         """
+        if not isinstance(delta, timedelta):
+            raise TypeError(f"advance takes a timedelta, e.g. timedelta(hours=1), got {delta!r}")
         if delta < timedelta(0):
             raise ValueError(f"the clock cannot go back: advance({delta!r})")
         await self.advance_to(self.now + delta)
@@ -206,8 +209,11 @@ class TestEnvironment:
         """Move the clock to ``when``, firing due timers in time order (see :meth:`advance`).
 
         Raises:
+            TypeError: ``when`` is not a ``datetime``.
             ValueError: ``when`` is naive or before :attr:`now`.
         """
+        if not isinstance(when, datetime):
+            raise TypeError(f"advance_to takes a timezone-aware datetime, got {when!r}")
         if when.tzinfo is None:
             raise ValueError(f"advance_to needs a timezone-aware time, got {when!r}")
         if when < self.now:

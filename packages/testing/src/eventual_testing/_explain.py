@@ -89,16 +89,37 @@ def failure_seq(record: ExecutionRecord, history: Sequence[HistoryEvent]) -> int
     """Return the sequence number a failed execution's error points at, if any.
 
     A ``DeterminismError`` names it in its message; a failure that a failed task
-    or child caused points at that call's last failure.
+    or child caused (its error went uncaught) points at that call.
     """
     if record.error_type == "DeterminismError" and record.message:
         found = _SEQUENCE.search(record.message)
         if found is not None:
             return int(found.group(1))
     for event in reversed(history):
-        if isinstance(event, _FAILED_CALLS):
+        if isinstance(event, _FAILED_CALLS) and _ended(record, event):
             return event.seq
     return None
+
+
+def _ended(
+    record: ExecutionRecord,
+    event: TaskFailed | TaskTimedOut | TaskHeartbeatTimedOut | ChildWorkflowFailed,
+) -> bool:
+    """Tell whether the execution ended with the error this failed call raised in it.
+
+    A failed call the workflow caught is not the cause of a later failure; only a
+    call whose error went uncaught is. Timeouts are told apart by type alone.
+    """
+    match event:
+        case TaskFailed(error_type=error_type, message=message):
+            raised = "TaskError", f"{error_type}: {message}" if message else error_type
+        case ChildWorkflowFailed(error_type=error_type, message=message):
+            raised = "WorkflowFailed", f"{error_type}: {message}" if message else error_type
+        case TaskHeartbeatTimedOut():
+            return record.error_type == "HeartbeatTimeout"
+        case _:
+            return record.error_type == "Timeout"
+    return (record.error_type, record.message) == raised
 
 
 def open_calls(history: Sequence[HistoryEvent]) -> list[str]:

@@ -25,7 +25,7 @@ from eventual.codec import decode, encode
 if TYPE_CHECKING:
     from unittest.mock import _Call
 
-__all__ = ["CallLog", "TaskMock", "WorkflowMock"]
+__all__ = ["Answer", "CallLog", "RealCode", "TaskMock", "WorkflowMock", "run_answer"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,7 +34,8 @@ OutputT = TypeVar("OutputT")
 FnT = TypeVar("FnT")
 MockT = TypeVar("MockT")
 
-_Answer: TypeAlias = Callable[[tuple[Any, ...], dict[str, Any]], Awaitable[Any]]
+# One answer to one call: given the call's arguments, what the call returns or raises.
+Answer: TypeAlias = Callable[[tuple[Any, ...], dict[str, Any]], Awaitable[Any]]
 RealCode: TypeAlias = Callable[[], Awaitable[Any]]
 
 
@@ -65,8 +66,8 @@ class _Mock:
     def __init__(self, what: str, result_type: Any) -> None:
         self._what = what
         self._result_type = result_type
-        self._standing: _Answer | None = None
-        self._once: deque[_Answer] = deque()
+        self._standing: Answer | None = None
+        self._once: deque[Answer] = deque()
         self._log: CallLog[Any, Any] = CallLog(self._use_fn)
 
     def __repr__(self) -> str:
@@ -94,7 +95,7 @@ class _Mock:
         self._standing = answer
         return self
 
-    def _set(self, answer: _Answer, once: bool) -> None:
+    def _set(self, answer: Answer, once: bool) -> None:
         if once:
             self._once.append(answer)
         else:
@@ -122,13 +123,23 @@ class _Mock:
 
         self._set(answer, once)
 
+    def choose(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Answer | None:
+        """Record one call and take its answer; ``None`` means the real code."""
+        self._log.append(call(*args, **kwargs))
+        return self._once.popleft() if self._once else self._standing
+
     async def answer(self, args: tuple[Any, ...], kwargs: dict[str, Any], real: RealCode) -> Any:
         """Record one call and answer it (the real code when no answer is set)."""
-        self._log.append(call(*args, **kwargs))
-        answer = self._once.popleft() if self._once else self._standing
-        if answer is None:
-            return await real()
-        return await answer(args, kwargs)
+        return await run_answer(self.choose(args, kwargs), args, kwargs, real)
+
+
+async def run_answer(
+    answer: Answer | None, args: tuple[Any, ...], kwargs: dict[str, Any], real: RealCode
+) -> Any:
+    """Run a chosen answer, or the real code when there is none."""
+    if answer is None:
+        return await real()
+    return await answer(args, kwargs)
 
 
 class TaskMock(_Mock, Generic[P, R]):

@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from eventual import Task, Workflow
+from eventual import Task, Workflow, execution_info
 
-from ._mocks import TaskMock, WorkflowMock
+from ._mocks import Answer, TaskMock, WorkflowMock, run_answer
 
 __all__ = ["StandInTask", "StandInWorkflow"]
 
@@ -53,6 +53,11 @@ class StandInWorkflow(Workflow[Any, Any]):
         self.source = original.source
         self.original = original
         self.mock: WorkflowMock[Any, Any] | None = None
+        # The answer each execution took on its first run. A workflow body runs
+        # again whenever its history is replayed (replay mode, a cache miss); a
+        # replay must make the same calls, so it reuses that answer instead of
+        # recording another call or taking the next one-shot answer.
+        self._answers: dict[str, Answer | None] = {}
 
     @property
     def input_type(self) -> Any:
@@ -65,7 +70,10 @@ class StandInWorkflow(Workflow[Any, Any]):
         return self.original.output_type
 
     async def _body(self, input: Any) -> Any:
-        real = functools.partial(self.original.fn, input)
-        if self.mock is None:
-            return await real()
-        return await self.mock.answer((input,), {}, real)
+        execution_id = execution_info().execution_id
+        if execution_id in self._answers:
+            answer = self._answers[execution_id]
+        else:
+            answer = None if self.mock is None else self.mock.choose((input,), {})
+            self._answers[execution_id] = answer
+        return await run_answer(answer, (input,), {}, functools.partial(self.original.fn, input))
