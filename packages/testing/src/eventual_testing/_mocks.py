@@ -222,7 +222,8 @@ class WorkflowMock(_Mock, Generic[InputT, OutputT]):
     Typically a child workflow: ``env.mock(charge_card).returns(Receipt(...))`` makes
     every execution of ``charge_card`` succeed at once with that result (it is
     still a real execution, with a history). ``raises`` makes it fail, which the
-    parent sees as ``WorkflowFailed``.
+    parent sees as ``WorkflowFailed``. An execution takes its answer when its code
+    first runs; replaying its history reuses it, so a replay records no call.
 
     Attributes:
         workflow: The mocked workflow.
