@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+
 import pytest
 
 from eventual import ExecutionStatus, Service, complete_async, signal, task, task_info, workflow
-from eventual.history import TaskSucceeded
+from eventual.history import HistoryEvent, TaskSucceeded
 from eventual.spi import InboundMessage
-from eventual_engine import Engine, EngineOptions, ManualClock, MemoryBackend
+from eventual_engine import Engine, EngineOptions, ManualClock, MemoryBackend, StepOutput
 
 tokens: list[str] = []
 
@@ -176,3 +180,36 @@ async def test_tasks_beyond_the_free_concurrency_wait_for_a_claim(clock: ManualC
     assert counting.task_claims == 0
     assert await backend.tasks.pending() == 1
     assert engine.tasks.attempts == 0
+
+
+async def test_an_engine_error_mid_step_drops_the_live_instance(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If applying events fails unexpectedly, the half-applied instance is never reused."""
+    from eventual_engine import WorkflowInstance
+
+    lease = timedelta(milliseconds=50)
+    engine = Engine(SERVICE, MemoryBackend(), clock=clock, options=EngineOptions(lease=lease))
+    id_ = await engine.start_execution(collect.name, 2, "broken-step")
+    await engine.run_until_idle()
+    original = WorkflowInstance.apply
+    failures = [RuntimeError("disk on fire")]
+
+    def apply_once_failing(self: WorkflowInstance, events: Sequence[HistoryEvent]) -> StepOutput:
+        output = original(self, events)  # mutates the instance...
+        if failures:
+            raise failures.pop()  # ...then fails before the step is committed
+        return output
+
+    monkeypatch.setattr(WorkflowInstance, "apply", apply_once_failing)
+    await engine.send_signal(id_, "step", 1)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        await engine.orchestrate_once()
+    replays = engine.orchestrator.replays
+    # Once the claim lapses the message is processed again, from history: had the
+    # half-applied instance been kept, the signal would be applied twice.
+    await asyncio.sleep(lease.total_seconds() * 2)
+    await engine.send_signal(id_, "step", 2)
+    await engine.run_until_idle()
+    assert (await engine.execution_record(id_)).result == [1, 2]
+    assert engine.orchestrator.replays == replays + 1

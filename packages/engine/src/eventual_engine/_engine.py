@@ -181,9 +181,7 @@ class Engine:
         self.tasks.client = client
 
     def _cancel_running(self, token: str) -> None:
-        running = self.tasks.running.get(token)
-        if running is not None:
-            running.cancel()
+        self.tasks.cancel(token)
 
     # --- work -----------------------------------------------------------------------
 

@@ -195,6 +195,9 @@ class Orchestrator:
                 # The queued path replays from history and records the failure.
                 self.evict(execution_id)
                 return None
+            except BaseException:
+                self.evict(execution_id)  # half applied: never reuse it
+                raise
             output.cancel_timers.extend(cancel_timers)
             try:
                 return await self._commit(
@@ -228,6 +231,9 @@ class Orchestrator:
             except DeterminismError:
                 self.evict(execution_id)
                 return None
+            except BaseException:
+                self.evict(execution_id)
+                raise
             try:
                 return await self._commit(
                     live,
@@ -266,6 +272,9 @@ class Orchestrator:
             log.error("%s", error)
             self.evict(execution_id)
             return await self._fail(batch, record, error)
+        except BaseException:
+            self.evict(execution_id)  # half applied: never reuse it
+            raise
         try:
             return await self._commit(
                 live,

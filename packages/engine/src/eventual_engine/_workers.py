@@ -88,6 +88,7 @@ class TaskWorker:
         self.backend = backend
         self._on_batch = on_batch
         self._reserved = 0
+        self._settling: set[str] = set()  # attempts whose body returned
         self.clock = clock
         self.client = client
         """The ambient client while task bodies run."""
@@ -102,6 +103,16 @@ class TaskWorker:
     def free(self) -> int:
         """How many more attempts this worker may run at once."""
         return max(self._concurrency - len(self.running) - self._reserved, 0)
+
+    def cancel(self, token: str) -> None:
+        """Stop a running attempt (its deadline passed), unless its body has returned.
+
+        Once the body has returned, the coroutine is committing the outcome and
+        the workflow's next step; cancelling that would only throw the work away.
+        """
+        running = self.running.get(token)
+        if running is not None and token not in self._settling:
+            running.cancel()
 
     def reserve(self, count: int) -> Lease | None:
         """Reserve room for ``count`` attempts committed already claimed by this worker."""
@@ -214,9 +225,15 @@ class TaskWorker:
                 error_type=type(error).__name__,
                 message=str(error),
             )
-        message = InboundMessage(
-            id=f"{request.token}|done", execution_id=request.execution_id, event=event
-        )
+        self._settling.add(request.token)
+        try:
+            await self._settle(request, event, deadlines)
+        finally:
+            self._settling.discard(request.token)
+
+    async def _settle(
+        self, request: TaskRequest, event: HistoryEvent, deadlines: list[TimerRequest]
+    ) -> None:
         if self._on_outcome is not None:
             # Fast path: the workflow's next step is committed together with the
             # end of this attempt, in one write.
@@ -229,6 +246,9 @@ class TaskWorker:
                 log.exception("eventual could not apply the outcome of %s", request.token)
         # Claiming the execution in the same write lets this coroutine run the
         # workflow's next step at once, instead of waking the orchestrator loop.
+        message = InboundMessage(
+            id=f"{request.token}|done", execution_id=request.execution_id, event=event
+        )
         claim = Lease(owner=self._owner, duration=self._lease) if self._on_batch else None
         batch = await self.backend.tasks.finish(request.token, message, claim=claim)
         if deadlines:
