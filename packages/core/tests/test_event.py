@@ -134,3 +134,24 @@ def test_subscription_checks_its_handler() -> None:
         Subscription(two, (shipped,))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="names no events"):
         Subscription(sync_free, ())
+
+
+def test_subscription_names_a_retry_that_is_not_a_policy() -> None:
+    """A wrong retry= is rejected with the value given."""
+
+    async def handle(s: Shipped) -> None: ...
+
+    with pytest.raises(TypeError, match=r"retry must be a RetryPolicy, got 3"):
+        Subscription(handle, (shipped,), retry=3)  # type: ignore[arg-type]
+
+
+def test_subscription_rejects_two_types_for_one_event_name() -> None:
+    """Two events of one name but different types would leave decoding ambiguous."""
+    other = event("Shipped", int)
+
+    async def handle(s: Shipped) -> None: ...
+
+    with pytest.raises(TypeError, match=r"event 'Shipped' twice, with types Shipped and int"):
+        Subscription(handle, (shipped, other))
+    same = event("Shipped", Shipped)  # declared again with the same type: fine
+    assert Subscription(handle, (shipped, same)).event_named("Shipped") is shipped

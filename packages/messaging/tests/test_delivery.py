@@ -247,3 +247,100 @@ def test_bus_options_are_checked() -> None:
         BusOptions(batch=0)
     with pytest.raises(ValueError, match="dedup_window must be positive"):
         BusOptions(dedup_window=timedelta(0))
+
+
+async def test_a_slow_handler_does_not_hold_up_the_rest_of_its_round(
+    bus: LocalBus, now: Now, client: Client
+) -> None:
+    """Each delivery is settled as soon as its handler returns, not when the round ends."""
+    release = asyncio.Event()
+    booked: list[str] = []
+
+    @subscription(charged)
+    async def book(c: Charge) -> None:
+        if c.invoice == "slow":
+            await release.wait()
+        booked.append(c.invoice)
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    await bus.publish(
+        [
+            envelope("1", {"invoice": "slow", "cents": 1}),
+            envelope("2", {"invoice": "fast", "cents": 2}),
+        ]
+    )
+    round_ = asyncio.create_task(delivery.deliver_due())
+    try:
+        for _ in range(200):
+            if booked == ["fast"] and await delivery.pending() == 1:
+                break
+            await asyncio.sleep(0.005)
+        assert booked == ["fast"]
+        assert await delivery.pending() == 1  # only the slow one is still held
+    finally:
+        release.set()
+    assert await round_ == 2
+    assert await delivery.pending() == 0
+
+
+class Abort(BaseException):
+    """A BaseException that is neither an interrupt nor a cancellation."""
+
+
+async def test_a_handler_raising_a_base_exception_fails_only_its_own_delivery(
+    bus: LocalBus, now: Now, client: Client
+) -> None:
+    """A BaseException or a CancelledError raised by a handler is a failure like any other."""
+    booked: list[str] = []
+
+    @subscription(charged)
+    async def book(c: Charge) -> None:
+        if c.invoice == "abort":
+            raise Abort("gave up")
+        if c.invoice == "cancelled":
+            raise asyncio.CancelledError("inner work was cancelled")
+        booked.append(c.invoice)
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    await bus.publish(
+        [
+            envelope("1", {"invoice": "abort", "cents": 1}),
+            envelope("2", {"invoice": "ok", "cents": 2}),
+            envelope("3", {"invoice": "cancelled", "cents": 3}),
+        ]
+    )
+    assert await delivery.deliver_due() == 3
+    assert booked == ["ok"]
+    assert await delivery.pending() == 0
+    dead = {d.event.id: (d.error_type, d.message) for d in await delivery.dead_letters()}
+    assert dead == {
+        "1": ("Abort", "gave up"),
+        "3": ("CancelledError", "inner work was cancelled"),
+    }
+
+
+async def test_a_round_cancelled_at_shutdown_gives_its_deliveries_back(
+    bus: LocalBus, now: Now, client: Client
+) -> None:
+    """Interrupted deliveries run again at once elsewhere, without using up an attempt."""
+    started = asyncio.Event()
+    runs: list[str] = []
+
+    @subscription(charged)
+    async def book(c: Charge) -> None:
+        runs.append(c.invoice)
+        started.set()
+        await asyncio.Event().wait()  # until cancelled
+
+    service = Service.from_definitions("b", [book])
+    delivery = await bus.attach(service, client, now, owner="stopping")
+    await bus.publish([envelope("1", {"invoice": "i1", "cents": 1})])
+    round_ = asyncio.create_task(delivery.deliver_due())
+    await started.wait()
+    round_.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await round_
+    assert await delivery.pending() == 1
+    assert await delivery.next_due() is not None  # not leased any more
+    (claim,) = await bus.store.claim("b", now(), "next", 10, 30)
+    assert claim.attempt == 1

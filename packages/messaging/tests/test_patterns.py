@@ -68,6 +68,19 @@ def doc(detail: Any, name: str = "Placed") -> dict[str, Any]:
         ),
         ({"region": ["eu"], "n": [1]}, {"region": "eu", "n": 2}, False),
         ({"region": ["eu"]}, "eu", False),
+        # exists applies to leaves: an object, an empty list or a list of objects
+        # has no value at that field, so EventBridge counts the field as absent.
+        ({"note": [{"exists": False}]}, {"note": {"text": "x"}}, True),
+        ({"tags": [{"exists": False}]}, {"tags": []}, True),
+        ({"tags": [{"exists": True}]}, {"tags": []}, False),
+        ({"tags": [{"exists": False}]}, {"tags": [{"a": 1}]}, True),
+        ({"tags": [{"exists": False}]}, {"tags": [None]}, False),
+        ({"address": {"country": [{"exists": False}]}}, {}, True),
+        ({"address": {"country": [{"exists": False}]}}, {"address": None}, True),
+        ({"address": {"country": [{"exists": False}]}}, {"address": []}, True),
+        ({"address": {"country": [{"exists": True}]}}, {"address": None}, False),
+        ({"address": {"country": ["DE"]}}, {"address": []}, False),
+        ({"tags": ["b"]}, {"tags": [["a"], ["b"]]}, True),  # nested arrays are flattened
         ({"x": [{"suffix": "a"}]}, {"x": "a"}, False),
     ],
 )

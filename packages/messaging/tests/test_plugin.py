@@ -69,3 +69,18 @@ def test_bad_settings_are_reported_with_the_value(options: dict[str, object], me
     provider = Plugins(get_plugin_manager(autoload=True)).event_bus("sqlite")
     with pytest.raises((EventualError, ValueError), match=message):
         provider.create(EventualConfig(options=options))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"bus_lease_seconds": "inf"}, "bus_lease_seconds.*'inf'"),
+        ({"bus_dedup_days": "1e12"}, "bus_dedup_days.*'1e12'"),
+        ({"bus_batch": "many"}, "bus_batch.*'many'"),
+    ],
+)
+def test_out_of_range_settings_name_the_setting(options: dict[str, object], message: str) -> None:
+    """A setting too large for a duration, or not a number, is named with its value."""
+    provider = Plugins(get_plugin_manager(autoload=True)).event_bus("memory")
+    with pytest.raises(EventualError, match=message):
+        provider.create(EventualConfig(options=options))

@@ -127,14 +127,25 @@ class Subscription(Definition, Generic[T]):
                     "(event.where(...))"
                 )
         if retry is not None and not isinstance(retry, RetryPolicy):
-            raise TypeError(f"subscription {source_of(fn)}: retry must be a RetryPolicy")
+            raise TypeError(
+                f"subscription {source_of(fn)}: retry must be a RetryPolicy, got {retry!r}"
+            )
         self.fn = fn
         self.filters: tuple[EventFilter[Any], ...] = tuple(
             e if isinstance(e, EventFilter) else EventFilter(e, {}) for e in events
         )
         unique: dict[int, Event[Any]] = {}
+        named: dict[str, Event[Any]] = {}
         for f in self.filters:
             unique.setdefault(id(f.event), f.event)
+            first = named.setdefault(f.event.name, f.event)
+            if first.payload_type != f.event.payload_type:
+                # Deliveries are matched by name: which type would decode one?
+                raise TypeError(
+                    f"subscription {source_of(fn)} names event {f.event.name!r} twice, "
+                    f"with types {_type_name(first.payload_type)} and "
+                    f"{_type_name(f.event.payload_type)}; subscribe with one of them"
+                )
         self.events: tuple[Event[Any], ...] = tuple(unique.values())
         self.name = check_name("subscription", name or fn.__name__)
         self.source = source_of(fn)
@@ -160,6 +171,10 @@ class Subscription(Definition, Generic[T]):
 
     async def __call__(self, payload: T) -> None:
         await self.fn(payload)
+
+
+def _type_name(type_: Any) -> str:
+    return getattr(type_, "__name__", None) or repr(type_)
 
 
 def subscription(

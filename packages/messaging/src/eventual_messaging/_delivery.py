@@ -3,14 +3,20 @@
 One :class:`Delivery` serves one service attached to a bus. Each round claims the
 deliveries that are due (with a lease, so two processes of the service never run
 the same one at once), runs their handlers concurrently with the service's client
-as the ambient client, and settles every outcome in one write.
+as the ambient client, and settles each outcome as soon as its handler returns, so
+a slow handler holds up no other delivery of its round. A round cancelled while
+handlers run (the engine stopping) gives the unfinished deliveries back at once,
+without counting the interrupted attempt, instead of leaving them leased.
 
 Failures never stop the subscriber: a payload that does not decode to the
 subscription's type is dead-lettered at once (another attempt would fail the same
 way); a handler that raises is retried by the subscription's ``RetryPolicy``, with
 the back-off measured on the attached clock and stored as ``not_before`` (so it
 survives a restart), and dead-lettered after its last attempt. Without a policy a
-delivery is attempted once, as tasks are.
+delivery is attempted once, as tasks are. Whatever a handler raises counts as its
+failure, a ``BaseException`` or a ``CancelledError`` of its own included; only
+``KeyboardInterrupt`` and ``SystemExit`` stop the process, as a crash would (the
+delivery runs again once its lease lapses).
 """
 
 from __future__ import annotations
@@ -43,9 +49,10 @@ class BusOptions:
             the delivery runs again elsewhere once it lapses. Leases are renewed
             while handlers run.
         batch: Most deliveries claimed (and run concurrently) per round.
-        dedup_window: How long an event id is remembered after its deliveries are
-            settled: republishing it within the window is ignored, later it is a
-            new event. Old ids are forgotten so the bus does not grow forever.
+        dedup_window: How long after its ``time`` an event id is remembered (and
+            longer while a delivery still needs it): republishing it within the
+            window is ignored, later it is a new event. Old ids are forgotten so
+            the bus does not grow forever.
     """
 
     lease: timedelta = timedelta(seconds=30)
@@ -102,15 +109,33 @@ class Delivery:
         )
         if not claims:
             return 0
-        renewal = asyncio.create_task(self._keep_leases(claims, lease))
+        held = {claim.lease: claim for claim in claims}  # still running
+        renewal = asyncio.create_task(self._keep_leases(held, lease))
         try:
-            outcomes = await asyncio.gather(*(self._attempt(claim) for claim in claims))
+            await asyncio.gather(*(self._deliver(claim, held) for claim in claims))
         finally:
             renewal.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewal
-        await self._store.settle(outcomes)
-        return len(outcomes)
+        return len(claims)
+
+    async def _deliver(self, claim: Claim, held: dict[str, Claim]) -> None:
+        try:
+            outcome = await self._attempt(claim)
+        except asyncio.CancelledError:
+            # The round is stopping: hand the delivery back rather than leave it
+            # leased (and its attempt counted) until the lease lapses.
+            held.pop(claim.lease, None)
+            try:
+                await self._store.release([claim])
+            except Exception:
+                log.exception("giving back an interrupted subscription delivery failed")
+            raise
+        held.pop(claim.lease, None)
+        try:
+            await self._store.settle([outcome])
+        except Exception:  # the lease lapses and the delivery runs again
+            log.exception("settling a subscription delivery failed")
 
     async def _prune(self) -> None:
         # At most every tenth of the window (and at least hourly), forget event ids
@@ -143,11 +168,13 @@ class Delivery:
         """Deliver dead letters again with fresh attempts (all when ``ids`` is None)."""
         return await self._store.redrive(self._service.name, ids, self._now())
 
-    async def _keep_leases(self, claims: Sequence[Claim], lease: float) -> None:
+    async def _keep_leases(self, held: dict[str, Claim], lease: float) -> None:
         while True:
             await asyncio.sleep(lease / 3)
+            if not held:
+                continue
             try:
-                await self._store.renew(claims, lease)
+                await self._store.renew(list(held.values()), lease)
             except Exception:  # the next renewal may work; losing a lease is survivable
                 log.exception("renewing subscription delivery leases failed")
 
@@ -168,12 +195,19 @@ class Delivery:
         try:
             with use_client(self._client):
                 await subscription.fn(payload)
-        except Exception as error:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except asyncio.CancelledError as error:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the round is being cancelled, not the handler failing
+            return self._failed(claim, subscription, error)
+        except BaseException as error:
             return self._failed(claim, subscription, error)
         return Outcome(claim=claim, kind="done", at=self._now())
 
     def _failed(
-        self, claim: Claim, subscription: Subscription[object], error: Exception
+        self, claim: Claim, subscription: Subscription[object], error: BaseException
     ) -> Outcome:
         error_type = type(error).__name__
         policy = subscription.retry

@@ -143,6 +143,14 @@ class MemoryStore:
                 )
         return applied
 
+    async def release(self, claims: Sequence[Claim]) -> None:
+        """Give back interrupted claims still held, uncounted."""
+        for claim in claims:
+            delivery = self._held(claim)
+            if delivery is not None:
+                delivery.lease, delivery.until = None, 0.0
+                delivery.attempts -= 1
+
     async def next_due(self, service: str) -> datetime | None:
         """Return the earliest due time of unleased waiting deliveries."""
         wall = time.time()

@@ -15,9 +15,12 @@ Semantics (those of EventBridge for the subset ``Event.where`` produces):
   boolean, ``null`` only ``null``; numbers compare numerically (``5`` equals
   ``5.0``), and a boolean is never a number.
 - ``{"prefix": p}`` matches strings starting with ``p``; ``{"numeric": [...]}``
-  numbers (not booleans) satisfying every comparison; ``{"exists": true}`` a key
-  that is present with a value that is not an object, ``{"exists": false}`` an
-  absent key.
+  numbers (not booleans) satisfying every comparison.
+- Matchers apply to leaves. EventBridge flattens an event into leaf fields, so a
+  field whose value is an object, an empty list or a list of objects only is not
+  there for a leaf condition, and neither is anything below a missing, ``null``
+  or scalar value: ``{"exists": false}`` matches them, nothing else does.
+  ``{"exists": true}`` matches a field holding any leaf value, ``null`` included.
 """
 
 from __future__ import annotations
@@ -51,31 +54,48 @@ def matches(pattern: Mapping[str, Any], document: Any) -> bool:
         document: The event, e.g. ``{"detail-type": "A", "detail": {"n": 1}}``.
     """
     if isinstance(document, list):
-        return any(matches(pattern, element) for element in document)
+        objects = [element for element in _flatten(document) if isinstance(element, Mapping)]
+        if objects:
+            return any(matches(pattern, element) for element in objects)
     if not isinstance(document, Mapping):
-        return False
+        document = {}  # a value with no fields: every field below it is absent
     for key, expected in pattern.items():
         value = document.get(key, _MISSING)
         if isinstance(expected, Mapping):
-            if value is _MISSING or not matches(expected, value):
+            if not matches(expected, {} if value is _MISSING else value):
                 return False
         elif not _leaf_matches(expected, value):
             return False
     return True
 
 
+def _flatten(values: list[Any]) -> list[Any]:
+    """Elements of a list, nested lists flattened (EventBridge crushes arrays out)."""
+    flat: list[Any] = []
+    for value in values:
+        flat.extend(_flatten(value) if isinstance(value, list) else [value])
+    return flat
+
+
+def _leaves(value: Any) -> list[Any]:
+    """The leaf values at a field: none when it is absent, an object or holds only objects."""
+    if value is _MISSING or isinstance(value, Mapping):
+        return []
+    if isinstance(value, list):
+        return [v for v in _flatten(value) if not isinstance(v, Mapping)]
+    return [value]
+
+
 def _leaf_matches(conditions: list[Any], value: Any) -> bool:
-    if value is _MISSING:
+    leaves = _leaves(value)
+    if not leaves:  # EventBridge sees no field here: only exists: false matches
         return any(_is_exists(c) and c["exists"] is False for c in conditions)
-    if isinstance(value, Mapping):
-        return False  # matchers apply to leaves only
-    values = value if isinstance(value, list) else [value]
     for condition in conditions:
         if _is_exists(condition):
             if condition["exists"] is True:
                 return True
             continue
-        if any(_condition_matches(condition, v) for v in values):
+        if any(_condition_matches(condition, v) for v in leaves):
             return True
     return False
 

@@ -3,14 +3,16 @@
 Registered through the ``eventual`` entry-point group like any third-party bus,
 so choosing a bus is configuration (``event_bus = "..."``), never an import.
 Settings read from the configuration's options: ``sqlite_synchronous`` (shared
-with the engine's SQLite backend), ``bus_lease_seconds`` and ``bus_batch``.
+with the engine's SQLite backend), ``bus_lease_seconds``, ``bus_batch`` and
+``bus_dedup_days``; a bad one fails when the bus is created, naming it and its value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from eventual import EventualError
 from eventual.plugins import EventBusProvider, EventualConfig, hookimpl
@@ -23,20 +25,31 @@ __all__ = ["DEFAULT_DB", "eventual_event_bus_providers"]
 #: Where the SQLite bus lives when the configuration names no file.
 DEFAULT_DB = Path(".eventual") / "local.db"
 
+T = TypeVar("T")
+
 
 def _options(config: EventualConfig) -> BusOptions:
     settings = config.options
+    lease = _setting(settings, "bus_lease_seconds", 30, lambda v: timedelta(seconds=float(v)))
+    batch = _setting(settings, "bus_batch", 64, int)
+    window = _setting(settings, "bus_dedup_days", 7, lambda v: timedelta(days=float(v)))
     try:
-        lease = float(str(settings.get("bus_lease_seconds", 30)))
-        batch = int(str(settings.get("bus_batch", 64)))
-        days = float(str(settings.get("bus_dedup_days", 7)))
-        return BusOptions(
-            lease=timedelta(seconds=lease), batch=batch, dedup_window=timedelta(days=days)
-        )
+        return BusOptions(lease=lease, batch=batch, dedup_window=window)
     except ValueError as error:
+        raise EventualError(f"invalid event bus setting: {error}") from None
+
+
+def _setting(
+    settings: Mapping[str, object], key: str, default: object, parse: Callable[[str], T]
+) -> T:
+    value = settings.get(key, default)
+    try:
+        return parse(str(value))
+    except (ValueError, OverflowError):
         raise EventualError(
-            f"invalid event bus setting: {error} (bus_lease_seconds is a positive number "
-            "of seconds, bus_batch a positive integer, bus_dedup_days a positive number)"
+            f"invalid event bus setting {key} = {value!r}: bus_lease_seconds is a positive "
+            "number of seconds, bus_batch a positive integer, bus_dedup_days a positive "
+            "number of days"
         ) from None
 
 

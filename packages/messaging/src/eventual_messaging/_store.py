@@ -143,6 +143,13 @@ class BusStore(Protocol):
     async def settle(self, outcomes: Sequence[Outcome]) -> int:
         """Apply outcomes whose claim is still held; return how many were applied."""
 
+    async def release(self, claims: Sequence[Claim]) -> None:
+        """Give back claims still held whose attempts were interrupted, not failed.
+
+        Each delivery is due again at once, for any process, and its attempt is
+        not counted.
+        """
+
     async def next_due(self, service: str) -> datetime | None:
         """Return the earliest ``not_before`` of the service's unleased waiting deliveries."""
 

@@ -157,6 +157,17 @@ class SqliteStore:
         """Apply outcomes whose claim is still held, in one transaction."""
         return await self._db.write(lambda conn: _settle(conn, outcomes))
 
+    async def release(self, claims: Sequence[Claim]) -> None:
+        """Give back interrupted claims still held, uncounted (one transaction)."""
+        rows = [(c.lease, c.service, c.subscription) for c in claims]
+        await self._db.write(
+            lambda conn: conn.executemany(
+                "UPDATE bus_deliveries SET attempts = attempts - 1, lease = NULL, until = 0 "
+                "WHERE lease = ? AND service = ? AND subscription = ? AND status = 'waiting'",
+                rows,
+            )
+        )
+
     async def next_due(self, service: str) -> datetime | None:
         """Return the earliest due time of unleased waiting deliveries."""
 
