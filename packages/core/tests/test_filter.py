@@ -160,6 +160,7 @@ def test_filters_compare_by_event_and_conditions() -> None:
         (None, {}, "where\\(\\) needs at least one condition"),
         ({"": 1}, {}, "invalid field path ''"),
         ({"a..b": 1}, {}, "invalid field path 'a..b'"),
+        ({"extra.$or": 1}, {}, "'extra.\\$or' uses \\$or, EventBridge's keyword"),
     ],
 )
 def test_filters_that_do_not_fit_are_rejected_at_definition(

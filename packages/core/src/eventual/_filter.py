@@ -251,6 +251,11 @@ def build_conditions(
         for path, condition in source.items():
             if not isinstance(path, str) or not path or "" in path.split("."):
                 raise FilterError(f"event {event.name}: invalid field path {path!r}")
+            if "$or" in path.split("."):
+                raise FilterError(
+                    f"event {event.name}: field path {path!r} uses $or, EventBridge's keyword "
+                    "for alternatives, which a pattern cannot name as a field"
+                )
             if path in given:
                 raise FilterError(f"event {event.name}: field {path!r} is given twice")
             given[path] = condition
