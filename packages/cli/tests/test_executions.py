@@ -97,3 +97,7 @@ def test_export_writes_a_history_document(run_cli: RunCli, tmp_path: Path) -> No
     assert written.exit_code == 0
     assert path.read_text(encoding="utf-8") == printed.stdout
     assert f"to {path}" in written.stderr
+    nowhere = run_cli("export", done, "-o", str(tmp_path / "missing" / "history.json"))
+    assert nowhere.exit_code == 1
+    assert nowhere.stderr.startswith(f"Error: cannot write {tmp_path / 'missing'}")
+    assert len(nowhere.stderr.splitlines()) == 1

@@ -117,9 +117,15 @@ def test_break_at_calls_the_debugger_at_that_sequence_number(
     assert result.exit_code == 0, result.output
     assert len(calls) == 1
     assert "sequential_tasks" in calls[0]
+    assert "never made" not in result.stderr
     calls.clear()
     assert _replay("--file", path, "--service", "compat_shop").exit_code == 0
     assert calls == []
+    beyond = _replay("--file", path, "--service", "compat_shop", "--break-at", "99", "--json")
+    assert beyond.exit_code == 0, beyond.output
+    assert calls == []
+    assert json.loads(beyond.stdout)["stopped_at"] is None
+    assert "--break-at 99: the code never made the call with sequence number 99" in (beyond.stderr)
 
 
 @pytest.mark.usefixtures("services_path")

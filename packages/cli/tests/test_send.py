@@ -135,6 +135,9 @@ def test_token_is_required_and_sent(secured: Any) -> None:
     assert refused.exit_code == 1
     assert "needs a token" in refused.stderr
     assert "--token" in refused.stderr
+    wrong = runner.invoke(cli, ["executions", "--url", secured.url, "--token", "guess"])
+    assert wrong.exit_code == 1
+    assert "refused the token" in wrong.stderr
     flag = runner.invoke(cli, ["executions", "--url", secured.url, "--token", "s3cret", "--json"])
     assert flag.exit_code == 0, flag.output
     env = {"EVENTUAL_URL": secured.url, "EVENTUAL_TOKEN": "s3cret"}

@@ -100,3 +100,6 @@ def test_user_errors_are_one_line(run_cli: RunCli) -> None:
     assert "not both" in both.stderr
     for result in (unknown, bad_json, wrong_type, both):
         assert "Traceback" not in result.output
+    for result in (unknown, bad_json, wrong_type):
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("Error: ")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from importlib import resources
+
 import httpx
+import pytest
 
 from eventual import Service, workflow
 from eventual_cli._ui import UI_PATH, UiApp
@@ -64,3 +68,56 @@ async def test_folder_redirect_unknown_file_and_method() -> None:
     assert head.status_code == 200
     assert head.content == b""
     assert int(head.headers["content-length"]) > 1000
+
+
+def _colours(block: str) -> dict[str, str]:
+    return dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", block))
+
+
+def _schemes() -> dict[str, dict[str, str]]:
+    css = resources.files("eventual_cli._ui").joinpath("static", "style.css").read_text()
+    light = _colours(css[css.index(":root {") : css.index("}", css.index(":root {"))])
+    dark_start = css.index(":root {", css.index("prefers-color-scheme: dark"))
+    dark = {**light, **_colours(css[dark_start : css.index("}", dark_start)])}
+    return {"light": light, "dark": dark}
+
+
+def _contrast(first: str, second: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+_STATUSES = ("succeeded", "failed", "running", "cancelled", "timed-out")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_colours_keep_wcag_aa_contrast(scheme: str) -> None:
+    """Text keeps 4.5:1 and bars, stripes and the focus ring 3:1, in light and dark mode."""
+    colours = _schemes()[scheme]
+    text = [
+        ("text", "background"),
+        ("text", "surface"),
+        ("muted", "background"),
+        ("muted", "surface"),
+        ("link", "background"),
+        ("succeeded", "background"),  # outcome text
+        ("failed", "background"),  # outcome and error text
+        *(("on-status", status) for status in _STATUSES),  # status badges
+    ]
+    graphics = [
+        *((status, "surface") for status in _STATUSES),  # bars on the track
+        ("waiting", "surface"),  # the back-off stripes
+        ("focus", "background"),
+    ]
+    low = [
+        f"{fg} on {bg}: {_contrast(colours[fg], colours[bg]):.2f}"
+        for pairs, needed in ((text, 4.5), (graphics, 3.0))
+        for fg, bg in pairs
+        if _contrast(colours[fg], colours[bg]) < needed
+    ]
+    assert low == []

@@ -8,12 +8,14 @@ there.
 
 from __future__ import annotations
 
+import fcntl
 import html
 import json
 import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -83,6 +85,10 @@ def test_timeline_shows_the_execution_and_its_tasks(
     assert "2" in reserve
     assert 'aria-label="task reserve(' in dom
     assert "2 attempts" in dom
+    # The failed attempt's error is in the bar's label, not only in a tooltip.
+    assert "2 attempts; attempt 1 failed: ConnectionError: warehouse busy, book not reserved" in (
+        html.unescape(dom)
+    )
     [timer] = _rows(dom, "timer")
     assert "fired" in timer
     [child] = _rows(dom, "child workflow")
@@ -100,6 +106,98 @@ def test_timeline_shows_the_execution_and_its_tasks(
     if artifacts:
         Path(artifacts).mkdir(parents=True, exist_ok=True)
         shutil.copy(screenshot, Path(artifacts) / "timeline.png")
+
+
+class _Page:
+    """A page in a headless Chromium driven over the DevTools protocol on a pipe.
+
+    ``--dump-dom`` takes one snapshot soon after loading; following a running
+    execution needs a page that stays open while the test acts on the service.
+    """
+
+    def __init__(self, profile: Path, url: str) -> None:
+        assert CHROMIUM is not None
+        to_browser, self._commands = os.pipe()
+        self._answers, from_browser = os.pipe()
+
+        def pipes_as_3_and_4() -> None:  # where --remote-debugging-pipe expects them
+            # Above 4 first, so that neither is overwritten by the other's dup2.
+            reads, writes = (
+                fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser, from_browser)
+            )
+            os.dup2(reads, 3)
+            os.dup2(writes, 4)
+
+        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+        args += ["--remote-debugging-pipe", f"--user-data-dir={profile}", url]
+        self._process = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=pipes_as_3_and_4,
+            pass_fds=(3, 4),  # kept open after preexec_fn, which runs first
+        )
+        os.close(to_browser)
+        os.close(from_browser)
+        self._reader = os.fdopen(self._answers, "rb")
+        self._next_id = 0
+        [target] = [
+            t for t in self._call("Target.getTargets")["targetInfos"] if t["type"] == "page"
+        ]
+        attached = self._call("Target.attachToTarget", targetId=target["targetId"], flatten=True)
+        self._session: str = attached["sessionId"]
+
+    def _call(self, method: str, session: str | None = None, **params: Any) -> Any:
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
+        if session is not None:
+            message["sessionId"] = session
+        os.write(self._commands, json.dumps(message).encode() + b"\0")
+        while True:
+            answer = json.loads(b"".join(iter(lambda: self._reader.read(1), b"\0")))
+            if answer.get("id") == self._next_id:
+                assert "error" not in answer, answer
+                return answer["result"]
+
+    def text(self, selector: str) -> str:
+        """Return the text of the first element matching ``selector`` ("" when none)."""
+        expression = f"document.querySelector({json.dumps(selector)})?.textContent ?? ''"
+        result = self._call(
+            "Runtime.evaluate", self._session, expression=expression, returnByValue=True
+        )
+        return str(result["result"]["value"])
+
+    def wait_for(self, selector: str, text: str, timeout: float = 20) -> None:
+        """Wait until the element's text contains ``text``, without reloading the page."""
+        deadline = time.monotonic() + timeout
+        while text not in self.text(selector):
+            assert time.monotonic() < deadline, f"{selector}: {self.text(selector)!r}"
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        """Stop the browser."""
+        self._process.kill()
+        self._process.wait()
+        self._reader.close()
+        os.close(self._commands)
+
+
+def test_timeline_updates_while_the_execution_runs(
+    live: Any, run_cli: RunCli, tmp_path: Path
+) -> None:
+    """An open page shows a waiting execution, then its signal and end, without a reload."""
+    execution_id = json.loads(run_cli("start", "approve", '"ui-live"', "--json").stdout)["id"]
+    workflow, _, name = execution_id.partition("/")
+    page = _Page(tmp_path / "profile", f"{live.url}/_eventual/ui/#/executions/{workflow}/{name}")
+    try:
+        page.wait_for("#summary", "RUNNING")
+        page.wait_for("#timeline tbody", "timer")  # the signal's timeout
+        assert run_cli("signal", execution_id, "approval", "true").exit_code == 0
+        page.wait_for("#summary", "SUCCEEDED")
+        page.wait_for("#summary", "ui-live approved")
+        page.wait_for("#timeline tbody", "signal received")
+    finally:
+        page.close()
 
 
 def test_list_filters_by_workflow_and_status(

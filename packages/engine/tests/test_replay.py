@@ -151,11 +151,28 @@ async def test_break_at_stops_inside_the_workflow(
         stops.append([frame.function for frame in inspect.stack()])
 
     monkeypatch.setattr("sys.breakpointhook", hook)
-    assert replay(_service(calc), history, break_at=2).ok
+    stopped = replay(_service(calc), history, break_at=2)
+    assert stopped.ok
+    assert stopped.stopped_at == 2
     assert len(stops) == 1
     assert "calc" in stops[0]
-    assert replay(_service(calc), history, break_at=None).ok
+    unasked = replay(_service(calc), history, break_at=None)
+    assert unasked.ok
+    assert unasked.stopped_at is None
     assert len(stops) == 1
+
+
+async def test_break_at_a_call_never_made_says_so(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``break_at`` past the last call never calls the hook, and the result tells so."""
+    history = await _record(clock)
+    stops: list[int] = []
+    monkeypatch.setattr("sys.breakpointhook", lambda *args, **kwargs: stops.append(1))
+    result = replay(_service(calc), history, break_at=99)
+    assert result.ok
+    assert result.stopped_at is None
+    assert stops == []
 
 
 async def test_json_round_trip_and_bad_documents(clock: ManualClock, tmp_path: Path) -> None:

@@ -62,6 +62,9 @@ class ReplayResult:
         recorded_call: With a ``DeterminismError``: what the history records there.
         new_call: With a ``DeterminismError``: what the code does there now.
         problem: None when the code reproduced the history; otherwise what differs.
+        stopped_at: The sequence number at which the debugger was called
+            (``break_at``); None without ``break_at``, or when the code never
+            made that call.
     """
 
     execution_id: str
@@ -75,6 +78,7 @@ class ReplayResult:
     recorded_call: str | None = None
     new_call: str | None = None
     problem: str | None = None
+    stopped_at: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -112,13 +116,15 @@ def replay(
         "events": len(history),
         "recorded_status": recorded_status,
     }
+    stops: list[int] = []
     try:
         instance, output = WorkflowInstance.from_history(
-            service, history, on_call=_breaker(break_at)
+            service, history, on_call=_breaker(break_at, stops)
         )
     except DeterminismError as error:
         return ReplayResult(
             **common,
+            stopped_at=stops[0] if stops else None,
             status=ExecutionStatus.FAILED,
             error=(type(error).__name__, str(error)),
             error_seq=error.seq,
@@ -127,17 +133,22 @@ def replay(
             problem=str(error),
         )
     reached = ReplayResult(
-        **common, status=instance.status, result=instance.result, error=instance.error
+        **common,
+        status=instance.status,
+        result=instance.result,
+        error=instance.error,
+        stopped_at=stops[0] if stops else None,
     )
     return attrs.evolve(reached, problem=_difference(reached, ending, output.events))
 
 
-def _breaker(break_at: int | None) -> Callable[[int], None] | None:
+def _breaker(break_at: int | None, stops: list[int]) -> Callable[[int], None] | None:
     if break_at is None:
         return None
 
     def on_call(seq: int) -> None:
         if seq == break_at:
+            stops.append(seq)
             # The workflow's frames are above this one: `up` in pdb reaches them.
             sys.breakpointhook()
 

@@ -96,6 +96,7 @@ class SystemClient:
         if token:
             headers["authorization"] = f"Bearer {token}"
         self._timeout = timeout
+        self._token = token
         self._http = httpx.Client(
             base_url=self.url, headers=headers, timeout=timeout, transport=transport
         )
@@ -153,6 +154,11 @@ class SystemClient:
                 "is `eventual local` running there? (set --url or EVENTUAL_URL)"
             ) from None
         if response.status_code == 401:
+            if self._token:
+                raise ApiFailure(
+                    f"{self.url} refused the token (HTTP 401); check --token or EVENTUAL_TOKEN",
+                    401,
+                )
             raise ApiFailure(
                 f"{self.url} needs a token for the system API: pass --token TOKEN "
                 "or set EVENTUAL_TOKEN",

@@ -135,5 +135,10 @@ def export(
     if output is None:
         click.echo(document, nl=False)
     else:
-        output.write_text(document, encoding="utf-8")
+        try:
+            output.write_text(document, encoding="utf-8")
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot write {output}: {error.strerror or error}"
+            ) from None
         out.note(f"wrote {len(events)} events of {execution_id} to {output}")

@@ -9,7 +9,17 @@ from typing import Any
 
 import click
 
-__all__ = ["file_json", "json_argument", "read_json"]
+__all__ = ["BadJson", "file_json", "json_argument", "read_json"]
+
+
+class BadJson(click.ClickException):
+    """A JSON argument or file could not be read: one ``Error:`` line, exit status 2.
+
+    Not a ``click.BadParameter``, whose report adds the command's usage: a typo in
+    a payload deserves the one line that names it.
+    """
+
+    exit_code = 2
 
 
 def json_argument(text: str | None, what: str, *, default: Any = None) -> Any:
@@ -21,35 +31,44 @@ def json_argument(text: str | None, what: str, *, default: Any = None) -> Any:
         default: The value when the argument was not given.
 
     Raises:
-        click.BadParameter: The text is not JSON; the message shows how to quote.
+        BadJson: The text is not JSON; the message shows how to quote.
     """
     if text is None:
         return default
     if text == "-":
-        return read_json(sys.stdin.read(), "standard input", what)
+        try:
+            data = sys.stdin.read()
+        except UnicodeDecodeError as error:
+            raise BadJson(f"{what} (from standard input) is not JSON: {error}") from None
+        return read_json(data, "standard input", what)
     return read_json(text, None, what)
 
 
-def read_json(text: str, source: str | Path | None, what: str) -> Any:
-    """Parse ``text`` as JSON, naming ``source`` (a file, standard input) in errors."""
+def read_json(text: str | bytes, source: str | Path | None, what: str) -> Any:
+    """Parse ``text`` as JSON, naming ``source`` (a file, standard input) in errors.
+
+    Raises:
+        BadJson: The text is not JSON (bytes: nor UTF-8, -16 or -32).
+    """
     try:
         return json.loads(text)
     except ValueError as error:
         where = f" (from {source})" if source is not None else ""
         hint = ""
-        if source is None and text and text[0] not in '{["-0123456789tfn':
+        if isinstance(text, str) and source is None and text and text[0] not in '{["-0123456789tfn':
             hint = f"; a string must be quoted as JSON, e.g. '\"{text}\"'"
-        raise click.BadParameter(f"{what}{where} is not JSON: {error}{hint}") from None
+        raise BadJson(f"{what}{where} is not JSON: {error}{hint}") from None
 
 
 def file_json(path: Path, what: str) -> Any:
     """Read and parse a JSON file.
 
     Raises:
-        click.BadParameter: The file cannot be read or is not JSON.
+        BadJson: The file cannot be read or is not JSON.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        # Bytes: json.loads detects the encoding, and bad bytes are a ValueError.
+        text = path.read_bytes()
     except OSError as error:
-        raise click.BadParameter(f"cannot read {path}: {error.strerror or error}") from None
+        raise BadJson(f"cannot read {path}: {error.strerror or error}") from None
     return read_json(text, path, what)

@@ -10,9 +10,9 @@ runs, nothing is published or written. ``--break-at SEQ`` stops in the debugger
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, cast
@@ -236,6 +236,12 @@ def replay_command(
         result = replay(loaded, history, break_at=break_at)
     except EventualError as error:
         raise click.ClickException(str(error)) from None
-    show_result(Output(as_json), result)
+    out = Output(as_json)
+    show_result(out, result)
+    if break_at is not None and result.stopped_at is None:
+        out.note(
+            f"--break-at {break_at}: the code never made the call with sequence number "
+            f"{break_at}, so the debugger did not stop (`eventual history ID` shows each seq)"
+        )
     if not result.ok:
         raise click.exceptions.Exit(1)

@@ -5,13 +5,17 @@
 const API = "/_eventual";
 const TOKEN_KEY = "eventual-token";
 const LIST_REFRESH_MS = 3000;
-const DETAIL_REFRESH_MS = 1000;
+// A running execution's history is long-polled: the service answers as soon as a
+// step commits, or after this many seconds, so that running bars keep growing.
+const HISTORY_WAIT_S = 1;
 
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || "",
   timer: null,
   rendered: "",
   workflowsLoaded: false,
+  // Bumped on every navigation, so a long-poll answering late draws nothing.
+  generation: 0,
 };
 
 class NeedsToken extends Error {}
@@ -112,13 +116,15 @@ function schedule(fn, delay) {
 
 async function route(moveFocus) {
   clearTimeout(state.timer);
+  state.generation += 1;
   state.rendered = "";
   const current = parseRoute();
+  const generation = state.generation;
   try {
     if (current.view === "detail") await renderDetail(current.id, moveFocus);
     else await renderList(current, moveFocus);
   } catch (error) {
-    handle(error, current.view === "detail" ? "detail-error" : "list-error");
+    if (generation === state.generation) handle(error, current.view === "detail" ? "detail-error" : "list-error");
   }
 }
 
@@ -273,11 +279,11 @@ function buildTimeline(record, events) {
         const last = row.segments[row.segments.length - 1];
         last.to = at;
         last.outcome = "failed";
-        last.note = `${event.error_type}: ${event.message}`;
+        last.note = `attempt ${event.attempt - 1} failed: ${event.error_type}: ${event.message}`;
         attempt(row, at, ms(event.retry_at), "retry-wait");
         attempt(row, ms(event.retry_at), null, "running");
         row.attempts = event.attempt;
-        row.error = last.note;
+        row.error = `${event.error_type}: ${event.message}`;
         break;
       }
       case "TimerScheduled": {
@@ -351,7 +357,9 @@ function bar(row, timeline) {
   const when = `starts at +${duration(row.start - timeline.start)}`;
   const took = row.end !== null ? `, took ${duration(row.end - row.start)}` : ", still going";
   const tries = row.attempts > 1 ? `, ${row.attempts} attempts` : "";
-  track.setAttribute("aria-label", `${row.kind} ${row.call}: ${row.outcome}, ${when}${took}${tries}`);
+  // Failed attempts are also in the label: their tooltips need a mouse.
+  const failures = row.segments.filter((segment) => segment.note).map((segment) => `; ${segment.note}`).join("");
+  track.setAttribute("aria-label", `${row.kind} ${row.call}: ${row.outcome}, ${when}${took}${tries}${failures}`);
   return track;
 }
 
@@ -359,13 +367,36 @@ function summaryItem(list, term, value) {
   list.append(element("dt", { text: term }), element("dd", {}, value));
 }
 
+const visible = () =>
+  new Promise((resolve) => {
+    if (!document.hidden) resolve();
+    else document.addEventListener("visibilitychange", resolve, { once: true });
+  });
+
 async function renderDetail(id, moveFocus) {
+  const generation = state.generation;
   const path = executionHref(id).replace("#/executions", "/executions");
-  const [record, body] = await Promise.all([api(path), api(`${path}/history`)]);
+  let [record, body] = await Promise.all([api(path), api(`${path}/history`)]);
+  const events = body.events;
+  for (;;) {
+    // The history's status is read before its events, so once it has ended the
+    // events are all here; the record then holds the result and the end time.
+    if (body.status !== "RUNNING" && record.status === "RUNNING") record = await api(path);
+    if (generation !== state.generation) return;
+    drawDetail(id, record, events, moveFocus);
+    moveFocus = false;
+    if (body.status !== "RUNNING") return;
+    await visible();
+    body = await api(`${path}/history?after=${body.next}&wait=${HISTORY_WAIT_S}`);
+    events.push(...body.events);
+  }
+}
+
+function drawDetail(id, record, events, moveFocus) {
   show("detail-view");
   $("detail-error").textContent = "";
   document.title = `eventual: ${id}`;
-  const key = `${record.status}|${body.events.length}`;
+  const key = `${record.status}|${events.length}`;
   const running = record.status === "RUNNING";
   if (key !== state.rendered || running) {
     const sameData = key === state.rendered;
@@ -382,7 +413,7 @@ async function renderDetail(id, moveFocus) {
     if (record.status === "SUCCEEDED") summaryItem(summary, "Result", element("pre", { text: JSON.stringify(record.result, null, 1) }));
     if (record.error_type) summaryItem(summary, "Error", `${record.error_type}: ${record.message || ""}`);
 
-    const timeline = buildTimeline(record, body.events);
+    const timeline = buildTimeline(record, events);
     const focused = document.activeElement && document.activeElement.closest("#timeline") ? document.activeElement.getAttribute("href") : null;
     const rows = timeline.rows.map((row) =>
       element(
@@ -404,15 +435,14 @@ async function renderDetail(id, moveFocus) {
       if (again) again.focus();
     }
     if (!sameData) {
-      $("event-count").textContent = String(body.events.length);
+      $("event-count").textContent = String(events.length);
       $("events").replaceChildren(
-        ...body.events.map((event) => element("li", { text: `${event.timestamp} ${event.type}${event.seq !== undefined ? " #" + event.seq : ""} ${short(Object.fromEntries(Object.entries(event).filter(([k]) => !["type", "timestamp", "seq"].includes(k))), 200)}` })),
+        ...events.map((event) => element("li", { text: `${event.timestamp} ${event.type}${event.seq !== undefined ? " #" + event.seq : ""} ${short(Object.fromEntries(Object.entries(event).filter(([k]) => !["type", "timestamp", "seq"].includes(k))), 200)}` })),
       );
     }
   }
-  $("live").textContent = running ? `${id} is running; updating every second` : `${id} ${record.status.toLowerCase()}`;
+  $("live").textContent = running ? `${id} is running; updating as it goes` : `${id} ${record.status.toLowerCase()}`;
   if (moveFocus) $("detail-title").focus({ preventScroll: false });
-  if (running) schedule(() => renderDetail(id, false).catch((error) => handle(error, "detail-error")), DETAIL_REFRESH_MS);
 }
 
 // --- start --------------------------------------------------------------------------
