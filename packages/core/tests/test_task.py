@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import cast
 
 import attrs
 import pytest
@@ -19,6 +20,7 @@ from eventual import (
     task,
     task_info,
 )
+from eventual.spi import Client, reset_client, set_client
 
 
 @attrs.frozen
@@ -46,6 +48,26 @@ async def test_task_outside_workflow_runs_the_function() -> None:
     """Awaiting a task outside a workflow simply runs it."""
     assert await add(2, 3) == 5
     assert await add(2) == 3
+
+
+async def test_a_task_runner_client_runs_direct_calls() -> None:
+    """With an ambient client that is a TaskRunner, a call outside a workflow goes to it."""
+    seen: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
+
+    class Runner:
+        async def run_task(
+            self, task: Task[..., object], args: tuple[object, ...], kwargs: dict[str, object]
+        ) -> object:
+            seen.append((task.name, args, kwargs))
+            return 40
+
+    token = set_client(cast(Client, Runner()))
+    try:
+        assert await add(2, b=3) == 40
+    finally:
+        reset_client(token)
+    assert seen == [("add", (2,), {"b": 3})]
+    assert await add(2, b=3) == 5  # without it, the function runs
 
 
 async def test_plain_def_task_runs_in_a_thread() -> None:

@@ -16,6 +16,7 @@ from eventual import (
     TaskError,
     Timeout,
     WorkflowFailed,
+    command,
     complete_async,
     sleep,
     task,
@@ -99,9 +100,16 @@ async def gets_both(_: None) -> list[str]:
     return [first, second]
 
 
+@command
+async def charge_now(card: str) -> int:
+    """Calls a task directly, outside any workflow."""
+    receipt = await charge(card, 5)
+    return receipt.amount
+
+
 SERVICE = Service.from_definitions(
     "mocks",
-    [charge, fetch, export, approve, pay, try_pay, get, ask, exports, gets_both],
+    [charge, fetch, export, approve, pay, try_pay, get, ask, exports, gets_both, charge_now],
 )
 
 
@@ -350,3 +358,15 @@ async def test_a_missed_heartbeat_is_retried_after_the_back_off() -> None:
         assert await handle.result() == "mocked daily"
         start = TestEnvironment.DEFAULT_START
         assert attempts == [start, start + timedelta(seconds=40)]
+
+
+async def test_a_task_called_outside_a_workflow_is_mocked_too() -> None:
+    """A command calling a task directly gets the mock's answer, recorded like any call."""
+    real_calls.clear()
+    async with TestEnvironment(SERVICE) as env:
+        assert await env.call(charge_now, "visa") == 5  # no mock: the real code
+        assert real_calls == ["visa"]
+        mock = env.mock(charge).returns(Receipt(id="m", amount=42))
+        assert await env.call(charge_now, "amex") == 42
+        assert mock.calls == [call("amex", 5)]
+    assert real_calls == ["visa"]

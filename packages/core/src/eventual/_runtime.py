@@ -21,7 +21,7 @@ import contextlib
 import contextvars
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._errors import RuntimeNotAvailable
 
@@ -38,6 +38,7 @@ __all__ = [
     "ExecutionControl",
     "TaskCallOptions",
     "TaskContext",
+    "TaskRunner",
     "WorkflowRuntime",
     "current_client",
     "current_task_context",
@@ -153,6 +154,19 @@ class Client(ExecutionControl, Protocol):
 
     async def fail_task(self, token: str, error_type: str, message: str) -> None:
         """Fail an asynchronously completed task."""
+
+
+@runtime_checkable
+class TaskRunner(Protocol):
+    """A client that decides how a task called outside any workflow runs.
+
+    Optional: a client implementing it (the test environment's, which applies
+    mocks) is asked to run ``await some_task(...)`` made outside a workflow;
+    otherwise the task's function simply runs.
+    """
+
+    async def run_task(self, task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run ``task`` with the call's arguments and return its result."""
 
 
 class TaskContext(Protocol):

@@ -7,14 +7,20 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
-from typing import Any, Generic, NoReturn, ParamSpec, TypeVar, overload
+from typing import Any, Generic, NoReturn, ParamSpec, TypeVar, cast, overload
 
 from ._codec import JsonValue, decode, encode
 from ._definition import Definition, check_name, parameters, resolved_hints, source_of
 from ._errors import RuntimeNotAvailable, TaskError
 from ._info import TaskInfo
 from ._retry import RetryPolicy
-from ._runtime import current_task_context, current_workflow_runtime, require_client
+from ._runtime import (
+    TaskRunner,
+    current_client,
+    current_task_context,
+    current_workflow_runtime,
+    require_client,
+)
 
 __all__ = [
     "CompleteAsync",
@@ -101,6 +107,9 @@ class Task(Definition, Generic[P, R]):
     async def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
         runtime = current_workflow_runtime()
         if runtime is None:
+            client = current_client()
+            if isinstance(client, TaskRunner):
+                return cast(R, await client.run_task(self, args, kwargs))
             return await self.run(*args, **kwargs)
         encoded = self.encode_args(args, kwargs)
         result = await runtime.call_task(self.name, encoded, self)

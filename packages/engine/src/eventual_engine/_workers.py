@@ -217,7 +217,15 @@ class TaskWorker:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            log.info("task %s failed: %s: %s", request.token, type(error).__name__, error)
+            # With the traceback: the workflow sees only the type and message.
+            log.warning(
+                "task %s attempt %d failed: %s: %s",
+                request.task,
+                request.attempt,
+                type(error).__name__,
+                error,
+                exc_info=error,
+            )
             event = TaskFailed(
                 timestamp=self.clock.now(),
                 seq=request.seq,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from eventual import ExecutionStatus, WorkflowFailed
 from eventual.codec import JsonValue
@@ -77,6 +78,19 @@ class EnvironmentClient:
     async def send_signal(self, execution_id: str, signal: str, payload: JsonValue) -> None:
         """Send a signal (see ``Client``)."""
         await self._engine.send_signal(execution_id, signal, payload)
+
+    async def run_task(self, task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run a task called outside any workflow (a command's, say) through its stand-in.
+
+        So a mock applies there too. The arguments go through the task's JSON
+        encoding first, as they would to a worker, so the mock records the same
+        ``call`` either way.
+        """
+        definition = self._engine.service.tasks.get(task.name, task)
+        if definition is task:
+            return await task.run(*args, **kwargs)
+        args_list, kwargs_dict = definition.decode_args(task.encode_args(args, kwargs))
+        return await definition.run(*args_list, **kwargs_dict)
 
     async def execution_result(self, execution_id: str) -> JsonValue:
         """Settle all work, then return the result or raise.

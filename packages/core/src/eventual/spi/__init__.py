@@ -14,6 +14,7 @@ from .._runtime import Disposable as Disposable
 from .._runtime import ExecutionControl as ExecutionControl
 from .._runtime import TaskCallOptions as TaskCallOptions
 from .._runtime import TaskContext as TaskContext
+from .._runtime import TaskRunner as TaskRunner
 from .._runtime import WorkflowRuntime as WorkflowRuntime
 from .._runtime import current_client as current_client
 from .._runtime import current_task_context as current_task_context
@@ -67,6 +68,7 @@ __all__ = [
     "TaskContext",
     "TaskDispatch",
     "TaskRequest",
+    "TaskRunner",
     "TimerKind",
     "TimerRequest",
     "TimerService",
