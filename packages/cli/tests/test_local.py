@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from eventual import Service, workflow
+from eventual import signal as define_signal
 from eventual_cli import LocalSettings, _local, cli, serve_local
+
+go = define_signal("go", bool)
 
 
 @workflow
@@ -20,7 +24,13 @@ async def echo(text: str) -> str:
     return text
 
 
-SERVICE = Service.from_definitions("echo", [echo])
+@workflow
+async def wait_for_go(text: str) -> str:
+    await go.expect()
+    return text
+
+
+SERVICE = Service.from_definitions("echo", [echo, go, wait_for_go])
 
 
 @pytest.fixture
@@ -134,3 +144,65 @@ async def test_serves_until_sigint_then_stops(tmp_path: Path) -> None:
     os.kill(os.getpid(), signal.SIGINT)
     await asyncio.wait_for(server, 15)
     assert (tmp_path / "s.db").exists()
+
+
+async def test_sigterm_answers_long_polls_and_stops(tmp_path: Path) -> None:
+    """SIGTERM stops the server at once even while a client long-polls; the poll is answered."""
+    urls: list[str] = []
+    ready = asyncio.Event()
+
+    def announce(url: str) -> None:
+        urls.append(url)
+        ready.set()
+
+    settings = LocalSettings(service=SERVICE, port=0, db=tmp_path / "s.db")
+    server = asyncio.create_task(serve_local(settings, announce=announce))
+    await asyncio.wait_for(ready.wait(), 10)
+    async with httpx.AsyncClient(base_url=urls[0], timeout=60) as client:
+        started = await client.post(
+            "/_eventual/executions", json={"workflow": "wait_for_go", "input": "x", "name": "w"}
+        )
+        assert started.status_code == 201
+        polling = asyncio.create_task(
+            client.get("/_eventual/executions/wait_for_go/w", params={"wait": 30})
+        )
+        await asyncio.sleep(0.3)
+        assert not polling.done()
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(server, 10)
+        answered = await asyncio.wait_for(polling, 1)
+    assert answered.json()["status"] == "RUNNING"
+
+
+def _service_module(folder: Path, name: str, source: str) -> None:
+    (folder / f"{name}.py").write_text(source)
+
+
+def test_port_in_use_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A port that is taken is a one-line error naming it and what to do, not a traceback."""
+    _service_module(tmp_path, "tiny", "from eventual import workflow\n")
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        args = ["local", "--service", "tiny", "--db", "x.db", "--port", port]
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert f"cannot listen on http://127.0.0.1:{port}" in result.output
+    assert "--port" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_error_in_the_service_module_shows_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception raised while importing the service prints its traceback into that module."""
+    _service_module(tmp_path, "broken", "import os\nraise RuntimeError('no config file')\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["local", "--service", "broken", "--db", "x.db", "--port", "0"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert 'broken.py", line 2' in result.output
+    assert "RuntimeError: no config file" in result.output
+    assert "cannot import service module 'broken'" in result.output

@@ -207,9 +207,33 @@ async def test_wrong_method_is_405_with_allow(serve: Serve) -> None:
     client = await serve()
     response = await client.put("/hello/bob")
     assert response.status_code == 405
-    assert response.headers["allow"] == "DELETE, GET"
-    assert response.json()["detail"] == {"allowed": ["DELETE", "GET"]}
-    assert (await client.get("/_rpc/add_item")).headers["allow"] == "POST"
+    assert response.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+    assert response.json()["detail"] == {"allowed": ["DELETE", "GET", "HEAD", "OPTIONS"]}
+    assert (await client.get("/_rpc/add_item")).headers["allow"] == "OPTIONS, POST"
+
+
+async def test_head_is_get_without_the_body(serve: Serve) -> None:
+    """HEAD is answered by the GET endpoint, with its headers and length but no body."""
+    client = await serve()
+    got = await client.get("/hello/ann")
+    head = await client.head("/hello/ann")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(got.content))
+    assert head.headers["content-type"] == "application/json"
+    assert (await client.head("/_eventual/health")).status_code == 200
+    assert (await client.head("/echo")).status_code == 405
+
+
+async def test_options_lists_the_allowed_methods(serve: Serve) -> None:
+    """OPTIONS on a known path answers 204 with Allow (no token needed); elsewhere 404."""
+    client = await serve(options=HttpOptions(token="t"))
+    response = await client.options("/hello/ann")
+    assert response.status_code == 204
+    assert response.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+    system = await client.options("/_eventual/executions")
+    assert (system.status_code, system.headers["allow"]) == (204, "GET, HEAD, OPTIONS, POST")
+    assert (await client.options("/nowhere")).status_code == 404
 
 
 async def test_body_over_the_limit_is_413(serve: Serve) -> None:
@@ -271,6 +295,50 @@ async def test_route_errors(serve: Serve) -> None:
     assert crashed.status_code == 500
     assert "secret" not in crashed.text
     assert (await client.get("/not-a-response")).status_code == 500
+
+
+@api.post("/parse")
+async def parse(request: HttpRequest) -> HttpResponse:
+    return HttpResponse.json({"parsed": request.json()})
+
+
+@api.post("/shout")
+async def shout(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(request.text().upper())
+
+
+async def test_route_reading_a_bad_body_is_400(serve: Serve) -> None:
+    """A route whose request.json() or text() meets a malformed body answers 400, not 500."""
+    client = await serve(parse, shout)
+    malformed = await client.post("/parse", content=b"{")
+    assert malformed.status_code == 400
+    assert malformed.json()["error"] == "malformed JSON"
+    not_text = await client.post("/shout", content=b"\xff")
+    assert not_text.status_code == 400
+    assert "UTF-8" in not_text.json()["error"]
+    assert (await client.post("/parse", content=b"[1]")).json() == {"parsed": [1]}
+    with pytest.raises(ValueError, match="malformed JSON"):
+        HttpRequest(method="POST", path="/", body=b"{").json()
+
+
+async def test_body_is_json_whatever_the_content_type(serve: Serve) -> None:
+    """A JSON body is read whatever its content type says (curl -d sends a form type)."""
+    client = await serve()
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    sent = await client.post("/_rpc/add_item", content=b'{"sku":"a","quantity":1}', headers=form)
+    assert sent.json() == {"a": 2}
+    not_json = await client.post("/_rpc/add_item", content=b"sku=a&quantity=1", headers=form)
+    assert not_json.status_code == 400
+    assert not_json.json()["error"] == "malformed JSON"
+
+
+async def test_paths_are_percent_decoded_and_trailing_slashes_ignored(serve: Serve) -> None:
+    """Path parameters arrive percent-decoded; a trailing slash finds the same endpoint."""
+    client = await serve()
+    assert (await client.get("/hello/J%C3%BCrgen%20B")).json()["hello"] == "Jürgen B"
+    assert (await client.get("/hello/ann/")).json()["hello"] == "ann"
+    assert (await client.post("/_rpc/ping/")).json() == "pong"
+    assert (await client.get("/hello")).status_code == 404
 
 
 async def test_request_id_is_echoed_when_safe(serve: Serve) -> None:
@@ -359,6 +427,29 @@ async def test_middleware_reads_and_changes_request_and_response(serve: Serve) -
     allowed = await client.get("/hello/ann", headers={"x-api-key": "k"})
     assert allowed.json()["q"] == {"stamped": "yes"}
     assert allowed.headers["x-stamp"] == "200"
+
+
+@api.middleware
+async def rebuild(request: HttpRequest, next: Next) -> HttpResponse:
+    return await next(HttpRequest(method=request.method, path=request.path, body=request.body))
+
+
+@api.get("/whoami")
+async def whoami(request: HttpRequest) -> HttpResponse:
+    return HttpResponse.json({"request_id": request.headers.get("x-request-id")})
+
+
+async def test_middleware_may_pass_on_a_request_it_built(serve: Serve) -> None:
+    """A request rebuilt without headers still gets its errors and keeps its request id."""
+    client = await serve(rebuild, whoami)
+    missing = await client.get("/nowhere", headers={"x-request-id": "r-1"})
+    assert missing.status_code == 404
+    assert missing.json()["request_id"] == missing.headers["x-request-id"] == "r-1"
+    bad = await client.post("/_rpc/add_item", json={"sku": "a"})
+    assert bad.status_code == 400
+    assert bad.json()["request_id"] == bad.headers["x-request-id"]
+    seen = await client.get("/whoami", headers={"x-request-id": "r-2"})
+    assert seen.json() == {"request_id": "r-2"}
 
 
 async def test_middleware_sees_error_responses(serve: Serve) -> None:

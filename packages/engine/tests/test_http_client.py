@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from eventual import (
+    DefinitionNotFound,
     ExecutionAlreadyExists,
     ExecutionNotFound,
     ExecutionStatus,
@@ -152,3 +153,56 @@ async def test_input_checked_before_sending(client: ServiceClient) -> None:
     """A workflow input that does not fit its type fails in the client, naming the field."""
     with pytest.raises(ValidationError):
         await client.start(fulfil, Order("x", "1"))  # type: ignore[arg-type]
+
+
+async def test_result_when_the_server_caps_waits_below_the_clients() -> None:
+    """result() still arrives from a server whose max_wait is shorter than the client's poll."""
+    async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
+        app = HttpApp(runtime, options=HttpOptions(max_wait=0.2))
+        transport = httpx.ASGITransport(app=app)
+        async with ServiceClient("http://shop", transport=transport) as client:
+            handle = await client.start(fulfil, Order("short", 1))
+            waiting = asyncio.create_task(handle.result())
+            await asyncio.sleep(0.5)
+            await handle.signal(approval, True)
+            assert await asyncio.wait_for(waiting, 10) == "shipped"
+
+
+async def test_result_backs_off_when_long_polls_are_not_held() -> None:
+    """A server that answers long-polls at once (e.g. stopping) does not get a busy loop."""
+    asked: list[httpx.Request] = []
+    running = {
+        "id": "fulfil/x",
+        "workflow": "fulfil",
+        "name": "x",
+        "status": "RUNNING",
+        "input": {"id": "x", "quantity": 1},
+        "input_digest": "d",
+        "parent_id": None,
+        "started_at": "2026-01-01T00:00:00Z",
+        "ended_at": None,
+        "result": None,
+        "error_type": None,
+        "message": None,
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return httpx.Response(200, json=running)
+
+    transport = httpx.MockTransport(answer)
+    async with ServiceClient("http://shop", transport=transport) as client:
+        handle = await client.execution("fulfil/x")
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(handle.result(), 1.0)
+    assert 3 <= len(asked) <= 12
+
+
+async def test_publish_of_an_unknown_event_is_definition_not_found() -> None:
+    """Publishing an event the service does not define raises DefinitionNotFound."""
+    other = event("other", Order)
+    app = HttpApp(Engine(SERVICE, MemoryBackend()))
+    transport = httpx.ASGITransport(app=app)
+    async with ServiceClient("http://shop", transport=transport) as client:
+        with pytest.raises(DefinitionNotFound, match="other"):
+            await client.publish(other, Order("p", 1))

@@ -44,6 +44,23 @@ async def replace_lines(basket: Basket) -> None:
     return None
 
 
+@attrs.frozen
+class Find:
+    owner: str
+    limit: int = 10
+    tags: list[str] = attrs.field(factory=list)
+
+
+@command(path="/baskets/{owner}", method="GET")
+async def find(query: Find) -> list[Basket]:
+    return []
+
+
+@command(path="/counts/{count}", method="GET")
+async def double(count: int) -> int:
+    return count * 2
+
+
 @api.get("/status")
 async def status(request: HttpRequest) -> HttpResponse:
     """Say that all is well."""
@@ -51,7 +68,7 @@ async def status(request: HttpRequest) -> HttpResponse:
 
 
 def _app(token: str | None = None) -> HttpApp:
-    service = Service.from_definitions("baskets", [price, replace_lines, status])
+    service = Service.from_definitions("baskets", [price, replace_lines, find, double, status])
     return HttpApp(Engine(service, MemoryBackend()), options=HttpOptions(token=token))
 
 
@@ -120,3 +137,34 @@ async def test_served_at_eventual_openapi_json() -> None:
         served = await client.get("/_eventual/openapi.json", headers={"authorization": "Bearer t"})
     served_document: dict[str, Any] = served.json()
     assert served_document == app.openapi()
+
+
+def test_get_commands_document_their_query_and_path_types() -> None:
+    """A GET command lists its record's other fields as query parameters, typed."""
+    paths = _app().openapi()["paths"]
+    assert paths["/baskets/{owner}"]["get"]["parameters"] == [
+        {"name": "owner", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer"}},
+        {
+            "name": "tags",
+            "in": "query",
+            "required": False,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}
+            },
+        },
+    ]
+    [count] = paths["/counts/{count}"]["get"]["parameters"]
+    assert count["schema"] == {"type": "integer"}
+
+
+def test_conflict_and_missing_bus_responses_are_documented() -> None:
+    """409 (a taken execution name) and 501 (no event bus) appear where they can happen."""
+    document = _app().openapi()
+    validate(document)
+    paths = document["paths"]
+    assert "409" in paths["/_rpc/price"]["post"]["responses"]
+    assert "409" in paths["/_eventual/executions"]["post"]["responses"]
+    assert "501" in paths["/_eventual/events/{event}"]["post"]["responses"]
+    assert "501" in paths["/_eventual/dead-letters"]["get"]["responses"]
+    assert set(document["components"]["responses"]) >= {"Error409", "Error501"}

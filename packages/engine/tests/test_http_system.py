@@ -128,12 +128,45 @@ async def test_long_poll_returns_running_after_the_wait(client: httpx.AsyncClien
     assert 0.15 <= loop.time() - began < 3
 
 
-async def test_wait_over_the_limit_is_refused(client: httpx.AsyncClient) -> None:
-    """A wait longer than HttpOptions.max_wait is a 400 naming the query parameter."""
-    await _start(client, "wait_for_go", "w")
-    response = await client.get("/_eventual/executions/wait_for_go/w", params={"wait": "99"})
-    assert response.status_code == 400
-    assert response.json()["detail"]["path"] == "query.wait"
+async def test_wait_is_capped_at_max_wait() -> None:
+    """A wait longer than HttpOptions.max_wait is held for max_wait only; a bad one is a 400."""
+    async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
+        app = HttpApp(runtime, options=HttpOptions(max_wait=0.2))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            await _start(client, "wait_for_go", "w")
+            path = "/_eventual/executions/wait_for_go/w"
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            response = await client.get(path, params={"wait": "99"})
+            assert response.json()["status"] == "RUNNING"
+            history = await client.get(f"{path}/history", params={"after": 99, "wait": "inf"})
+            assert history.json()["events"] == []
+            assert loop.time() - began < 3
+            for bad in ("-1", "nan", "soon"):
+                refused = await client.get(path, params={"wait": bad})
+                assert refused.status_code == 400
+                assert refused.json()["detail"]["path"] == "query.wait"
+
+
+async def test_close_answers_held_long_polls(client: httpx.AsyncClient) -> None:
+    """HttpApp.close() (a stopping server) answers held long-polls at once, and new ones."""
+    await _start(client, "wait_for_go", "held")
+    path = "/_eventual/executions/wait_for_go/held"
+    known = (await client.get(f"{path}/history")).json()["next"]
+    record = asyncio.create_task(client.get(path, params={"wait": 5}))
+    history = asyncio.create_task(client.get(f"{path}/history", params={"after": known, "wait": 5}))
+    await asyncio.sleep(0.2)
+    assert not record.done()
+    assert not history.done()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    client.app.close()  # type: ignore[attr-defined]
+    assert (await record).json()["status"] == "RUNNING"
+    assert (await history).json()["events"] == []
+    again = await client.get(path, params={"wait": 5})
+    assert again.json()["status"] == "RUNNING"
+    assert loop.time() - began < 2
 
 
 async def test_start_errors(client: httpx.AsyncClient) -> None:

@@ -3,7 +3,8 @@
 One process runs the service's ``LocalRuntime`` (workers, timers,
 subscriptions) on the embedded SQLite file and serves its ``HttpApp`` on
 uvicorn. Shutdown on SIGINT or SIGTERM happens in order: the server stops
-accepting requests and finishes the ones in progress, then the runtime stops,
+accepting requests, answers held long-polls at once with the current state and
+finishes the other requests in progress, then the runtime stops,
 giving running task attempts a grace period; attempts still running after it
 are abandoned, and their leases lapse so that the next start runs them again
 (tasks are at-least-once). A second Ctrl-C stops the server without waiting
@@ -18,6 +19,7 @@ import logging
 import signal
 import socket
 import sys
+import traceback
 from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 
@@ -31,7 +33,14 @@ from eventual_engine import HttpApp, HttpOptions, LocalRuntime
 
 from ._ui import UI_PATH, UiApp
 
-__all__ = ["DEFAULT_DB", "LOOPBACK_HOSTS", "LocalSettings", "local", "serve_local"]
+__all__ = [
+    "DEFAULT_DB",
+    "LOOPBACK_HOSTS",
+    "CannotListen",
+    "LocalSettings",
+    "local",
+    "serve_local",
+]
 
 DEFAULT_DB = Path(".eventual") / "local.db"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -64,21 +73,31 @@ class LocalSettings:
     options: Mapping[str, object] = attrs.field(factory=dict)
 
 
+class CannotListen(OSError):
+    """The HTTP server could not bind its address (a port in use, an unknown host)."""
+
+
 class _Server(uvicorn.Server):
     """uvicorn, minus its signal handling: ``serve_local`` owns SIGINT and SIGTERM.
 
     uvicorn re-raises a captured signal once it has stopped, which would interrupt
-    the runtime's own shutdown with a KeyboardInterrupt.
+    the runtime's own shutdown with a KeyboardInterrupt. It also ends the process
+    (``sys.exit``) when it cannot bind; here that becomes ``CannotListen``.
     """
 
     listening: asyncio.Event
+    bind_error: BaseException | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
+        try:
+            await super().startup(sockets)
+        except SystemExit as exit_:
+            self.bind_error = exit_.__context__ or exit_
+            self.should_exit = True
         self.listening.set()
 
 
@@ -95,6 +114,10 @@ async def serve_local(
     Args:
         settings: What to run and where.
         announce: Called with the base URL once the server listens.
+
+    Raises:
+        CannotListen: The address could not be bound (e.g. the port is in use).
+        ServiceLoadError: The service could not be imported.
     """
     runtime = LocalRuntime(
         settings.service,
@@ -104,9 +127,9 @@ async def serve_local(
         settings=dict(settings.options),
     )
     async with runtime:
-        app = UiApp(HttpApp(runtime, options=HttpOptions(token=settings.token)))
+        http_app = HttpApp(runtime, options=HttpOptions(token=settings.token))
         config = uvicorn.Config(
-            app,
+            UiApp(http_app),
             host=settings.host,
             port=settings.port,
             lifespan="off",
@@ -117,8 +140,13 @@ async def serve_local(
         server.listening = asyncio.Event()
         loop = asyncio.get_running_loop()
         handled = (signal.SIGINT, signal.SIGTERM)
+
+        def stop(signum: int) -> None:
+            http_app.close()  # long-polls answer now, instead of holding the shutdown
+            server.handle_exit(signum, None)
+
         for signum in handled:
-            loop.add_signal_handler(signum, server.handle_exit, signum, None)
+            loop.add_signal_handler(signum, stop, signum)
         try:
             serving = asyncio.create_task(server.serve(), name="eventual local http")
             listening = asyncio.create_task(server.listening.wait())
@@ -130,6 +158,11 @@ async def serve_local(
                     port = server.servers[0].sockets[0].getsockname()[1]
                 announce(_url(settings.host, port))
             await serving
+            if server.bind_error is not None:
+                raise CannotListen(
+                    f"cannot listen on {_url(settings.host, settings.port)}: "
+                    f"{server.bind_error}; pick another --port (or stop what uses it)"
+                )
         finally:
             for signum in handled:
                 loop.remove_signal_handler(signum)
@@ -169,6 +202,23 @@ def _settings(
         options=config.options,
     )
     return settings, project
+
+
+def _show_import_failure(exc: ServiceLoadError) -> None:
+    """Print the traceback of an error raised by the service's own code while importing.
+
+    A module that is simply not found needs no traceback; any other error (a
+    syntax error, an exception, a missing dependency) is the user's to fix, and
+    the traceback shows where.
+    """
+    cause = exc.__cause__
+    if cause is None:
+        return
+    if isinstance(cause, ModuleNotFoundError) and cause.name is not None:
+        service = exc.name or ""
+        if service == cause.name or service.startswith(cause.name + "."):
+            return
+    click.echo("".join(traceback.format_exception(cause)).rstrip(), err=True)
 
 
 def _importable(project: Path) -> None:
@@ -229,5 +279,8 @@ def local(
     try:
         asyncio.run(serve_local(settings, announce=announce))
     except ServiceLoadError as exc:
+        _show_import_failure(exc)
+        raise click.ClickException(str(exc)) from None
+    except CannotListen as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("eventual local: stopped")

@@ -13,6 +13,7 @@ service that never calls another one does not need it (``pip install
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from collections.abc import Mapping
 from types import TracebackType
@@ -48,6 +49,8 @@ P = TypeVar("P")
 
 _SYSTEM = "/_eventual"
 _LONG_POLL = 20.0  # seconds per long-poll request; the server's default limit is 60
+_EARLY = 1.0  # a long-poll answered sooner than this while running was not held
+_MAX_BACKOFF = 2.0  # the longest pause before asking again after an early answer
 
 
 def _quote(part: str) -> str:
@@ -72,8 +75,13 @@ class _Control:
 
     async def execution_result(self, execution_id: str) -> JsonValue:
         # Long-poll: each request waits on the server for the end, so a result that
-        # takes hours costs one request per _LONG_POLL seconds, not a busy loop.
+        # takes hours costs one request per _LONG_POLL seconds, not a busy loop. A
+        # server may answer early (it caps the wait, or it is stopping): then back
+        # off before asking again.
+        loop = asyncio.get_running_loop()
+        backoff = 0.0
         while True:
+            asked = loop.time()
             record = await self._client._record(execution_id, wait=_LONG_POLL)
             if record.status is ExecutionStatus.SUCCEEDED:
                 result: JsonValue = record.result
@@ -82,6 +90,11 @@ class _Control:
                 raise WorkflowFailed(
                     record.error_type or record.status.value, record.message or record.status.value
                 )
+            if loop.time() - asked < _EARLY:
+                backoff = min(max(2 * backoff, 0.05), _MAX_BACKOFF)
+                await asyncio.sleep(backoff)
+            else:
+                backoff = 0.0
 
     async def execution_history(self, execution_id: str) -> list[HistoryEvent]:
         body = await self._client._system("GET", f"{_execution_path(execution_id)}/history")
@@ -233,10 +246,12 @@ class ServiceClient:
         """Publish events through the service's event bus.
 
         Raises:
+            DefinitionNotFound: The service has no event of that name.
             RuntimeNotAvailable: The service runs without an event bus.
         """
         data = [event.encode_payload(payload) for payload in payloads]
-        await self._system("POST", f"{_SYSTEM}/events/{_quote(event.name)}", data)
+        path = f"{_SYSTEM}/events/{_quote(event.name)}"
+        await self._system("POST", path, data, not_found=DefinitionNotFound)
 
     async def complete_task(self, token: str, result: object = None) -> None:
         """Finish a task that called ``complete_async()`` with a (JSON-encodable) result."""
@@ -268,7 +283,8 @@ class ServiceClient:
     async def publish_events(self, events: list[tuple[str, JsonValue]]) -> None:
         """Publish events given as (event name, JSON payload)."""
         for name, payload in events:
-            await self._system("POST", f"{_SYSTEM}/events/{_quote(name)}", [payload])
+            path = f"{_SYSTEM}/events/{_quote(name)}"
+            await self._system("POST", path, [payload], not_found=DefinitionNotFound)
 
     # --- plumbing ---------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import attrs
 
 from ._codec import encode
 from ._definition import Definition, source_of
+from ._errors import HttpError
 
 __all__ = [
     "HTTP_METHODS",
@@ -27,6 +28,14 @@ __all__ = [
 HTTP_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 _SEGMENT = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+class _BadBody(HttpError, ValueError):
+    """A body that is not what the handler read it as: the client's 400.
+
+    Also a ``ValueError``, the error ``json.loads`` and ``bytes.decode`` raise, so
+    a handler that catches those still does.
+    """
 
 
 @attrs.frozen(kw_only=True)
@@ -50,12 +59,30 @@ class HttpRequest:
     body: bytes = b""
 
     def text(self) -> str:
-        """Return the body decoded as UTF-8."""
-        return self.body.decode("utf-8")
+        """Return the body decoded as UTF-8.
+
+        Raises:
+            HttpError: 400 when the body is not UTF-8 (also a ``ValueError``), so
+                a handler that does not catch it answers the client with a 400.
+        """
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _BadBody(400, "the body is not UTF-8 text", str(exc)) from None
 
     def json(self) -> Any:
-        """Return the body parsed as JSON (raises ``ValueError`` when malformed)."""
-        return json.loads(self.body) if self.body else None
+        """Return the body parsed as JSON; an empty body is ``None``.
+
+        Raises:
+            HttpError: 400 ``malformed JSON`` (also a ``ValueError``) when the body
+                is not JSON, so a handler that does not catch it answers with a 400.
+        """
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise _BadBody(400, "malformed JSON", str(exc)) from None
 
 
 @attrs.frozen

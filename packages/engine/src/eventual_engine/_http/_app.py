@@ -11,6 +11,7 @@ shapes to hide, and one dictionary lookup per request keeps the overhead small.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -56,6 +57,10 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+# The request id of the request being handled: a middleware may pass on a request
+# it built itself, without the x-request-id header, and errors must still carry it.
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("eventual_request_id")
+
 
 def _command_endpoints(command: Command[Any, Any]) -> list[Endpoint]:
     def respond(read: Callable[[Command[Any, Any], HttpRequest], Any]) -> Handler:
@@ -73,6 +78,7 @@ def _command_endpoints(command: Command[Any, Any]) -> list[Endpoint]:
         "command": command,
         "body_type": command.input_type,
         "response_type": command.output_type,
+        "errors": ("409",),  # a command that starts an execution under a taken name
     }
     endpoints = [Endpoint.of("POST", f"/_rpc/{command.name}", respond(rpc_input), **described)]
     if command.path is not None:
@@ -136,6 +142,14 @@ class HttpApp:
         """Return the OpenAPI 3.1 document of the service and the system API."""
         return self._system.openapi()
 
+    def close(self) -> None:
+        """Answer held long-polls now, with the current state, and hold no new ones.
+
+        A server that is stopping calls it, so that it need not wait for clients'
+        long-polls to run out; clients ask again (elsewhere, or after a restart).
+        """
+        self._system.close()
+
     # --- the request -> response core -----------------------------------------------
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
@@ -146,19 +160,27 @@ class HttpApp:
         which the log line of a 500 names.
         """
         request_id = request_id_of(request.headers)
-        if request.headers.get(REQUEST_ID_HEADER) != request_id:
-            headers = {**request.headers, REQUEST_ID_HEADER: request_id}
-            request = attrs.evolve(request, headers=headers)
-        with use_client(self.engine.client):
-            try:
-                if len(request.body) > self.options.max_body_bytes:
-                    raise self._too_large()
-                if request.path == SYSTEM_PREFIX or request.path.startswith(SYSTEM_PREFIX + "/"):
-                    response = await self._system.handle(request)
-                else:
-                    response = _checked(await self._chain(request), "middleware")
-            except Exception as exc:
-                response = self._failure(exc, request)
+        request = _with_request_id(request, request_id)
+        token = _request_id.set(request_id)
+        try:
+            with use_client(self.engine.client):
+                try:
+                    if len(request.body) > self.options.max_body_bytes:
+                        raise self._too_large()
+                    path = request.path
+                    if path == SYSTEM_PREFIX or path.startswith(SYSTEM_PREFIX + "/"):
+                        response = await self._system.handle(request)
+                    else:
+                        response = _checked(await self._chain(request), "middleware")
+                except Exception as exc:
+                    response = self._failure(exc, request, request_id)
+        finally:
+            _request_id.reset(token)
+        if request.method == "HEAD":
+            # Answered as GET, without the body (but with its length).
+            length = str(len(response.body_bytes()))
+            response = with_header(response, "content-length", length)
+            response = HttpResponse(b"", response.status, response.headers)
         return with_header(response, REQUEST_ID_HEADER, request_id)
 
     def _build_chain(self, middleware: tuple[Middleware, ...]) -> Handler:
@@ -170,20 +192,21 @@ class HttpApp:
     async def _dispatch(self, request: HttpRequest) -> HttpResponse:
         # Errors become responses here, inside the middleware, so that a
         # middleware sees (and may decorate) error responses too.
+        request_id = _request_id.get()
         try:
+            request = _with_request_id(request, request_id)
             endpoint, params = self._router.match(request.method, request.path)
             if params:
                 request = attrs.evolve(request, params=params)
             return _checked(await endpoint.route(request), endpoint.route.name)
         except Exception as exc:
-            return self._failure(exc, request)
+            return self._failure(exc, request, request_id)
 
     def _too_large(self) -> ApiError:
         limit = self.options.max_body_bytes
         return ApiError(413, f"the body is larger than {limit} bytes", {"max_bytes": limit})
 
-    def _failure(self, exc: Exception, request: HttpRequest) -> HttpResponse:
-        request_id = request.headers[REQUEST_ID_HEADER]
+    def _failure(self, exc: Exception, request: HttpRequest, request_id: str) -> HttpResponse:
         if isinstance(exc, ApiError):
             return error_response(exc.status, exc.error, exc.detail, request_id, exc.headers)
         if isinstance(exc, ExecutionAlreadyExists):
@@ -237,12 +260,9 @@ class HttpApp:
         )
         body = await self._read_body(headers, receive)
         if body is None:
-            response = self._failure(
-                self._too_large(),
-                attrs.evolve(
-                    request, headers={**headers, REQUEST_ID_HEADER: request_id_of(headers)}
-                ),
-            )
+            request_id = request_id_of(headers)
+            response = self._failure(self._too_large(), request, request_id)
+            response = with_header(response, REQUEST_ID_HEADER, request_id)
             response = with_header(response, "connection", "close")
         else:
             response = await self.handle(attrs.evolve(request, body=body))
@@ -268,6 +288,12 @@ class HttpApp:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _with_request_id(request: HttpRequest, request_id: str) -> HttpRequest:
+    if request.headers.get(REQUEST_ID_HEADER) == request_id:
+        return request
+    return attrs.evolve(request, headers={**request.headers, REQUEST_ID_HEADER: request_id})
 
 
 def _wrap(layer: Middleware, inner: Handler) -> Handler:

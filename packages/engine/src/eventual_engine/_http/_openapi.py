@@ -34,8 +34,10 @@ _ERRORS = {
     "401": "The system API's token is missing or wrong",
     "404": "No such route, execution or definition",
     "405": "The path exists for other methods (see the Allow header)",
+    "409": "An execution of that name exists with another input",
     "413": "The body is larger than the limit",
     "500": "An unexpected error; the log names the request id",
+    "501": "The service runs without what this needs (an event bus)",
 }
 
 
@@ -51,14 +53,22 @@ def _operation_id(endpoint: Endpoint) -> str:
 
 
 def _parameters(endpoint: Endpoint, schemas: SchemaSet) -> list[JsonValue]:
-    fields = {}
-    if endpoint.rest and endpoint.command is not None:
-        fields = {name: kind for name, kind, _ in record_fields(endpoint.command.input_type)}
+    fields: dict[str, tuple[Any, bool]] = {}
+    command = endpoint.command
+    if endpoint.rest and command is not None:
+        fields = {name: (kind, needed) for name, kind, needed in record_fields(command.input_type)}
+        if not fields and len(endpoint.param_names) == 1:
+            # Not a record: the only path parameter is the whole input.
+            fields = {endpoint.param_names[0]: (command.input_type, True)}
     parameters: list[JsonValue] = []
     for name in endpoint.param_names:
-        kind = fields.get(name)
-        schema: JsonValue = {"type": "string"} if kind is None else schemas.of(kind)
+        kind = fields.pop(name, None)
+        schema: JsonValue = {"type": "string"} if kind is None else schemas.of(kind[0])
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    if endpoint.method == "GET":
+        # A GET has no body: the record's other fields can only come from the query.
+        for name, (kind, needed) in fields.items():
+            parameters.append(_query_field(name, schemas.of(kind), needed))
     for name, type_name, description in endpoint.query:
         parameters.append(
             {
@@ -70,6 +80,16 @@ def _parameters(endpoint: Endpoint, schemas: SchemaSet) -> list[JsonValue]:
             }
         )
     return parameters
+
+
+def _query_field(name: str, schema: dict[str, JsonValue], required: bool) -> JsonValue:
+    """A query parameter filling a record field: plain text, or JSON for structures."""
+    parameter: dict[str, JsonValue] = {"name": name, "in": "query", "required": required}
+    if "$ref" in schema or schema.get("type") in ("array", "object"):
+        parameter["content"] = {"application/json": {"schema": schema}}
+    else:
+        parameter["schema"] = schema
+    return parameter
 
 
 def _operation(endpoint: Endpoint, schemas: SchemaSet) -> dict[str, JsonValue]:
@@ -96,8 +116,9 @@ def _operation(endpoint: Endpoint, schemas: SchemaSet) -> dict[str, JsonValue]:
         success["content"] = {"application/json": {"schema": schemas.of(endpoint.response_type)}}
     codes = ["400", "404", "405", "413", "500"] if endpoint.tag != "routes" else ["404", "500"]
     if endpoint.secured:
-        codes.insert(1, "401")
+        codes.append("401")
         operation["security"] = [{"bearer": []}]
+    codes = sorted({*codes, *endpoint.errors})
     operation["responses"] = {str(endpoint.status): success, **_error_refs(*codes)}
     return operation
 

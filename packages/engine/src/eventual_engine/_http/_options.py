@@ -32,8 +32,9 @@ class HttpOptions:
             <token>``; others get 401. Commands and routes are not affected:
             protect them with middleware.
         max_body_bytes: Larger request bodies get 413.
-        max_wait: The longest a long-poll (``?wait=`` on an execution) is held, in
-            seconds; clients ask again after it.
+        max_wait: The longest a long-poll (``?wait=`` on an execution or its
+            history) is held, in seconds; a longer ``wait`` is held this long,
+            and clients ask again after it.
         api_version: The ``info.version`` of the OpenAPI document.
     """
 

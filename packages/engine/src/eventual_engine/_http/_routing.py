@@ -8,6 +8,7 @@ from typing import Any, Final
 import attrs
 
 from eventual import Command, HttpRequest, HttpResponse, Route
+from eventual.codec import JsonValue
 
 from ._responses import ApiError
 
@@ -39,6 +40,7 @@ class Endpoint:
         status: The status of a successful response.
         query: Query parameters as (name, JSON Schema type, description).
         secured: Whether the system API's token is required.
+        errors: Error statuses it may answer beyond the usual ones (``"409"``).
     """
 
     route: Route
@@ -51,6 +53,7 @@ class Endpoint:
     status: int = 200
     query: tuple[tuple[str, str, str], ...] = ()
     secured: bool = False
+    errors: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, method: str, path: str, handler: Handler, **described: Any) -> Endpoint:
@@ -91,14 +94,18 @@ class Router:
     def match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
         """Return the endpoint serving ``method`` and ``path`` with its path parameters.
 
+        HEAD is served by the GET endpoint (the caller drops the body); OPTIONS
+        on a known path by an endpoint answering 204 with an ``allow`` header.
+
         Raises:
             ApiError: 404 when no endpoint has the path; 405 (with an ``allow``
                 header) when endpoints have it for other methods only.
         """
+        wanted = "GET" if method == "HEAD" else method
         allowed: set[str] = set()
         literal = self._literal.get(_normalise(path))
         if literal is not None:
-            found = literal.get(method)
+            found = literal.get(wanted)
             if found is not None:
                 return found, {}
             allowed.update(literal)
@@ -106,18 +113,26 @@ class Router:
             params = endpoint.route.path.match(path)
             if params is None:
                 continue
-            if endpoint.method == method:
+            if endpoint.method == wanted:
                 return endpoint, params
             allowed.add(endpoint.method)
-        if allowed:
-            methods = sorted(allowed)
-            raise ApiError(
-                405,
-                f"method {method} is not allowed on {path}",
-                {"allowed": list(methods)},
-                {"allow": ", ".join(methods)},
-            )
-        raise ApiError(404, f"no route for {method} {path}")
+        if not allowed:
+            raise ApiError(404, f"no route for {method} {path}")
+        if "GET" in allowed:
+            allowed.add("HEAD")
+        methods = sorted({*allowed, "OPTIONS"})
+        allow = {"allow": ", ".join(methods)}
+        if method == "OPTIONS":
+            return _options_endpoint(allow), {}
+        problem = f"method {method} is not allowed on {path}"
+        raise ApiError(405, problem, {"allowed": list[JsonValue](methods)}, allow)
+
+
+def _options_endpoint(allow: dict[str, str]) -> Endpoint:
+    async def options(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(b"", 204, allow)
+
+    return Endpoint.of("OPTIONS", "/", options)
 
 
 def _normalise(path: str) -> str:

@@ -10,9 +10,10 @@ set, every endpoint but the health check needs ``Authorization: Bearer <token>``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
@@ -52,6 +53,7 @@ __all__ = [
 
 SYSTEM_PREFIX: Final = "/_eventual"
 _MAX_LIMIT = 1000
+T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True)
@@ -169,6 +171,7 @@ def _query_int(request: HttpRequest, name: str, default: int, low: int, high: in
 
 
 def _query_seconds(request: HttpRequest, name: str, high: float) -> float:
+    """Return a long-poll's wait, capped at ``high``: the client asks again after it."""
     text = request.query.get(name)
     if text is None or text == "":
         return 0.0
@@ -176,9 +179,9 @@ def _query_seconds(request: HttpRequest, name: str, high: float) -> float:
         value = float(text)
     except ValueError:
         raise invalid(f"query.{name}", f"expected seconds, got {text!r}") from None
-    if not 0 <= value <= high:  # also refuses NaN
-        raise invalid(f"query.{name}", f"must be between 0 and {high:g} seconds, got {text}")
-    return value
+    if not value >= 0:  # also refuses NaN
+        raise invalid(f"query.{name}", f"must be 0 or more seconds, got {text}")
+    return min(value, high)
 
 
 def _query_position(request: HttpRequest, name: str) -> int:
@@ -232,6 +235,26 @@ class SystemApi:
         self._router = Router(self._endpoints())
         self._openapi: dict[str, Any] | None = None
         self._token = None if options.token is None else options.token.encode("utf-8")
+        self._closing = asyncio.Event()
+
+    def close(self) -> None:
+        """Answer the long-polls being held now, and hold no new ones."""
+        self._closing.set()
+
+    async def _held(self, waiting: Coroutine[Any, Any, T]) -> T | None:
+        """Await ``waiting``, or return None as soon as :meth:`close` is called."""
+        if self._closing.is_set():
+            waiting.close()
+            return None
+        task = asyncio.ensure_future(waiting)
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait((task, closing), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closing.cancel()
+            if not task.done():
+                task.cancel()
+        return task.result() if task.done() and not task.cancelled() else None
 
     def openapi(self) -> dict[str, Any]:
         """Return (and cache) the OpenAPI document."""
@@ -277,6 +300,7 @@ class SystemApi:
         p = SYSTEM_PREFIX
         one = f"{p}/executions/{{workflow}}/{{name}}"
         status_values = ", ".join(status.value for status in ExecutionStatus)
+        max_wait = self._options.max_wait
 
         def ep(method: str, path: str, handler: Any, **described: Any) -> Endpoint:
             described.setdefault("secured", True)
@@ -314,6 +338,7 @@ class SystemApi:
                 body_type=StartExecution,
                 response_type=Started,
                 status=201,
+                errors=("409",),
             ),
             ep(
                 "GET",
@@ -325,7 +350,8 @@ class SystemApi:
                     (
                         "wait",
                         "number",
-                        "wait up to this many seconds for the execution to end (long-poll)",
+                        f"wait up to this many seconds (at most {max_wait:g}) for the "
+                        "execution to end (long-poll)",
                     ),
                 ),
             ),
@@ -340,8 +366,8 @@ class SystemApi:
                     (
                         "wait",
                         "number",
-                        "wait up to this many seconds for an event past `after` or the end "
-                        "(long-poll)",
+                        f"wait up to this many seconds (at most {max_wait:g}) for an event "
+                        "past `after` or the end (long-poll)",
                     ),
                 ),
             ),
@@ -370,6 +396,7 @@ class SystemApi:
                 body_type=list[Any],
                 response_type=Accepted,
                 status=202,
+                errors=("501",),
             ),
             ep(
                 "POST",
@@ -395,6 +422,7 @@ class SystemApi:
                 self._dead_letters,
                 summary="List dead letters, oldest first",
                 response_type=DeadLetterPage,
+                errors=("501",),
                 query=(
                     ("limit", "integer", f"at most this many (1 to {_MAX_LIMIT}, default 100)"),
                     ("cursor", "string", "the `next` of the previous page"),
@@ -407,6 +435,7 @@ class SystemApi:
                 summary="Deliver dead letters again",
                 body_type=Redrive,
                 response_type=Redriven,
+                errors=("501",),
             ),
         ]
 
@@ -460,12 +489,11 @@ class SystemApi:
         id_ = _execution_id(request)
         wait = _query_seconds(request, "wait", self._options.max_wait)
         engine = self._engine()
+        record = None
         if wait > 0:
-            try:
-                record = await engine.wait(id_, wait)
-            except TimeoutError:
-                record = await engine.execution_record(id_)
-        else:
+            with contextlib.suppress(TimeoutError):
+                record = await self._held(engine.wait(id_, wait))
+        if record is None:
             record = await engine.execution_record(id_)
         return json_response(encode(record))
 
@@ -481,9 +509,9 @@ class SystemApi:
             record = await engine.execution_record(id_)
             events = await engine.execution_history(id_)
             left = deadline - loop.time()
-            if len(events) > after or record.status.done or left <= 0:
+            if len(events) > after or record.status.done or left <= 0 or self._closing.is_set():
                 break
-            await engine.wait_for_progress(id_, min(left, _HISTORY_POLL))
+            await self._held(engine.wait_for_progress(id_, min(left, _HISTORY_POLL)))
         body = HistoryBody(
             events=[history_event_to_json(event) for event in events[after:]],
             next=len(events),
