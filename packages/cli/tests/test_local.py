@@ -108,6 +108,14 @@ def test_other_addresses_need_a_token(
     assert captured[0].token == "t"
 
 
+def test_blank_token_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blank token is a usage error, not a traceback at startup."""
+    monkeypatch.chdir(_project(tmp_path))
+    result = CliRunner().invoke(cli, ["local", "--host", "0.0.0.0", "--token", "  "])
+    assert result.exit_code == 2
+    assert "blank" in result.output
+
+
 def test_unknown_service_module_is_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -473,6 +473,23 @@ async def test_handle_without_a_server() -> None:
     assert too_big.status == 413
 
 
+def test_paths_under_the_system_prefix_are_refused() -> None:
+    """A route or REST command under /_eventual/ would be shadowed, so the app refuses it."""
+
+    @api.get("/_eventual/status")
+    async def status(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(b"ok")
+
+    @command(path="/_eventual", method="GET")
+    async def root() -> str:
+        return "root"
+
+    for definition in (status, root):
+        service = Service.from_definitions("shop", [definition])
+        with pytest.raises(ValueError, match="under /_eventual/"):
+            HttpApp(Engine(service, MemoryBackend()))
+
+
 async def test_lifespan_is_acknowledged() -> None:
     """The ASGI lifespan protocol is answered, so servers that run it start and stop."""
     app = HttpApp(Engine(Service.from_definitions("shop", DEFINITIONS), MemoryBackend()))

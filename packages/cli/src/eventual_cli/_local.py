@@ -183,6 +183,10 @@ def _settings(
             "no service to run: pass --service MODULE, or name it in pyproject.toml "
             '([tool.eventual] service = "orders.service")'
         )
+    if token is not None and not token.strip():
+        raise click.UsageError(
+            "--token (or EVENTUAL_TOKEN) is blank; pass a real token, or leave it unset"
+        )
     if host not in LOOPBACK_HOSTS and not token:
         raise click.UsageError(
             f"--host {host} makes the system API (/_eventual/: start, cancel, signal, ...) "

@@ -95,6 +95,15 @@ def _service_endpoints(service: Service) -> list[Endpoint]:
     for route in service.routes.values():
         summary = (route.fn.__doc__ or "").strip().partition("\n")[0]
         endpoints.append(Endpoint(route=route, summary=summary))
+    for endpoint in endpoints:
+        # The system API answers everything under its prefix: such an endpoint
+        # would never be reached, so say so instead of shadowing it silently.
+        if endpoint.path == SYSTEM_PREFIX or endpoint.path.startswith(SYSTEM_PREFIX + "/"):
+            owner = endpoint.command or endpoint.route
+            raise ValueError(
+                f"{owner!r} at {endpoint.method} {endpoint.path} is under {SYSTEM_PREFIX}/, "
+                "which the system API serves; give it another path"
+            )
     return endpoints
 
 
@@ -114,6 +123,10 @@ class HttpApp:
             engine is used while it runs).
         service: The service to serve; by default the runtime's.
         options: Token, body limit and long-poll settings.
+
+    Raises:
+        ValueError: A command or route has a path under ``/_eventual/``, which
+            the system API serves.
     """
 
     def __init__(
