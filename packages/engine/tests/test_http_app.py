@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -339,6 +340,30 @@ async def test_paths_are_percent_decoded_and_trailing_slashes_ignored(serve: Ser
     assert (await client.get("/hello/ann/")).json()["hello"] == "ann"
     assert (await client.post("/_rpc/ping/")).json() == "pong"
     assert (await client.get("/hello")).status_code == 404
+
+
+async def test_query_text_is_utf8_escaped_or_not() -> None:
+    """A query value arrives as the same text whether the client percent-encoded it or not."""
+    app = HttpApp(Engine(Service.from_definitions("shop", DEFINITIONS), MemoryBackend()))
+    bodies: list[bytes] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.body":
+            bodies.append(message["body"])  # type: ignore[arg-type]
+
+    for raw in (b"q=J%C3%BCrgen", "q=Jürgen".encode()):
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/hello/x",
+            "query_string": raw,
+            "headers": [],
+        }
+        await app(scope, receive, send)  # type: ignore[arg-type]
+    assert [json.loads(body)["q"] for body in bodies] == [{"q": "Jürgen"}] * 2
 
 
 async def test_request_id_is_echoed_when_safe(serve: Serve) -> None:

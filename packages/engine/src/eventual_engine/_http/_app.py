@@ -265,9 +265,9 @@ class HttpApp:
         for raw_name, raw_value in scope["headers"]:
             name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        query = dict(
-            urllib.parse.parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        )
+        # Percent-escapes are read as UTF-8, so raw bytes are too (curl sends them as typed).
+        query_string = scope["query_string"].decode("utf-8", "replace")
+        query = dict(urllib.parse.parse_qsl(query_string, keep_blank_values=True))
         request = HttpRequest(
             method=scope["method"], path=scope["path"], query=query, headers=headers
         )
