@@ -12,7 +12,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from eventual import Service, workflow
+from eventual import Service, task, workflow
 from eventual import signal as define_signal
 from eventual_cli import LocalSettings, _local, cli, serve_local
 
@@ -31,6 +31,26 @@ async def wait_for_go(text: str) -> str:
 
 
 SERVICE = Service.from_definitions("echo", [echo, go, wait_for_go])
+
+attempts: list[str] = []
+attempt_started = asyncio.Event()
+
+
+@task
+async def slow_upper(text: str) -> str:
+    attempts.append(text)
+    attempt_started.set()
+    if len(attempts) == 1:
+        await asyncio.sleep(60)  # still running when the server is stopped
+    return text.upper()
+
+
+@workflow
+async def shout(text: str) -> str:
+    return await slow_upper(text)
+
+
+SHOUTING = Service.from_definitions("shout", [slow_upper, shout])
 
 
 @pytest.fixture
@@ -214,3 +234,51 @@ def test_error_in_the_service_module_shows_where(
     assert 'broken.py", line 2' in result.output
     assert "RuntimeError: no config file" in result.output
     assert "cannot import service module 'broken'" in result.output
+
+
+async def _serve(settings: LocalSettings) -> tuple[asyncio.Task[None], str]:
+    urls: list[str] = []
+    ready = asyncio.Event()
+
+    def announce(url: str) -> None:
+        urls.append(url)
+        ready.set()
+
+    server = asyncio.create_task(serve_local(settings, announce=announce))
+    await asyncio.wait_for(ready.wait(), 10)
+    return server, urls[0]
+
+
+async def test_work_in_flight_at_sigterm_is_abandoned_and_runs_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """A task still running at shutdown is given up after the grace period and run again."""
+    attempts.clear()
+    attempt_started.clear()
+    settings = LocalSettings(
+        service=SHOUTING,
+        port=0,
+        db=tmp_path / "s.db",
+        options={"lease_seconds": "1", "poll_interval": "0.05"},
+    )
+    server, url = await _serve(settings)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        started = await client.post(
+            "/_eventual/executions", json={"workflow": "shout", "input": "hi", "name": "x"}
+        )
+        assert started.status_code == 201
+    await asyncio.wait_for(attempt_started.wait(), 10)
+    loop = asyncio.get_running_loop()
+    stopping = loop.time()
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(server, 15)
+    assert loop.time() - stopping < 10  # the grace period, not the task's minute
+    server, url = await _serve(settings)
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            done = await client.get("/_eventual/executions/shout/x", params={"wait": 20})
+        assert (done.json()["status"], done.json()["result"]) == ("SUCCEEDED", "HI")
+        assert attempts == ["hi", "hi"]
+    finally:
+        os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.wait_for(server, 15)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eventual import ExecutionStatus, Service, signal, sleep, task, workflow
+from eventual import EventualError, ExecutionStatus, Service, signal, sleep, task, workflow
 from eventual_engine import EngineOptions, LocalRuntime
 
 ran: list[str] = []
@@ -81,3 +81,20 @@ async def test_unknown_backend_is_a_clear_error() -> None:
     with pytest.raises(Exception, match="memory"):
         async with LocalRuntime(SERVICE, backend="nope"):
             pass
+
+
+def test_engine_settings_tune_the_engine() -> None:
+    """lease_seconds and poll_interval in settings become the engine's options."""
+    from eventual_engine._local import engine_options
+
+    assert engine_options({}) is None
+    tuned = engine_options({"lease_seconds": "2.5", "poll_interval": 0.01})
+    assert tuned is not None
+    assert (tuned.lease, tuned.poll_interval) == (timedelta(seconds=2.5), 0.01)
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "nan", "inf"])
+def test_bad_engine_settings_name_the_setting(value: str) -> None:
+    """A lease that is not a positive number of seconds is refused by name."""
+    with pytest.raises(EventualError, match=f"lease_seconds must be a positive number.*{value!r}"):
+        LocalRuntime(SERVICE, settings={"lease_seconds": value})

@@ -6,11 +6,19 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar, cast
 
-from eventual import Command, ExecutionHandle, RuntimeNotAvailable, Service, Workflow
+from eventual import (
+    Command,
+    EventualError,
+    ExecutionHandle,
+    RuntimeNotAvailable,
+    Service,
+    Workflow,
+)
 from eventual.codec import encode
 from eventual.plugins import EventualConfig, Plugins, get_plugin_manager
 from eventual.spi import (
@@ -36,6 +44,45 @@ def load_service(service: str | ModuleType | Service) -> Service:
     return service if isinstance(service, Service) else Service.load(service)
 
 
+_ENGINE_SETTINGS = {
+    "lease_seconds": "how long a claim lasts without renewal",
+    "poll_interval": "the longest pause between looks for other processes' work",
+}
+
+
+def engine_options(settings: dict[str, object]) -> EngineOptions | None:
+    """Return engine options from settings (``lease_seconds``, ``poll_interval``), if any.
+
+    Both are positive numbers of seconds, as ``[tool.eventual]`` or
+    ``LocalRuntime(settings=...)`` give them (numbers or strings).
+
+    Raises:
+        EventualError: A setting is not a positive number; the error names it.
+    """
+    values: dict[str, float] = {}
+    for key, meaning in _ENGINE_SETTINGS.items():
+        raw = settings.get(key)
+        if raw is None:
+            continue
+        try:
+            value = float(str(raw))
+        except ValueError:
+            value = float("nan")
+        if not (0 < value < 86_400):  # also refuses NaN and infinity
+            raise EventualError(
+                f"{key} must be a positive number of seconds (below a day), got {raw!r}: "
+                f"it is {meaning}"
+            )
+        values[key] = value
+    if not values:
+        return None
+    defaults = EngineOptions()
+    return EngineOptions(
+        lease=timedelta(seconds=values.get("lease_seconds", defaults.lease.total_seconds())),
+        poll_interval=values.get("poll_interval", defaults.poll_interval),
+    )
+
+
 class LocalRuntime:
     """Runs a service (workers, timers, tasks) in this process on the embedded backend.
 
@@ -45,7 +92,8 @@ class LocalRuntime:
     durable local bus of eventual-messaging when it is installed: in the same file
     as the executions, or in ``bus_db`` to share one bus between services), and
     ``settings`` passes further options to them (for example
-    ``{"sqlite_synchronous": "FULL"}``). Inside ``async with``, ``wf.start(...)``,
+    ``{"sqlite_synchronous": "FULL"}``) and to the engine (``lease_seconds``,
+    ``poll_interval``) unless ``options`` is given. Inside ``async with``, ``wf.start(...)``,
     ``sig.send(...)``, ``ev.publish(...)`` and handles use this runtime.
 
     Example:
@@ -71,7 +119,7 @@ class LocalRuntime:
         self.event_bus = event_bus
         self.bus_db = Path(bus_db) if bus_db is not None else self.db
         self.settings = dict(settings or {})
-        self._options = options
+        self._options = options if options is not None else engine_options(self.settings)
         self._bus: EventBus | None = None
         self._engine: Engine | None = None
         self._serving: asyncio.Task[None] | None = None
