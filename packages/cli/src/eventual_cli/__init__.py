@@ -1,8 +1,9 @@
-"""The ``eventual`` command line: ``eventual local`` and the commands plugins add."""
+"""The ``eventual`` command line: ``eventual local``, operating commands, replay, the timeline UI."""
 
+from ._local import CannotListen as CannotListen
 from ._local import LocalSettings as LocalSettings
 from ._local import serve_local as serve_local
 from ._main import cli as cli
 from ._main import main as main
 
-__all__ = ["LocalSettings", "cli", "main", "serve_local"]
+__all__ = ["CannotListen", "LocalSettings", "cli", "main", "serve_local"]
