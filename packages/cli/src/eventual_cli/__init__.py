@@ -1,4 +1,4 @@
-"""The ``eventual`` command line: ``eventual local``, operating commands, replay, the timeline UI."""
+"""The ``eventual`` command: ``eventual local``, operating commands, replay, the timeline UI."""
 
 from ._local import CannotListen as CannotListen
 from ._local import LocalSettings as LocalSettings
