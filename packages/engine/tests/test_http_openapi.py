@@ -108,6 +108,11 @@ def test_rest_command_and_route_paths() -> None:
         {"name": "owner", "in": "path", "required": True, "schema": {"type": "string"}}
     ]
     assert rest["responses"]["400"] == {"$ref": "#/components/responses/Error400"}
+    # The body holds the input's fields the path does not fill.
+    body = rest["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]) == {"lines"}
+    assert body["required"] == ["lines"]
+    assert body["additionalProperties"] is False
     route = paths["/status"]["get"]
     assert route["summary"] == "Say that all is well."
     assert set(route["responses"]) == {"200", "404", "500"}

@@ -92,6 +92,32 @@ def _query_field(name: str, schema: dict[str, JsonValue], required: bool) -> Jso
     return parameter
 
 
+def _rest_body(endpoint: Endpoint, schemas: SchemaSet) -> dict[str, JsonValue] | None:
+    """The body of a REST command: its input record without the fields the path fills.
+
+    None when the input is not a record (the body is then the whole input).
+    """
+    command = endpoint.command
+    fields = record_fields(command.input_type) if command is not None else []
+    if not fields:
+        return None
+    in_path = set(endpoint.param_names)
+    properties: dict[str, JsonValue] = {
+        name: schemas.of(kind) for name, kind, _ in fields if name not in in_path
+    }
+    required: list[JsonValue] = [
+        name for name, _, needed in fields if needed and name not in in_path
+    ]
+    schema: dict[str, JsonValue] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = required
+    return schema
+
+
 def _operation(endpoint: Endpoint, schemas: SchemaSet) -> dict[str, JsonValue]:
     operation: dict[str, JsonValue] = {
         "operationId": _operation_id(endpoint),
@@ -103,8 +129,9 @@ def _operation(endpoint: Endpoint, schemas: SchemaSet) -> dict[str, JsonValue]:
     if parameters:
         operation["parameters"] = parameters
     if endpoint.body_type is not NO_BODY and endpoint.method != "GET":
+        schema = _rest_body(endpoint, schemas) if endpoint.rest else None
         body: dict[str, JsonValue] = {
-            "content": {"application/json": {"schema": schemas.of(endpoint.body_type)}}
+            "content": {"application/json": {"schema": schema or schemas.of(endpoint.body_type)}}
         }
         if endpoint.rest:
             body["description"] = "fields not given in the path or query"
