@@ -138,3 +138,27 @@ def test_readme_walkthrough_and_restart(tmp_path: Path, servers: list[Server]) -
     assert (resumed["status"], resumed["result"]) == ("SUCCEEDED", "shipped")
     code, output = again.stop()
     assert code == 0, output
+
+
+def test_readme_embedding_snippet_runs(tmp_path: Path) -> None:
+    """The README's LocalRuntime program runs as written and prints the order's outcome."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    [snippet] = [str(block) for block in blocks if "LocalRuntime(" in block]
+    script = tmp_path / "embed.py"
+    script.write_text(snippet)
+    env = {
+        **os.environ,
+        "ORDERS_SHIPPING_DELAY": "0",
+        "PYTHONPATH": os.pathsep.join([str(ORDERS / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "shipped"
+    assert (tmp_path / ".eventual" / "embedded.db").exists()
