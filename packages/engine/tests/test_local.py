@@ -98,3 +98,101 @@ def test_bad_engine_settings_name_the_setting(value: str) -> None:
     """A lease that is not a positive number of seconds is refused by name."""
     with pytest.raises(EventualError, match=f"lease_seconds must be a positive number.*{value!r}"):
         LocalRuntime(SERVICE, settings={"lease_seconds": value})
+
+
+TWO_ENGINES_CHILD = """
+import asyncio, os, sys
+from eventual import Service, signal, task, workflow
+from eventual_engine import EngineOptions, LocalRuntime
+
+ROLE, DB, LOG, N = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+go = signal("go", int)
+
+
+@task
+async def step(execution: str, n: int) -> int:
+    with open(LOG, "a") as f:
+        f.write(f"{execution} {n} {ROLE}\\n")
+    return n
+
+
+@workflow
+async def flow(name: str) -> int:
+    a = await step(name, 1)
+    b = await step(name, 2)
+    extra = await go.expect()
+    c = await step(name, 3)
+    return a + b + c + extra
+
+
+SERVICE = Service.from_definitions("two", [go, step, flow])
+
+
+async def main() -> None:
+    options = EngineOptions(poll_interval=0.01)
+    async with LocalRuntime(SERVICE, db=DB, options=options) as rt:
+        if ROLE == "starter":
+            for i in range(N):
+                await rt.start(flow, f"e{i}", name=f"e{i}")
+        else:
+            sent = set()
+            while len(sent) < N:
+                for i in range(N):
+                    if i in sent:
+                        continue
+                    try:
+                        await rt.execution(f"flow/e{i}").signal(go, 100)
+                        sent.add(i)
+                    except Exception:
+                        pass
+                await asyncio.sleep(0.01)
+        for i in range(N):
+            assert await rt.execution(f"flow/e{i}").result() == 106
+
+
+asyncio.run(main())
+"""
+
+
+def test_two_engines_on_one_file_finish_every_execution_once(tmp_path: Path) -> None:
+    """Two processes serving one SQLite file (one starts, one signals) run each step once."""
+    import subprocess
+    import sys
+    from collections import Counter
+
+    from eventual.history import SequencedEvent, TaskScheduled, TaskSucceeded
+    from eventual_engine._sqlite import SqliteBackend
+
+    script = tmp_path / "child.py"
+    script.write_text(TWO_ENGINES_CHILD)
+    db, log, n = tmp_path / "shared.db", tmp_path / "runs.log", 40
+
+    async def create_schema() -> None:
+        async with SqliteBackend(db):
+            pass
+
+    asyncio.run(create_schema())  # once, before both start
+    children = [
+        subprocess.Popen([sys.executable, str(script), role, str(db), str(log), str(n)])
+        for role in ("starter", "signaller")
+    ]
+    assert [child.wait(120) for child in children] == [0, 0]
+    runs = Counter(" ".join(line.split()[:2]) for line in log.read_text().splitlines())
+    assert len(runs) == 3 * n
+    assert set(runs.values()) == {1}, "a task ran twice"
+    roles = {line.split()[2] for line in log.read_text().splitlines()}
+    assert roles == {"starter", "signaller"}, "both processes should have run tasks"
+
+    async def check() -> None:
+        async with SqliteBackend(db) as backend:
+            for i in range(n):
+                history = await backend.executions.history(f"flow/e{i}")
+                scheduled = [e.seq for e in history if isinstance(e, TaskScheduled)]
+                done = [e.seq for e in history if isinstance(e, TaskSucceeded)]
+                assert scheduled == done == [1, 2, 3]
+                sequenced = Counter(
+                    (type(e).__name__, e.seq) for e in history if isinstance(e, SequencedEvent)
+                )
+                assert set(sequenced.values()) == {1}
+
+    asyncio.run(check())
