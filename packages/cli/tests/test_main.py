@@ -63,6 +63,7 @@ def test_builtin_commands_without_autoload(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("EVENTUAL_DISABLE_PLUGIN_AUTOLOAD", "1")
     group = _main.EventualGroup(name="eventual")
     assert group.list_commands(click.Context(group)) == [
+        "bus",
         "call",
         "cancel",
         "complete-task",

@@ -291,3 +291,36 @@ async def test_an_event_no_delivery_needs_is_forgotten(
     await bus.publish([attrs.evolve(old, time=now())])
     assert await delivery.deliver_due() == 1
     assert seen == ["o1", "o1"]
+
+
+async def test_a_service_gone_for_good_can_be_forgotten(
+    bus: LocalBus, now: Callable[[], datetime], client: Client
+) -> None:
+    """Forget removes a service's routes and deliveries; the others keep theirs."""
+    from eventual_messaging import ServiceRoutes
+
+    @subscription(placed)
+    async def audit(p: Placed) -> None:
+        pass
+
+    @subscription(placed)
+    async def broken(p: Placed) -> None:
+        raise RuntimeError("no")
+
+    kept = await bus.attach(Service.from_definitions("kept", [audit]), client, now, owner="k")
+    gone = await bus.attach(Service.from_definitions("gone", [broken]), client, now, owner="g")
+    await bus.publish([envelope("1", order("o1"))])
+    await gone.deliver_due()  # dead-letters it
+    await bus.publish([envelope("2", order("o2"))])
+    assert await bus.services() == [
+        ServiceRoutes(service="gone", subscriptions=("broken",), waiting=1, dead=1),
+        ServiceRoutes(service="kept", subscriptions=("audit",), waiting=2, dead=0),
+    ]
+    removed = await bus.forget("gone")
+    assert (removed.waiting, removed.dead) == (1, 1)
+    assert [s.service for s in await bus.services()] == ["kept"]
+    await bus.publish([envelope("3", order("o3"))])
+    assert await gone.pending() == 0
+    assert await gone.dead_letters() == []
+    assert await kept.pending() == 3
+    assert (await bus.forget("never-there")).subscriptions == ()

@@ -12,6 +12,7 @@ from ._memory import MemoryBus as MemoryBus
 from ._patterns import matches as matches
 from ._sqlite import BusSchemaVersionError as BusSchemaVersionError
 from ._sqlite import SqliteBus as SqliteBus
+from ._store import ServiceRoutes as ServiceRoutes
 
 __all__ = [
     "BusOptions",
@@ -19,6 +20,7 @@ __all__ = [
     "Delivery",
     "LocalBus",
     "MemoryBus",
+    "ServiceRoutes",
     "SqliteBus",
     "matches",
 ]

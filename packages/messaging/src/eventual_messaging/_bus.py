@@ -10,7 +10,7 @@ from eventual import Service
 from eventual.spi import Client, EventEnvelope
 
 from ._delivery import BusOptions, Delivery, routes_of
-from ._store import BusStore
+from ._store import BusStore, ServiceRoutes
 
 __all__ = ["LocalBus"]
 
@@ -56,6 +56,18 @@ class LocalBus:
         """Accept events durably and fan each out; an id seen before is ignored."""
         if events:
             await self.store.publish(events)
+
+    async def services(self) -> list[ServiceRoutes]:
+        """Return every service this bus holds routes or deliveries for."""
+        return await self.store.services()
+
+    async def forget(self, service: str) -> ServiceRoutes:
+        """Remove a service gone for good: its routes and all its deliveries.
+
+        Events published afterwards no longer wait for it; if it attaches again,
+        it registers its subscriptions anew and receives events from then on.
+        """
+        return await self.store.forget(service)
 
     async def attach(
         self, service: Service, client: Client, now: Callable[[], datetime], *, owner: str

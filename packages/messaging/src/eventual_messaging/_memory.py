@@ -15,7 +15,14 @@ from eventual.spi import DeadLetter, EventEnvelope
 
 from ._bus import LocalBus
 from ._delivery import BusOptions
-from ._store import Claim, Outcome, Route, dead_letter_id, split_dead_letter_id
+from ._store import (
+    Claim,
+    Outcome,
+    Route,
+    ServiceRoutes,
+    dead_letter_id,
+    split_dead_letter_id,
+)
 
 __all__ = ["MemoryBus", "MemoryStore"]
 
@@ -173,6 +180,28 @@ class MemoryStore:
             position = next((d.dead_seq for d in dead if d.dead and d.dead.id == after), None)
             dead = [d for d in dead if position is not None and d.dead_seq > position]
         return [d.dead for d in dead[: max(limit, 0)] if d.dead is not None]
+
+    async def services(self) -> builtins.list[ServiceRoutes]:
+        """Return every service with routes or deliveries."""
+        names = {*self._routes, *(key[0] for key in self._deliveries)}
+        return [self._summary(name) for name in sorted(names)]
+
+    def _summary(self, service: str) -> ServiceRoutes:
+        mine = [d for key, d in self._deliveries.items() if key[0] == service]
+        return ServiceRoutes(
+            service=service,
+            subscriptions=tuple(sorted({r.subscription for r in self._routes.get(service, [])})),
+            waiting=sum(1 for d in mine if d.dead is None),
+            dead=sum(1 for d in mine if d.dead is not None),
+        )
+
+    async def forget(self, service: str) -> ServiceRoutes:
+        """Remove the service's routes and deliveries."""
+        removed = self._summary(service)
+        self._routes.pop(service, None)
+        for key in [key for key in self._deliveries if key[0] == service]:
+            del self._deliveries[key]
+        return removed
 
     async def prune(self, before: datetime) -> int:
         """Forget old events whose deliveries are all settled."""

@@ -26,7 +26,15 @@ from eventual.spi import DeadLetter, EventEnvelope
 
 from ._patterns import matches_envelope
 
-__all__ = ["BusStore", "Claim", "Outcome", "Route", "dead_letter_id", "split_dead_letter_id"]
+__all__ = [
+    "BusStore",
+    "Claim",
+    "Outcome",
+    "Route",
+    "ServiceRoutes",
+    "dead_letter_id",
+    "split_dead_letter_id",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -54,6 +62,23 @@ class Route:
     def accepts(self, envelope: EventEnvelope) -> bool:
         """Return whether any of the patterns matches the envelope."""
         return any(matches_envelope(pattern, envelope) for pattern in self.patterns)
+
+
+@attrs.frozen(kw_only=True)
+class ServiceRoutes:
+    """What a bus holds for one service.
+
+    Attributes:
+        service: The service's name.
+        subscriptions: Its registered subscriptions' names, sorted.
+        waiting: Deliveries waiting or running for it.
+        dead: Its dead letters.
+    """
+
+    service: str
+    subscriptions: tuple[str, ...]
+    waiting: int
+    dead: int
 
 
 @attrs.frozen(kw_only=True)
@@ -163,6 +188,19 @@ class BusStore(Protocol):
 
     async def redrive(self, service: str, ids: Sequence[str] | None, now: datetime) -> int:
         """Make dead letters waiting deliveries again, due at ``now``; return how many."""
+
+    async def services(self) -> builtins.list[ServiceRoutes]:
+        """Return every service with routes or deliveries on this bus, by name."""
+
+    async def forget(self, service: str) -> ServiceRoutes:
+        """Remove a service's routes and all its deliveries, dead letters included.
+
+        For a service gone for good: events published afterwards no longer wait
+        for it. A service that attaches again registers its routes anew.
+
+        Returns:
+            What was removed.
+        """
 
     async def prune(self, before: datetime) -> int:
         """Forget events published before ``before`` that no delivery needs any more.

@@ -5,6 +5,7 @@ or JSON, progress), ``_render`` (how things look), ``_inputs`` (JSON
 arguments), and one module per group of commands.
 """
 
+from ._bus import bus
 from ._dead_letters import dead_letters
 from ._executions import execution, executions, export, history
 from ._replay import replay_command
@@ -27,5 +28,6 @@ COMMANDS = (
     fail_task,
     dead_letters,
     replay_command,
+    bus,
 )
 """Every command of this package but ``local``, in the order the docs show them."""

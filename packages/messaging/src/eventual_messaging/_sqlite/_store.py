@@ -20,7 +20,14 @@ from typing import Any
 from eventual.spi import DeadLetter, EventEnvelope
 
 from .._patterns import matches_envelope
-from .._store import Claim, Outcome, Route, dead_letter_id, split_dead_letter_id
+from .._store import (
+    Claim,
+    Outcome,
+    Route,
+    ServiceRoutes,
+    dead_letter_id,
+    split_dead_letter_id,
+)
 from ._database import Database
 
 __all__ = ["SqliteStore"]
@@ -220,6 +227,32 @@ class SqliteStore:
 
         return await self._db.read(run)
 
+    async def services(self) -> builtins.list[ServiceRoutes]:
+        """Return every service with routes or deliveries, by name."""
+
+        def run(conn: sqlite3.Connection) -> list[ServiceRoutes]:
+            names = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT service FROM bus_routes UNION SELECT service FROM bus_deliveries "
+                    "ORDER BY 1"
+                )
+            ]
+            return [_summary(conn, name) for name in names]
+
+        return await self._db.read(run)
+
+    async def forget(self, service: str) -> ServiceRoutes:
+        """Remove the service's routes and deliveries in one transaction."""
+
+        def run(conn: sqlite3.Connection) -> ServiceRoutes:
+            removed = _summary(conn, service)
+            conn.execute("DELETE FROM bus_routes WHERE service = ?", (service,))
+            conn.execute("DELETE FROM bus_deliveries WHERE service = ?", (service,))
+            return removed
+
+        return await self._db.write(run)
+
     async def prune(self, before: datetime) -> int:
         """Delete old events that have no delivery left (one transaction)."""
         before_us = to_us(before)
@@ -253,6 +286,29 @@ class SqliteStore:
             return count
 
         return await self._db.write(run)
+
+
+def _summary(conn: sqlite3.Connection, service: str) -> ServiceRoutes:
+    subscriptions = [
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT subscription FROM bus_routes WHERE service = ? ORDER BY 1",
+            (service,),
+        )
+    ]
+    counts = dict(
+        conn.execute(
+            "SELECT status = 'dead', COUNT(*) FROM bus_deliveries WHERE service = ? "
+            "GROUP BY status = 'dead'",
+            (service,),
+        ).fetchall()
+    )
+    return ServiceRoutes(
+        service=service,
+        subscriptions=tuple(subscriptions),
+        waiting=int(counts.get(0, 0)),
+        dead=int(counts.get(1, 0)),
+    )
 
 
 _PRUNE = """
