@@ -66,6 +66,21 @@ async def boom(message: str) -> None:
 
 
 flaky_failures: dict[str, int] = {}
+interrupted: list[str] = []
+
+
+@task
+async def blocks(key: str) -> None:
+    try:
+        await asyncio.Event().wait()  # until cancelled
+    except asyncio.CancelledError:
+        interrupted.append(key)
+        raise
+
+
+@workflow
+async def runs_a_blocking_task(key: str) -> None:
+    await blocks(key)
 
 
 @task(retry=RetryPolicy(max_attempts=3, initial_interval=timedelta(seconds=10)))
@@ -310,6 +325,8 @@ async def unserialisable(_: None) -> Any:
 SERVICE = Service.from_definitions(
     "test",
     [
+        blocks,
+        runs_a_blocking_task,
         double,
         blocking_add,
         boom,
@@ -663,3 +680,32 @@ def _filter() -> Any:
     from eventual.spi import ExecutionFilter
 
     return ExecutionFilter(limit=100)
+
+
+async def test_cancel_forgets_a_task_waiting_for_its_retry(h: Harness) -> None:
+    """A retry waiting out its back-off does not run once its execution is cancelled."""
+    flaky_failures["cancelled"] = 5
+    handle = await h.start(retrying, "cancelled")
+    assert flaky_failures["cancelled"] == 4  # the first attempt failed; a retry waits 10 s
+    assert await h.engine.backend.tasks.pending() == 1
+    await handle.cancel()
+    await h.engine.run_until_idle()
+    assert await handle.status() is ExecutionStatus.CANCELLED
+    assert await h.engine.backend.tasks.pending() == 0
+    await h.advance(timedelta(minutes=5))
+    assert flaky_failures["cancelled"] == 4  # the retry never ran
+    assert h.engine.tasks.attempts == 1
+
+
+async def test_cancel_stops_a_running_attempt_in_this_process(h: Harness) -> None:
+    """An attempt still running when its execution is cancelled is cancelled too."""
+    interrupted.clear()
+    engine = h.engine
+    id_ = await engine.start_execution(runs_a_blocking_task.name, "b", "blocked")
+    await asyncio.sleep(0)  # the attempt starts
+    assert len(engine.tasks.running) == 1
+    await engine.cancel_execution(id_)
+    await asyncio.wait_for(engine.run_until_idle(), 10)
+    assert await engine.execution_status(id_) is ExecutionStatus.CANCELLED
+    assert interrupted == ["b"]
+    assert not engine.tasks.running

@@ -170,8 +170,9 @@ class StepCommit:
             cancellations).
         starts: Child executions to create (record and first event).
         published: Events to hand to the event bus.
-        finished: Task attempts (tokens) whose outcome this step applied directly
-            (not through the queue): forgotten in the same write, as ``finish`` would.
+        finished: Task attempts (tokens) to forget in the same write, as ``finish``
+            would: those whose outcome this step applied directly (not through the
+            queue), and those of an execution this step ends, which must not run.
         task_claim: When set, ``tasks`` are dispatched already claimed under this
             lease: the committing engine runs them itself, without a claim round
             trip. Only set when every task may start at once.

@@ -224,6 +224,8 @@ class Engine:
                 if not progress.done():
                     progress.set_result(None)
             if record.status.done:
+                # Its attempts still running here are no longer wanted.
+                self.tasks.cancel_execution(record.id)
                 for waiter in self._ended.pop(record.id, []):
                     if not waiter.done():
                         waiter.set_result(record)

@@ -324,7 +324,7 @@ class Orchestrator:
             published=tuple(
                 attrs.evolve(p, id=str(ULID()), time=self._clock.now()) for p in output.published
             ),
-            finished=finished,
+            finished=finished + tuple(output.forget_tasks),
             task_claim=claim,
         )
         try:

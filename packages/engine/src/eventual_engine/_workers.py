@@ -114,6 +114,12 @@ class TaskWorker:
         if running is not None and token not in self._settling:
             running.cancel()
 
+    def cancel_execution(self, execution_id: str) -> None:
+        """Stop the running attempts of an execution that has ended."""
+        prefix = f"{execution_id}|"
+        for token in [t for t in self.running if t.startswith(prefix)]:
+            self.cancel(token)
+
     def reserve(self, count: int) -> Lease | None:
         """Reserve room for ``count`` attempts committed already claimed by this worker."""
         if count > self.free:

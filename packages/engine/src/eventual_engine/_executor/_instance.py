@@ -482,6 +482,12 @@ class WorkflowInstance:
         for seq, call in self._calls.items():
             if call.kind == "timer":
                 self._out.cancel_timers.append(timer_id(self.id, "timer", seq))
+            elif call.kind == "task":
+                # An attempt still queued (a retry waiting out its back-off) or
+                # running must not run on for an execution that has ended.
+                self._out.forget_tasks.append(task_token(self.id, seq, call.attempt))
+                for kind in ("task_timeout", "heartbeat"):
+                    self._out.cancel_timers.append(timer_id(self.id, kind, seq, call.attempt))
         if status in (ExecutionStatus.CANCELLED, ExecutionStatus.TIMED_OUT):
             for child in self._children:
                 self._out.messages.append(

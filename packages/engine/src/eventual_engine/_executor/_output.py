@@ -25,6 +25,7 @@ class StepOutput:
     messages: list[InboundMessage] = attrs.field(factory=list)
     starts: list[tuple[ExecutionRecord, WorkflowStarted]] = attrs.field(factory=list)
     published: list[PublishedEvent] = attrs.field(factory=list)
+    forget_tasks: list[str] = attrs.field(factory=list)
 
     def extend(self, other: StepOutput) -> None:
         """Append everything of ``other``."""
@@ -35,6 +36,7 @@ class StepOutput:
         self.messages += other.messages
         self.starts += other.starts
         self.published += other.published
+        self.forget_tasks += other.forget_tasks
 
     def __bool__(self) -> bool:
         return bool(
@@ -45,4 +47,5 @@ class StepOutput:
             or self.messages
             or self.starts
             or self.published
+            or self.forget_tasks
         )
