@@ -52,6 +52,8 @@ def _strategy_for(field: attrs.Attribute[Any]) -> st.SearchStrategy[Any]:
         return (
             st.text(max_size=10) if "None" not in annotation else st.none() | st.text(max_size=10)
         )
+    if annotation == "list[str]":
+        return st.lists(st.text(max_size=10), max_size=3)
     if annotation.startswith("list"):
         return st.lists(json_values, max_size=3)
     return json_values

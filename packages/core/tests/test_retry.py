@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from eventual import RetryPolicy
+from eventual.history import error_bases
 
 
 def test_backoff_grows_and_is_capped() -> None:
@@ -28,6 +29,15 @@ def test_should_retry() -> None:
     assert not policy.should_retry(1, "KeyError")
     assert not policy.should_retry(1, "PermissionError")
     assert RetryPolicy(max_attempts=None).should_retry(1000, "ValueError")
+
+
+def test_non_retryable_covers_subclasses() -> None:
+    """A listed class also stops its subclasses, when the error's bases are known."""
+    policy = RetryPolicy(non_retryable=(LookupError,))
+    assert not policy.should_retry(1, "KeyError", error_bases(KeyError))
+    assert policy.should_retry(1, "ValueError", error_bases(ValueError))
+    assert policy.should_retry(1, "KeyError")  # bases unknown: the name alone decides
+    assert error_bases(KeyError) == ["LookupError", "Exception", "BaseException"]
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,7 @@ async def flaky(key: str) -> str:
     return f"ok after {task_info().attempt}"
 
 
-@task(retry=RetryPolicy(max_attempts=5, non_retryable=(KeyError,)))
+@task(retry=RetryPolicy(max_attempts=5, non_retryable=(LookupError,)))
 async def fatal() -> None:
     raise KeyError("missing")
 
@@ -464,7 +464,7 @@ async def test_retries_exhausted(h: Harness) -> None:
 
 
 async def test_non_retryable_fails_at_once(h: Harness) -> None:
-    """An error listed in non_retryable is not retried."""
+    """An error listed in non_retryable (here KeyError, a LookupError) is not retried."""
     handle = await h.start(fatal_flow, None)
     assert await handle.result() == "KeyError"
     assert "TaskRetryScheduled" not in await h.history_types(handle)

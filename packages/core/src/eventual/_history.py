@@ -21,6 +21,7 @@ from ._errors import ValidationError
 from ._info import ExecutionStatus
 
 __all__ = [
+    "error_bases",
     "HISTORY_EVENT_TYPES",
     "ChildWorkflowFailed",
     "ChildWorkflowScheduled",
@@ -155,12 +156,18 @@ class TaskSucceeded(SequencedEvent):
 
 @attrs.frozen(kw_only=True)
 class TaskFailed(SequencedEvent):
-    """Attempt ``attempt`` of the task raised and will not be retried."""
+    """Attempt ``attempt`` of the task raised.
+
+    ``error_bases`` names the error's base classes (empty when unknown, as for a
+    ``fail_task`` with a message), so ``RetryPolicy.non_retryable`` honours
+    subclasses.
+    """
 
     type: ClassVar[str] = "TaskFailed"
     error_type: str
     message: str
     attempt: int = 1
+    error_bases: list[str] = attrs.field(factory=list)
 
 
 @attrs.frozen(kw_only=True)
@@ -308,6 +315,11 @@ HISTORY_EVENT_TYPES: Final[dict[str, type[HistoryEvent]]] = {
         EventsPublished,
     )
 }
+
+
+def error_bases(error_class: type[BaseException]) -> list[str]:
+    """Return the names of an exception class's bases, nearest first (``object`` left out)."""
+    return [c.__name__ for c in error_class.__mro__[1:] if c is not object]
 
 
 def history_event_to_json(event: HistoryEvent) -> dict[str, JsonValue]:

@@ -29,8 +29,9 @@ class RetryPolicy:
         initial_interval: Wait before the second attempt.
         backoff: Multiplier applied to the wait after each further attempt.
         max_interval: Upper bound of the wait between attempts.
-        non_retryable: Exception class names (``"ValueError"``) or classes that
-            fail at once without another attempt.
+        non_retryable: Exception classes (or class names, ``"ValueError"``) that
+            fail at once without another attempt; a subclass of one listed counts
+            (``LookupError`` covers ``KeyError``).
     """
 
     max_attempts: int | None = attrs.field(default=3)
@@ -52,8 +53,17 @@ class RetryPolicy:
         seconds = self.initial_interval.total_seconds() * self.backoff ** max(attempt - 2, 0)
         return min(timedelta(seconds=seconds), self.max_interval)
 
-    def should_retry(self, attempt: int, error_type: str) -> bool:
-        """Return whether a failure of ``attempt`` with ``error_type`` gets another attempt."""
-        if error_type in self.non_retryable:
+    def should_retry(self, attempt: int, error_type: str, error_bases: Iterable[str] = ()) -> bool:
+        """Return whether a failure of ``attempt`` gets another attempt.
+
+        Args:
+            attempt: The attempt that failed (1 for the first).
+            error_type: The error's class name.
+            error_bases: The names of the error's base classes, so that a listed
+                class also stops its subclasses.
+        """
+        if error_type in self.non_retryable or any(
+            base in self.non_retryable for base in error_bases
+        ):
             return False
         return self.max_attempts is None or attempt < self.max_attempts

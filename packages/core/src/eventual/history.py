@@ -29,6 +29,7 @@ from ._history import WorkflowFailed as WorkflowFailed
 from ._history import WorkflowStarted as WorkflowStarted
 from ._history import WorkflowSucceeded as WorkflowSucceeded
 from ._history import WorkflowTimedOut as WorkflowTimedOut
+from ._history import error_bases as error_bases
 from ._history import history_event_from_json as history_event_from_json
 from ._history import history_event_to_json as history_event_to_json
 from ._history import input_digest as input_digest
@@ -59,6 +60,7 @@ __all__ = [
     "WorkflowStarted",
     "WorkflowSucceeded",
     "WorkflowTimedOut",
+    "error_bases",
     "history_event_from_json",
     "history_event_to_json",
     "input_digest",

@@ -20,6 +20,7 @@ from eventual.history import (
     TaskTimedOut,
     TimerFired,
     WorkflowTimedOut,
+    error_bases,
 )
 from eventual.spi import (
     Backend,
@@ -238,6 +239,7 @@ class TaskWorker:
                 attempt=request.attempt,
                 error_type=type(error).__name__,
                 message=str(error),
+                error_bases=error_bases(type(error)),
             )
         self._settling.add(request.token)
         try:

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from eventual import Service, Subscription, ValidationError
+from eventual.history import error_bases
 from eventual.spi import Client, DeadLetter, use_client
 
 from ._store import BusStore, Claim, Outcome, Route
@@ -211,7 +212,8 @@ class Delivery:
     ) -> Outcome:
         error_type = type(error).__name__
         policy = subscription.retry
-        if policy is not None and policy.should_retry(claim.attempt, error_type):
+        bases = error_bases(type(error))
+        if policy is not None and policy.should_retry(claim.attempt, error_type, bases):
             now = self._now()
             return Outcome(
                 claim=claim,

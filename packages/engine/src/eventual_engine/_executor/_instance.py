@@ -60,6 +60,7 @@ from eventual.history import (
     WorkflowStarted,
     WorkflowSucceeded,
     WorkflowTimedOut,
+    error_bases,
     input_digest,
 )
 from eventual.history import WorkflowFailed as WorkflowFailedEvent
@@ -316,18 +317,20 @@ class WorkflowInstance:
         call = self._task_call(event.seq, event.attempt)
         if call is None:
             return None
+        bases: list[str]
         if isinstance(event, TaskFailed):
             error: BaseException = TaskError(event.error_type, event.message)
-            error_type, message = event.error_type, event.message
+            error_type, message, bases = event.error_type, event.message, event.error_bases
         elif isinstance(event, TaskHeartbeatTimedOut):
             message = f"task {call.task!r} attempt {event.attempt} missed its heartbeat"
             error, error_type = HeartbeatTimeout(message), HeartbeatTimeout.__name__
+            bases = error_bases(HeartbeatTimeout)
         else:
             message = f"task {call.task!r} attempt {event.attempt} timed out"
-            error, error_type = Timeout(message), Timeout.__name__
+            error, error_type, bases = Timeout(message), Timeout.__name__, error_bases(Timeout)
         if not recorded:
             policy = self.service.task(call.task).retry
-            if policy is not None and policy.should_retry(event.attempt, error_type):
+            if policy is not None and policy.should_retry(event.attempt, error_type, bases):
                 call.attempt = event.attempt + 1
                 retry_at = self._now + policy.delay_before(call.attempt)
                 retry = TaskRetryScheduled(
