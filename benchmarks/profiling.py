@@ -45,7 +45,7 @@ class _BatchMeter:
         self._lock = threading.Lock()
 
     def install(self) -> None:
-        from eventual_engine._sqlite import _database
+        from eventual import _sqlite as _database
 
         original = _database._run_batch
 

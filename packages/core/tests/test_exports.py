@@ -69,6 +69,7 @@ EXPECTED: dict[str, list[str]] = {
         "workflow",
     ],
     "eventual.codec": ["Codec", "JsonValue", "decode", "default_codec", "encode"],
+    "eventual.sqlite": ["MAX_BATCH", "Database", "DatabaseClosed", "Prepare", "Synchronous"],
     "eventual.hookspecs": [
         "eventual_backend_providers",
         "eventual_cli_commands",

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from types import TracebackType
 
 from eventual.history import PublishedEvent
+from eventual.sqlite import Database, Synchronous
 
 from ._convert import load_published
-from ._database import Database, Synchronous
 from ._executions import SqliteExecutions
 from ._queue import SqliteQueue
+from ._schema import check_readable, migrate
 from ._tasks import SqliteTasks
 from ._timers import SqliteTimers
 
@@ -71,6 +72,7 @@ class SqliteBackend:
             os.fspath(path),
             busy_timeout=busy_timeout,
             synchronous=synchronous,
+            prepare=check_readable if read_only else migrate,
             read_only=read_only,
         )
         self._executions = SqliteExecutions(self._db)

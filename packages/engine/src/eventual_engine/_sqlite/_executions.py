@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from eventual.history import ExecutionRecord, HistoryEvent, WorkflowStarted
 from eventual.spi import Conflict, ExecutionFilter, ExecutionPage, StepCommit, TimerRequest
+from eventual.sqlite import Database
 
 from ._convert import dump_event, dump_published, dump_record, load_event, load_record
-from ._database import Database
 from ._writes import add_tasks, create_execution, enqueue, report_clash, schedule
 
 __all__ = ["SqliteExecutions"]

@@ -16,9 +16,9 @@ from datetime import timedelta
 
 from eventual import ExecutionStatus
 from eventual.spi import InboundBatch, InboundMessage
+from eventual.sqlite import Database
 
 from ._convert import load_event
-from ._database import Database
 from ._writes import enqueue
 
 __all__ = ["SqliteQueue", "take", "take_one"]

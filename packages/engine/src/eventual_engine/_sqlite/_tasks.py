@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from eventual.codec import JsonValue
 from eventual.spi import InboundBatch, InboundMessage, Lease, TaskRequest
+from eventual.sqlite import Database
 
 from ._convert import EARLIEST, EARLIEST_US, from_micros, load_task, micros
-from ._database import Database
 from ._queue import take_one
 from ._writes import enqueue
 

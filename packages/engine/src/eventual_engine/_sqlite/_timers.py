@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from eventual.spi import TimerRequest
+from eventual.sqlite import Database
 
 from ._convert import from_micros, load_timer, micros
-from ._database import Database
 from ._writes import schedule
 
 __all__ = ["SqliteTimers"]

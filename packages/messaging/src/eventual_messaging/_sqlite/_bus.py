@@ -47,7 +47,12 @@ class SqliteBus(LocalBus):
             raise ValueError(f"busy_timeout must be >= 0 seconds, got {busy_timeout!r}")
         self._path = os.fspath(path)
         super().__init__(
-            SqliteStore(self._path, busy_timeout=busy_timeout, synchronous=synchronous), options
+            SqliteStore(
+                self._path,
+                busy_timeout=busy_timeout,
+                synchronous="FULL" if synchronous == "FULL" else "NORMAL",
+            ),
+            options,
         )
 
     def __repr__(self) -> str:

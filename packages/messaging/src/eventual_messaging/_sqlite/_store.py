@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eventual.spi import DeadLetter, EventEnvelope
+from eventual.sqlite import Database, Synchronous
 
 from .._patterns import matches_envelope
 from .._store import (
@@ -28,7 +29,7 @@ from .._store import (
     dead_letter_id,
     split_dead_letter_id,
 )
-from ._database import Database
+from ._schema import migrate
 
 __all__ = ["SqliteStore"]
 
@@ -74,8 +75,10 @@ def _envelope(id_: str, source: str, name: str, time_us: int, payload: str) -> E
 class SqliteStore:
     """A ``BusStore`` in a SQLite file (tables prefixed ``bus_``)."""
 
-    def __init__(self, path: str, *, busy_timeout: float, synchronous: str) -> None:
-        self._db = Database(path, busy_timeout=busy_timeout, synchronous=synchronous)
+    def __init__(self, path: str, *, busy_timeout: float, synchronous: Synchronous) -> None:
+        self._db = Database(
+            path, busy_timeout=busy_timeout, synchronous=synchronous, prepare=migrate
+        )
 
     @property
     def path(self) -> str:

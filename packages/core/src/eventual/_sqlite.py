@@ -1,5 +1,9 @@
 """One SQLite connection owned by one thread, fed by asyncio through a job queue.
 
+Shared by the embedded backends (the engine's SQLite backend and the local event
+bus), which differ only in their schema: each passes the function that prepares
+the connection (``prepare``: create or migrate its tables, or check them).
+
 Why a dedicated thread: ``sqlite3`` calls block (disk I/O, waiting for another
 process's write lock), and must not stall the event loop. A ``sqlite3`` connection
 may only be used by the thread that made it, so the thread owns it from
@@ -28,13 +32,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
-from ._schema import check_readable, migrate
-
-__all__ = ["MAX_BATCH", "Database", "Synchronous"]
+__all__ = ["MAX_BATCH", "Database", "DatabaseClosed", "Prepare", "Synchronous"]
 
 T = TypeVar("T")
 
 Synchronous = Literal["NORMAL", "FULL"]
+
+Prepare = Callable[[sqlite3.Connection, str], None]
+"""Readies a fresh connection to the file (second argument, for messages)."""
 
 MAX_BATCH: Final = 256
 """Most jobs in one transaction; bounds how long the write lock is held."""
@@ -67,15 +72,17 @@ class _Stop:
 
 
 class DatabaseClosed(RuntimeError):
-    """The backend was closed; create a new one to use the file again."""
+    """The database was closed; create a new one to use the file again."""
 
 
 class Database:
     """Runs functions of a connection on the connection's own thread.
 
-    The thread starts on first use, connects, applies the pragmas and migrates the
-    schema; if that fails every waiting call gets the error and the next call tries
-    again.
+    The thread starts on first use, connects, applies the pragmas (WAL, the
+    ``synchronous`` level) and calls ``prepare``; if that fails every waiting call
+    gets the error and the next call tries again. With ``read_only`` the file must
+    exist and is opened with SQLite's ``mode=ro``: no pragma is set and every write
+    fails, so ``prepare`` should only check the schema.
     """
 
     def __init__(
@@ -84,6 +91,7 @@ class Database:
         *,
         busy_timeout: float,
         synchronous: Synchronous,
+        prepare: Prepare,
         read_only: bool = False,
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
@@ -92,6 +100,7 @@ class Database:
             raise ValueError(f"busy_timeout must be >= 0 seconds, got {busy_timeout!r}")
         self.path = path
         self.read_only = read_only
+        self._prepare = prepare
         self._busy_timeout = busy_timeout
         self._synchronous = synchronous
         self._jobs: queue.SimpleQueue[_Job | _Stop] = queue.SimpleQueue()
@@ -115,7 +124,7 @@ class Database:
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:
             if self._closed:
-                raise DatabaseClosed(f"the SQLite backend for {self.path} is closed")
+                raise DatabaseClosed(f"the SQLite database {self.path} is closed")
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._serve, name=f"eventual-sqlite {self.path}", daemon=True
@@ -178,7 +187,7 @@ class Database:
             conn.execute("PRAGMA foreign_keys = OFF")
             # Temporary b-trees (sorts) never need to touch the disk.
             conn.execute("PRAGMA temp_store = MEMORY")
-            migrate(conn, self.path)
+            self._prepare(conn, self.path)
         except sqlite3.DatabaseError as exc:
             conn.close()
             # Same class (OperationalError for a lock timeout), with the file named.
@@ -201,7 +210,7 @@ class Database:
             uri=True,
         )
         try:
-            check_readable(conn, self.path)
+            self._prepare(conn, self.path)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise type(exc)(f"cannot open {self.path}: {exc}") from exc
