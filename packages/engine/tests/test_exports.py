@@ -8,6 +8,8 @@ import eventual_engine
 def test_all_is_pinned() -> None:
     """eventual_engine.__all__ is exactly the expected, sorted list, and every name exists."""
     assert eventual_engine.__all__ == [
+        "BackendClient",
+        "ClientHooks",
         "Clock",
         "Engine",
         "EngineOptions",
@@ -16,10 +18,14 @@ def test_all_is_pinned() -> None:
         "LocalRuntime",
         "ManualClock",
         "MemoryBackend",
+        "Orchestrator",
         "ReplayResult",
         "StepOutput",
         "SystemClock",
+        "TaskWorker",
+        "TimerWorker",
         "WorkflowInstance",
+        "clash_message",
         "history_from_json",
         "history_to_json",
         "load_service",

@@ -1,5 +1,7 @@
 """eventual's durable workflow engine, its embedded backends and the local runtime."""
 
+from ._client import BackendClient as BackendClient
+from ._client import ClientHooks as ClientHooks
 from ._clock import Clock as Clock
 from ._clock import ManualClock as ManualClock
 from ._clock import SystemClock as SystemClock
@@ -12,12 +14,18 @@ from ._http import HttpOptions as HttpOptions
 from ._local import LocalRuntime as LocalRuntime
 from ._local import load_service as load_service
 from ._memory import MemoryBackend as MemoryBackend
+from ._orchestrator import Orchestrator as Orchestrator
 from ._replay import ReplayResult as ReplayResult
 from ._replay import history_from_json as history_from_json
 from ._replay import history_to_json as history_to_json
 from ._replay import replay as replay
+from ._start import clash_message as clash_message
+from ._workers import TaskWorker as TaskWorker
+from ._workers import TimerWorker as TimerWorker
 
 __all__ = [
+    "BackendClient",
+    "ClientHooks",
     "Clock",
     "Engine",
     "EngineOptions",
@@ -26,10 +34,14 @@ __all__ = [
     "LocalRuntime",
     "ManualClock",
     "MemoryBackend",
+    "Orchestrator",
     "ReplayResult",
     "StepOutput",
     "SystemClock",
+    "TaskWorker",
+    "TimerWorker",
     "WorkflowInstance",
+    "clash_message",
     "history_from_json",
     "history_to_json",
     "load_service",

@@ -1,11 +1,13 @@
 """The engine: one service on one backend, as a client and as a set of workers.
 
-:class:`Engine` implements the ``Client`` protocol (start executions, signal,
-cancel, read results) and runs the three kinds of work: orchestration of
-inbound events, task attempts and timers. It can run them in the background
-(:meth:`Engine.serve`, used by ``LocalRuntime`` and ``eventual local``) or step
-by step until nothing is left (:meth:`Engine.run_until_idle`, used by the test
-environment on a virtual clock). Both paths run the same code.
+:class:`Engine` is the service's :class:`~eventual_engine.BackendClient` (start
+executions, signal, cancel, read results) that also runs the three kinds of
+work in this process: orchestration of inbound events, task attempts and
+timers. It runs them in background loops (:meth:`Engine.serve`, used by
+``LocalRuntime`` and ``eventual local``) or step by step until nothing is left
+(:meth:`Engine.run_until_idle`, used by the test environment on a virtual
+clock). Both paths run the same code; a runtime without background loops (one
+function invocation per unit of work) drives the same workers itself.
 """
 
 from __future__ import annotations
@@ -17,46 +19,22 @@ from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 
 import attrs
-from ulid import ULID
 
-from eventual import (
-    EventualError,
-    ExecutionAlreadyExists,
-    ExecutionNotFound,
-    ExecutionStatus,
-    RuntimeNotAvailable,
-    Service,
-    WorkflowFailed,
-)
-from eventual.codec import JsonValue
-from eventual.history import (
-    ExecutionRecord,
-    HistoryEvent,
-    SignalReceived,
-    TaskFailed,
-    TaskSucceeded,
-    WorkflowCancelRequested,
-    WorkflowStarted,
-    input_digest,
-)
+from eventual import Service
+from eventual.history import ExecutionRecord, HistoryEvent, WorkflowStarted
 from eventual.spi import (
     Backend,
     Client,
     EventBus,
     EventEnvelope,
-    ExecutionFilter,
-    ExecutionPage,
     InboundBatch,
-    InboundMessage,
     SubscriptionDelivery,
     TaskRequest,
-    TimerRequest,
-    execution_id,
-    new_execution_name,
 )
 
-from ._clock import Clock, ManualClock, SystemClock
-from ._executor import seed_for, timer_id
+from . import _ids
+from ._client import BackendClient, ClientHooks
+from ._clock import Clock, ManualClock
 from ._orchestrator import Orchestrator
 from ._workers import TaskWorker, TimerWorker
 
@@ -83,7 +61,7 @@ class EngineOptions:
             other processes added (in-process work wakes the loops at once).
     """
 
-    owner: str = attrs.field(factory=lambda: f"engine-{ULID()}")
+    owner: str = attrs.field(factory=_ids.new_owner)
     cache_size: int = 10_000
     batch_executions: int = 64
     task_concurrency: int = 64
@@ -91,8 +69,51 @@ class EngineOptions:
     poll_interval: float = 0.05
 
 
-class Engine:
-    """Runs one service on one backend; also the ``Client`` code outside workflows uses."""
+class _InProcess(ClientHooks):
+    """The engine's answer to its client calls: wake a loop, or do the work at once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def work_added(self, *workers: str) -> None:
+        self._engine.notify(*workers)
+
+    async def execution_created(self, record: ExecutionRecord, started: WorkflowStarted) -> None:
+        # Created here: run its first step now, rather than through the queue.
+        engine = self._engine
+        engine.orchestrator.created(record, started)
+        try:
+            first = await engine.orchestrator.apply_start(record.id)
+        except Exception:
+            # The start message stays queued; the orchestrator loop takes it.
+            log.exception("eventual could not run the first step of %s", record.id)
+            first = None
+        if first is None:
+            engine.notify("orchestrator")
+        else:
+            engine.settle([first])
+
+    async def task_outcome(
+        self, execution_id: str, token: str, event: HistoryEvent, deadlines: Sequence[str]
+    ) -> bool:
+        record = await self._engine.orchestrator.apply_outcome(
+            execution_id, token, event, deadlines
+        )
+        if record is None:
+            return False
+        self._engine.settle([record])
+        return True
+
+
+class Engine(BackendClient):
+    """Runs one service on one backend; also the ``Client`` code outside workflows uses.
+
+    Args:
+        service: The service to run.
+        backend: Where its executions, messages, tasks and timers are stored.
+        clock: The engine's time (a ``ManualClock`` lets :meth:`advance_to` move it).
+        options: Tuning (see :class:`EngineOptions`).
+    """
 
     def __init__(
         self,
@@ -102,16 +123,19 @@ class Engine:
         clock: Clock | None = None,
         options: EngineOptions | None = None,
     ) -> None:
-        self.service = service
-        self.backend = backend
-        self.clock: Clock = clock or SystemClock()
         self.options = options or EngineOptions()
+        super().__init__(
+            service,
+            backend,
+            clock=clock,
+            hooks=_InProcess(self),
+            poll_interval=self.options.poll_interval,
+        )
         # One event per loop: a loop clearing a shared event could swallow the
         # wake-up meant for another.
         self._wakes = {
             name: asyncio.Event() for name in ("orchestrator", "timers", "tasks", "events")
         }
-        self.bus: EventBus | None = None
         self.subscriptions: SubscriptionDelivery | None = None
         self.tasks = TaskWorker(
             service,
@@ -137,8 +161,6 @@ class Engine:
             notify=self.notify,
             on_task_deadline=self._cancel_running,
         )
-        self._ended: dict[str, list[asyncio.Future[ExecutionRecord]]] = {}
-        self._progress: dict[str, list[asyncio.Future[None]]] = {}
         self._serving: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -199,36 +221,27 @@ class Engine:
     async def _apply_outcome(
         self, request: TaskRequest, event: HistoryEvent, deadlines: list[str]
     ) -> bool:
-        record = await self.orchestrator.apply_outcome(
-            request.execution_id, request.token, event, deadlines
-        )
-        if record is None:
-            return False
-        self._settle([record])
-        return True
+        return await self.hooks.task_outcome(request.execution_id, request.token, event, deadlines)
 
     async def _process(self, batches: Sequence[InboundBatch]) -> None:
         # Batches are of different executions, so they run concurrently; a backend
         # that groups concurrent commits into one transaction (SQLite) gains from it.
-        self._settle(await asyncio.gather(*(self.orchestrator.process(b) for b in batches)))
+        self.settle(await asyncio.gather(*(self.orchestrator.process(b) for b in batches)))
 
-    def _settle(self, records: Sequence[ExecutionRecord | None]) -> None:
-        """Wake the loops the committed steps gave work to, and the result waiters."""
+    def settle(self, records: Sequence[ExecutionRecord | None]) -> None:
+        """Wake the loops that steps just committed here gave work to, and the result waiters.
+
+        Args:
+            records: The records those steps returned (None for a step that lost).
+        """
         wakes = self.orchestrator.take_wakes()
         if wakes:
             self.notify(*wakes)
         for record in records:
-            if record is None:
-                continue
-            for progress in self._progress.pop(record.id, []):
-                if not progress.done():
-                    progress.set_result(None)
-            if record.status.done:
+            if record is not None and record.status.done:
                 # Its attempts still running here are no longer wanted.
                 self.tasks.cancel_execution(record.id)
-                for waiter in self._ended.pop(record.id, []):
-                    if not waiter.done():
-                        waiter.set_result(record)
+        self.observe(records)
 
     async def relay_published(self, limit: int = 100) -> int:
         """Hand events that workflows published (the outbox) to the bus; return how many.
@@ -245,7 +258,7 @@ class Engine:
         now = self.clock.now()
         envelopes = [
             EventEnvelope(
-                id=event.id or f"{self.service.name}|{outbox_id}",
+                id=event.id or _ids.relayed_event_id(self.service.name, outbox_id),
                 source=self.service.name,
                 name=event.name,
                 time=event.time or now,
@@ -451,249 +464,3 @@ class Engine:
         if settled:
             self._wakes["events"].set()  # there may be more: look again
         return settled
-
-    # --- Client -----------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        """Return the engine clock's time."""
-        return self.clock.now()
-
-    async def start_execution(
-        self, workflow: str, input: JsonValue, name: str | None, *, parent_id: str | None = None
-    ) -> str:
-        """Start an execution (see ``Client``)."""
-        definition = self.service.workflow(workflow)
-        definition.decode_input(input)  # fails at start, naming the field
-        name = name if name is not None else new_execution_name()
-        id_ = execution_id(definition.name, name)
-        now = self.clock.now()
-        timeout_at = now + definition.timeout if definition.timeout else None
-        started = WorkflowStarted(
-            timestamp=now,
-            execution_id=id_,
-            workflow=definition.name,
-            name=name,
-            input=input,
-            parent_id=parent_id,
-            seed=seed_for(id_),
-            timeout_at=timeout_at,
-        )
-        record = ExecutionRecord(
-            id=id_,
-            workflow=definition.name,
-            name=name,
-            status=ExecutionStatus.RUNNING,
-            input=input,
-            input_digest=input_digest(input),
-            parent_id=parent_id,
-            started_at=now,
-        )
-        timers = []
-        if timeout_at is not None:
-            timers.append(
-                TimerRequest(
-                    id=timer_id(id_, "workflow_timeout"),
-                    execution_id=id_,
-                    due=timeout_at,
-                    kind="workflow_timeout",
-                )
-            )
-        stored = await self.backend.executions.create(record, started, timers)
-        if stored.input_digest != record.input_digest:
-            raise ExecutionAlreadyExists(
-                f"execution {id_!r} already exists with another input; start it with another "
-                "name, or with the same input to get the existing execution"
-            )
-        if timers:
-            self.notify("timers")
-        if stored == record:
-            # Created here: run its first step now, rather than through the queue.
-            self.orchestrator.created(record, started)
-            await self._first_step(id_)
-        else:
-            self.notify("orchestrator")
-        return id_
-
-    async def _first_step(self, execution_id: str) -> None:
-        try:
-            first = await self.orchestrator.apply_start(execution_id)
-        except Exception:
-            # The start message stays queued; the orchestrator loop takes it.
-            log.exception("eventual could not run the first step of %s", execution_id)
-            first = None
-        if first is None:
-            self.notify("orchestrator")
-        else:
-            self._settle([first])
-
-    async def _record(self, execution_id: str) -> ExecutionRecord:
-        record = await self.backend.executions.get(execution_id)
-        if record is None:
-            raise ExecutionNotFound(f"no execution {execution_id!r}")
-        return record
-
-    async def execution_status(self, execution_id: str) -> ExecutionStatus:
-        """Return the execution's status (see ``Client``)."""
-        return (await self._record(execution_id)).status
-
-    async def execution_record(self, execution_id: str) -> ExecutionRecord:
-        """Return the execution's record (raises ``ExecutionNotFound``)."""
-        return await self._record(execution_id)
-
-    async def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionRecord:
-        """Wait until the execution ends and return its record."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        # An end in this process resolves the waiter at once; the polling is for
-        # executions that another process runs.
-        delay = self.options.poll_interval
-        while True:
-            # Registered before the read, so an end while reading is not missed.
-            waiter: asyncio.Future[ExecutionRecord] = loop.create_future()
-            waiters = self._ended.setdefault(execution_id, [])
-            waiters.append(waiter)
-            try:
-                record = await self._record(execution_id)
-                if record.status.done:
-                    return record
-                wait_for = delay if deadline is None else min(delay, deadline - loop.time())
-                if wait_for <= 0:
-                    raise TimeoutError(f"execution {execution_id!r} is still running")
-                with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(waiter, wait_for)
-            finally:
-                if waiter in waiters:
-                    waiters.remove(waiter)
-                if not waiters and self._ended.get(execution_id) is waiters:
-                    del self._ended[execution_id]
-            delay = min(delay * 2, 0.5)
-
-    async def wait_for_progress(self, execution_id: str, timeout: float) -> None:
-        """Wait until this process commits a step of the execution, or ``timeout`` passes.
-
-        Steps other processes commit are not seen: callers re-read what they watch
-        after each return (the system API's history long-poll does).
-        """
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        waiters = self._progress.setdefault(execution_id, [])
-        waiters.append(waiter)
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, max(timeout, 0.0))
-        finally:
-            if waiter in waiters:
-                waiters.remove(waiter)
-            if not waiters and self._progress.get(execution_id) is waiters:
-                del self._progress[execution_id]
-
-    async def execution_result(self, execution_id: str) -> JsonValue:
-        """Wait for the end; return the JSON result or raise ``WorkflowFailed``."""
-        record = await self.wait(execution_id)
-        if record.status is ExecutionStatus.SUCCEEDED:
-            return record.result  # type: ignore[no-any-return]
-        raise WorkflowFailed(
-            record.error_type or record.status.value, record.message or record.status.value
-        )
-
-    async def execution_history(self, execution_id: str) -> list[HistoryEvent]:
-        """Return the execution's history (see ``Client``)."""
-        await self._record(execution_id)
-        return await self.backend.executions.history(execution_id)
-
-    async def executions(self, query: ExecutionFilter) -> ExecutionPage:
-        """List executions, newest first."""
-        return await self.backend.executions.list(query)
-
-    async def cancel_execution(self, execution_id: str) -> None:
-        """Ask an execution to cancel (see ``Client``)."""
-        record = await self._record(execution_id)
-        if record.status.done:
-            return
-        message = InboundMessage(
-            id=f"{execution_id}|cancel",
-            execution_id=execution_id,
-            event=WorkflowCancelRequested(timestamp=self.clock.now(), reason="requested"),
-        )
-        await self.backend.queue.enqueue([message])
-        self.notify("orchestrator")
-
-    async def send_signal(self, execution_id: str, signal: str, payload: JsonValue) -> None:
-        """Deliver a signal; discarded if the execution has ended (see ``Client``)."""
-        record = await self._record(execution_id)
-        if record.status.done:
-            return
-        message_id = f"signal|{ULID()}"
-        message = InboundMessage(
-            id=message_id,
-            execution_id=execution_id,
-            event=SignalReceived(
-                timestamp=self.clock.now(), signal=signal, payload=payload, id=message_id
-            ),
-        )
-        await self.backend.queue.enqueue([message])
-        self.notify("orchestrator")
-
-    async def publish_events(self, events: Sequence[tuple[str, JsonValue]]) -> None:
-        """Publish events to the attached bus (see ``Client``).
-
-        Raises:
-            RuntimeNotAvailable: No event bus is attached (eventual-messaging is
-                not installed, or the engine was built without one).
-        """
-        if self.bus is None:
-            raise RuntimeNotAvailable(
-                "publishing events needs an event bus; install eventual-messaging "
-                "(events published by workflows wait in the outbox until a bus is attached)"
-            )
-        now = self.clock.now()
-        await self.bus.publish(
-            [
-                EventEnvelope(
-                    id=str(ULID()), source=self.service.name, name=name, time=now, payload=payload
-                )
-                for name, payload in events
-            ]
-        )
-        self._wakes["events"].set()
-
-    @staticmethod
-    def _parse_token(token: str) -> tuple[str, int, int]:
-        try:
-            execution, seq, attempt = token.rsplit("|", 2)
-            return execution, int(seq), int(attempt)
-        except ValueError:
-            raise EventualError(f"invalid task token {token!r}") from None
-
-    async def complete_task(self, token: str, result: JsonValue) -> None:
-        """Finish an asynchronously completed task (see ``Client``)."""
-        execution, seq, attempt = self._parse_token(token)
-        await self._record(execution)
-        event = TaskSucceeded(timestamp=self.clock.now(), seq=seq, attempt=attempt, result=result)
-        await self._finish_task(token, execution, event)
-
-    async def fail_task(self, token: str, error_type: str, message: str) -> None:
-        """Fail an asynchronously completed task (see ``Client``)."""
-        execution, seq, attempt = self._parse_token(token)
-        await self._record(execution)
-        event = TaskFailed(
-            timestamp=self.clock.now(),
-            seq=seq,
-            attempt=attempt,
-            error_type=error_type,
-            message=message,
-        )
-        await self._finish_task(token, execution, event)
-
-    async def _finish_task(self, token: str, execution: str, event: HistoryEvent) -> None:
-        seq, attempt = getattr(event, "seq", 0), getattr(event, "attempt", 0)
-        kinds = ("task_timeout", "heartbeat")
-        deadlines = [timer_id(execution, kind, seq, attempt) for kind in kinds]
-        record = await self.orchestrator.apply_outcome(execution, token, event, deadlines)
-        if record is not None:
-            self._settle([record])
-            return
-        message = InboundMessage(id=f"{token}|done", execution_id=execution, event=event)
-        await self.backend.tasks.finish(token, message)
-        await self.backend.timers.complete(deadlines)
-        self.notify("orchestrator")

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from eventual import ExecutionStatus
 from eventual.codec import JsonValue
 from eventual.history import (
-    ChildWorkflowFailed,
     ExecutionRecord,
     HistoryEvent,
     PublishedEvent,
@@ -32,8 +31,10 @@ from eventual.spi import (
     StepCommit,
     TaskRequest,
     TimerRequest,
-    start_message_id,
 )
+
+from ._ids import lease_token, outbox_id, start_message_id
+from ._start import clash_message
 
 __all__ = ["MemoryBackend"]
 
@@ -152,21 +153,12 @@ class _State:
                 self._clash(stored, started)
         self.enqueue_now(step.messages)
         for event in step.published:
-            self.outbox[f"{step.execution_id}|{next(self.ids)}"] = event
+            self.outbox[outbox_id(step.execution_id, next(self.ids))] = event
 
     def _clash(self, existing: ExecutionRecord, started: WorkflowStarted) -> None:
-        if started.parent_id is None or started.parent_seq is None:
-            return
-        failed = ChildWorkflowFailed(
-            timestamp=started.timestamp,
-            seq=started.parent_seq,
-            error_type="ExecutionAlreadyExists",
-            message=f"execution {existing.id!r} exists with another input",
-        )
-        message_id = f"{started.execution_id}|clash|{started.parent_id}"
-        self.enqueue_now(
-            [InboundMessage(id=message_id, execution_id=started.parent_id, event=failed)]
-        )
+        message = clash_message(existing, started)
+        if message is not None:
+            self.enqueue_now([message])
 
     def schedule_now(self, timers: Sequence[TimerRequest]) -> None:
         for timer in timers:
@@ -189,7 +181,7 @@ class _State:
         claim = self.queue_claims.get(execution_id)
         if claim is not None and claim.until > now:
             return None
-        token = f"{owner}:{next(self.ids)}"
+        token = lease_token(owner, str(next(self.ids)))
         self.queue_claims[execution_id] = _Claim(owner, token, now + lease.total_seconds())
         return InboundBatch(execution_id=execution_id, messages=tuple(queued.values()), lease=token)
 

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 import attrs
-from ulid import ULID
 
 from eventual import DeterminismError, ExecutionStatus, Service
 from eventual.history import ExecutionRecord, HistoryEvent, TimerFired, WorkflowStarted
@@ -30,9 +29,9 @@ from eventual.spi import (
     Lease,
     StepCommit,
     TaskRequest,
-    start_message_id,
 )
 
+from . import _ids
 from ._clock import Clock
 from ._executor import StepOutput, WorkflowInstance
 
@@ -68,14 +67,27 @@ class EagerTasks(Protocol):
 
 
 class Orchestrator:
-    """Runs executor steps for claimed batches, with a bounded cache of live instances."""
+    """Runs executor steps for claimed batches, with a bounded cache of live instances.
+
+    One :meth:`process` call is one unit of work: a caller without background
+    loops claims a batch (``WorkflowQueue.claim``) and hands it over. The cache
+    only saves replays; an orchestrator living for one batch works the same.
+
+    Args:
+        service: Where the workflows' code is found.
+        backend: Where histories are read and steps committed.
+        clock: The time of the events a step records.
+        cache_size: Live instances kept between steps.
+        eager: A task worker of this process that runs a step's tasks straight
+            from its commit; without one, tasks wait to be claimed.
+    """
 
     def __init__(
         self,
         service: Service,
         backend: Backend,
         clock: Clock,
-        cache_size: int,
+        cache_size: int = 1_000,
         eager: EagerTasks | None = None,
     ) -> None:
         self._service = service
@@ -240,7 +252,7 @@ class Orchestrator:
                     new_record,
                     output,
                     lease=None,
-                    consumed=(start_message_id(execution_id),),
+                    consumed=(_ids.start_message_id(execution_id),),
                 )
             except Conflict:
                 return None
@@ -322,7 +334,8 @@ class Orchestrator:
             starts=tuple(output.starts),
             # Bus ids are fixed here, in the outbox row, so a redelivery keeps them.
             published=tuple(
-                attrs.evolve(p, id=str(ULID()), time=self._clock.now()) for p in output.published
+                attrs.evolve(p, id=_ids.new_event_id(), time=self._clock.now())
+                for p in output.published
             ),
             finished=finished + tuple(output.forget_tasks),
             task_claim=claim,

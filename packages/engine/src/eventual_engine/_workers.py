@@ -1,4 +1,12 @@
-"""Task and timer workers: run task attempts, turn due timers into inbound events."""
+"""Task and timer workers: run task attempts, turn due timers into inbound events.
+
+Each worker does one unit of work per call, so a caller without background
+loops (a function invoked per queue message) drives it directly:
+:meth:`TaskWorker.run` runs one claimed attempt to its end and records its
+outcome; :meth:`TimerWorker.fire` turns claimed timers into inbound messages
+(:meth:`TimerWorker.fire_due` claims the due ones first). The engine's loops
+call the same methods.
+"""
 
 from __future__ import annotations
 
@@ -35,8 +43,8 @@ from eventual.spi import (
     use_task_context,
 )
 
+from . import _ids
 from ._clock import Clock
-from ._executor import task_token, timer_id
 
 __all__ = ["TaskWorker", "TimerWorker"]
 
@@ -67,8 +75,28 @@ class _TaskContext:
         )
 
 
+def _ignore(*workers: str) -> None:
+    """Wake nobody: the default of a worker without loops to wake."""
+
+
 class TaskWorker:
-    """Claims task attempts and runs them as asyncio tasks of this process."""
+    """Runs task attempts: claimed here (:meth:`claim_and_start`) or given (:meth:`run`).
+
+    Args:
+        service: Where the tasks' code is found.
+        backend: Where attempts, timers and outcomes are stored.
+        clock: The time of deadlines and outcomes.
+        client: The ambient client while task bodies run.
+        owner: This worker's name in claims.
+        concurrency: Most attempts :meth:`claim_and_start` runs at once.
+        lease: How long a claim lasts without renewal.
+        notify: Called with the workers that an attempt gave work to
+            (``"orchestrator"``, ``"timers"``); the default does nothing.
+        on_batch: Runs the workflow's next step at once, when given: an
+            outcome is then queued with the execution claimed and handed to it.
+        on_outcome: Tries to commit an outcome in place first (returns whether
+            it did), when given.
+    """
 
     def __init__(
         self,
@@ -78,9 +106,9 @@ class TaskWorker:
         client: Client,
         *,
         owner: str,
-        concurrency: int,
+        concurrency: int = 1,
         lease: timedelta,
-        notify: Callable[..., None],
+        notify: Callable[..., None] = _ignore,
         on_batch: Callable[[InboundBatch], Awaitable[None]] | None = None,
         on_outcome: Callable[[TaskRequest, HistoryEvent, list[str]], Awaitable[bool]] | None = None,
     ) -> None:
@@ -117,8 +145,9 @@ class TaskWorker:
 
     def cancel_execution(self, execution_id: str) -> None:
         """Stop the running attempts of an execution that has ended."""
-        prefix = f"{execution_id}|"
-        for token in [t for t in self.running if t.startswith(prefix)]:
+        for token in [
+            t for t in self.running if _ids.parse_task_token(t).execution_id == execution_id
+        ]:
             self.cancel(token)
 
     def reserve(self, count: int) -> Lease | None:
@@ -142,7 +171,7 @@ class TaskWorker:
         if request.token in self.running:
             return
         self.attempts += 1
-        task = asyncio.create_task(self._run(request), name=f"eventual task {request.token}")
+        task = asyncio.create_task(self.run(request), name=f"eventual task {request.token}")
         self.running[request.token] = task
         task.add_done_callback(self._forget(request.token))
 
@@ -175,7 +204,9 @@ class TaskWorker:
         if request.timeout is not None:
             timers.append(
                 TimerRequest(
-                    id=timer_id(request.execution_id, "task_timeout", request.seq, request.attempt),
+                    id=_ids.timer_id(
+                        request.execution_id, "task_timeout", request.seq, request.attempt
+                    ),
                     execution_id=request.execution_id,
                     due=now + request.timeout,
                     kind="task_timeout",
@@ -187,7 +218,9 @@ class TaskWorker:
             await self.backend.tasks.heartbeat(request.token, now, None)
             timers.append(
                 TimerRequest(
-                    id=timer_id(request.execution_id, "heartbeat", request.seq, request.attempt),
+                    id=_ids.timer_id(
+                        request.execution_id, "heartbeat", request.seq, request.attempt
+                    ),
                     execution_id=request.execution_id,
                     due=now + request.heartbeat_timeout,
                     kind="heartbeat",
@@ -201,7 +234,16 @@ class TaskWorker:
             self._notify("timers")
         return timers
 
-    async def _run(self, request: TaskRequest) -> None:
+    async def run(self, request: TaskRequest) -> None:
+        """Run one attempt this worker holds the claim of, and record its outcome.
+
+        Sets its deadline timers, runs its body with the task context and the
+        client bound, then finishes the attempt with its outcome queued as an
+        inbound message (or committed in place through ``on_outcome``). A body
+        that calls ``complete_async()`` leaves the attempt held for
+        ``complete_task``/``fail_task``. Exceptions of the body are its outcome;
+        only backend errors propagate.
+        """
         deadlines = await self._deadlines(request)
         event: HistoryEvent
         try:
@@ -263,7 +305,9 @@ class TaskWorker:
         # Claiming the execution in the same write lets this coroutine run the
         # workflow's next step at once, instead of waking the orchestrator loop.
         message = InboundMessage(
-            id=f"{request.token}|done", execution_id=request.execution_id, event=event
+            id=_ids.outcome_message_id(request.token),
+            execution_id=request.execution_id,
+            event=event,
         )
         claim = Lease(owner=self._owner, duration=self._lease) if self._on_batch else None
         batch = await self.backend.tasks.finish(request.token, message, claim=claim)
@@ -284,7 +328,19 @@ class TaskWorker:
 
 
 class TimerWorker:
-    """Turns due timers into inbound messages (at least once; ids make it harmless)."""
+    """Turns due timers into inbound messages (at least once; ids make it harmless).
+
+    Args:
+        service: Where task definitions (heartbeat timeouts) are found.
+        backend: Where timers are claimed and messages queued.
+        clock: What "due" means.
+        owner: This worker's name in claims.
+        lease: How long a claim lasts.
+        notify: Called with the workers that fired timers gave work to; the
+            default does nothing.
+        on_task_deadline: Called with the token of an attempt whose deadline
+            passed (to stop it, when it runs in this process).
+    """
 
     def __init__(
         self,
@@ -294,8 +350,8 @@ class TimerWorker:
         *,
         owner: str,
         lease: timedelta,
-        notify: Callable[..., None],
-        on_task_deadline: Callable[[str], None],
+        notify: Callable[..., None] = _ignore,
+        on_task_deadline: Callable[[str], None] = _ignore,
     ) -> None:
         self._backend = backend
         self._clock = clock
@@ -314,9 +370,18 @@ class TimerWorker:
     """Most timers fired by one :meth:`fire_due`."""
 
     async def fire_due(self) -> int:
-        """Fire timers due now, up to :attr:`batch`; return how many fired."""
+        """Claim timers due now, up to :attr:`batch`, and fire them; return how many."""
         now = self._clock.now()
         due = await self._backend.timers.claim_due(self._owner, now, self.batch, self._lease)
+        return await self.fire(due)
+
+    async def fire(self, due: Sequence[TimerRequest]) -> int:
+        """Fire timers this worker holds the claims of; return how many it handled.
+
+        Each becomes the inbound message its kind means (id = the timer's id, so
+        a timer fired twice is one message), or moves (a heartbeat check that saw
+        a beat), or is dropped (its attempt finished); then it is completed.
+        """
         if not due:
             return 0
         messages: list[InboundMessage] = []
@@ -366,4 +431,4 @@ class TimerWorker:
 
 
 def _token(timer: TimerRequest) -> str:
-    return task_token(timer.execution_id, timer.seq, timer.attempt)
+    return _ids.task_token(timer.execution_id, timer.seq, timer.attempt)

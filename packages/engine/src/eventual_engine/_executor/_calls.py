@@ -1,9 +1,8 @@
-"""The bookkeeping of durable calls: ids, descriptions and pending-call records."""
+"""The bookkeeping of durable calls: descriptions and pending-call records."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,24 +20,9 @@ from eventual.history import (
 if TYPE_CHECKING:
     from ._instance import WorkflowInstance
 
-__all__ = ["CallKind", "describe", "seed_for", "task_token", "timer_id"]
+__all__ = ["CallKind", "describe"]
 
 CallKind = Literal["task", "timer", "child"]
-
-
-def task_token(execution: str, seq: int, attempt: int) -> str:
-    """Return the deterministic token of one task attempt."""
-    return f"{execution}|{seq}|{attempt}"
-
-
-def timer_id(execution: str, kind: str, seq: int = 0, attempt: int = 0) -> str:
-    """Return the deterministic id of a durable timer."""
-    return f"{execution}|{kind}|{seq}|{attempt}"
-
-
-def seed_for(execution: str) -> int:
-    """Return the seed of an execution's deterministic random numbers."""
-    return int.from_bytes(hashlib.sha256(execution.encode("utf-8")).digest()[:8], "big")
 
 
 def describe(event: HistoryEvent) -> str:

@@ -61,7 +61,6 @@ from eventual.history import (
     WorkflowSucceeded,
     WorkflowTimedOut,
     error_bases,
-    input_digest,
 )
 from eventual.history import WorkflowFailed as WorkflowFailedEvent
 from eventual.spi import (
@@ -71,11 +70,12 @@ from eventual.spi import (
     TaskCallOptions,
     TaskRequest,
     TimerRequest,
-    execution_id,
     set_workflow_runtime,
 )
 
-from ._calls import Call, Handler, InWorkflowControl, describe, seed_for, task_token, timer_id
+from .. import _ids
+from .._start import new_execution
+from ._calls import Call, Handler, InWorkflowControl, describe
 from ._loop import DeterministicLoop
 from ._output import StepOutput
 
@@ -481,21 +481,21 @@ class WorkflowInstance:
             self._out.events.append(
                 WorkflowFailedEvent(timestamp=now, error_type=error[0], message=error[1])
             )
-        self._out.cancel_timers.append(timer_id(self.id, "workflow_timeout"))
+        self._out.cancel_timers.append(_ids.timer_id(self.id, "workflow_timeout"))
         for seq, call in self._calls.items():
             if call.kind == "timer":
-                self._out.cancel_timers.append(timer_id(self.id, "timer", seq))
+                self._out.cancel_timers.append(_ids.timer_id(self.id, "timer", seq))
             elif call.kind == "task":
                 # An attempt still queued (a retry waiting out its back-off) or
                 # running must not run on for an execution that has ended.
-                self._out.forget_tasks.append(task_token(self.id, seq, call.attempt))
-                for kind in ("task_timeout", "heartbeat"):
-                    self._out.cancel_timers.append(timer_id(self.id, kind, seq, call.attempt))
+                token = _ids.TaskToken(execution_id=self.id, seq=seq, attempt=call.attempt)
+                self._out.forget_tasks.append(str(token))
+                self._out.cancel_timers.extend(_ids.deadline_timer_ids(token))
         if status in (ExecutionStatus.CANCELLED, ExecutionStatus.TIMED_OUT):
             for child in self._children:
                 self._out.messages.append(
                     InboundMessage(
-                        id=f"{self.id}|cancel|{child}",
+                        id=_ids.child_cancel_message_id(self.id, child),
                         execution_id=child,
                         event=WorkflowCancelRequested(
                             timestamp=now, reason=f"parent {status.value}"
@@ -518,7 +518,9 @@ class WorkflowInstance:
                 )
             self._out.messages.append(
                 InboundMessage(
-                    id=f"{self.id}|outcome", execution_id=self.started.parent_id, event=outcome
+                    id=_ids.child_outcome_message_id(self.id),
+                    execution_id=self.started.parent_id,
+                    event=outcome,
                 )
             )
 
@@ -555,7 +557,7 @@ class WorkflowInstance:
     def _task_request(self, call: Call, not_before: datetime | None) -> TaskRequest:
         definition = self.service.task(call.task)
         return TaskRequest(
-            token=task_token(self.id, call.seq, call.attempt),
+            token=_ids.task_token(self.id, call.seq, call.attempt),
             execution_id=self.id,
             seq=call.seq,
             task=call.task,
@@ -610,7 +612,7 @@ class WorkflowInstance:
         if self._next(TimerScheduled(timestamp=self._now, seq=seq, until=due)):
             self._out.timers.append(
                 TimerRequest(
-                    id=timer_id(self.id, "timer", seq),
+                    id=_ids.timer_id(self.id, "timer", seq),
                     execution_id=self.id,
                     due=due,
                     kind="timer",
@@ -622,7 +624,7 @@ class WorkflowInstance:
         """Forget a cancelled loop timer; its firing, if any, is ignored."""
         seq = self._timer_seqs.pop(id(handle), None)
         if seq is not None and self._calls.pop(seq, None) is not None and not self._ended:
-            self._out.cancel_timers.append(timer_id(self.id, "timer", seq))
+            self._out.cancel_timers.append(_ids.timer_id(self.id, "timer", seq))
 
     def report_error(self, context: dict[str, Any]) -> None:
         """Log an error no workflow code caught (the loop's exception handler)."""
@@ -631,8 +633,8 @@ class WorkflowInstance:
     def _start_child(self, workflow: str, input: JsonValue, name: str | None, wait: bool) -> Call:
         definition = self.service.workflow(workflow)
         seq = self._new_seq()
-        child_name = name or f"{self.started.name}-{seq}"
-        child_id = execution_id(workflow, child_name)
+        child_name = name or _ids.child_execution_name(self.started.name, seq)
+        child_id = _ids.execution_id(workflow, child_name)
         call = Call(seq, "child", self._loop.create_future() if wait else None)
         call.child_id = child_id
         self._calls[seq] = call
@@ -647,38 +649,11 @@ class WorkflowInstance:
             wait=wait,
         )
         if self._next(event):
-            timeout_at = self._now + definition.timeout if definition.timeout else None
-            started = WorkflowStarted(
-                timestamp=self._now,
-                execution_id=child_id,
-                workflow=workflow,
-                name=child_name,
-                input=input,
-                parent_id=self.id,
-                parent_seq=seq,
-                seed=seed_for(child_id),
-                timeout_at=timeout_at,
+            start = new_execution(
+                definition, child_name, input, now=self._now, parent_id=self.id, parent_seq=seq
             )
-            record = ExecutionRecord(
-                id=child_id,
-                workflow=workflow,
-                name=child_name,
-                status=ExecutionStatus.RUNNING,
-                input=input,
-                input_digest=input_digest(input),
-                parent_id=self.id,
-                started_at=self._now,
-            )
-            self._out.starts.append((record, started))
-            if timeout_at is not None:
-                self._out.timers.append(
-                    TimerRequest(
-                        id=timer_id(child_id, "workflow_timeout"),
-                        execution_id=child_id,
-                        due=timeout_at,
-                        kind="workflow_timeout",
-                    )
-                )
+            self._out.starts.append((start.record, start.started))
+            self._out.timers.extend(start.timers)
         return call
 
     def call_workflow(
@@ -739,7 +714,7 @@ class WorkflowInstance:
             timestamp=self._now, seq=seq, execution_id=execution_id, signal=signal, payload=payload
         )
         if self._next(event):
-            message_id = f"{self.id}|signal|{seq}"
+            message_id = _ids.sent_signal_message_id(self.id, seq)
             self._out.messages.append(
                 InboundMessage(
                     id=message_id,

@@ -19,6 +19,7 @@ import attrs
 
 from eventual import (
     DefinitionNotFound,
+    EventualError,
     ExecutionAlreadyExists,
     ExecutionNotFound,
     ExecutionStatus,
@@ -32,6 +33,7 @@ from eventual.codec import JsonValue, decode, encode
 from eventual.history import ExecutionRecord, history_event_to_json
 from eventual.spi import DeadLetter, ExecutionFilter, SubscriptionDelivery, execution_id
 
+from .._ids import parse_task_token
 from ._inputs import invalid, parse_json
 from ._openapi import openapi_document
 from ._options import HttpOptions
@@ -205,9 +207,10 @@ def _execution_id(request: HttpRequest) -> str:
 
 
 def _check_token(token: str) -> None:
-    parts = token.rsplit("|", 2)
-    if len(parts) != 3 or not all(part.isdigit() for part in parts[1:]):
-        raise invalid("body.token", f"not a task token: {token!r}")
+    try:
+        parse_task_token(token)
+    except EventualError:
+        raise invalid("body.token", f"not a task token: {token!r}") from None
 
 
 class SystemApi:

@@ -10,6 +10,7 @@ from types import TracebackType
 from eventual.history import PublishedEvent
 from eventual.sqlite import Database, Synchronous
 
+from .._ids import outbox_id, parse_outbox_id
 from ._convert import load_published
 from ._executions import SqliteExecutions
 from ._queue import SqliteQueue
@@ -149,7 +150,8 @@ class SqliteBackend:
                 "SELECT seq, execution_id, event FROM outbox ORDER BY seq LIMIT ?", (limit,)
             ).fetchall()
             return [
-                (f"{execution_id}|{seq}", load_published(text)) for seq, execution_id, text in rows
+                (outbox_id(execution_id, seq), load_published(text))
+                for seq, execution_id, text in rows
             ]
 
         return await self._db.read(run)
@@ -158,9 +160,9 @@ class SqliteBackend:
         """Remove delivered events from the outbox; unknown ids are ignored."""
         keys: list[tuple[int, str]] = []
         for id_ in ids:
-            execution_id, _, seq = id_.rpartition("|")
-            if seq.isascii() and seq.isdigit():
-                keys.append((int(seq), execution_id))
+            parsed = parse_outbox_id(id_)
+            if parsed is not None:
+                keys.append((parsed[1], parsed[0]))
         if keys:
             await self._db.write(
                 lambda conn: conn.executemany(

@@ -18,6 +18,7 @@ from eventual import ExecutionStatus
 from eventual.spi import InboundBatch, InboundMessage
 from eventual.sqlite import Database
 
+from .._ids import lease_token
 from ._convert import load_event
 from ._writes import enqueue
 
@@ -111,7 +112,7 @@ def take(
         # Every message was consumed; the next one starts a new place in line.
         conn.execute("DELETE FROM inbox WHERE execution_id = ?", (execution_id,))
         return None
-    token = f"{owner}:{os.urandom(9).hex()}"
+    token = lease_token(owner, os.urandom(9).hex())
     conn.execute(_TAKE, (execution_id, owner, token, until))
     messages = tuple(
         InboundMessage(id=message_id, execution_id=execution_id, event=load_event(text))

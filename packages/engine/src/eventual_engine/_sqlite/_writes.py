@@ -12,9 +12,11 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from eventual.history import ChildWorkflowFailed, ExecutionRecord, WorkflowStarted
-from eventual.spi import InboundMessage, Lease, TaskRequest, TimerRequest, start_message_id
+from eventual.history import ExecutionRecord, WorkflowStarted
+from eventual.spi import InboundMessage, Lease, TaskRequest, TimerRequest
 
+from .._ids import start_message_id
+from .._start import clash_message
 from ._convert import (
     EARLIEST_US,
     dump_event,
@@ -130,13 +132,6 @@ def report_clash(
     conn: sqlite3.Connection, existing: ExecutionRecord, started: WorkflowStarted
 ) -> None:
     """Tell a parent that its child's id is taken by an execution with another input."""
-    if started.parent_id is None or started.parent_seq is None:
-        return
-    failed = ChildWorkflowFailed(
-        timestamp=started.timestamp,
-        seq=started.parent_seq,
-        error_type="ExecutionAlreadyExists",
-        message=f"execution {existing.id!r} exists with another input",
-    )
-    message_id = f"{started.execution_id}|clash|{started.parent_id}"
-    enqueue(conn, [InboundMessage(id=message_id, execution_id=started.parent_id, event=failed)])
+    message = clash_message(existing, started)
+    if message is not None:
+        enqueue(conn, [message])

@@ -1,0 +1,66 @@
+"""Persisted ids and tokens: their formats are pinned, and tokens parse back."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from eventual import EventualError
+from eventual_engine import _ids
+
+
+def test_formats_of_stored_ids_are_pinned() -> None:
+    """Each id keeps the format recorded histories and stored rows already use."""
+    token = _ids.task_token("wf/a", 3, 2)
+    assert token == "wf/a|3|2"
+    assert _ids.outcome_message_id(token) == "wf/a|3|2|done"
+    assert _ids.start_message_id("wf/a") == "wf/a|start"
+    assert _ids.cancel_message_id("wf/a") == "wf/a|cancel"
+    assert _ids.child_cancel_message_id("wf/a", "c/b") == "wf/a|cancel|c/b"
+    assert _ids.child_outcome_message_id("c/b") == "c/b|outcome"
+    assert _ids.clash_message_id("c/b", "wf/a") == "c/b|clash|wf/a"
+    assert _ids.sent_signal_message_id("wf/a", 4) == "wf/a|signal|4"
+    assert _ids.timer_id("wf/a", "timer", 5) == "wf/a|timer|5|0"
+    assert _ids.timer_id("wf/a", "workflow_timeout") == "wf/a|workflow_timeout|0|0"
+    assert _ids.deadline_timer_ids(_ids.parse_task_token(token)) == [
+        "wf/a|task_timeout|3|2",
+        "wf/a|heartbeat|3|2",
+    ]
+    assert _ids.child_execution_name("a", 7) == "a-7"
+    assert _ids.execution_id("wf", "a-7") == "wf/a-7"
+    assert _ids.relayed_event_id("svc", "wf/a|9") == "svc|wf/a|9"
+    assert _ids.seed_for("wf/a") == _ids.seed_for("wf/a") != _ids.seed_for("wf/b")
+
+
+def test_fresh_ids_are_unique() -> None:
+    """Signals sent from outside and published events get a new id each time."""
+    assert _ids.signal_message_id().startswith("signal|")
+    assert _ids.signal_message_id() != _ids.signal_message_id()
+    assert _ids.new_event_id() != _ids.new_event_id()
+
+
+@given(
+    execution=st.text(min_size=1),
+    seq=st.integers(min_value=0, max_value=10**9),
+    attempt=st.integers(min_value=1, max_value=10**6),
+)
+def test_a_task_token_parses_back(execution: str, seq: int, attempt: int) -> None:
+    """Any execution id, even one holding '|', comes back from its token with seq and attempt."""
+    parsed = _ids.parse_task_token(_ids.task_token(execution, seq, attempt))
+    assert (parsed.execution_id, parsed.seq, parsed.attempt) == (execution, seq, attempt)
+    assert str(parsed) == _ids.task_token(execution, seq, attempt)
+
+
+@pytest.mark.parametrize("token", ["", "a", "a|1", "|1|1", "a|x|1", "a|1|-1", "a|1| 1", "a|²|1"])
+def test_a_malformed_task_token_is_refused(token: str) -> None:
+    """A token without an execution and two decimal numbers raises, naming it."""
+    with pytest.raises(EventualError, match="invalid task token"):
+        _ids.parse_task_token(token)
+
+
+@given(execution=st.text(), number=st.integers(min_value=0))
+def test_an_outbox_id_parses_back(execution: str, number: int) -> None:
+    """An outbox id gives back its execution and number."""
+    assert _ids.parse_outbox_id(_ids.outbox_id(execution, number)) == (execution, number)
+    assert _ids.parse_outbox_id(f"{execution}|x") is None
