@@ -33,7 +33,29 @@ def test_sends_token_and_json() -> None:
     with _client(httpx.MockTransport(answer), token="t0k") as client:
         assert client.request("POST", "/_eventual/events/e", body=[1]) == {"accepted": True}
     assert seen[0].headers["authorization"] == "Bearer t0k"
+    assert seen[0].headers["content-type"] == "application/json"
     assert json.loads(seen[0].content) == [1]
+
+
+def test_token_goes_only_to_the_system_api() -> None:
+    """A command or route never receives the system API's token (its middleware would see it)."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json="ok")
+
+    with _client(httpx.MockTransport(answer), token="t0k") as client:
+        client.request("POST", "/_rpc/place_order", body={"id": "o1"})
+        client.request("GET", "/orders/o1")
+        client.request("GET", "/_eventualish")
+        client.request("GET", "/_eventual/executions")
+    assert [request.headers.get("authorization") for request in seen] == [
+        None,
+        None,
+        None,
+        "Bearer t0k",
+    ]
 
 
 def test_pages_follow_cursors_up_to_the_limit() -> None:

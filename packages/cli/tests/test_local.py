@@ -148,6 +148,16 @@ def test_unknown_service_module_is_reported(
     assert "Traceback" not in result.output
 
 
+def test_http_options_follow_the_bind_address() -> None:
+    """On loopback only loopback host names are answered; off loopback the token protects."""
+    loopback = _local.http_options(LocalSettings(service=SERVICE, host="localhost"))
+    assert loopback.allowed_hosts == ("localhost", "127.0.0.1", "[::1]")
+    assert loopback.token is None
+    anywhere = LocalSettings(service=SERVICE, host="0.0.0.0", token="s3cret")
+    assert _local.http_options(anywhere).allowed_hosts is None
+    assert _local.http_options(anywhere).token == "s3cret"
+
+
 async def test_serves_until_sigint_then_stops(tmp_path: Path) -> None:
     """serve_local answers HTTP, then stops cleanly on SIGINT, keeping its state in the db."""
     urls: list[str] = []
@@ -165,6 +175,8 @@ async def test_serves_until_sigint_then_stops(tmp_path: Path) -> None:
     async with httpx.AsyncClient(base_url=url) as client:
         health = await client.get("/_eventual/health")
         assert health.json() == {"status": "ok", "service": "echo"}
+        rebound = await client.get("/_eventual/executions", headers={"host": "evil.example"})
+        assert rebound.status_code == 421  # a page whose name is rebound to 127.0.0.1
         started = await client.post(
             "/_eventual/executions", json={"workflow": "echo", "input": "hi", "name": "one"}
         )

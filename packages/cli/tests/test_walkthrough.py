@@ -19,7 +19,10 @@ ROOT = Path(__file__).resolve().parents[3]
 README = ROOT / "README.md"
 ORDERS = ROOT / "examples" / "orders"
 README_URL = "http://127.0.0.1:3111"
-CURL = re.compile(r"^curl -s (?:-X (\w+) )?'?(http://127\.0\.0\.1:3111[^' ]*)'?(?: -d '([^']*)')?$")
+CURL = re.compile(
+    r"^curl -s (?:-X (\w+) )?'?(http://127\.0\.0\.1:3111[^' ]*)'?"
+    r"(?: -H '([^':]*): ([^']*)')?(?: -d '([^']*)')?$"
+)
 
 
 def _free_port() -> int:
@@ -74,13 +77,14 @@ def servers(tmp_path: Path) -> Iterator[list[Server]]:
             server.process.communicate()
 
 
-def _readme_curls() -> list[tuple[str, str, str | None]]:
+def _readme_curls() -> list[tuple[str, str, dict[str, str], str | None]]:
     steps = []
     for line in README.read_text(encoding="utf-8").splitlines():
         match = CURL.match(line.strip())
         if match:
-            method, url, body = match.groups()
-            steps.append((method or "GET", url.removeprefix(README_URL), body))
+            method, url, header, value, body = match.groups()
+            headers = {} if header is None else {header: value}
+            steps.append((method or "GET", url.removeprefix(README_URL), headers, body))
     return steps
 
 
@@ -97,14 +101,14 @@ def test_readme_walkthrough_and_restart(tmp_path: Path, servers: list[Server]) -
     servers.append(server)
 
     steps = _readme_curls()
-    assert [(method, path) for method, path, _ in steps] == [
+    assert [(method, path) for method, path, _, _ in steps] == [
         ("POST", "/_rpc/place_order"),
         ("POST", "/_eventual/executions/fulfil/o1/signals/approval"),
         ("GET", "/_eventual/executions/fulfil/o1?wait=30"),
     ]
     answers = [
-        httpx.request(method, server.url + path, content=body, timeout=40)
-        for method, path, body in steps
+        httpx.request(method, server.url + path, headers=headers, content=body, timeout=40)
+        for method, path, headers, body in steps
     ]
     assert answers[0].json() == "fulfil/o1"
     assert answers[1].status_code == 202

@@ -124,6 +124,7 @@ DEFINITIONS: list[Definition] = [
 ]
 
 Serve = Callable[..., Awaitable[httpx.AsyncClient]]
+JSON = {"content-type": "application/json"}
 Next = Callable[[HttpRequest], Awaitable[HttpResponse]]
 
 
@@ -189,7 +190,7 @@ async def test_unknown_field_is_refused(serve: Serve) -> None:
 async def test_malformed_json(serve: Serve, body: bytes) -> None:
     """A body that is not JSON (or not UTF-8) gets 400 malformed JSON."""
     client = await serve()
-    response = await client.post("/_rpc/add_item", content=body)
+    response = await client.post("/_rpc/add_item", content=body, headers=JSON)
     assert response.status_code == 400
     assert response.json()["error"] == "malformed JSON"
 
@@ -232,7 +233,7 @@ async def test_options_lists_the_allowed_methods(serve: Serve) -> None:
     response = await client.options("/hello/ann")
     assert response.status_code == 204
     assert response.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
-    system = await client.options("/_eventual/executions")
+    system = await client.options("/_eventual/executions", headers={"authorization": "Bearer t"})
     assert (system.status_code, system.headers["allow"]) == (204, "GET, HEAD, OPTIONS, POST")
     assert (await client.options("/nowhere")).status_code == 404
 
@@ -311,7 +312,7 @@ async def shout(request: HttpRequest) -> HttpResponse:
 async def test_route_reading_a_bad_body_is_400(serve: Serve) -> None:
     """A route whose request.json() or text() meets a malformed body answers 400, not 500."""
     client = await serve(parse, shout)
-    malformed = await client.post("/parse", content=b"{")
+    malformed = await client.post("/parse", content=b"{")  # a route reads what it likes
     assert malformed.status_code == 400
     assert malformed.json()["error"] == "malformed JSON"
     not_text = await client.post("/shout", content=b"\xff")
@@ -322,15 +323,108 @@ async def test_route_reading_a_bad_body_is_400(serve: Serve) -> None:
         HttpRequest(method="POST", path="/", body=b"{").json()
 
 
-async def test_body_is_json_whatever_the_content_type(serve: Serve) -> None:
-    """A JSON body is read whatever its content type says (curl -d sends a form type)."""
+async def test_command_body_must_be_declared_json(serve: Serve) -> None:
+    """A command body sent as a form or text gets 415; application/json and +json are read."""
     client = await serve()
-    form = {"content-type": "application/x-www-form-urlencoded"}
-    sent = await client.post("/_rpc/add_item", content=b'{"sku":"a","quantity":1}', headers=form)
-    assert sent.json() == {"a": 2}
-    not_json = await client.post("/_rpc/add_item", content=b"sku=a&quantity=1", headers=form)
-    assert not_json.status_code == 400
-    assert not_json.json()["error"] == "malformed JSON"
+    body = b'{"sku":"a","quantity":1}'
+    for kind in ("application/x-www-form-urlencoded", "text/plain", None):
+        headers = {} if kind is None else {"content-type": kind}
+        refused = await client.post("/_rpc/add_item", content=body, headers=headers)
+        assert refused.status_code == 415
+        assert "content-type: application/json" in refused.json()["error"]
+    for kind in ("application/json; charset=utf-8", "application/vnd.shop+json"):
+        sent = await client.post("/_rpc/add_item", content=body, headers={"content-type": kind})
+        assert sent.json() == {"a": 2}
+    put = await client.put("/items/a/quantity", content=b'{"quantity":1}')
+    assert put.status_code == 415
+    assert (await client.post("/_rpc/ping")).json() == "pong"  # no body, no type needed
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": "https://evil.example"},
+        {"origin": "null"},
+        {"origin": "http://test:8080"},
+        {"sec-fetch-site": "cross-site"},
+    ],
+)
+async def test_cross_site_state_changes_are_refused(serve: Serve, headers: dict[str, str]) -> None:
+    """A browser's cross-site POST to a command or the system API gets 403."""
+    client = await serve()
+    called = await client.post("/_rpc/add_item", json={"sku": "a", "quantity": 1}, headers=headers)
+    assert called.status_code == 403
+    assert "POST" in called.json()["error"]
+    cancel = await client.post("/_eventual/executions/w/n/cancel", headers=headers)
+    assert cancel.status_code == 403
+    read = await client.get("/orders/o1", headers=headers)
+    assert read.status_code == 200  # reading is not changing; CORS keeps the answer away
+
+
+async def test_same_origin_and_allowed_origins_may_post(serve: Serve) -> None:
+    """The server's own origin, a listed origin and a request without Origin are served."""
+    client = await serve(options=HttpOptions(allowed_origins=["http://localhost:5173"]))
+    item = {"sku": "a", "quantity": 1}
+    for headers in (
+        {"origin": "http://test"},
+        {"origin": "http://localhost:5173"},
+        {"sec-fetch-site": "same-origin"},
+        {},
+    ):
+        response = await client.post("/_rpc/add_item", json=item, headers=headers)
+        assert response.status_code == 200, headers
+
+
+async def test_allowed_hosts_refuse_a_rebound_name(serve: Serve) -> None:
+    """With allowed_hosts, a request for another host name gets 421 before any routing."""
+    loopback = HttpOptions(allowed_hosts=("localhost", "127.0.0.1", "[::1]"))
+    client = await serve(options=loopback)
+    for host in ("attacker.example", "attacker.example:3111", "127.0.0.1.nip.io", ""):
+        response = await client.get("/_eventual/executions", headers={"host": host})
+        assert response.status_code == 421, host
+        assert response.json()["detail"]["host"] == host
+        assert (await client.get("/nowhere", headers={"host": host})).status_code == 421
+    for host in ("localhost:3111", "127.0.0.1:3111", "[::1]:3111", "LOCALHOST"):
+        response = await client.get("/_eventual/executions", headers={"host": host})
+        assert response.status_code == 200, host
+    open_ = await serve()
+    assert (await open_.get("/hello/a", headers={"host": "anything"})).status_code == 200
+
+
+def test_allowed_hosts_and_origins_are_checked() -> None:
+    """HttpOptions refuses a host with a port or an origin with a path, saying what to give."""
+    with pytest.raises(ValueError, match="not a host name"):
+        HttpOptions(allowed_hosts=["localhost:3111"])
+    with pytest.raises(ValueError, match="not an origin"):
+        HttpOptions(allowed_origins=["localhost:5173/app"])
+    assert HttpOptions(allowed_hosts="LocalHost").allowed_hosts == ("localhost",)
+
+
+async def test_every_response_says_nosniff(serve: Serve) -> None:
+    """API answers, errors and the 413 carry x-content-type-options: nosniff."""
+    client = await serve(options=HttpOptions(max_body_bytes=10))
+    for response in (
+        await client.get("/hello/a"),
+        await client.get("/nowhere"),
+        await client.get("/_eventual/health"),
+        await client.post("/echo", content=b"x" * 11),
+        await client.get("/crash"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_without_the_token_no_system_path_is_revealed(serve: Serve) -> None:
+    """Without the token, known and unknown system paths alike answer 401, not 404 or 405."""
+    client = await serve(options=HttpOptions(token="t"))
+    for method, path in (
+        ("GET", "/_eventual/nowhere"),
+        ("DELETE", "/_eventual/executions"),
+        ("GET", "/_eventual/executions/w/n"),
+        ("OPTIONS", "/_eventual/executions"),
+    ):
+        response = await client.request(method, path)
+        assert response.status_code == 401, (method, path)
+    assert (await client.get("/_eventual/health")).status_code == 200
 
 
 async def test_paths_are_percent_decoded_and_trailing_slashes_ignored(serve: Serve) -> None:
@@ -471,7 +565,7 @@ async def test_middleware_may_pass_on_a_request_it_built(serve: Serve) -> None:
     assert missing.status_code == 404
     assert missing.json()["request_id"] == missing.headers["x-request-id"] == "r-1"
     bad = await client.post("/_rpc/add_item", json={"sku": "a"})
-    assert bad.status_code == 400
+    assert bad.status_code == 415  # the rebuilt request lost its content type
     assert bad.json()["request_id"] == bad.headers["x-request-id"]
     seen = await client.get("/whoami", headers={"x-request-id": "r-2"})
     assert seen.json() == {"request_id": "r-2"}
@@ -488,7 +582,9 @@ async def test_middleware_sees_error_responses(serve: Serve) -> None:
 async def test_handle_without_a_server() -> None:
     """HttpApp.handle answers an HttpRequest directly (what a Lambda adapter uses)."""
     app = HttpApp(Engine(Service.from_definitions("shop", DEFINITIONS), MemoryBackend()))
-    request = HttpRequest(method="POST", path="/_rpc/add_item", body=b'{"sku":"z","quantity":1}')
+    request = HttpRequest(
+        method="POST", path="/_rpc/add_item", headers=JSON, body=b'{"sku":"z","quantity":1}'
+    )
     response = await app.handle(request)
     assert response.status == 200
     assert response.body_bytes() == b'{"z":2}'

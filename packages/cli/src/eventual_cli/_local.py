@@ -38,6 +38,7 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "CannotListen",
     "LocalSettings",
+    "http_options",
     "local",
     "serve_local",
 ]
@@ -101,6 +102,17 @@ class _Server(uvicorn.Server):
         self.listening.set()
 
 
+def http_options(settings: LocalSettings) -> HttpOptions:
+    """Return the HTTP options of ``eventual local`` for its bind address.
+
+    On a loopback address only loopback host names are answered, so that a web
+    page whose name is rebound to 127.0.0.1 (DNS rebinding) cannot read or drive
+    the service; off loopback a token is required instead (see ``_settings``).
+    """
+    hosts = HttpOptions.LOOPBACK_HOSTS if settings.host in LOOPBACK_HOSTS else None
+    return HttpOptions(token=settings.token, allowed_hosts=hosts)
+
+
 def _url(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
@@ -127,7 +139,7 @@ async def serve_local(
         settings=dict(settings.options),
     )
     async with runtime:
-        http_app = HttpApp(runtime, options=HttpOptions(token=settings.token))
+        http_app = HttpApp(runtime, options=http_options(settings))
         config = uvicorn.Config(
             UiApp(http_app),
             host=settings.host,

@@ -93,8 +93,6 @@ class SystemClient:
     ) -> None:
         self.url = url.rstrip("/")
         headers = {"accept": "application/json", "user-agent": "eventual-cli"}
-        if token:
-            headers["authorization"] = f"Bearer {token}"
         self._timeout = timeout
         self._token = token
         self._http = httpx.Client(
@@ -136,7 +134,11 @@ class SystemClient:
             ApiFailure: The service could not be reached or answered with an error.
         """
         content = None if method == "GET" else json.dumps(body).encode("utf-8")
-        headers = None if content is None else {"content-type": "application/json"}
+        headers = {} if content is None else {"content-type": "application/json"}
+        if self._token and (path == SYSTEM or path.startswith(SYSTEM + "/")):
+            # Only the system API takes the token: a command's or route's own
+            # middleware must never see it.
+            headers["authorization"] = f"Bearer {self._token}"
         try:
             response = self._http.request(
                 method,

@@ -34,6 +34,7 @@ from eventual.spi import use_client
 
 from .._engine import Engine
 from .._local import LocalRuntime
+from ._guard import check_host, check_json_type, check_origin
 from ._inputs import rest_input, rpc_input
 from ._options import HttpOptions
 from ._responses import (
@@ -62,9 +63,11 @@ Send = Callable[[Message], Awaitable[None]]
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("eventual_request_id")
 
 
-def _command_endpoints(command: Command[Any, Any]) -> list[Endpoint]:
+def _command_endpoints(command: Command[Any, Any], options: HttpOptions) -> list[Endpoint]:
     def respond(read: Callable[[Command[Any, Any], HttpRequest], Any]) -> Handler:
         async def call(request: HttpRequest) -> HttpResponse:
+            check_origin(request, options)
+            check_json_type(request)
             output = await command(read(command, request))
             if isinstance(output, HttpResponse):
                 return output
@@ -88,10 +91,10 @@ def _command_endpoints(command: Command[Any, Any]) -> list[Endpoint]:
     return endpoints
 
 
-def _service_endpoints(service: Service) -> list[Endpoint]:
+def _service_endpoints(service: Service, options: HttpOptions) -> list[Endpoint]:
     endpoints: list[Endpoint] = []
     for command in service.commands.values():
-        endpoints += _command_endpoints(command)
+        endpoints += _command_endpoints(command, options)
     for route in service.routes.values():
         summary = (route.fn.__doc__ or "").strip().partition("\n")[0]
         endpoints.append(Endpoint(route=route, summary=summary))
@@ -139,7 +142,7 @@ class HttpApp:
         self._runtime = runtime
         self.service = service if service is not None else runtime.service
         self.options = options or HttpOptions()
-        self._router = Router(_service_endpoints(self.service))
+        self._router = Router(_service_endpoints(self.service, self.options))
         self._system = SystemApi(
             lambda: self.engine, self.service, self.options, self._router.endpoints
         )
@@ -170,7 +173,7 @@ class HttpApp:
 
         Every response carries an ``x-request-id`` header (the caller's, when it is
         a plain token, else a new ULID), which errors also carry in their body and
-        which the log line of a 500 names.
+        which the log line of a 500 names, and ``x-content-type-options: nosniff``.
         """
         request_id = request_id_of(request.headers)
         request = _with_request_id(request, request_id)
@@ -178,6 +181,7 @@ class HttpApp:
         try:
             with use_client(self.engine.client):
                 try:
+                    check_host(request.headers, self.options)
                     if len(request.body) > self.options.max_body_bytes:
                         raise self._too_large()
                     path = request.path
@@ -194,7 +198,7 @@ class HttpApp:
             length = str(len(response.body_bytes()))
             response = with_header(response, "content-length", length)
             response = HttpResponse(b"", response.status, response.headers)
-        return with_header(response, REQUEST_ID_HEADER, request_id)
+        return _finished(response, request_id)
 
     def _build_chain(self, middleware: tuple[Middleware, ...]) -> Handler:
         call: Handler = self._dispatch
@@ -275,8 +279,7 @@ class HttpApp:
         if body is None:
             request_id = request_id_of(headers)
             response = self._failure(self._too_large(), request, request_id)
-            response = with_header(response, REQUEST_ID_HEADER, request_id)
-            response = with_header(response, "connection", "close")
+            response = with_header(_finished(response, request_id), "connection", "close")
         else:
             response = await self.handle(attrs.evolve(request, body=body))
         await _send_response(response, send)
@@ -301,6 +304,12 @@ class HttpApp:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _finished(response: HttpResponse, request_id: str) -> HttpResponse:
+    # nosniff: a browser must never render an answer (which may echo input) as HTML.
+    response = with_header(response, "x-content-type-options", "nosniff")
+    return with_header(response, REQUEST_ID_HEADER, request_id)
 
 
 def _with_request_id(request: HttpRequest, request_id: str) -> HttpRequest:

@@ -34,6 +34,7 @@ from eventual.history import ExecutionRecord, history_event_to_json
 from eventual.spi import DeadLetter, ExecutionFilter, SubscriptionDelivery, execution_id
 
 from .._ids import parse_task_token
+from ._guard import check_json_type, check_origin
 from ._inputs import invalid, parse_json
 from ._openapi import openapi_document
 from ._options import HttpOptions
@@ -55,6 +56,7 @@ __all__ = [
 
 SYSTEM_PREFIX: Final = "/_eventual"
 _MAX_LIMIT = 1000
+_HEALTH: Final = f"{SYSTEM_PREFIX}/health"
 T = TypeVar("T")
 
 
@@ -268,10 +270,16 @@ class SystemApi:
         return self._openapi
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
-        """Answer a request under ``/_eventual``; raises ``ApiError`` for failures."""
-        endpoint, params = self._router.match(request.method, request.path)
-        if endpoint.secured:
+        """Answer a request under ``/_eventual``; raises ``ApiError`` for failures.
+
+        The token is checked before the path is looked up, so that a caller
+        without it learns nothing about which paths exist.
+        """
+        if request.path.rstrip("/") != _HEALTH:
             self._authorize(request)
+        endpoint, params = self._router.match(request.method, request.path)
+        check_origin(request, self._options)
+        check_json_type(request)
         if params:
             request = attrs.evolve(request, params=params)
         try:
@@ -312,7 +320,7 @@ class SystemApi:
         return [
             ep(
                 "GET",
-                f"{p}/health",
+                _HEALTH,
                 self._health,
                 summary="Health check (no token needed)",
                 response_type=Health,
