@@ -1,10 +1,12 @@
-"""The bookkeeping of durable calls: descriptions and pending-call records."""
+"""Durable calls waiting for their completion, one class per kind, and how to name them."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Protocol
+
+import attrs
 
 from eventual import EventualError, ExecutionStatus
 from eventual.codec import JsonValue
@@ -17,12 +19,7 @@ from eventual.history import (
     TimerScheduled,
 )
 
-if TYPE_CHECKING:
-    from ._instance import WorkflowInstance
-
-__all__ = ["CallKind", "describe"]
-
-CallKind = Literal["task", "timer", "child"]
+__all__ = ["Call", "ChildCall", "InWorkflowControl", "TaskCall", "TimerCall", "describe"]
 
 
 def describe(event: HistoryEvent) -> str:
@@ -41,38 +38,70 @@ def describe(event: HistoryEvent) -> str:
     return type(event).__name__
 
 
-class Call:
-    """A durable call waiting for its completion."""
+@attrs.define(kw_only=True)
+class TaskCall:
+    """A task call: its attempt moves on with each retry.
 
-    __slots__ = ("args", "attempt", "child_id", "fire", "future", "kind", "seq", "task")
+    Attributes:
+        seq: The call's sequence number.
+        future: What the workflow awaits: the result, or the final error.
+        task: The task's name.
+        args: Its JSON arguments, sent again with each attempt.
+        attempt: The attempt that may complete it (1 for the first).
+    """
 
-    def __init__(self, seq: int, kind: CallKind, future: asyncio.Future[Any] | None) -> None:
-        self.seq = seq
-        self.kind = kind
-        self.future = future
-        self.attempt = 1
-        self.task = ""
-        self.args: list[JsonValue] = []
-        self.child_id = ""
-        self.fire: Callable[[], None] | None = None
+    seq: int
+    future: asyncio.Future[JsonValue]
+    task: str
+    args: list[JsonValue]
+    attempt: int = 1
 
 
-class Handler:
-    def __init__(self, owner: WorkflowInstance, signal: str, fn: Callable[[JsonValue], object]):
-        self._owner = owner
-        self.signal = signal
-        self.fn = fn
+@attrs.define(kw_only=True)
+class TimerCall:
+    """A durable timer of the workflow's loop.
 
-    def dispose(self) -> None:
-        handlers = self._owner.handlers_of(self.signal)
-        if self in handlers:
-            handlers.remove(self)
+    Attributes:
+        seq: The call's sequence number.
+        fire: Runs the loop callback the timer stands for.
+    """
+
+    seq: int
+    fire: Callable[[], None]
+
+
+@attrs.define(kw_only=True)
+class ChildCall:
+    """A child execution started by the workflow.
+
+    Attributes:
+        seq: The call's sequence number.
+        child_id: The child's execution id.
+        future: What the workflow awaits when it runs the child (``await wf(x)``);
+            None for a child started without waiting (``wf.start(x)``).
+    """
+
+    seq: int
+    child_id: str
+    future: asyncio.Future[JsonValue] | None
+
+
+Call = TaskCall | TimerCall | ChildCall
+"""A durable call waiting for its completion."""
+
+
+class _Reach(Protocol):
+    """What a handle inside a workflow reaches of its instance."""
+
+    async def child_result(self, child_id: str) -> JsonValue: ...
+
+    async def send_signal(self, execution_id: str, signal: str, payload: JsonValue) -> None: ...
 
 
 class InWorkflowControl:
     """What an ``ExecutionHandle`` can do from inside workflow code."""
 
-    def __init__(self, owner: WorkflowInstance) -> None:
+    def __init__(self, owner: _Reach) -> None:
         self._owner = owner
 
     async def execution_status(self, execution_id: str) -> ExecutionStatus:

@@ -7,9 +7,11 @@ loop runs until it is quiet after each, so how the orchestrator batched inbound
 events never changes what the workflow observes: replaying a history gives the
 same calls whatever the original batching was.
 
-Each durable call takes the next sequence number. When a history is replayed,
-a call whose number is already recorded is checked against the record (kind and
-name) instead of being emitted again; a mismatch is a ``DeterminismError``.
+The pieces it is built from live beside it: the durable calls it waits for
+(``_calls``), the check of calls against a replayed history (``_replaying``),
+signals (``_signals``), what a failed task attempt means (``_failures``) and
+what an ending writes (``_ending``). The calls the workflow code makes through
+``WorkflowRuntime`` are in ``_runtime``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,8 @@ import asyncio
 import contextvars
 import logging
 import random as _random
-import uuid
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from eventual import (
@@ -29,67 +29,45 @@ from eventual import (
     EventualError,
     ExecutionInfo,
     ExecutionStatus,
-    HeartbeatTimeout,
     Service,
-    TaskError,
-    Timeout,
     WorkflowFailed,
 )
 from eventual.codec import JsonValue, encode
 from eventual.history import (
     ChildWorkflowFailed,
-    ChildWorkflowScheduled,
     ChildWorkflowSucceeded,
-    EventsPublished,
     ExecutionRecord,
     HistoryEvent,
-    PublishedEvent,
     SequencedEvent,
     SignalReceived,
-    SignalSent,
     TaskFailed,
     TaskHeartbeatTimedOut,
     TaskRetryScheduled,
-    TaskScheduled,
     TaskSucceeded,
     TaskTimedOut,
     TimerFired,
-    TimerScheduled,
-    WorkflowCancelled,
     WorkflowCancelRequested,
     WorkflowStarted,
-    WorkflowSucceeded,
     WorkflowTimedOut,
-    error_bases,
 )
-from eventual.history import WorkflowFailed as WorkflowFailedEvent
-from eventual.spi import (
-    Disposable,
-    ExecutionControl,
-    InboundMessage,
-    TaskCallOptions,
-    TaskRequest,
-    TimerRequest,
-    set_workflow_runtime,
-)
+from eventual.spi import TaskRequest, set_workflow_runtime
 
 from .. import _ids
-from .._start import new_execution
-from ._calls import Call, Handler, InWorkflowControl, describe
+from ._calls import Call, ChildCall, TaskCall, TimerCall
+from ._ending import Ending, write_ending
+from ._failures import attempt_failure
 from ._loop import DeterministicLoop
 from ._output import StepOutput
+from ._replaying import ENDINGS, SCHEDULED, Recorded
+from ._runtime import WorkflowCalls
+from ._signals import SignalBox
 
 __all__ = ["WorkflowInstance"]
 
 log = logging.getLogger("eventual.engine")
 
-# Endings the workflow code produces; a WorkflowTimedOut is applied like an inbound event.
-_ENDINGS = (WorkflowSucceeded, WorkflowFailedEvent, WorkflowCancelled)
-_TERMINAL = (*_ENDINGS, WorkflowTimedOut)
-_SCHEDULED = (TaskScheduled, TimerScheduled, ChildWorkflowScheduled, SignalSent, EventsPublished)
 
-
-class WorkflowInstance:
+class WorkflowInstance(WorkflowCalls):
     """A workflow execution in memory, driven by history events."""
 
     def __init__(self, service: Service, started: WorkflowStarted) -> None:
@@ -98,31 +76,25 @@ class WorkflowInstance:
         self.id = started.execution_id
         self.workflow = service.workflow(started.workflow)
         self.length = 0  # history events applied or produced
-        self.status = ExecutionStatus.RUNNING
-        self.result: JsonValue = None
-        self.error: tuple[str, str] | None = None
+        self.ending: Ending | None = None
+        """Why the execution ended; None while it runs."""
         self._now = started.timestamp
         self._rng = _random.Random(started.seed)
         self._seq = 0
         # typeshed marks the I/O methods abstract; workflow code must never reach them.
         self._loop = DeterministicLoop(self)  # type: ignore[abstract]
         self._main: asyncio.Task[Any] | None = None
+        self._context = contextvars.copy_context()
         self._calls: dict[int, Call] = {}
         self._timer_seqs: dict[int, int] = {}  # id(TimerHandle) -> seq
-        self._children: dict[str, Call] = {}
+        self._children: dict[str, ChildCall] = {}
         self._child_results: dict[str, asyncio.Future[JsonValue]] = {}
-        self._signals: dict[str, deque[JsonValue]] = {}
-        self._waiters: dict[str, deque[asyncio.Future[JsonValue]]] = {}
-        self._handlers: dict[str, list[Handler]] = {}
+        self._signals = SignalBox(self._loop, self._spawn)
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
-        self._seen_signals: set[str] = set()
-        self._recorded: dict[int, SequencedEvent] = {}
-        self._recorded_terminal: HistoryEvent | None = None
+        self._recorded = Recorded(self.id)
         self._out = StepOutput()
         self.on_call: Callable[[int], None] | None = None
-        self._nondeterminism: DeterminismError | None = None
         self._cancel_requested = False
-        self._ended = False
         self._info = ExecutionInfo(
             execution_id=started.execution_id,
             workflow=started.workflow,
@@ -160,31 +132,15 @@ class WorkflowInstance:
             raise EventualError("a history must begin with WorkflowStarted")
         instance = cls(service, history[0])
         instance.on_call = on_call
+        instance._recorded.read(history)
         for event in history:
-            if isinstance(event, _SCHEDULED):
-                assert isinstance(event, SequencedEvent)
-                instance._recorded[event.seq] = event
-            elif isinstance(event, _TERMINAL):
-                instance._recorded_terminal = event
-        for event in history:
-            if isinstance(event, (*_SCHEDULED, *_ENDINGS)):
+            if isinstance(event, (*SCHEDULED, *ENDINGS)):
                 continue
             instance._apply(event, recorded=True)
         instance.length = len(history)
-        # The first divergence explains the rest: report a contradicting call first.
-        if instance._nondeterminism is not None:
-            raise instance._nondeterminism
-        missing = sorted(set(instance._recorded) - set(range(1, instance._seq + 1)))
-        if missing:
-            seq = missing[0]
-            raise DeterminismError(
-                f"{instance.id}: history records {describe(instance._recorded[seq])} at "
-                f"sequence {seq}, but the workflow code never makes that call",
-                seq=seq,
-                recorded=describe(instance._recorded[seq]),
-            )
+        instance._recorded.check_complete(range(1, instance._seq + 1))
         output, instance._out = instance._out, StepOutput()
-        instance._recorded.clear()
+        instance._recorded.forget_calls()
         instance.length += len(output.events)
         return instance, output
 
@@ -196,8 +152,8 @@ class WorkflowInstance:
         """
         for event in events:
             self._apply(event, recorded=False)
-        if self._nondeterminism is not None:
-            raise self._nondeterminism
+        if self._recorded.nondeterminism is not None:
+            raise self._recorded.nondeterminism
         output, self._out = self._out, StepOutput()
         self.length += len(output.events)
         return output
@@ -205,32 +161,47 @@ class WorkflowInstance:
     @property
     def ended(self) -> bool:
         """Whether the execution has reached a terminal state."""
-        return self._ended
+        return self.ending is not None
+
+    @property
+    def status(self) -> ExecutionStatus:
+        """``RUNNING``, or the status it ended with."""
+        return self.ending.status if self.ending is not None else ExecutionStatus.RUNNING
+
+    @property
+    def result(self) -> JsonValue:
+        """The JSON result, once it succeeded."""
+        return self.ending.result if self.ending is not None else None
+
+    @property
+    def error(self) -> tuple[str, str] | None:
+        """``(error type, message)`` once it failed, was cancelled or timed out."""
+        return self.ending.error if self.ending is not None else None
 
     def record(self, base: ExecutionRecord) -> ExecutionRecord:
         """Return ``base`` updated with this instance's status and outcome."""
-        if not self._ended:
+        ending = self.ending
+        if ending is None:
             return base
-        error_type, message = self.error if self.error else (None, None)
         return ExecutionRecord(
             id=base.id,
             workflow=base.workflow,
             name=base.name,
-            status=self.status,
+            status=ending.status,
             input=base.input,
             input_digest=base.input_digest,
             parent_id=base.parent_id,
             started_at=base.started_at,
             ended_at=self._now,
-            result=self.result,
-            error_type=error_type,
-            message=message,
+            result=ending.result,
+            error_type=ending.error_type,
+            message=ending.message,
         )
 
     # --- applying events ---------------------------------------------------------------
 
     def _apply(self, event: HistoryEvent, *, recorded: bool) -> None:
-        if self._ended:
+        if self.ending is not None:
             return  # late completions and signals for an ended execution are dropped
         # The clock moves only for events that are applied (and so recorded): a
         # dropped duplicate must not change what now() returns, or a replay would
@@ -249,41 +220,39 @@ class WorkflowInstance:
                     return
                 self._tick(event)
                 del self._calls[seq]
-                self._resolve(call, event.result)
+                if not call.future.done():
+                    call.future.set_result(event.result)
             case TaskFailed() | TaskTimedOut() | TaskHeartbeatTimedOut():
                 if self._task_call(event.seq, event.attempt) is None:
                     return
                 self._tick(event)
                 appended = self._task_failed(event, recorded)
             case TaskRetryScheduled(seq=seq, attempt=attempt):
-                call = self._calls.get(seq)
-                if call is None:
+                retried = self._calls.get(seq)
+                if not isinstance(retried, TaskCall):
                     return
                 self._tick(event)
-                call.attempt = attempt
+                retried.attempt = attempt
             case TimerFired(seq=seq):
-                call = self._calls.get(seq)
-                if call is None or call.kind != "timer":
+                timer = self._calls.get(seq)
+                if not isinstance(timer, TimerCall):
                     return
                 self._tick(event)
                 del self._calls[seq]
-                if call.fire is not None:
-                    call.fire()
+                timer.fire()
             case SignalReceived(signal=name, payload=payload, id=signal_id):
-                if signal_id:
-                    if signal_id in self._seen_signals:
-                        return
-                    self._seen_signals.add(signal_id)
+                if signal_id and not self._signals.first_arrival(signal_id):
+                    return
                 self._tick(event)
-                self._deliver_signal(name, payload)
+                self._signals.deliver(name, payload)
             case ChildWorkflowSucceeded(seq=seq) | ChildWorkflowFailed(seq=seq):
-                call = self._calls.get(seq)
-                if call is None or call.kind != "child":
+                child = self._calls.get(seq)
+                if not isinstance(child, ChildCall):
                     return
                 self._tick(event)
                 del self._calls[seq]
-                self._children.pop(call.child_id, None)
-                self._child_done(call, event)
+                self._children.pop(child.child_id, None)
+                self._child_done(child, event)
             case WorkflowCancelRequested():
                 if self._cancel_requested:
                     return
@@ -293,7 +262,9 @@ class WorkflowInstance:
                     self._main.cancel()
             case WorkflowTimedOut():
                 self._tick(event)
-                self._end(ExecutionStatus.TIMED_OUT, event=event if not recorded else None)
+                self._end(
+                    Ending.timed_out(self.workflow.name), event=event if not recorded else None
+                )
                 return
             case _:
                 raise EventualError(f"{self.id}: cannot apply history event {event!r}")
@@ -305,9 +276,9 @@ class WorkflowInstance:
         if event.timestamp > self._now:
             self._now = event.timestamp
 
-    def _task_call(self, seq: int, attempt: int) -> Call | None:
+    def _task_call(self, seq: int, attempt: int) -> TaskCall | None:
         call = self._calls.get(seq)
-        if call is None or call.kind != "task" or call.attempt != attempt:
+        if not isinstance(call, TaskCall) or call.attempt != attempt:
             return None  # a stale or duplicate completion: at-least-once delivery
         return call
 
@@ -317,20 +288,12 @@ class WorkflowInstance:
         call = self._task_call(event.seq, event.attempt)
         if call is None:
             return None
-        bases: list[str]
-        if isinstance(event, TaskFailed):
-            error: BaseException = TaskError(event.error_type, event.message)
-            error_type, message, bases = event.error_type, event.message, event.error_bases
-        elif isinstance(event, TaskHeartbeatTimedOut):
-            message = f"task {call.task!r} attempt {event.attempt} missed its heartbeat"
-            error, error_type = HeartbeatTimeout(message), HeartbeatTimeout.__name__
-            bases = error_bases(HeartbeatTimeout)
-        else:
-            message = f"task {call.task!r} attempt {event.attempt} timed out"
-            error, error_type, bases = Timeout(message), Timeout.__name__, error_bases(Timeout)
+        failure = attempt_failure(event, call.task)
         if not recorded:
             policy = self.service.task(call.task).retry
-            if policy is not None and policy.should_retry(event.attempt, error_type, bases):
+            if policy is not None and policy.should_retry(
+                event.attempt, failure.error_type, failure.bases
+            ):
                 call.attempt = event.attempt + 1
                 retry_at = self._now + policy.delay_before(call.attempt)
                 retry = TaskRetryScheduled(
@@ -338,18 +301,20 @@ class WorkflowInstance:
                     seq=call.seq,
                     attempt=call.attempt,
                     retry_at=retry_at,
-                    error_type=error_type,
-                    message=message,
+                    error_type=failure.error_type,
+                    message=failure.message,
                 )
                 self._out.events.append(retry)
                 self._out.tasks.append(self._task_request(call, retry_at))
                 return None
         del self._calls[event.seq]
-        if call.future is not None and not call.future.done():
-            call.future.set_exception(error)
+        if not call.future.done():
+            call.future.set_exception(failure.error)
         return event
 
-    def _child_done(self, call: Call, event: ChildWorkflowSucceeded | ChildWorkflowFailed) -> None:
+    def _child_done(
+        self, call: ChildCall, event: ChildWorkflowSucceeded | ChildWorkflowFailed
+    ) -> None:
         futures = [f for f in (call.future, self._child_results.get(call.child_id)) if f]
         for future in futures:
             if future.done():
@@ -359,30 +324,10 @@ class WorkflowInstance:
             else:
                 future.set_exception(WorkflowFailed(event.error_type, event.message))
 
-    def _resolve(self, call: Call, value: JsonValue) -> None:
-        if call.future is not None and not call.future.done():
-            call.future.set_result(value)
-
-    def _deliver_signal(self, name: str, payload: JsonValue) -> None:
-        handlers = self._handlers.get(name)
-        if handlers:
-            for handler in list(handlers):
-                self._call_handler(handler, payload)
-            return
-        waiters = self._waiters.get(name)
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(payload)
-                return
-        self._signals.setdefault(name, deque()).append(payload)
-
-    def _call_handler(self, handler: Handler, payload: JsonValue) -> None:
-        result = handler.fn(payload)
-        if asyncio.iscoroutine(result):
-            self._loop.create_task(result, context=self._context)
-
     # --- running the coroutine -------------------------------------------------------------
+
+    def _spawn(self, coroutine: Any) -> None:
+        self._loop.create_task(coroutine, context=self._context)
 
     def _start(self) -> None:
         self._context = contextvars.copy_context()
@@ -391,7 +336,7 @@ class WorkflowInstance:
         try:
             data = self.workflow.decode_input(self.started.input)
         except Exception as error:
-            self._end(ExecutionStatus.FAILED, error=(type(error).__name__, str(error)))
+            self._end(Ending.failed(type(error).__name__, str(error)))
             return
         self._main = self._loop.create_task(self.workflow.fn(data), context=self._context)
 
@@ -401,7 +346,7 @@ class WorkflowInstance:
             if not self._check_conditions():
                 break
         main = self._main
-        if main is not None and main.done() and not self._ended:
+        if main is not None and main.done() and self.ending is None:
             self._finish(main)
 
     def _check_conditions(self) -> bool:
@@ -426,126 +371,54 @@ class WorkflowInstance:
 
     def _finish(self, main: asyncio.Task[Any]) -> None:
         if main.cancelled():
-            self._end(
-                ExecutionStatus.CANCELLED, error=("CancelledError", "the execution was cancelled")
-            )
+            self._end(Ending.cancelled())
             return
         error = main.exception()
         if error is not None:
             if isinstance(error, DeterminismError):
-                self._nondeterminism = self._nondeterminism or error
-            self._end(ExecutionStatus.FAILED, error=(type(error).__name__, str(error)))
+                self._recorded.nondeterminism = self._recorded.nondeterminism or error
+            self._end(Ending.failed(type(error).__name__, str(error)))
             return
         try:
             result = encode(main.result(), self.workflow.output_type)
         except Exception as error:
             self._end(
-                ExecutionStatus.FAILED,
-                error=(
-                    type(error).__name__,
-                    f"the workflow's result cannot be serialised: {error}",
-                ),
+                Ending.failed(
+                    type(error).__name__, f"the workflow's result cannot be serialised: {error}"
+                )
             )
             return
-        self._end(ExecutionStatus.SUCCEEDED, result=result)
+        self._end(Ending.succeeded(result))
 
-    def _end(
-        self,
-        status: ExecutionStatus,
-        *,
-        result: JsonValue = None,
-        error: tuple[str, str] | None = None,
-        event: HistoryEvent | None = None,
-    ) -> None:
-        self._ended = True
-        self.status = status
-        self.result = result
-        if status is ExecutionStatus.TIMED_OUT:
-            error = ("Timeout", f"workflow {self.workflow.name!r} exceeded its timeout")
-        self.error = error
+    def _end(self, ending: Ending, *, event: HistoryEvent | None = None) -> None:
+        self.ending = ending
         main = self._main
         if main is not None and not main.done():
             main.cancel()  # unwind the abandoned coroutine; what it does now is ignored
             self._loop.run_ready()
-        if self._recorded_terminal is not None:
+        if self._recorded.terminal is not None:
             return  # the replayed history already records the ending and its effects
-        now = self._now
-        if event is not None:
-            self._out.events.append(event)
-        elif status is ExecutionStatus.SUCCEEDED:
-            self._out.events.append(WorkflowSucceeded(timestamp=now, result=result))
-        elif status is ExecutionStatus.CANCELLED:
-            self._out.events.append(WorkflowCancelled(timestamp=now))
-        elif status is not ExecutionStatus.TIMED_OUT:
-            assert error is not None
-            self._out.events.append(
-                WorkflowFailedEvent(timestamp=now, error_type=error[0], message=error[1])
-            )
-        self._out.cancel_timers.append(_ids.timer_id(self.id, "workflow_timeout"))
-        for seq, call in self._calls.items():
-            if call.kind == "timer":
-                self._out.cancel_timers.append(_ids.timer_id(self.id, "timer", seq))
-            elif call.kind == "task":
-                # An attempt still queued (a retry waiting out its back-off) or
-                # running must not run on for an execution that has ended.
-                token = _ids.TaskToken(execution_id=self.id, seq=seq, attempt=call.attempt)
-                self._out.forget_tasks.append(str(token))
-                self._out.cancel_timers.extend(_ids.deadline_timer_ids(token))
-        if status in (ExecutionStatus.CANCELLED, ExecutionStatus.TIMED_OUT):
-            for child in self._children:
-                self._out.messages.append(
-                    InboundMessage(
-                        id=_ids.child_cancel_message_id(self.id, child),
-                        execution_id=child,
-                        event=WorkflowCancelRequested(
-                            timestamp=now, reason=f"parent {status.value}"
-                        ),
-                    )
-                )
-        if self.started.parent_id is not None and self.started.parent_seq is not None:
-            outcome: HistoryEvent
-            if status is ExecutionStatus.SUCCEEDED:
-                outcome = ChildWorkflowSucceeded(
-                    timestamp=now, seq=self.started.parent_seq, result=result
-                )
-            else:
-                assert self.error is not None
-                outcome = ChildWorkflowFailed(
-                    timestamp=now,
-                    seq=self.started.parent_seq,
-                    error_type=self.error[0],
-                    message=self.error[1],
-                )
-            self._out.messages.append(
-                InboundMessage(
-                    id=_ids.child_outcome_message_id(self.id),
-                    execution_id=self.started.parent_id,
-                    event=outcome,
-                )
-            )
+        write_ending(
+            self._out,
+            ending,
+            started=self.started,
+            now=self._now,
+            event=event,
+            calls=self._calls,
+            children=self._children,
+        )
 
-    # --- durable calls -------------------------------------------------------------------------
+    # --- durable calls: bookkeeping for ``_runtime`` ----------------------------------------
 
     def _next(self, event: SequencedEvent) -> bool:
-        """Check a new call against the record; return whether it is new."""
-        recorded = self._recorded.get(event.seq)
-        if recorded is None:
+        """Check a new call against the record; return whether it is new (and output it)."""
+        if self._recorded.is_new(event):
             self._out.events.append(event)
             return True
-        if describe(recorded) != describe(event) or type(recorded) is not type(event):
-            error = DeterminismError(
-                f"{self.id}: nondeterministic workflow code at sequence {event.seq}: the history "
-                f"records {describe(recorded)}, the code now calls {describe(event)}",
-                seq=event.seq,
-                recorded=describe(recorded),
-                new=describe(event),
-            )
-            self._nondeterminism = self._nondeterminism or error
-            raise error
         return False
 
     def _new_seq(self) -> int:
-        if self._ended:
+        if self.ending is not None:
             raise asyncio.CancelledError()
         self._seq += 1
         if self.on_call is not None:
@@ -554,7 +427,7 @@ class WorkflowInstance:
             self.on_call(self._seq)
         return self._seq
 
-    def _task_request(self, call: Call, not_before: datetime | None) -> TaskRequest:
+    def _task_request(self, call: TaskCall, not_before: datetime | None) -> TaskRequest:
         definition = self.service.task(call.task)
         return TaskRequest(
             token=_ids.task_token(self.id, call.seq, call.attempt),
@@ -567,205 +440,3 @@ class WorkflowInstance:
             timeout=definition.timeout,
             heartbeat_timeout=definition.heartbeat_timeout,
         )
-
-    def call_task(
-        self, task: str, args: Sequence[JsonValue], options: TaskCallOptions
-    ) -> Awaitable[JsonValue]:
-        """Schedule a task (see ``WorkflowRuntime``)."""
-        self.service.task(task)  # a clear error for a task outside the service
-        seq = self._new_seq()
-        call = Call(seq, "task", self._loop.create_future())
-        call.task = task
-        call.args = list(args)
-        self._calls[seq] = call
-        if self._next(TaskScheduled(timestamp=self._now, seq=seq, task=task, args=call.args)):
-            self._out.tasks.append(self._task_request(call, None))
-        assert call.future is not None
-        return call.future
-
-    def sleep_until(self, when: datetime) -> Awaitable[None]:
-        """Wait on a durable timer (see ``WorkflowRuntime``)."""
-        future: asyncio.Future[None] = self._loop.create_future()
-
-        def wake() -> None:
-            if not future.done():
-                future.set_result(None)
-
-        handle = self._loop.call_at(when.timestamp(), wake)
-        future.add_done_callback(lambda f: handle.cancel() if f.cancelled() else None)
-        return future
-
-    def loop_time(self) -> float:
-        """Return the execution's current time in epoch seconds (for the loop)."""
-        return self._now.timestamp()
-
-    def start_loop_timer(
-        self, when: float, handle: asyncio.TimerHandle, fire: Callable[[], None]
-    ) -> None:
-        """Record a durable timer for the loop (``call_at``/``call_later``)."""
-        seq = self._new_seq()
-        due = datetime.fromtimestamp(when, UTC)
-        call = Call(seq, "timer", None)
-        call.fire = fire
-        self._calls[seq] = call
-        self._timer_seqs[id(handle)] = seq
-        if self._next(TimerScheduled(timestamp=self._now, seq=seq, until=due)):
-            self._out.timers.append(
-                TimerRequest(
-                    id=_ids.timer_id(self.id, "timer", seq),
-                    execution_id=self.id,
-                    due=due,
-                    kind="timer",
-                    seq=seq,
-                )
-            )
-
-    def cancel_loop_timer(self, handle: asyncio.TimerHandle) -> None:
-        """Forget a cancelled loop timer; its firing, if any, is ignored."""
-        seq = self._timer_seqs.pop(id(handle), None)
-        if seq is not None and self._calls.pop(seq, None) is not None and not self._ended:
-            self._out.cancel_timers.append(_ids.timer_id(self.id, "timer", seq))
-
-    def report_error(self, context: dict[str, Any]) -> None:
-        """Log an error no workflow code caught (the loop's exception handler)."""
-        log.debug("%s: %s", self.id, context.get("message"), exc_info=context.get("exception"))
-
-    def _start_child(self, workflow: str, input: JsonValue, name: str | None, wait: bool) -> Call:
-        definition = self.service.workflow(workflow)
-        seq = self._new_seq()
-        child_name = name or _ids.child_execution_name(self.started.name, seq)
-        child_id = _ids.execution_id(workflow, child_name)
-        call = Call(seq, "child", self._loop.create_future() if wait else None)
-        call.child_id = child_id
-        self._calls[seq] = call
-        self._children[child_id] = call
-        event = ChildWorkflowScheduled(
-            timestamp=self._now,
-            seq=seq,
-            workflow=workflow,
-            name=child_name,
-            execution_id=child_id,
-            input=input,
-            wait=wait,
-        )
-        if self._next(event):
-            start = new_execution(
-                definition, child_name, input, now=self._now, parent_id=self.id, parent_seq=seq
-            )
-            self._out.starts.append((start.record, start.started))
-            self._out.timers.extend(start.timers)
-        return call
-
-    def call_workflow(
-        self, workflow: str, input: JsonValue, name: str | None
-    ) -> Awaitable[JsonValue]:
-        """Run a child execution and wait for its result (see ``WorkflowRuntime``)."""
-        call = self._start_child(workflow, input, name, wait=True)
-        assert call.future is not None
-        return call.future
-
-    async def start_workflow(self, workflow: str, input: JsonValue, name: str | None) -> str:
-        """Start a child execution without waiting (see ``WorkflowRuntime``)."""
-        return self._start_child(workflow, input, name, wait=False).child_id
-
-    async def child_result(self, child_id: str) -> JsonValue:
-        """Wait for the result of a child started with ``start()``."""
-        if child_id not in self._children:
-            raise EventualError(
-                f"{child_id!r} is not a running child of {self.id!r}; inside a workflow only "
-                "children's results can be awaited"
-            )
-        future = self._child_results.get(child_id)
-        if future is None:
-            future = self._child_results[child_id] = self._loop.create_future()
-        return await future
-
-    def expect_signal(self, signal: str, timeout: timedelta | None) -> Awaitable[JsonValue]:
-        """Take the next signal of that name (see ``WorkflowRuntime``)."""
-        future: asyncio.Future[JsonValue] = self._loop.create_future()
-        kept = self._signals.get(signal)
-        if kept:
-            future.set_result(kept.popleft())
-            return future
-        self._waiters.setdefault(signal, deque()).append(future)
-        if timeout is not None:
-
-            def expire() -> None:
-                if not future.done():
-                    future.set_exception(Timeout(f"no signal {signal!r} arrived within {timeout}"))
-
-            handle = self._loop.call_later(timeout.total_seconds(), expire)
-            future.add_done_callback(lambda _: handle.cancel())
-        return future
-
-    def on_signal(self, signal: str, handler: Callable[[JsonValue], object]) -> Disposable:
-        """Register a signal handler; kept signals are delivered first."""
-        entry = Handler(self, signal, handler)
-        self._handlers.setdefault(signal, []).append(entry)
-        kept = self._signals.pop(signal, None)
-        while kept:
-            self._call_handler(entry, kept.popleft())
-        return entry
-
-    async def send_signal(self, execution_id: str, signal: str, payload: JsonValue) -> None:
-        """Send a signal to another execution, exactly once (see ``WorkflowRuntime``)."""
-        seq = self._new_seq()
-        event = SignalSent(
-            timestamp=self._now, seq=seq, execution_id=execution_id, signal=signal, payload=payload
-        )
-        if self._next(event):
-            message_id = _ids.sent_signal_message_id(self.id, seq)
-            self._out.messages.append(
-                InboundMessage(
-                    id=message_id,
-                    execution_id=execution_id,
-                    event=SignalReceived(
-                        timestamp=self._now, signal=signal, payload=payload, id=message_id
-                    ),
-                )
-            )
-
-    async def publish(self, events: Sequence[tuple[str, JsonValue]]) -> None:
-        """Publish events exactly once (see ``WorkflowRuntime``)."""
-        seq = self._new_seq()
-        published = [PublishedEvent(name=name, payload=payload) for name, payload in events]
-        if self._next(EventsPublished(timestamp=self._now, seq=seq, events=published)):
-            self._out.published.extend(published)
-
-    async def condition(self, predicate: Callable[[], bool], timeout: timedelta | None) -> bool:
-        """Wait until ``predicate()`` holds (see ``WorkflowRuntime``)."""
-        if predicate():
-            return True
-        future: asyncio.Future[bool] = self._loop.create_future()
-        self._conditions.append((predicate, future))
-        if timeout is None:
-            return await future
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout.total_seconds())
-        except TimeoutError:
-            future.cancel()
-            return False
-
-    def handlers_of(self, signal: str) -> list[Handler]:
-        """Return the live handler list of a signal (for ``Handler.dispose``)."""
-        return self._handlers.setdefault(signal, [])
-
-    def info(self) -> ExecutionInfo:
-        """Return the execution's identity."""
-        return self._info
-
-    def now(self) -> datetime:
-        """Return the deterministic current time."""
-        return self._now
-
-    def random(self) -> float:
-        """Return a deterministic random float."""
-        return self._rng.random()
-
-    def uuid4(self) -> uuid.UUID:
-        """Return a deterministic random UUID."""
-        return uuid.UUID(int=self._rng.getrandbits(128), version=4)
-
-    def execution_control(self) -> ExecutionControl:
-        """Return what handles use from inside this workflow."""
-        return InWorkflowControl(self)
