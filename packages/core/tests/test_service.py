@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -512,6 +514,8 @@ def test_manifest_describes_options(make_package: MakePackage) -> None:
             "max_interval_seconds": 300.0,
             "non_retryable": ["ValueError"],
         },
+        "memory_mb": None,
+        "concurrency": None,
     }
     assert manifest["workflows"][0]["timeout_seconds"] is None
     assert manifest["commands"][0]["rpc"] == {
@@ -553,3 +557,61 @@ def test_replace_puts_stand_ins_in_place_of_namesakes() -> None:
     assert replaced.manifest() == service.manifest()
     with pytest.raises(DefinitionNotFound, match="cannot replace task 'unknown'"):
         service.replace([stranger])
+
+
+def test_manifest_carries_deployment_options() -> None:
+    """Memory, concurrency and timeouts of tasks, subscriptions and commands reach the manifest."""
+    placed = event("Placed", str)
+
+    @task(timeout=20, memory=1024, concurrency=3)
+    async def pack(item: str) -> None:
+        del item
+
+    @subscription(placed, timeout=timedelta(minutes=2), memory=256, concurrency=4)
+    async def notify(order_id: str) -> None:
+        del order_id
+
+    @command(timeout=10, memory=2048)
+    async def quote() -> int:
+        return 1
+
+    @command
+    async def plain() -> int:
+        return 2
+
+    manifest = json.loads(
+        Service.from_definitions("shop", [pack, notify, quote, plain]).manifest_json()
+    )
+    [task_entry] = manifest["tasks"]
+    [subscription_entry] = manifest["subscriptions"]
+    commands = {c["name"]: c for c in manifest["commands"]}
+    assert (task_entry["memory_mb"], task_entry["concurrency"]) == (1024, 3)
+    assert subscription_entry["timeout_seconds"] == 120.0
+    assert (subscription_entry["memory_mb"], subscription_entry["concurrency"]) == (256, 4)
+    assert (commands["quote"]["timeout_seconds"], commands["quote"]["memory_mb"]) == (10.0, 2048)
+    assert (commands["plain"]["timeout_seconds"], commands["plain"]["memory_mb"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: task(memory=0), "task 'f' memory must be a positive integer, got 0"),
+        (lambda: task(concurrency=True), "task 'f' concurrency must be a positive integer"),
+        (lambda: command(timeout=-1), "command 'f' timeout must be a positive timedelta"),
+        (lambda: command(memory=1.5), "command 'f' memory must be a positive integer"),  # type: ignore[call-overload]
+        (
+            lambda: subscription(event("E", str), concurrency=0),
+            "subscription 'f' concurrency must be a positive integer",
+        ),
+    ],
+)
+def test_deployment_options_are_checked_where_written(
+    make: Callable[[], Callable[[Callable[..., Any]], object]], message: str
+) -> None:
+    """A deployment option that is not a positive number fails at the decorator, naming it."""
+
+    async def f(x: str) -> None:
+        del x
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()(f)

@@ -5,10 +5,19 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any, Generic, TypeVar, overload
 
 from ._codec import JsonValue, decode, encode
-from ._definition import Definition, check_name, parameters, resolved_hints, source_of
+from ._definition import (
+    Definition,
+    check_name,
+    parameters,
+    positive_duration_or_none,
+    positive_int_or_none,
+    resolved_hints,
+    source_of,
+)
 from ._http import HTTP_METHODS, RoutePattern
 
 __all__ = ["Command", "command"]
@@ -27,6 +36,8 @@ class Command(Definition, Generic[InputT, OutputT]):
         fn: The handler, an ``async def`` taking zero or one input.
         path: Optional REST path pattern.
         method: HTTP method of the REST route.
+        timeout: Deployment option: the time a call may take.
+        memory: Deployment option: memory of the function serving it, in MB.
     """
 
     kind = "command"
@@ -38,6 +49,8 @@ class Command(Definition, Generic[InputT, OutputT]):
         name: str | None = None,
         path: str | None = None,
         method: str = "POST",
+        timeout: timedelta | float | None = None,
+        memory: int | None = None,
     ) -> None:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"@command needs an async def, got {source_of(fn)}")
@@ -52,6 +65,8 @@ class Command(Definition, Generic[InputT, OutputT]):
         self.source = source_of(fn)
         self.path = RoutePattern(path) if path is not None else None
         self.method = method
+        self.timeout = positive_duration_or_none(f"command {self.name!r} timeout", timeout)
+        self.memory = positive_int_or_none(f"command {self.name!r} memory", memory)
         self._param = params[0].name if params else None
         functools.update_wrapper(self, fn)
 
@@ -111,7 +126,12 @@ def command(
 ) -> Command[InputT, OutputT]: ...
 @overload
 def command(
-    *, name: str | None = None, path: str | None = None, method: str = "POST"
+    *,
+    name: str | None = None,
+    path: str | None = None,
+    method: str = "POST",
+    timeout: timedelta | float | None = None,
+    memory: int | None = None,
 ) -> _CommandDecorator: ...
 def command(
     fn: Callable[..., Coroutine[Any, Any, Any]] | None = None,
@@ -120,6 +140,8 @@ def command(
     name: str | None = None,
     path: str | None = None,
     method: str = "POST",
+    timeout: timedelta | float | None = None,
+    memory: int | None = None,
 ) -> Command[Any, Any] | _CommandDecorator:
     """Define a command: ``@command`` or ``@command(name=, path=, method=)``.
 
@@ -128,6 +150,15 @@ def command(
         name: The command's name, served at ``POST /_rpc/{name}``.
         path: Also serve it as a REST route at this path pattern.
         method: The REST route's method (default POST).
+        timeout: Deployment option: the time a call may take when deployed
+            (timedelta or seconds; on AWS at most 30 s, API Gateway's limit).
+        memory: Deployment option: memory of the function serving it, in MB (on
+            AWS, 128 to 10240).
+
+    A command that sets ``timeout`` or ``memory`` is served by a function of its
+    own when deployed; the others share one. Running locally ignores both.
     """
-    decorator = _CommandDecorator(name=name, path=path, method=method)
+    decorator = _CommandDecorator(
+        name=name, path=path, method=method, timeout=timeout, memory=memory
+    )
     return decorator if fn is None else decorator(fn)

@@ -6,9 +6,17 @@ import inspect
 import re
 import typing
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-__all__ = ["Definition", "check_name", "resolved_hints", "source_of"]
+__all__ = [
+    "Definition",
+    "check_name",
+    "positive_duration_or_none",
+    "positive_int_or_none",
+    "resolved_hints",
+    "source_of",
+]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 
@@ -26,6 +34,30 @@ def check_name(kind: str, name: object) -> str:
             "starting with a letter or '_'"
         )
     return name
+
+
+def positive_duration_or_none(what: str, value: timedelta | float | None) -> timedelta | None:
+    """Return ``value`` (a timedelta or seconds) as a positive ``timedelta``, or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ValueError(f"{what} must be a positive timedelta or number of seconds, got {value!r}")
+    return value
+
+
+def positive_int_or_none(what: str, value: object) -> int | None:
+    """Return ``value`` if it is ``None`` or a positive integer, else raise a clear error.
+
+    Deployment options (``memory=``, ``concurrency=``) are checked here, where the
+    definition is written; whether a deploy target offers the value is its own check.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return value
 
 
 def source_of(fn: Callable[..., Any]) -> str:

@@ -5,10 +5,19 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Coroutine, Mapping
+from datetime import timedelta
 from typing import Any, Generic, TypeVar, overload
 
 from ._codec import decode, encode
-from ._definition import Definition, check_name, parameters, resolved_hints, source_of
+from ._definition import (
+    Definition,
+    check_name,
+    parameters,
+    positive_duration_or_none,
+    positive_int_or_none,
+    resolved_hints,
+    source_of,
+)
 from ._filter import EventFilter, build_conditions
 from ._retry import RetryPolicy
 from ._runtime import current_workflow_runtime, require_client
@@ -102,6 +111,10 @@ class Subscription(Definition, Generic[T]):
         filters: One per event or filter given: what is received is the union of
             their patterns.
         retry: Retry policy for failed deliveries; ``None`` means one attempt.
+        timeout: Deployment option: the time one delivery may take (its
+            function's timeout).
+        memory: Deployment option: memory of its own function, in MB.
+        concurrency: Deployment option: the most deliveries handled at once.
     """
 
     kind = "subscription"
@@ -113,6 +126,9 @@ class Subscription(Definition, Generic[T]):
         *,
         name: str | None = None,
         retry: RetryPolicy | None = None,
+        timeout: timedelta | float | None = None,
+        memory: int | None = None,
+        concurrency: int | None = None,
     ) -> None:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"@subscription needs an async def, got {source_of(fn)}")
@@ -150,6 +166,10 @@ class Subscription(Definition, Generic[T]):
         self.name = check_name("subscription", name or fn.__name__)
         self.source = source_of(fn)
         self.retry = retry
+        what = f"subscription {self.name!r}"
+        self.timeout = positive_duration_or_none(f"{what} timeout", timeout)
+        self.memory = positive_int_or_none(f"{what} memory", memory)
+        self.concurrency = positive_int_or_none(f"{what} concurrency", concurrency)
         functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
@@ -181,6 +201,9 @@ def subscription(
     *events: Event[Any] | EventFilter[Any],
     name: str | None = None,
     retry: RetryPolicy | None = None,
+    timeout: timedelta | float | None = None,
+    memory: int | None = None,
+    concurrency: int | None = None,
 ) -> Callable[[Callable[[T], Coroutine[Any, Any, None]]], Subscription[T]]:
     """Subscribe a handler to one or more events.
 
@@ -190,10 +213,26 @@ def subscription(
         name: The subscription's name; defaults to the function's name.
         retry: Retry policy for failed deliveries; without one, a failed delivery
             goes to the dead-letter store at once.
+        timeout: Deployment option: the time one delivery may take when deployed
+            (its function's timeout; timedelta or seconds).
+        memory: Deployment option: memory of its own function, in MB (on AWS,
+            128 to 10240).
+        concurrency: Deployment option: the most deliveries handled at once when
+            deployed (its function's reserved concurrency).
+
+    Running locally ignores the deployment options.
     """
 
     def decorate(fn: Callable[[T], Coroutine[Any, Any, None]]) -> Subscription[T]:
-        return Subscription(fn, events, name=name, retry=retry)
+        return Subscription(
+            fn,
+            events,
+            name=name,
+            retry=retry,
+            timeout=timeout,
+            memory=memory,
+            concurrency=concurrency,
+        )
 
     return decorate
 

@@ -10,7 +10,15 @@ from datetime import timedelta
 from typing import Any, Generic, NoReturn, ParamSpec, TypeVar, cast, overload
 
 from ._codec import JsonValue, decode, encode
-from ._definition import Definition, check_name, parameters, resolved_hints, source_of
+from ._definition import (
+    Definition,
+    check_name,
+    parameters,
+    positive_duration_or_none,
+    positive_int_or_none,
+    resolved_hints,
+    source_of,
+)
 from ._errors import RuntimeNotAvailable, TaskError
 from ._info import TaskInfo
 from ._retry import RetryPolicy
@@ -38,13 +46,7 @@ R = TypeVar("R")
 
 
 def _timedelta_or_none(what: str, value: timedelta | float | None) -> timedelta | None:
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = timedelta(seconds=value)
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise ValueError(f"{what} must be a positive timedelta or number of seconds, got {value!r}")
-    return value
+    return positive_duration_or_none(what, value)
 
 
 class Task(Definition, Generic[P, R]):
@@ -59,6 +61,9 @@ class Task(Definition, Generic[P, R]):
         timeout: Time allowed for one attempt.
         heartbeat_timeout: Longest silence allowed between heartbeats.
         retry: Retry policy; ``None`` means a single attempt.
+        memory: Deployment option: memory of the task's own function, in MB.
+        concurrency: Deployment option: the most attempts of this task running
+            at once (its function's reserved concurrency).
     """
 
     kind = "task"
@@ -71,6 +76,8 @@ class Task(Definition, Generic[P, R]):
         timeout: timedelta | float | None = None,
         heartbeat_timeout: timedelta | float | None = None,
         retry: RetryPolicy | None = None,
+        memory: int | None = None,
+        concurrency: int | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@task decorates a function, got {fn!r}")
@@ -84,6 +91,8 @@ class Task(Definition, Generic[P, R]):
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"task {self.name!r}: retry must be a RetryPolicy, got {retry!r}")
         self.retry = retry
+        self.memory = positive_int_or_none(f"task {self.name!r} memory", memory)
+        self.concurrency = positive_int_or_none(f"task {self.name!r} concurrency", concurrency)
         self.is_async = inspect.iscoroutinefunction(fn)
         self._params = parameters(fn)
         self._signature = inspect.signature(fn)
@@ -171,6 +180,8 @@ def task(
     timeout: timedelta | float | None = None,
     heartbeat_timeout: timedelta | float | None = None,
     retry: RetryPolicy | None = None,
+    memory: int | None = None,
+    concurrency: int | None = None,
 ) -> _TaskDecorator: ...
 def task(
     fn: Callable[P, Any] | None = None,
@@ -180,8 +191,10 @@ def task(
     timeout: timedelta | float | None = None,
     heartbeat_timeout: timedelta | float | None = None,
     retry: RetryPolicy | None = None,
+    memory: int | None = None,
+    concurrency: int | None = None,
 ) -> Task[P, Any] | _TaskDecorator:
-    """Define a task: ``@task`` or ``@task(name=, timeout=, heartbeat_timeout=, retry=)``.
+    """Define a task: ``@task`` or ``@task(name=, timeout=, heartbeat_timeout=, retry=, ...)``.
 
     Args:
         fn: The function (when used without parentheses).
@@ -189,9 +202,19 @@ def task(
         timeout: Time allowed for one attempt (timedelta or seconds).
         heartbeat_timeout: Longest silence between ``heartbeat()`` calls.
         retry: Retry policy; without one a task is attempted once.
+        memory: Deployment option: memory of the task's own function, in MB
+            (on AWS, 128 to 10240). Running locally ignores it.
+        concurrency: Deployment option: the most attempts of this task that run
+            at once when deployed (its function's reserved concurrency). Running
+            locally ignores it.
     """
     decorator = _TaskDecorator(
-        name=name, timeout=timeout, heartbeat_timeout=heartbeat_timeout, retry=retry
+        name=name,
+        timeout=timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        retry=retry,
+        memory=memory,
+        concurrency=concurrency,
     )
     return decorator if fn is None else decorator(fn)
 

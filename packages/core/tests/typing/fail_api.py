@@ -26,6 +26,11 @@ async def place(order: Order) -> str:
     return order.id
 
 
+@task(memory="1 GB")  # E: call-overload
+async def oversized(item: str) -> bool:
+    return bool(item)
+
+
 approval = signal("approval", bool)
 placed = event("placed", Order)
 

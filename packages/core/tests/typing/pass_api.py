@@ -17,6 +17,7 @@ from eventual import (
     command,
     event,
     signal,
+    subscription,
     task,
     workflow,
 )
@@ -38,6 +39,11 @@ def blocking(x: int) -> str:
     return str(x)
 
 
+@task(timeout=60, memory=1024, concurrency=5)
+async def sized(x: int) -> int:
+    return x
+
+
 @workflow
 async def fulfil(order: Order) -> str:
     ok: bool = await reserve(order.id, order.quantity)
@@ -53,6 +59,20 @@ async def place(order: Order) -> str:
 
 approval: Signal[bool] = signal("approval", bool)
 placed: Event[Order] = event("placed", Order)
+
+
+@command(timeout=timedelta(seconds=10), memory=1024)
+async def place_big(order: Order) -> str:
+    return order.id
+
+
+@subscription(placed, timeout=120, memory=256, concurrency=2)
+async def audit(order: Order) -> None:
+    del order
+
+
+def sized_kinds() -> tuple[Task[[int], int], Command[Order, str]]:
+    return sized, place_big
 
 
 async def use() -> None:

@@ -55,6 +55,8 @@ def build_manifest(
                 timeout_seconds=_seconds(t.timeout),
                 heartbeat_timeout_seconds=_seconds(t.heartbeat_timeout),
                 retry=_retry(t.retry),
+                memory_mb=t.memory,
+                concurrency=t.concurrency,
             )
             for t in by_name(service.tasks)
         ],
@@ -70,6 +72,9 @@ def build_manifest(
                 events=[e.name for e in s.events],
                 patterns=s.patterns(),  # type: ignore[arg-type]
                 retry=_retry(s.retry),
+                timeout_seconds=_seconds(s.timeout),
+                memory_mb=s.memory,
+                concurrency=s.concurrency,
             )
             for s in by_name(service.subscriptions)
         ],
@@ -78,6 +83,8 @@ def build_manifest(
                 c,
                 rpc=_rest("POST", RoutePattern(f"/_rpc/{c.name}")),
                 rest=None if c.path is None else _rest(c.method, c.path),
+                timeout_seconds=_seconds(c.timeout),
+                memory_mb=c.memory,
             )
             for c in by_name(service.commands)
         ],

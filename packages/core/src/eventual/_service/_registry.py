@@ -287,7 +287,9 @@ class Service:
 
         Every handler has its ``kind``, ``name`` and ``import_path``
         (``module:attribute``, which ``importlib`` turns back into the definition;
-        ``None`` when unknown) and its options, durations in seconds. Lists are
+        ``None`` when unknown) and its options, durations in seconds (deployment
+        options: ``memory_mb``, ``concurrency``, a subscription's or command's
+        ``timeout_seconds``; ``null`` when unset). Lists are
         sorted by name (routes by path, then method), except ``middleware``, which
         keeps the order requests pass through it.
         """
