@@ -7,6 +7,29 @@ import eventual_aws
 
 def test_all_is_pinned_and_sorted() -> None:
     """__all__ is exactly the expected, sorted list, and every name exists."""
-    assert eventual_aws.__all__ == []
+    assert eventual_aws.__all__ == [
+        "BucketPlan",
+        "EventBusPlan",
+        "EventSourcePlan",
+        "FunctionKind",
+        "FunctionPlan",
+        "HttpApiPlan",
+        "LogGroupPlan",
+        "PLAN_VERSION",
+        "PlanError",
+        "QueuePlan",
+        "RedrivePlan",
+        "Reference",
+        "RolePlan",
+        "RoutePlan",
+        "RulePlan",
+        "ScheduleGroupPlan",
+        "ServicePlan",
+        "StatementPlan",
+        "TableIndexPlan",
+        "TablePlan",
+        "plan",
+    ]
+    assert eventual_aws.__all__ == sorted(eventual_aws.__all__)
     for name in eventual_aws.__all__:
         assert hasattr(eventual_aws, name)

@@ -1,3 +1,47 @@
 """eventual on AWS: the service plan, the boto3 runtime, the Lambda handlers and the simulator."""
 
-__all__: list[str] = []
+from ._plan import PLAN_VERSION as PLAN_VERSION
+from ._plan import BucketPlan as BucketPlan
+from ._plan import EventBusPlan as EventBusPlan
+from ._plan import EventSourcePlan as EventSourcePlan
+from ._plan import FunctionKind as FunctionKind
+from ._plan import FunctionPlan as FunctionPlan
+from ._plan import HttpApiPlan as HttpApiPlan
+from ._plan import LogGroupPlan as LogGroupPlan
+from ._plan import PlanError as PlanError
+from ._plan import QueuePlan as QueuePlan
+from ._plan import RedrivePlan as RedrivePlan
+from ._plan import Reference as Reference
+from ._plan import RolePlan as RolePlan
+from ._plan import RoutePlan as RoutePlan
+from ._plan import RulePlan as RulePlan
+from ._plan import ScheduleGroupPlan as ScheduleGroupPlan
+from ._plan import ServicePlan as ServicePlan
+from ._plan import StatementPlan as StatementPlan
+from ._plan import TableIndexPlan as TableIndexPlan
+from ._plan import TablePlan as TablePlan
+from ._plan import plan as plan
+
+__all__ = [
+    "BucketPlan",
+    "EventBusPlan",
+    "EventSourcePlan",
+    "FunctionKind",
+    "FunctionPlan",
+    "HttpApiPlan",
+    "LogGroupPlan",
+    "PLAN_VERSION",
+    "PlanError",
+    "QueuePlan",
+    "RedrivePlan",
+    "Reference",
+    "RolePlan",
+    "RoutePlan",
+    "RulePlan",
+    "ScheduleGroupPlan",
+    "ServicePlan",
+    "StatementPlan",
+    "TableIndexPlan",
+    "TablePlan",
+    "plan",
+]

@@ -1,0 +1,21 @@
+"""eventual-aws's plugin, registered through the ``eventual`` entry-point group.
+
+It contributes ``eventual plan``. Commands are built only when the CLI asks, so
+loading the plugin imports neither click nor boto3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eventual.plugins import hookimpl
+
+__all__ = ["eventual_cli_commands"]
+
+
+@hookimpl
+def eventual_cli_commands() -> Sequence[object]:
+    """Contribute ``eventual plan``."""
+    from ._plan._cli import plan_command
+
+    return [plan_command]

@@ -1,0 +1,144 @@
+"""Tests that each function's configuration and IAM statements agree (``_plan._access``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventual_aws import FunctionPlan, ServicePlan, plan
+from eventual_aws._plan._access import ENV, PASSED_TO_SCHEDULER
+from eventual_aws._plan._references import find_references
+
+from .conftest import MakePackage
+
+SERVICE = """
+    from eventual import command, event, subscription, task
+
+    placed = event("Placed", str)
+
+    @task
+    async def pack() -> None: ...
+
+    @task
+    async def ship() -> None: ...
+
+    @subscription(placed)
+    async def notify(order_id: str) -> None: ...
+
+    @command(memory=1024)
+    async def quote() -> int:
+        return 1
+"""
+
+
+@pytest.fixture
+def service_plan(make_service: MakePackage) -> ServicePlan:
+    """Return the plan of a service with every kind of function."""
+    return plan(make_service(SERVICE))
+
+
+def granted(function: FunctionPlan) -> set[str]:
+    return {s.resource for s in function.statements}
+
+
+def test_every_configured_resource_has_a_statement(service_plan: ServicePlan) -> None:
+    """Each resource named in a function's environment is one its role may use."""
+    kinds = set()
+    for function in service_plan.functions:
+        kinds.add(function.kind)
+        for name, value in function.environment.items():
+            for reference in find_references(value):
+                if reference.resource in PASSED_TO_SCHEDULER:
+                    # Named in the schedules it creates: needs the schedules and the role.
+                    assert {"schedule_group", "role.scheduler"} <= granted(function), name
+                else:
+                    assert reference.resource in granted(function), (function.name, name)
+    assert kinds == {"orchestrator", "task", "timer", "forwarder", "subscription", "api"}
+
+
+def test_functions_given_the_queue_prefix_may_send_to_every_task_queue(
+    service_plan: ServicePlan,
+) -> None:
+    """A function that derives task queue URLs from the prefix may send to each task queue."""
+    task_queues = {q.id for q in service_plan.queues if q.id.startswith("queue.task.")}
+    task_queues -= {q for q in task_queues if q.endswith("-dlq")}
+    assert task_queues == {"queue.task.pack", "queue.task.ship"}
+    givens = [f for f in service_plan.functions if ENV.QUEUE_PREFIX in f.environment]
+    assert {f.kind for f in givens} == {"orchestrator", "timer"}
+    for function in givens:
+        for queue in task_queues:
+            statement = next(s for s in function.statements if s.resource == queue)
+            assert statement.actions == ("sqs:SendMessage",)
+
+
+def test_consumers_may_receive_from_their_queues_only(service_plan: ServicePlan) -> None:
+    """A function consumes exactly the queues of its event sources."""
+    for function in service_plan.functions:
+        consumed = {s.resource for s in function.statements if "sqs:ReceiveMessage" in s.actions}
+        assert consumed == {source.queue for source in function.event_sources}, function.name
+
+
+def test_statements_name_actions_and_plan_resources(service_plan: ServicePlan) -> None:
+    """No statement uses a wildcard action, and each names a resource of the plan and its ARN."""
+    ids = {r.id for r in service_plan.resources()}
+    statements = [s for f in service_plan.functions for s in f.statements]
+    statements += [s for role in service_plan.roles for s in role.statements]
+    for statement in statements:
+        assert statement.resource in ids
+        assert statement.actions
+        assert all("*" not in action for action in statement.actions)
+        assert statement.arns
+        for arn in statement.arns:
+            named = {r.resource for r in find_references(arn)} - {"aws"}
+            assert named <= {statement.resource}, (statement, arn)
+
+
+def test_every_function_writes_its_own_log_group(service_plan: ServicePlan) -> None:
+    """Each function may write to its log group and to no other."""
+    for function in service_plan.functions:
+        logs = [s.resource for s in function.statements if s.resource.startswith("log_group.")]
+        assert logs == [function.log_group] == [f"log_group.{function.name}"]
+        assert service_plan.resource(function.log_group)
+
+
+def test_the_configuration_contract_per_kind(service_plan: ServicePlan) -> None:
+    """Each kind gets the documented variables, and a task or subscription learns which it runs."""
+    common = {ENV.SERVICE, ENV.SERVICE_NAME, ENV.BACKEND, ENV.EVENT_BUS}
+    storage = {ENV.TABLE, ENV.BUCKET, ENV.WORKFLOW_QUEUE_URL}
+    expected = {
+        "orchestrator": common
+        | storage
+        | {
+            ENV.EVENT_BUS_NAME,
+            ENV.QUEUE_PREFIX,
+            ENV.TIMER_QUEUE_URL,
+            ENV.SCHEDULE_GROUP,
+            ENV.SCHEDULER_ROLE_ARN,
+            ENV.FORWARDER_ARN,
+            ENV.FORWARDER_DLQ_ARN,
+        },
+        "timer": common | storage | {ENV.QUEUE_PREFIX, ENV.TIMER_QUEUE_URL},
+        "forwarder": common | {ENV.TIMER_QUEUE_URL},
+        "api": common | storage | {ENV.EVENT_BUS_NAME},
+        "api-quote": common | storage | {ENV.EVENT_BUS_NAME},
+        "task-pack": common | storage | {ENV.EVENT_BUS_NAME, ENV.TASK},
+        "task-ship": common | storage | {ENV.EVENT_BUS_NAME, ENV.TASK},
+        "subscription-notify": common | storage | {ENV.EVENT_BUS_NAME, ENV.SUBSCRIPTION},
+    }
+    assert {f.name: set(f.environment) for f in service_plan.functions} == expected
+    pack = service_plan.function("task-pack")
+    assert pack.environment[ENV.TASK] == "pack"
+    assert pack.environment[ENV.BACKEND] == "aws"
+    assert pack.environment[ENV.EVENT_BUS] == "eventbridge"
+    assert pack.environment[ENV.SERVICE].startswith("shop.m_")
+    assert service_plan.function("subscription-notify").environment[ENV.SUBSCRIPTION] == "notify"
+
+
+def test_the_scheduler_role_invokes_the_forwarder(service_plan: ServicePlan) -> None:
+    """Schedules run as a role that may invoke the forwarder and dead-letter to its queue."""
+    [role] = service_plan.roles
+    assert role.id == "role.scheduler"
+    assert role.service_principal == "scheduler.amazonaws.com"
+    assert {(s.resource, s.actions) for s in role.statements} == {
+        ("function.forwarder", ("lambda:InvokeFunction",)),
+        ("queue.forwarder-dlq", ("sqs:SendMessage",)),
+    }

@@ -1,0 +1,74 @@
+"""Tests for ``eventual plan``, contributed to the CLI by eventual-aws's plugin."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from click.testing import Result
+
+from eventual_aws import ServicePlan, plan
+from eventual_aws._plan._summary import summary
+
+click_testing = pytest.importorskip("click.testing")
+eventual_cli = pytest.importorskip("eventual_cli")
+
+ORDERS = Path(__file__).resolve().parents[3] / "examples" / "orders"
+
+
+def run(args: list[str], monkeypatch: pytest.MonkeyPatch) -> Result:
+    monkeypatch.chdir(ORDERS)
+    result: Result = click_testing.CliRunner().invoke(eventual_cli.cli, args, prog_name="eventual")
+    return result
+
+
+def test_plan_is_an_eventual_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With eventual-aws installed, `eventual plan` prints the summary of the configured service."""
+    result = run(["plan"], monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert result.output == summary(plan("orders.service"))
+    assert "task-reserve_stock  task" in result.output
+    assert "ANY /_eventual/{proxy+}" in result.output
+
+
+def test_plan_json_and_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`eventual plan --json --prefix P` prints the plan's JSON with that prefix."""
+    result = run(
+        ["plan", "--service", "orders.service", "--json", "--prefix", "stage"], monkeypatch
+    )
+    assert result.exit_code == 0, result.output
+    p = ServicePlan.from_json(json.loads(result.output))
+    assert p.prefix == "stage"
+    assert p.queue("queue.workflow").name == "stage-workflow.fifo"
+
+
+def test_plan_reports_bad_input_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prefix AWS refuses, or a missing module, is reported as an error message."""
+    result = run(["plan", "--prefix", "bad prefix"], monkeypatch)
+    assert result.exit_code == 1
+    assert "cannot prefix AWS resource names" in result.output
+    missing = run(["plan", "--service", "no_such_module.service"], monkeypatch)
+    assert missing.exit_code == 1
+    assert "cannot import service module 'no_such_module.service'" in missing.output
+
+
+def test_planning_imports_no_aws_sdk() -> None:
+    """Importing eventual_aws and planning a service imports neither boto3 nor botocore."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import eventual_aws; "
+        "eventual_aws.plan('orders.service'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'click')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ORDERS / "src")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "[]"
