@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -158,7 +158,9 @@ class ServicePlan:
             raise PlanError(
                 f"cannot resolve the plan of {self.service!r}: no value for " + ", ".join(missing)
             )
-        return ServicePlan.from_json(_map_strings(self.to_json(), lambda s: substitute(s, values)))
+        resolved = _map_strings(self.to_json(), lambda text: substitute(text, values))
+        assert isinstance(resolved, dict)
+        return ServicePlan.from_json(resolved)
 
     def to_json(self) -> dict[str, JsonValue]:
         """Return the plan as JSON-ready data, with its format ``"version"``."""
@@ -197,7 +199,7 @@ def _strings(data: object) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _map_strings(data: Any, change: Any) -> Any:
+def _map_strings(data: JsonValue, change: Callable[[str], str]) -> JsonValue:
     if isinstance(data, str):
         return change(data)
     if isinstance(data, dict):
