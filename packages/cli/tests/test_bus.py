@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from eventual import Service, event, subscription
+from eventual.codec import JsonValue
 from eventual.spi import Client, EventEnvelope
 from eventual_cli import cli
 from eventual_messaging import SqliteBus
@@ -52,10 +53,11 @@ def bus_file(tmp_path: Path) -> Path:
             mail = Service.from_definitions("mail", [mailer])
             await bus.attach(accounts, client, _now, owner="a")
             await bus.attach(mail, client, _now, owner="m")
+            payloads: list[JsonValue] = [{"invoice": "i1"}, {"invoice": "i2"}]
             await bus.publish(
                 [
                     EventEnvelope(id=str(i), source="x", name="Paid", time=_now(), payload=p)
-                    for i, p in enumerate([{"invoice": "i1"}, {"invoice": "i2"}])
+                    for i, p in enumerate(payloads)
                 ]
             )
 

@@ -25,14 +25,14 @@ placed = event("Placed", Placed)
 
 
 def envelope(
-    id_: str, payload: object, *, name: str = "Placed", source: str = "orders"
+    id_: str, payload: JsonValue, *, name: str = "Placed", source: str = "orders"
 ) -> EventEnvelope:
     return EventEnvelope(
         id=id_, source=source, name=name, time=datetime(2026, 1, 1, tzinfo=UTC), payload=payload
     )
 
 
-def order(order_id: str, region: str = "eu", total: float = 10.0) -> dict[str, object]:
+def order(order_id: str, region: str = "eu", total: float = 10.0) -> JsonValue:
     return {"order_id": order_id, "region": region, "total": total}
 
 

@@ -10,6 +10,7 @@ import attrs
 import pytest
 
 from eventual import RetryPolicy, Service, event, subscription
+from eventual.codec import JsonValue
 from eventual.spi import Client, EventEnvelope
 from eventual_messaging import BusOptions, LocalBus, MemoryBus
 from eventual_messaging._store import Outcome
@@ -27,7 +28,7 @@ Now = Callable[[], datetime]
 Advance = Callable[[timedelta], None]
 
 
-def envelope(id_: str, payload: object) -> EventEnvelope:
+def envelope(id_: str, payload: JsonValue) -> EventEnvelope:
     return EventEnvelope(
         id=id_,
         source="billing",

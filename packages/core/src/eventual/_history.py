@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any, ClassVar, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
 
 import attrs
 
@@ -52,8 +52,15 @@ __all__ = [
     "input_digest",
 ]
 
-#: A JSON value already encoded by the codec (kept as data, never as user types).
-Json: TypeAlias = Any
+if TYPE_CHECKING:
+    Json: TypeAlias = JsonValue
+    """A JSON value already encoded by the codec (kept as data, never as user types)."""
+else:
+    # The codec reads these annotations when it decodes events and records. ``Any``
+    # hands a payload through as it is (it is JSON already), where the recursive
+    # ``JsonValue`` union would make the codec walk every payload again, and cannot
+    # be resolved by it (its members refer to it by name).
+    Json = Any
 
 
 @attrs.frozen(kw_only=True)

@@ -246,7 +246,7 @@ class BackendClient:
         """Wait for the end; return the JSON result or raise ``WorkflowFailed``."""
         record = await self.wait(execution_id)
         if record.status is ExecutionStatus.SUCCEEDED:
-            return record.result  # type: ignore[no-any-return]
+            return record.result
         raise WorkflowFailed(
             record.error_type or record.status.value, record.message or record.status.value
         )

@@ -104,7 +104,7 @@ class EnvironmentClient:
         await self._engine.run_until_idle()
         record = await self._engine.execution_record(execution_id)
         if record.status is ExecutionStatus.SUCCEEDED:
-            return record.result  # type: ignore[no-any-return]
+            return record.result
         history = await self._engine.execution_history(execution_id)
         if record.status.done:
             error = WorkflowFailed(

@@ -70,7 +70,7 @@ def build_manifest(
             entry(
                 s,
                 events=[e.name for e in s.events],
-                patterns=s.patterns(),  # type: ignore[arg-type]
+                patterns=list[JsonValue](s.patterns()),
                 retry=_retry(s.retry),
                 timeout_seconds=_seconds(s.timeout),
                 memory_mb=s.memory,
