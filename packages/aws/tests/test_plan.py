@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,7 @@ from eventual_aws import FunctionPlan, PlanError, ServicePlan, plan
 
 from .conftest import MakePackage
 
+ORDERS_SRC = Path(__file__).resolve().parents[3] / "examples" / "orders" / "src"
 KINDS = {"orchestrator", "task", "timer", "forwarder", "subscription", "api"}
 
 SIZED = """
@@ -203,3 +207,34 @@ def test_a_service_without_a_module_is_refused() -> None:
 
     with pytest.raises(PlanError, match="built from definitions"):
         plan(Service.from_definitions("adhoc", [t, c]))
+
+
+def test_planning_imports_no_aws_sdk() -> None:
+    """Importing eventual_aws and planning a service imports neither boto3 nor botocore."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import eventual_aws; "
+        "eventual_aws.plan('orders.service'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'click')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ORDERS_SRC)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_path_api_gateway_refuses_is_refused(make_service: MakePackage) -> None:
+    """A route whose path API Gateway would not accept is refused, naming the route."""
+    module = make_service(
+        """
+        from eventual import HttpRequest, HttpResponse, api
+
+        @api.get("/price list/{item}")
+        async def prices(request: HttpRequest) -> HttpResponse:
+            return HttpResponse()
+        """
+    )
+    with pytest.raises(PlanError, match=r"route 'GET /price list/\{item\}'.*segment 'price list'"):
+        plan(module)

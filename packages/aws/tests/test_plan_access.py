@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from eventual_aws import FunctionPlan, ServicePlan, plan
@@ -9,6 +11,8 @@ from eventual_aws._plan._access import ENV, PASSED_TO_SCHEDULER
 from eventual_aws._plan._references import find_references
 
 from .conftest import MakePackage
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "aws.md"
 
 SERVICE = """
     from eventual import command, event, subscription, task
@@ -142,3 +146,12 @@ def test_the_scheduler_role_invokes_the_forwarder(service_plan: ServicePlan) -> 
         ("function.forwarder", ("lambda:InvokeFunction",)),
         ("queue.forwarder-dlq", ("sqs:SendMessage",)),
     }
+
+
+def test_every_variable_is_in_the_documented_contract() -> None:
+    """Each configuration variable the plan sets is named in docs/aws.md's contract."""
+    documented = DOCS.read_text()
+    names = [v for k, v in vars(ENV).items() if k.isupper()]
+    assert len(names) == 16
+    for name in names:
+        assert f"`{name}`" in documented, name

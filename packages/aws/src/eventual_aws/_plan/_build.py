@@ -13,6 +13,7 @@ from ._access import Access, environment, statements
 from ._function import EventSourcePlan, FunctionKind, FunctionPlan
 from ._manifest import Handler, Manifest, read_manifest
 from ._names import (
+    SCHEDULE_GROUP_NAME_LIMIT,
     PlanError,
     check_prefix,
     function_name,
@@ -142,7 +143,7 @@ class _Builder:
         self.functions: list[FunctionPlan] = []
         self.log_groups: list[LogGroupPlan] = []
         self._names: dict[tuple[str, str], str] = {}
-        self.schedule_group = shorten(prefix, 64)
+        self.schedule_group = shorten(prefix, SCHEDULE_GROUP_NAME_LIMIT)
         self.task_queues = [f"queue.task.{t.name}" for t in manifest.tasks]
 
     def claim(self, space: str, name: str, owner: str) -> str:

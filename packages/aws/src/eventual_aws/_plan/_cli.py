@@ -40,7 +40,14 @@ def _importable(project: Path) -> None:
     metavar="P",
     help="Start of the physical AWS names (default: the service's name).",
 )
-def plan_command(service: str | None, as_json: bool, prefix: str | None) -> None:
+@click.option(
+    "--event-bus",
+    metavar="NAME",
+    help="Publish and subscribe on this existing EventBridge bus (default: the service's own).",
+)
+def plan_command(
+    service: str | None, as_json: bool, prefix: str | None, event_bus: str | None
+) -> None:
     """Show what a service needs on AWS: functions, queues, rules, routes."""
     config = load_config(overrides={"service": service}, plugins=Plugins(get_plugin_manager()))
     if config.service is None:
@@ -50,7 +57,7 @@ def plan_command(service: str | None, as_json: bool, prefix: str | None) -> None
         )
     _importable(config.config_file.parent if config.config_file is not None else Path.cwd())
     try:
-        result = plan(config.service, prefix=prefix)
+        result = plan(config.service, prefix=prefix, event_bus=event_bus)
     except (PlanError, ServiceLoadError) as error:
         raise click.ClickException(str(error)) from None
     if as_json:

@@ -8,6 +8,7 @@ document is public, as the service's own routes are: it describes them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -21,6 +22,22 @@ ROUTE_LIMIT: Final = 300
 """API Gateway's default quota of routes per HTTP API."""
 SYSTEM_PATH: Final = "/_eventual/{proxy+}"
 OPENAPI_PATH: Final = "/_eventual/openapi.json"
+# A literal path segment: RFC 3986's characters of a path segment, which is what
+# API Gateway accepts in a route key; parameters are whole segments, ``{name}``.
+_LITERAL: Final = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]+$")
+_PARAMETER: Final = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\}$")
+
+
+def _check_path(path: str, what: str) -> str:
+    segments = [] if path == "/" else path.strip("/").split("/")
+    for segment in segments:
+        if not (_LITERAL.match(segment) or _PARAMETER.match(segment)):
+            raise PlanError(
+                f"{what} has the path {path!r}, whose segment {segment!r} API Gateway does "
+                "not accept in a route: use letters, digits and -._~!$&'()*+,;=:@% or a "
+                "whole {parameter}"
+            )
+    return path
 
 
 def routes(manifest: Manifest, own_functions: Mapping[str, str]) -> tuple[RoutePlan, ...]:
@@ -32,7 +49,8 @@ def routes(manifest: Manifest, own_functions: Mapping[str, str]) -> tuple[RouteP
             are served by ``api``.
 
     Raises:
-        PlanError: More routes than an HTTP API takes.
+        PlanError: A path API Gateway does not accept, or more routes than an
+            HTTP API takes.
     """
     found = [
         RoutePlan(
@@ -55,7 +73,7 @@ def routes(manifest: Manifest, own_functions: Mapping[str, str]) -> tuple[RouteP
             found.append(
                 RoutePlan(
                     method=endpoint.method,
-                    path=endpoint.path,
+                    path=_check_path(endpoint.path, command.label),
                     function=own_functions.get(command.name, "api"),
                     authorization="none",
                     serves=f"command {command.name}",
@@ -66,7 +84,7 @@ def routes(manifest: Manifest, own_functions: Mapping[str, str]) -> tuple[RouteP
             found.append(
                 RoutePlan(
                     method=endpoint.method,
-                    path=endpoint.path,
+                    path=_check_path(endpoint.path, route.label),
                     function="api",
                     authorization="none",
                     serves=f"route {route.name}",
