@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
+import attrs
 import pytest
 
 from eventual import (
@@ -12,6 +13,7 @@ from eventual import (
     ExecutionStatus,
     Service,
     complete_async,
+    event,
     signal,
     sleep,
     task,
@@ -26,6 +28,7 @@ from eventual.history import (
     TimerFired,
     WorkflowStarted,
 )
+from eventual.spi import Client, EventEnvelope, SubscriptionDelivery
 from eventual_engine import (
     BackendClient,
     ClientHooks,
@@ -66,7 +69,43 @@ async def wait_outside(key: str) -> str:
     return await outside(key)
 
 
-SERVICE = Service.from_definitions("client", [go, double, outside, double_later, wait_outside])
+@attrs.frozen
+class Shipped:
+    order: str
+
+
+shipped = event("Shipped", Shipped)
+
+
+@workflow
+async def ship(order: str) -> None:
+    await shipped.publish(Shipped(order))
+
+
+SERVICE = Service.from_definitions(
+    "client", [go, double, outside, double_later, wait_outside, shipped, ship]
+)
+
+
+class Bus:
+    """A bus that only records what it accepted."""
+
+    def __init__(self) -> None:
+        self.accepted: list[EventEnvelope] = []
+
+    async def open(self) -> object:
+        return self
+
+    async def publish(self, events: Sequence[EventEnvelope]) -> None:
+        self.accepted.extend(events)
+
+    async def attach(
+        self, service: Service, client: Client, now: Callable[[], datetime], *, owner: str
+    ) -> SubscriptionDelivery:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
 
 
 class Recorder(ClientHooks):
@@ -163,3 +202,21 @@ async def test_a_malformed_token_is_refused(clock: ManualClock) -> None:
     client = BackendClient(SERVICE, MemoryBackend(), clock=clock)
     with pytest.raises(EventualError, match="invalid task token 'nonsense'"):
         await client.complete_task("nonsense", None)
+
+
+async def test_published_events_are_relayed_once_with_the_id_of_their_step(
+    clock: ManualClock,
+) -> None:
+    """relay_published hands the outbox to the bus, keeping each event's id, and empties it."""
+    backend = MemoryBackend()
+    bus = Bus()
+    client = BackendClient(SERVICE, backend, clock=clock, bus=bus)
+    assert await client.relay_published() == 0
+    await client.start_execution(ship.name, "o1", "d")
+    await orchestrate(backend, clock)
+    (outboxed,) = [event for _, event in await backend.published(10)]
+    assert await client.relay_published() == 1
+    assert await client.relay_published() == 0
+    (envelope,) = bus.accepted
+    assert (envelope.id, envelope.source, envelope.name) == (outboxed.id, "client", "Shipped")
+    assert envelope.payload == {"order": "o1"}

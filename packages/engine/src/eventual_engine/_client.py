@@ -316,6 +316,37 @@ class BackendClient:
         )
         await self.hooks.work_added("events")
 
+    async def relay_published(self, limit: int = 100) -> int:
+        """Hand events that workflows published (the outbox) to the bus; return how many.
+
+        Not part of ``Client``: whoever runs the workers calls it (the engine's
+        event loop; a serverless runtime after a step that published, or on a
+        schedule). An event is removed from the outbox only after the bus
+        accepted it, and it keeps the id it got when its step was committed, so
+        a crash in between makes the bus see the same id again, which it ignores.
+        Without a bus it does nothing.
+        """
+        if self.bus is None:
+            return 0
+        items = await self.backend.published(limit)
+        if not items:
+            return 0
+        now = self.clock.now()
+        envelopes = [
+            EventEnvelope(
+                id=event.id or _ids.relayed_event_id(self.service.name, outbox_id),
+                source=self.service.name,
+                name=event.name,
+                time=event.time or now,
+                payload=event.payload,
+            )
+            for outbox_id, event in items
+        ]
+        await self.bus.publish(envelopes)
+        await self.backend.ack_published([outbox_id for outbox_id, _ in items])
+        await self.hooks.work_added("events")
+        return len(items)
+
     async def complete_task(self, token: str, result: JsonValue) -> None:
         """Finish an asynchronously completed task (see ``Client``)."""
         parsed = _ids.parse_task_token(token)

@@ -26,7 +26,6 @@ from eventual.spi import (
     Backend,
     Client,
     EventBus,
-    EventEnvelope,
     InboundBatch,
     SubscriptionDelivery,
     TaskRequest,
@@ -242,34 +241,6 @@ class Engine(BackendClient):
                 # Its attempts still running here are no longer wanted.
                 self.tasks.cancel_execution(record.id)
         self.observe(records)
-
-    async def relay_published(self, limit: int = 100) -> int:
-        """Hand events that workflows published (the outbox) to the bus; return how many.
-
-        An event is removed from the outbox only after the bus accepted it, and it
-        keeps the id it got when its step was committed, so a crash in between
-        makes the bus see the same id again, which it ignores.
-        """
-        if self.bus is None:
-            return 0
-        items = await self.backend.published(limit)
-        if not items:
-            return 0
-        now = self.clock.now()
-        envelopes = [
-            EventEnvelope(
-                id=event.id or _ids.relayed_event_id(self.service.name, outbox_id),
-                source=self.service.name,
-                name=event.name,
-                time=event.time or now,
-                payload=event.payload,
-            )
-            for outbox_id, event in items
-        ]
-        await self.bus.publish(envelopes)
-        await self.backend.ack_published([outbox_id for outbox_id, _ in items])
-        self._wakes["events"].set()
-        return len(items)
 
     async def deliver_events(self) -> int:
         """Relay the outbox and run due subscription deliveries once; return the progress."""
