@@ -1,26 +1,34 @@
-"""What each kind of function is configured with and allowed to do.
+"""What each function is configured with and allowed to do.
 
-One table decides both, so that a function is never given a resource's name
-without the right to use it, nor a right it has no name to use. Each handler
-kind reaches:
+One module decides both, so that a function is never given a resource's name
+without the right to use it, nor a right it has no name to use.
 
-============  ==========================================================================
-kind          resources and calls
-============  ==========================================================================
-orchestrator  table (read, conditional writes, queries), bucket (get, put), workflow
-              queue (consume, send), every task queue and the timer queue (send), bus
-              (``PutEvents``), schedule group (create, delete schedules; passes the
-              scheduler role and names the forwarder and its dead-letter queue)
-timer         table, bucket, timer queue (consume), workflow queue and every task
-              queue (send)
-forwarder     timer queue (send)
-task          table, bucket, its own task queue (consume), workflow queue (send), bus
-subscription  table, bucket, its own subscription queue (consume; changing a message's
-              visibility is how a retry waits), workflow queue (send), bus
-api           table, bucket, workflow queue (send), bus
-============  ==========================================================================
+Every function runs the engine's AWS backend, and the backend rings, after any
+commit, the doorbells that commit implies: starting an execution (from a
+command, a subscription, a task or a child workflow) puts its timeout timer,
+often days away, so it creates a Scheduler schedule; a heartbeat moves a timer;
+a task woken before its back-off ends rings its own queue again; a step
+dispatches task attempts to their queues. Which function makes which commit
+depends on user code, so every function is given the whole runtime
+configuration (the table, the bucket, every doorbell, the bus) and the rights
+it implies:
 
-Every function also writes its own log group.
+- the table (items and indexes: get, put, update, delete, condition checks,
+  batches, queries) and the bucket's objects (get, put);
+- ``sqs:SendMessage`` on the workflow queue, the timer queue and every task
+  queue (task queue URLs are derived from the workflow queue's and the prefix);
+- ``scheduler:CreateSchedule`` and ``DeleteSchedule`` on the schedule group's
+  schedules, and ``iam:PassRole`` on the scheduler role (a schedule names the
+  forwarder and its dead-letter queue; the role, not the function, uses them);
+- ``events:PutEvents`` on the bus;
+- its own log group.
+
+What differs between functions is what they consume: the orchestrator the
+workflow queue, the timer handler the timer queue, a task's or subscription's
+function its own queue (receive, delete, change visibility, get attributes;
+changing a message's visibility is how a subscription's retry waits), and
+which task or subscription it runs (``EVENTUAL_AWS_TASK``,
+``EVENTUAL_AWS_SUBSCRIPTION``).
 """
 
 from __future__ import annotations
@@ -28,18 +36,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-import attrs
-
 from ._function import FunctionKind
 from ._resources import StatementPlan
 
-__all__ = [
-    "ENV",
-    "PASSED_TO_SCHEDULER",
-    "Access",
-    "environment",
-    "statements",
-]
+__all__ = ["ENV", "PASSED_TO_SCHEDULER", "environment", "statements"]
 
 
 class ENV:
@@ -92,34 +92,8 @@ PASS_ROLE_ACTIONS: Final = ("iam:PassRole",)
 LOG_ACTIONS: Final = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
-@attrs.frozen(kw_only=True)
-class Access:
-    """What one function reaches, before it is written as variables and statements.
-
-    Attributes:
-        kind: The handler kind.
-        own_queue: The plan id of the queue it consumes, if any.
-    """
-
-    kind: FunctionKind
-    own_queue: str | None = None
-
-    @property
-    def sends_to_tasks(self) -> bool:
-        """Whether the function dispatches task attempts (orchestrator and timer)."""
-        return self.kind in ("orchestrator", "timer")
-
-
-def _uses_storage(kind: FunctionKind) -> bool:
-    return kind != "forwarder"
-
-
-def _publishes(kind: FunctionKind) -> bool:
-    return kind in ("orchestrator", "task", "subscription", "api")
-
-
 def environment(
-    access: Access,
+    kind: FunctionKind,
     *,
     service: str,
     module: str,
@@ -129,34 +103,28 @@ def environment(
     """Return the configuration variables of a function, sorted by name.
 
     Args:
-        access: What the function reaches.
+        kind: The handler kind.
         service: The service's name.
         module: The module the service loads from.
         prefix: The prefix of the queue names.
         definition: The task's or subscription's name, on its function.
     """
-    kind = access.kind
     env = {
         ENV.SERVICE: module,
         ENV.SERVICE_NAME: service,
         ENV.BACKEND: "aws",
         ENV.EVENT_BUS: "eventbridge",
+        ENV.TABLE: "${table.name}",
+        ENV.BUCKET: "${bucket.name}",
+        ENV.WORKFLOW_QUEUE_URL: "${queue.workflow.url}",
+        ENV.TIMER_QUEUE_URL: "${queue.timer.url}",
+        ENV.QUEUE_PREFIX: prefix,
+        ENV.EVENT_BUS_NAME: "${bus.name}",
+        ENV.SCHEDULE_GROUP: "${schedule_group.name}",
+        ENV.SCHEDULER_ROLE_ARN: "${role.scheduler.arn}",
+        ENV.FORWARDER_ARN: "${function.forwarder.arn}",
+        ENV.FORWARDER_DLQ_ARN: "${queue.forwarder-dlq.arn}",
     }
-    if _uses_storage(kind):
-        env[ENV.TABLE] = "${table.name}"
-        env[ENV.BUCKET] = "${bucket.name}"
-        env[ENV.WORKFLOW_QUEUE_URL] = "${queue.workflow.url}"
-    if _publishes(kind):
-        env[ENV.EVENT_BUS_NAME] = "${bus.name}"
-    if access.sends_to_tasks:
-        env[ENV.QUEUE_PREFIX] = prefix
-    if kind in ("orchestrator", "timer", "forwarder"):
-        env[ENV.TIMER_QUEUE_URL] = "${queue.timer.url}"
-    if kind == "orchestrator":
-        env[ENV.SCHEDULE_GROUP] = "${schedule_group.name}"
-        env[ENV.SCHEDULER_ROLE_ARN] = "${role.scheduler.arn}"
-        env[ENV.FORWARDER_ARN] = "${function.forwarder.arn}"
-        env[ENV.FORWARDER_DLQ_ARN] = "${queue.forwarder-dlq.arn}"
     if kind == "task" and definition is not None:
         env[ENV.TASK] = definition
     if kind == "subscription" and definition is not None:
@@ -165,8 +133,8 @@ def environment(
 
 
 def statements(
-    access: Access,
     *,
+    own_queue: str | None,
     log_group: str,
     task_queues: Sequence[str],
     schedule_group_name: str,
@@ -174,41 +142,29 @@ def statements(
     """Return the IAM statements of a function's role.
 
     Args:
-        access: What the function reaches.
+        own_queue: The plan id of the queue it consumes, if any.
         log_group: The plan id of its log group.
         task_queues: The plan ids of every task queue.
         schedule_group_name: The schedule group's name (schedules' ARNs hold it).
     """
-    kind = access.kind
     found: list[StatementPlan] = []
 
     def allow(resource: str, actions: tuple[str, ...], *arns: str) -> None:
         found.append(StatementPlan(resource=resource, actions=actions, arns=arns))
 
-    def send(queue: str) -> None:
+    allow("table", TABLE_ACTIONS, "${table.arn}", "${table.arn}/index/*")
+    allow("bucket", BUCKET_ACTIONS, "${bucket.arn}/*")
+    if own_queue is not None:
+        allow(own_queue, CONSUME_ACTIONS, "${" + own_queue + ".arn}")
+    for queue in ("queue.workflow", "queue.timer", *task_queues):
         allow(queue, SEND_ACTIONS, "${" + queue + ".arn}")
-
-    if _uses_storage(kind):
-        allow("table", TABLE_ACTIONS, "${table.arn}", "${table.arn}/index/*")
-        allow("bucket", BUCKET_ACTIONS, "${bucket.arn}/*")
-    if access.own_queue is not None:
-        allow(access.own_queue, CONSUME_ACTIONS, "${" + access.own_queue + ".arn}")
-    if _uses_storage(kind):
-        send("queue.workflow")
-    if kind in ("orchestrator", "forwarder"):
-        send("queue.timer")
-    if access.sends_to_tasks:
-        for queue in task_queues:
-            send(queue)
-    if _publishes(kind):
-        allow("bus", BUS_ACTIONS, "${bus.arn}")
-    if kind == "orchestrator":
-        allow(
-            "schedule_group",
-            SCHEDULE_ACTIONS,
-            "arn:${aws.partition}:scheduler:${aws.region}:${aws.account}:schedule/"
-            f"{schedule_group_name}/*",
-        )
-        allow("role.scheduler", PASS_ROLE_ACTIONS, "${role.scheduler.arn}")
+    allow(
+        "schedule_group",
+        SCHEDULE_ACTIONS,
+        "arn:${aws.partition}:scheduler:${aws.region}:${aws.account}:schedule/"
+        f"{schedule_group_name}/*",
+    )
+    allow("role.scheduler", PASS_ROLE_ACTIONS, "${role.scheduler.arn}")
+    allow("bus", BUS_ACTIONS, "${bus.arn}")
     allow(log_group, LOG_ACTIONS, "${" + log_group + ".arn}")
     return tuple(found)

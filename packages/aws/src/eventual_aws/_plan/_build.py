@@ -9,7 +9,7 @@ from typing import Final
 
 from eventual import Service
 
-from ._access import Access, environment, statements
+from ._access import environment, statements
 from ._function import EventSourcePlan, FunctionKind, FunctionPlan
 from ._manifest import Handler, Manifest, read_manifest
 from ._names import (
@@ -259,7 +259,6 @@ class _Builder:
                     maximum_concurrency=None if concurrency is None else max(2, concurrency),
                 ),
             )
-        access = Access(kind=kind, own_queue=queue)
         function = FunctionPlan(
             name=name,
             kind=kind,
@@ -268,7 +267,7 @@ class _Builder:
             memory_mb=memory_mb,
             timeout_s=timeout_s,
             environment=environment(
-                access,
+                kind,
                 service=self.manifest.service,
                 module=self.module,
                 prefix=self.prefix,
@@ -277,7 +276,7 @@ class _Builder:
             event_sources=sources,
             reserved_concurrency=concurrency,
             statements=statements(
-                access,
+                own_queue=queue,
                 log_group=log_group,
                 task_queues=self.task_queues,
                 schedule_group_name=self.schedule_group,
