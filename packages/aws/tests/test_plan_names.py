@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eventual_aws import PlanError, plan
 from eventual_aws._plan._names import queue_name, shorten
@@ -53,6 +55,19 @@ def test_shortening_keeps_the_head_and_adds_a_hash() -> None:
     fifo = queue_name("orders", "w" * 100, fifo=True)
     assert len(fifo) == 80
     assert fifo.endswith(".fifo")
+
+
+@given(
+    names=st.lists(st.from_regex(r"[A-Za-z0-9_-]{1,150}", fullmatch=True), min_size=2, max_size=2),
+    fifo=st.booleans(),
+)
+def test_queue_names_fit_and_stay_distinct(names: list[str], fifo: bool) -> None:
+    """Any two suffixes give queue names within 80 characters, the same each time, distinct."""
+    first, second = (queue_name("p" * 40, name, fifo=fifo) for name in names)
+    assert len(first) <= 80
+    assert first.endswith(".fifo") == fifo
+    assert first == queue_name("p" * 40, names[0], fifo=fifo)
+    assert (first == second) == (names[0] == names[1])
 
 
 def test_the_runtime_derives_a_task_queue_name_as_the_plan_does() -> None:
