@@ -119,6 +119,19 @@ async def test_the_http_api_validates_and_routes(eventual_env: TestEnvironment) 
     assert (await eventual_env.http.get("/orders/missing")).status_code == 404
 
 
+async def test_an_order_id_that_cannot_name_an_execution_is_a_400(
+    eventual_env: TestEnvironment,
+) -> None:
+    """An empty, slashed or 5 MB order id is the client's mistake: 400 naming the problem."""
+    for order_id in ("", "a/b", "x" * (5 * 1024 * 1024)):
+        response = await eventual_env.http.post(
+            "/_rpc/place_order", json={"id": order_id, "item": "book", "quantity": 1}
+        )
+        assert response.status_code == 400
+        assert response.json()["detail"]["path"] == "name"
+        assert "invalid execution name" in response.json()["detail"]["problem"]
+
+
 @pytest.mark.eventual_service("orders.service", replay=True)
 async def test_fulfil_replays_deterministically(eventual_env: TestEnvironment) -> None:
     """Replaying the history at every step reproduces it: the workflow is deterministic."""

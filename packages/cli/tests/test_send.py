@@ -47,6 +47,9 @@ def test_signal_reaches_the_execution(run_cli: RunCli) -> None:
     assert sent.exit_code == 0, sent.output
     assert f"sent approval to {execution_id}" in sent.stderr
     assert _ended(run_cli, execution_id)["result"] == "o-7 approved"
+    late = run_cli("signal", execution_id, "approval", "true")
+    assert late.exit_code == 0
+    assert f"not sent: execution '{execution_id}' has ended (SUCCEEDED)" in late.stderr
 
 
 def test_signal_errors(run_cli: RunCli) -> None:

@@ -859,3 +859,44 @@ def test_any_json_round_trips(data: JsonValue) -> None:
     """Plain JSON data passes through encode, dumps, loads and decode unchanged."""
     assert default_codec.loads(default_codec.dumps(data), Any) == data
     assert decode(encode(data, Any), JsonValue) == data
+
+
+@attrs.frozen
+class Labelled:
+    labels: dict[str, str]
+    name: str = ""
+
+
+def test_text_utf8_cannot_hold_is_refused_naming_where() -> None:
+    """Encoding or decoding a lone surrogate fails naming its field; valid Unicode passes."""
+    with pytest.raises(ValidationError) as encoded:
+        encode(Labelled(labels={"a": "ok", "b": "x\udc00"}), path="input")
+    assert encoded.value.path == 'input.labels["b"]'
+    assert "lone surrogate" in encoded.value.problem
+    with pytest.raises(ValidationError) as key:
+        encode({"\ud800": 1})
+    assert "lone surrogate" in key.value.problem
+    with pytest.raises(ValidationError) as decoded:
+        decode({"labels": {}, "name": "\ud83d"}, Labelled, path="input")
+    assert decoded.value.path == "input.name"
+    assert encode(Labelled(labels={"emoji": "\U0001f600"})) == {
+        "labels": {"emoji": "\U0001f600"},
+        "name": "",
+    }
+
+
+def test_check_storable_bounds_depth_and_text() -> None:
+    """check_storable names the first place nested past MAX_DEPTH or holding a lone surrogate."""
+    from eventual.codec import MAX_DEPTH, check_storable
+
+    check_storable([[1]] * 3 + [{"a": "é"}], "body")
+    nested: JsonValue = []
+    for _ in range(MAX_DEPTH):
+        nested = [nested]
+    with pytest.raises(ValidationError) as deep:
+        check_storable({"x": nested}, "body")
+    assert deep.value.path == "body.x" + "[0]" * (MAX_DEPTH - 1)
+    assert f"deeper than {MAX_DEPTH}" in deep.value.problem
+    with pytest.raises(ValidationError) as text:
+        check_storable({"a b": ["\ud800"]}, "body")
+    assert text.value.path == 'body["a b"][0]'

@@ -68,7 +68,15 @@ EXPECTED: dict[str, list[str]] = {
         "uuid4",
         "workflow",
     ],
-    "eventual.codec": ["Codec", "JsonValue", "decode", "default_codec", "encode"],
+    "eventual.codec": [
+        "Codec",
+        "JsonValue",
+        "MAX_DEPTH",
+        "check_storable",
+        "decode",
+        "default_codec",
+        "encode",
+    ],
     "eventual.sqlite": ["MAX_BATCH", "Database", "DatabaseClosed", "Prepare", "Synchronous"],
     "eventual.hookspecs": [
         "eventual_backend_providers",

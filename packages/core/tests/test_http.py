@@ -108,3 +108,21 @@ def test_request_helpers() -> None:
     assert request.text() == '{"a": 1}'
     assert request.json() == {"a": 1}
     assert HttpRequest(method="GET", path="/").json() is None
+
+
+def test_request_json_refuses_what_cannot_be_stored() -> None:
+    """request.json() answers 400 naming where a lone surrogate or too deep nesting is."""
+    surrogate = HttpRequest(method="POST", path="/", body=b'{"items": [{"name": "\\ud800"}]}')
+    with pytest.raises(HttpError) as info:
+        surrogate.json()
+    assert info.value.status == 400
+    assert info.value.detail == {
+        "path": "body.items[0].name",
+        "problem": 'text holds a lone surrogate "\\ud800" at index 0, which cannot be stored '
+        "as UTF-8; send valid Unicode text",
+    }
+    for body in (b"[" * 65 + b"]" * 65, b"[" * 100_000):
+        with pytest.raises(HttpError) as deep:
+            HttpRequest(method="POST", path="/", body=body).json()
+        assert deep.value.status == 400
+    assert HttpRequest(method="POST", path="/", body=b"[" * 64 + b"]" * 64).json() is not None

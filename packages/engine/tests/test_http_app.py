@@ -436,6 +436,57 @@ async def test_paths_are_percent_decoded_and_trailing_slashes_ignored(serve: Ser
     assert (await client.get("/hello")).status_code == 404
 
 
+async def test_an_encoded_slash_stays_in_its_parameter(serve: Serve) -> None:
+    """``%2F`` and ``%25`` inside a path parameter are part of it, not a separator."""
+    client = await serve()
+    assert (await client.get("/hello/a%2Fb")).json()["hello"] == "a/b"
+    assert (await client.get("/hello/100%25")).json()["hello"] == "100%"
+    assert (await client.get("/orders/x%2Fy")).json()["order_id"] == "x/y"
+    assert (await client.get("/hello/a/b")).status_code == 404
+
+
+@workflow
+async def noop(item: Item) -> None:
+    return None
+
+
+@command
+async def start_named(item: Item) -> str:
+    return (await noop.start(item, name=item.note)).id
+
+
+async def test_a_command_starting_a_bad_name_is_a_400(serve: Serve) -> None:
+    """A command whose wf.start gets an invalid execution name from the request answers 400."""
+    client = await serve(noop, start_named)
+    for name in ("", "a/b", "n" * 5000):
+        item = {"sku": "a", "quantity": 1, "note": name}
+        response = await client.post("/_rpc/start_named", json=item)
+        assert response.status_code == 400, name
+        detail = response.json()["detail"]
+        assert detail["path"] == "name"
+        assert "invalid execution name" in detail["problem"]
+    fine = await client.post("/_rpc/start_named", json={"sku": "a", "quantity": 1, "note": "ok"})
+    assert fine.json() == "noop/ok"
+
+
+async def test_text_that_cannot_be_stored_is_refused_at_the_edge(serve: Serve) -> None:
+    """A lone surrogate in a command's body, query or a route's json() is a 400 naming where."""
+    client = await serve(parse)
+    body = b'{"sku": "\\ud800", "quantity": 1}'
+    response = await client.post("/_rpc/add_item", content=body, headers=JSON)
+    assert response.status_code == 400
+    assert response.json()["detail"]["path"] == "input.sku"
+    assert "surrogate" in response.json()["detail"]["problem"]
+    query = await client.get("/orders/o1", params={"verbose": '"\\ud800"'})
+    assert query.status_code == 400
+    routed = await client.post("/parse", content=b'{"a": ["\\udfff"]}')
+    assert routed.status_code == 400
+    assert routed.json()["detail"]["path"] == "body.a[0]"
+    deep = await client.post("/parse", content=b"[" * 100 + b"]" * 100)
+    assert deep.status_code == 400
+    assert "nested deeper" in deep.json()["detail"]["problem"]
+
+
 async def test_query_text_is_utf8_escaped_or_not() -> None:
     """A query value arrives as the same text whether the client percent-encoded it or not."""
     app = HttpApp(Engine(Service.from_definitions("shop", DEFINITIONS), MemoryBackend()))

@@ -21,7 +21,9 @@ from eventual import (
     task_info,
     workflow,
 )
-from eventual.spi import DeadLetter, EventEnvelope
+from eventual.codec import JsonValue
+from eventual.history import ExecutionRecord, WorkflowStarted
+from eventual.spi import DeadLetter, EventEnvelope, TimerRequest
 from eventual_engine import Engine, EngineOptions, HttpApp, HttpOptions, LocalRuntime, MemoryBackend
 
 TOKEN = "s3cret"
@@ -417,3 +419,184 @@ async def test_history_long_poll_times_out_and_checks_after(client: httpx.AsyncC
     bad = await client.get(path, params={"after": "-1"})
     assert bad.status_code == 400
     assert bad.json()["detail"]["path"] == "query.after"
+
+
+LONE = '"\\ud800"'  # JSON text escaping a lone surrogate
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "where"),
+    [
+        (
+            "/_eventual/executions",
+            '{"workflow": "wait_for_go", "input": {"id": ' + LONE + ', "quantity": 1}}',
+            "body.input.id",
+        ),
+        ("/_eventual/executions/wait_for_go/a/signals/go", LONE, "body"),
+        ("/_eventual/events/shipped", "[{" + LONE + ": 1}]", 'body[0]["\\ud800"]'),
+        (
+            "/_eventual/tasks/complete",
+            '{"token": "a/b|1|1", "result": [' + LONE + "]}",
+            "body.result[0]",
+        ),
+    ],
+)
+async def test_text_that_cannot_be_stored_is_a_400(
+    client: httpx.AsyncClient, path: str, body: str, where: str
+) -> None:
+    """A lone surrogate anywhere in a system API body is refused at the edge, naming where."""
+    await _start(client, "wait_for_go", "a")
+    response = await client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"]["path"] == where
+    assert "surrogate" in response.json()["detail"]["problem"]
+
+
+async def test_nesting_past_the_limit_is_a_400(client: httpx.AsyncClient) -> None:
+    """A body nested deeper than MAX_DEPTH is refused at the edge, naming where it got too deep."""
+    deep = "[" * 70 + "]" * 70
+    response = await client.post(
+        "/_eventual/executions",
+        content='{"workflow": "wait_for_go", "input": ' + deep + "}",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail["path"].startswith("body.input[0][0]")
+    assert "nested deeper than 64" in detail["problem"]
+
+
+async def test_names_and_numbers_are_bounded(client: httpx.AsyncClient) -> None:
+    """A huge execution name, workflow name, token or position is a 400 naming it, not a 500."""
+    huge = "n" * (5 * 1024 * 1024)
+    started = await client.post(
+        "/_eventual/executions",
+        json={"workflow": "wait_for_go", "input": {"id": "a", "quantity": 1}, "name": huge},
+    )
+    assert started.status_code == 400
+    assert started.json()["detail"]["path"] == "body.name"
+    assert len(started.text) < 1000  # the name is not echoed back
+    unknown = await client.post("/_eventual/executions", json={"workflow": huge, "input": None})
+    assert unknown.json()["detail"]["path"] == "body.workflow"
+    token = await client.post("/_eventual/tasks/complete", json={"token": huge})
+    assert token.json()["detail"]["path"] == "body.token"
+    await _start(client, "wait_for_go", "b")
+    for name, value in (("after", "9" * 5000), ("limit", "9" * 5000), ("after", "1e3")):
+        path = (
+            "/_eventual/executions/wait_for_go/b/history"
+            if name == "after"
+            else "/_eventual/executions"
+        )
+        response = await client.get(path, params={name: value})
+        assert response.status_code == 400, (name, value)
+        assert response.json()["detail"]["path"] == f"query.{name}"
+
+
+async def test_an_unknown_cursor_is_a_400(client: httpx.AsyncClient) -> None:
+    """A cursor no page gave is a 400 saying so, not a silent first page."""
+    for cursor in ("nonsense", "wait_for_go/none", "wait_for_go/"):
+        response = await client.get("/_eventual/executions", params={"cursor": cursor})
+        assert response.status_code == 400, cursor
+        assert response.json()["detail"]["path"] == "query.cursor"
+    await _start(client, "wait_for_go", "x")
+    await _start(client, "wait_for_go", "y")
+    first = (await client.get("/_eventual/executions", params={"limit": 1})).json()
+    page = await client.get("/_eventual/executions", params={"limit": 1, "cursor": first["next"]})
+    assert [r["id"] for r in page.json()["executions"]] == ["wait_for_go/x"]
+
+
+async def test_a_record_that_cannot_be_served_does_not_break_the_listing() -> None:
+    """A stored input that cannot be served is left null in a listing and a read; others show."""
+    engine = Engine(SERVICE, MemoryBackend())
+    app = HttpApp(engine)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        # Stored by an older version, or by a writer that bypassed today's checks.
+        deep: JsonValue = 1
+        for _ in range(5000):
+            deep = [deep]
+        await engine.backend.executions.create(*_stored("wait_for_go/deep", deep))
+        await engine.backend.executions.create(*_stored("wait_for_go/text", "\ud800"))
+        await _start(http, "wait_for_go", "fine")
+        listing = await http.get("/_eventual/executions")
+        assert listing.status_code == 200
+        body = listing.json()
+        assert sorted(body["withheld"]) == ["wait_for_go/deep", "wait_for_go/text"]
+        inputs = {r["id"]: r["input"] for r in body["executions"]}
+        assert inputs == {
+            "wait_for_go/fine": {"id": "fine", "quantity": 1},
+            "wait_for_go/deep": None,
+            "wait_for_go/text": None,
+        }
+        read = await http.get("/_eventual/executions/wait_for_go/deep")
+        assert read.status_code == 200
+        assert read.headers["x-eventual-withheld"] == "input, result"
+
+
+def _stored(
+    id_: str, input: JsonValue
+) -> tuple[ExecutionRecord, WorkflowStarted, list[TimerRequest]]:
+    workflow, _, name = id_.partition("/")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    record = ExecutionRecord(
+        id=id_,
+        workflow=workflow,
+        name=name,
+        status=ExecutionStatus.RUNNING,
+        input=input,
+        input_digest="x",
+        started_at=at,
+    )
+    started = WorkflowStarted(
+        timestamp=at, execution_id=id_, workflow=workflow, name=name, input=input
+    )
+    return record, started, []
+
+
+async def test_a_signal_to_an_ended_execution_says_it_was_discarded(
+    client: httpx.AsyncClient,
+) -> None:
+    """A signal to an execution that has ended is answered 202 with accepted false and why."""
+    await _start(client, "wait_for_go", "s")
+    path = "/_eventual/executions/wait_for_go/s/signals/go"
+    sent = await client.post(path, json=1)
+    assert sent.json() == {"accepted": True, "message": None}
+    await client.get("/_eventual/executions/wait_for_go/s", params={"wait": 5})
+    late = await client.post(path, json=2)
+    assert late.status_code == 202
+    assert late.json()["accepted"] is False
+    assert "has ended (SUCCEEDED)" in late.json()["message"]
+
+
+async def test_held_long_polls_are_capped() -> None:
+    """Past max_held_polls, a long-poll is answered at once with the current state."""
+    async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
+        app = HttpApp(runtime, options=HttpOptions(max_wait=5, max_held_polls=1))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            await _start(http, "wait_for_go", "p")
+            path = "/_eventual/executions/wait_for_go/p"
+            held = asyncio.create_task(http.get(path, params={"wait": 5}))
+            await asyncio.sleep(0.2)
+            assert not held.done()
+            loop = asyncio.get_running_loop()
+            asked = loop.time()
+            history = await http.get(f"{path}/history", params={"after": 5, "wait": 5})
+            record = await http.get(path, params={"wait": 5})
+            assert loop.time() - asked < 2
+            assert history.json()["status"] == record.json()["status"] == "RUNNING"
+            app.close()
+            assert (await held).status_code == 200
+
+
+async def test_history_reads_from_after_only(client: httpx.AsyncClient) -> None:
+    """A history read with ``after`` returns the events from there and the history's length."""
+    await _start(client, "wait_for_go", "h")
+    path = "/_eventual/executions/wait_for_go/h/history"
+    whole = (await client.get(path)).json()
+    tail = (await client.get(path, params={"after": 1})).json()
+    assert tail["events"] == whole["events"][1:]
+    assert tail["next"] == whole["next"]
+    past = (await client.get(path, params={"after": 100})).json()
+    assert (past["events"], past["next"]) == ([], whole["next"])

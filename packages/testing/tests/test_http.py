@@ -102,3 +102,28 @@ async def test_routes_and_own_responses_are_served() -> None:
         assert (await env.http.get("/nowhere")).status_code == 404
         answer = await env.call(teapot, None)
         assert (answer.status, answer.body) == (418, b"short and stout")
+
+
+async def test_values_that_cannot_be_stored_are_refused_naming_the_field() -> None:
+    """A lone surrogate is refused before it is stored, naming the field, as over HTTP."""
+    async with TestEnvironment(Service.from_definitions("shop", [restock, add_item])) as env:
+        with pytest.raises(ValidationError) as started:
+            await env.start(restock, Item("\ud800", 1))
+        assert started.value.path == "sku"
+        with pytest.raises(ValidationError) as called:
+            await env.call(add_item, Item("\udfff", 1))
+        assert called.value.path == "input.sku"
+        response = await env.http.post(
+            "/_rpc/add_item",
+            content=b'{"sku": "\\ud800", "quantity": 1}',
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code == 400
+        assert response.json()["detail"]["path"] == "input.sku"
+        with pytest.raises(HttpError) as named:
+            await env.call(add_item, Item("", 1))  # add_item starts restock named by the sku
+        assert named.value.status == 400
+        assert named.value.detail == {
+            "path": "name",
+            "problem": "invalid execution name '': must be non-empty without '/'",
+        }

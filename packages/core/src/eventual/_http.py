@@ -7,13 +7,13 @@ import inspect
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import attrs
 
-from ._codec import encode
+from ._codec import check_storable, encode
 from ._definition import Definition, source_of
-from ._errors import HttpError
+from ._errors import HttpError, ValidationError
 
 __all__ = [
     "HTTP_METHODS",
@@ -28,6 +28,10 @@ __all__ = [
 HTTP_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 _SEGMENT = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 class _BadBody(HttpError, ValueError):
@@ -75,14 +79,22 @@ class HttpRequest:
 
         Raises:
             HttpError: 400 ``malformed JSON`` (also a ``ValueError``) when the body
-                is not JSON, so a handler that does not catch it answers with a 400.
+                is not JSON, so a handler that does not catch it answers with a 400;
+                400 ``invalid input`` naming where when it holds what cannot be
+                stored (a lone surrogate, nesting deeper than ``MAX_DEPTH``).
         """
         if not self.body:
             return None
         try:
-            return json.loads(self.body)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            data = json.loads(self.body, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as exc:  # also JSONDecodeError, UnicodeDecodeError
             raise _BadBody(400, "malformed JSON", str(exc)) from None
+        try:
+            check_storable(data, "body")
+        except ValidationError as exc:
+            detail = {"path": exc.path, "problem": exc.problem}
+            raise _BadBody(400, "invalid input", detail) from None
+        return data
 
 
 @attrs.frozen

@@ -240,8 +240,12 @@ class ExecutionStore(Protocol):
     async def list(self, query: ExecutionFilter) -> ExecutionPage:
         """Return executions matching ``query``, newest first."""
 
-    async def history(self, execution_id: str) -> builtins.list[HistoryEvent]:
-        """Return the execution's history, oldest first."""
+    async def history(self, execution_id: str, after: int = 0) -> builtins.list[HistoryEvent]:
+        """Return the execution's history, oldest first, from position ``after`` on.
+
+        A long-poll asks for only the events past those it has, so a store reads
+        just those (``after`` counts from 0, the ``WorkflowStarted`` event).
+        """
 
     async def commit(self, step: StepCommit) -> None:
         """Apply one step atomically.

@@ -12,6 +12,7 @@ from ulid import ULID
 
 from ._codec import JsonValue, decode, encode
 from ._definition import Definition, check_name, parameters, resolved_hints, source_of
+from ._errors import ValidationError
 from ._handle import ExecutionHandle
 from ._runtime import current_client, current_workflow_runtime, require_client
 from ._task import _timedelta_or_none
@@ -27,10 +28,27 @@ def new_execution_name() -> str:
     return str(ULID())
 
 
+MAX_EXECUTION_NAME = 256
+"""The longest execution name, in characters: ids are keys in every store and queue."""
+
+
 def execution_id(workflow: str, name: str) -> str:
-    """Return the execution id of ``workflow`` started with ``name``."""
+    """Return the execution id of ``workflow`` started with ``name``.
+
+    Raises:
+        ValidationError: (a ``ValueError``, path ``name``) the name is empty,
+            holds a ``/`` or is longer than ``MAX_EXECUTION_NAME`` characters.
+    """
+    if len(name) > MAX_EXECUTION_NAME:
+        raise ValidationError(
+            "name",
+            f"invalid execution name {name[:40]!r}... of {len(name)} characters: "
+            f"at most {MAX_EXECUTION_NAME}",
+        )
     if not name or "/" in name:
-        raise ValueError(f"invalid execution name {name!r}: must be non-empty without '/'")
+        raise ValidationError(
+            "name", f"invalid execution name {name!r}: must be non-empty without '/'"
+        )
     return f"{workflow}/{name}"
 
 

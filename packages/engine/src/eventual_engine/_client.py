@@ -251,10 +251,10 @@ class BackendClient:
             record.error_type or record.status.value, record.message or record.status.value
         )
 
-    async def execution_history(self, execution_id: str) -> list[HistoryEvent]:
-        """Return the execution's history (see ``Client``)."""
+    async def execution_history(self, execution_id: str, after: int = 0) -> list[HistoryEvent]:
+        """Return the execution's history (see ``Client``), from position ``after`` on."""
         await self._record(execution_id)
-        return await self.backend.executions.history(execution_id)
+        return await self.backend.executions.history(execution_id, after)
 
     async def executions(self, query: ExecutionFilter) -> ExecutionPage:
         """List executions, newest first."""

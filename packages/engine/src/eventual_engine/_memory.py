@@ -113,9 +113,9 @@ class _State:
         more = len(found) > query.limit
         return ExecutionPage(executions=tuple(page), next=page[-1].id if more and page else None)
 
-    async def history(self, execution_id: str) -> builtins.list[HistoryEvent]:
-        """Return the history, oldest first."""
-        return list(self.histories.get(execution_id, ()))
+    async def history(self, execution_id: str, after: int = 0) -> builtins.list[HistoryEvent]:
+        """Return the history, oldest first, from position ``after`` on."""
+        return list(self.histories.get(execution_id, ())[after:])
 
     async def commit(self, step: StepCommit) -> None:
         """Apply a step atomically, or raise ``Conflict``."""

@@ -44,6 +44,10 @@ def signal(
     out = Output(as_json)
     with out.client(url, token) as client:
         answer = client.request("POST", path, body=payload, what=f"execution {execution_id!r}")
+    if isinstance(answer, dict) and answer.get("accepted") is False:
+        # The execution has ended: the service discarded the signal and says why.
+        _accepted(out, answer, f"not sent: {answer.get('message') or 'the execution has ended'}")
+        return
     _accepted(out, answer, f"sent {signal_name} to {execution_id}")
 
 

@@ -30,6 +30,16 @@ from ._codec import Codec as Codec
 from ._codec import decode as decode
 from ._codec import default_codec as default_codec
 from ._codec import encode as encode
+from ._limits import MAX_DEPTH as MAX_DEPTH
+from ._limits import check_storable as check_storable
 from ._types import JsonValue as JsonValue
 
-__all__ = ["Codec", "JsonValue", "decode", "default_codec", "encode"]
+__all__ = [
+    "Codec",
+    "JsonValue",
+    "MAX_DEPTH",
+    "check_storable",
+    "decode",
+    "default_codec",
+    "encode",
+]

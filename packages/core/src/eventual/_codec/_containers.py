@@ -19,6 +19,7 @@ from cattrs.errors import BaseValidationError
 
 from .._errors import ValidationError
 from ._errors import _as_error, _key_segment, _mismatch, _raise_at, _show, _type_name
+from ._limits import check_text
 from ._types import (
     _SETS,
     _Decoder,
@@ -219,6 +220,7 @@ class _ContainerHooks:
 
         def key(raw: object) -> str:
             if type(raw) is str:
+                check_text(raw)
                 return raw
             try:
                 encoded = encode_key(raw)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import typing
 from enum import Enum
 from typing import Annotated, Any, NoReturn
@@ -24,6 +25,7 @@ from .._errors import ValidationError
 from ._types import _is_literal, _is_union, _NoneType
 
 _PREVIEW = 60
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class _PreviewFull(Exception):
@@ -48,7 +50,7 @@ def _show(value: object) -> str:
         elif type(item) is int:
             emit(str(item) if item.bit_length() < 200 else "<a very long int>")
         elif type(item) is str:
-            emit(json.dumps(item[: _PREVIEW + 1], ensure_ascii=False))
+            emit(_text(item[: _PREVIEW + 1]))
         elif type(item) is list or type(item) is tuple:
             emit("[" if type(item) is list else "(")
             for index, element in enumerate(item):
@@ -93,8 +95,14 @@ def _mismatch(expected: str, value: object) -> ValidationError:
     return ValidationError("", f"expected {expected}, got {_show(value)}")
 
 
+def _text(value: str) -> str:
+    """Quote text as JSON, escaping it all when it holds a lone surrogate (unprintable)."""
+    quoted = json.dumps(value, ensure_ascii=False)
+    return quoted if quoted.isascii() or not _SURROGATES.search(quoted) else json.dumps(value)
+
+
 def _key_segment(key: object) -> str:
-    return f"[{json.dumps(key, ensure_ascii=False) if type(key) is str else _show(key)}]"
+    return f"[{_text(key) if type(key) is str else _show(key)}]"
 
 
 def _moved(path: str, error: ValidationError) -> ValidationError:

@@ -21,6 +21,7 @@ from typing import Any
 
 from .._errors import ValidationError
 from ._errors import _key_segment, _mismatch, _raise_at, _show
+from ._limits import check_text
 from ._types import JsonValue, T, _Decoder, _Encoder, _is_enum
 
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -28,7 +29,10 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)
 
 def _check_json(data: object) -> None:
     """Check that data is plain JSON (for ``Any``), naming the first part that is not."""
-    if type(data) is str or type(data) is int or type(data) is bool or data is None:
+    if type(data) is str:
+        check_text(data)
+        return
+    if type(data) is int or type(data) is bool or data is None:
         return
     if type(data) is float:
         if not math.isfinite(data):
@@ -44,6 +48,7 @@ def _check_json(data: object) -> None:
             if type(key) is not str:
                 raise ValidationError("", f"object keys must be strings, got {_show(key)}")
             try:
+                check_text(key)
                 _check_json(item)
             except ValidationError as exc:
                 _raise_at(_key_segment(key), exc)
@@ -86,6 +91,7 @@ def _float_value(data: object) -> float:
 
 def _str_value(data: object) -> str:
     if type(data) is str:
+        check_text(data)
         return data
     raise _mismatch("str", data)
 
@@ -164,8 +170,10 @@ def _encode_float(value: object) -> float:
 
 def _encode_str(value: object) -> str:
     if type(value) is str:
+        check_text(value)
         return value
     if isinstance(value, str):
+        check_text(value)
         return str.__str__(value)  # a plain str, also for str-valued enum members
     raise _mismatch("str", value)
 

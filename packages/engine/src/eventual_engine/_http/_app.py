@@ -35,7 +35,7 @@ from eventual.spi import use_client
 from .._engine import Engine
 from .._local import LocalRuntime
 from ._guard import check_host, check_json_type, check_origin
-from ._inputs import rest_input, rpc_input
+from ._inputs import invalid, rest_input, rpc_input
 from ._options import HttpOptions
 from ._responses import (
     REQUEST_ID_HEADER,
@@ -46,7 +46,7 @@ from ._responses import (
     request_id_of,
     with_header,
 )
-from ._routing import Endpoint, Handler, Router
+from ._routing import Endpoint, Handler, Router, raw_path_for_routing
 from ._system import SYSTEM_PREFIX, SystemApi
 
 __all__ = ["HttpApp"]
@@ -61,6 +61,11 @@ Send = Callable[[Message], Awaitable[None]]
 # The request id of the request being handled: a middleware may pass on a request
 # it built itself, without the x-request-id header, and errors must still carry it.
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("eventual_request_id")
+# The request's path as the server received it (decoded, and in routing form), so
+# that a %2F stays inside its path parameter unless a middleware changes the path.
+_raw_path: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "eventual_raw_path", default=None
+)
 
 
 def _command_endpoints(command: Command[Any, Any], options: HttpOptions) -> list[Endpoint]:
@@ -68,7 +73,13 @@ def _command_endpoints(command: Command[Any, Any], options: HttpOptions) -> list
         async def call(request: HttpRequest) -> HttpResponse:
             check_origin(request, options)
             check_json_type(request)
-            output = await command(read(command, request))
+            input = read(command, request)
+            try:
+                output = await command(input)
+            except ValidationError as exc:
+                # A value the request gave that does not fit where the command put
+                # it (an execution name, a workflow's input): the client's to fix.
+                raise invalid(exc.path, exc.problem) from None
             if isinstance(output, HttpResponse):
                 return output
             return json_response(command.encode_output(output))
@@ -186,7 +197,7 @@ class HttpApp:
                         raise self._too_large()
                     path = request.path
                     if path == SYSTEM_PREFIX or path.startswith(SYSTEM_PREFIX + "/"):
-                        response = await self._system.handle(request)
+                        response = await self._system.handle(request, _routing_of(request))
                     else:
                         response = _checked(await self._chain(request), "middleware")
                 except Exception as exc:
@@ -212,7 +223,8 @@ class HttpApp:
         request_id = _request_id.get()
         try:
             request = _with_request_id(request, request_id)
-            endpoint, params = self._router.match(request.method, request.path)
+            routing = _routing_of(request)
+            endpoint, params = self._router.match(request.method, request.path, routing)
             if params:
                 request = attrs.evolve(request, params=params)
             return _checked(await endpoint.route(request), endpoint.route.name)
@@ -281,7 +293,15 @@ class HttpApp:
             response = self._failure(self._too_large(), request, request_id)
             response = with_header(_finished(response, request_id), "connection", "close")
         else:
-            response = await self.handle(attrs.evolve(request, body=body))
+            raw_path = scope.get("raw_path")
+            token = None
+            if raw_path:
+                token = _raw_path.set((request.path, raw_path_for_routing(raw_path)))
+            try:
+                response = await self.handle(attrs.evolve(request, body=body))
+            finally:
+                if token is not None:
+                    _raw_path.reset(token)
         await _send_response(response, send)
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
@@ -304,6 +324,11 @@ class HttpApp:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _routing_of(request: HttpRequest) -> str | None:
+    raw = _raw_path.get()
+    return raw[1] if raw is not None and raw[0] == request.path else None
 
 
 def _finished(response: HttpResponse, request_id: str) -> HttpResponse:

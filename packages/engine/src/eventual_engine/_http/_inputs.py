@@ -16,23 +16,29 @@ import json
 from typing import Any, NoReturn
 
 from eventual import Command, HttpRequest, ValidationError
-from eventual.codec import JsonValue
+from eventual.codec import JsonValue, check_storable
 
 from ._responses import ApiError
 from ._schema import record_fields, wants_text
 
-__all__ = ["invalid", "parse_json", "rest_input", "rpc_input"]
+__all__ = ["invalid", "parse_json", "rest_input", "rpc_input", "storable"]
 
 
 def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_json(body: bytes) -> JsonValue:
+def parse_json(body: bytes, path: str = "body") -> JsonValue:
     """Parse a request body as JSON; an empty body is ``null``.
 
+    Args:
+        body: The raw body.
+        path: What the body is, to name where a value cannot be stored.
+
     Raises:
-        ApiError: 400 ``malformed JSON`` saying where parsing stopped.
+        ApiError: 400 ``malformed JSON`` saying where parsing stopped; 400
+            ``invalid input`` naming the field that cannot be stored (a lone
+            surrogate, nesting deeper than ``MAX_DEPTH``).
     """
     if not body:
         return None
@@ -42,7 +48,20 @@ def parse_json(body: bytes) -> JsonValue:
         raise ApiError(400, "malformed JSON", f"the body is not UTF-8: {exc.reason}") from None
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "malformed JSON", str(exc)) from None
+    storable(data, path)
     return data
+
+
+def storable(data: JsonValue, path: str) -> None:
+    """Refuse data that could not be stored (see ``eventual.codec.check_storable``).
+
+    Raises:
+        ApiError: 400 ``invalid input`` naming the field.
+    """
+    try:
+        check_storable(data, path)
+    except ValidationError as exc:
+        raise invalid(exc.path, exc.problem) from None
 
 
 def invalid(path: str, problem: str) -> ApiError:
@@ -59,7 +78,7 @@ def _decode(command: Command[Any, Any], data: JsonValue) -> Any:
 
 def rpc_input(command: Command[Any, Any], request: HttpRequest) -> Any:
     """Return the input of an RPC call: the JSON body decoded by the command's type."""
-    return _decode(command, parse_json(request.body))
+    return _decode(command, parse_json(request.body, "input"))
 
 
 def _from_text(text: str, type_: Any) -> JsonValue:
@@ -74,13 +93,14 @@ def _from_text(text: str, type_: Any) -> JsonValue:
 
 def rest_input(command: Command[Any, Any], request: HttpRequest) -> Any:
     """Return the input of a REST call from its body, query and path parameters."""
-    body = parse_json(request.body)
+    body = parse_json(request.body, "input")
     input_type = command.input_type
     fields = {name: kind for name, kind, _ in record_fields(input_type)}
     if not fields:
         if body is None and len(request.params) == 1:
             (text,) = request.params.values()
             body = _from_text(text, input_type)
+            storable(body, "input")
         return _decode(command, body)
     if body is None:
         body = {}
@@ -99,4 +119,5 @@ def rest_input(command: Command[Any, Any], request: HttpRequest) -> Any:
                 )
             data[key] = value
             origin[key] = f"{source} parameter"
+    storable(data, "input")
     return _decode(command, data)

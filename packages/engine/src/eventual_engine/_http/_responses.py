@@ -62,9 +62,17 @@ def reason(status: int) -> str:
 
 
 def json_response(data: JsonValue, status: int = 200) -> HttpResponse:
-    """Return a response whose body is ``data`` (already JSON-compatible) as compact JSON."""
+    r"""Return a response whose body is ``data`` (already JSON-compatible) as compact JSON.
+
+    Text that UTF-8 cannot hold (a lone surrogate in a value stored long ago, or
+    echoed in an error) is sent escaped, ``"\ud800"``, rather than failing.
+    """
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return HttpResponse(body.encode("utf-8"), status, _JSON)
+    try:
+        return HttpResponse(body.encode("utf-8"), status, _JSON)
+    except UnicodeEncodeError:
+        body = json.dumps(data, separators=(",", ":"), allow_nan=False)
+        return HttpResponse(body.encode("ascii"), status, _JSON)
 
 
 def error_response(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
@@ -12,7 +13,15 @@ from eventual.codec import JsonValue
 
 from ._responses import ApiError
 
-__all__ = ["NO_BODY", "UNKNOWN", "Endpoint", "Handler", "Router"]
+__all__ = [
+    "NO_BODY",
+    "UNKNOWN",
+    "Endpoint",
+    "Handler",
+    "Router",
+    "raw_path_for_routing",
+    "routing_path",
+]
 
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
 NO_BODY: Final = object()
@@ -88,33 +97,44 @@ class Router:
             if endpoint.param_names:
                 self._patterns.append(endpoint)
             else:
-                key = _normalise(endpoint.path)
+                key = _normalise(routing_path(endpoint.path))
                 self._literal.setdefault(key, {})[endpoint.method] = endpoint
 
-    def match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
+    def match(
+        self, method: str, path: str, routing: str | None = None
+    ) -> tuple[Endpoint, dict[str, str]]:
         """Return the endpoint serving ``method`` and ``path`` with its path parameters.
 
         HEAD is served by the GET endpoint (the caller drops the body); OPTIONS
         on a known path by an endpoint answering 204 with an ``allow`` header.
+
+        Args:
+            method: The request's method.
+            path: The request's path, percent-decoded.
+            routing: The path with each segment decoded but a ``/`` or ``%``
+                inside a segment escaped (``raw_path_for_routing``), so that
+                ``%2F`` stays inside its parameter; by default ``path``'s.
 
         Raises:
             ApiError: 404 when no endpoint has the path; 405 (with an ``allow``
                 header) when endpoints have it for other methods only.
         """
         wanted = "GET" if method == "HEAD" else method
+        if routing is None:
+            routing = routing_path(path)
         allowed: set[str] = set()
-        literal = self._literal.get(_normalise(path))
+        literal = self._literal.get(_normalise(routing))
         if literal is not None:
             found = literal.get(wanted)
             if found is not None:
                 return found, {}
             allowed.update(literal)
         for endpoint in self._patterns:
-            params = endpoint.route.path.match(path)
-            if params is None:
+            escaped = endpoint.route.path.match(routing)
+            if escaped is None:
                 continue
             if endpoint.method == wanted:
-                return endpoint, params
+                return endpoint, {name: urllib.parse.unquote(v) for name, v in escaped.items()}
             allowed.add(endpoint.method)
         if not allowed:
             raise ApiError(404, f"no route for {method} {path}")
@@ -133,6 +153,24 @@ def _options_endpoint(allow: dict[str, str]) -> Endpoint:
         return HttpResponse(b"", 204, allow)
 
     return Endpoint.of("OPTIONS", "/", options)
+
+
+def routing_path(path: str) -> str:
+    """Return a decoded path in the form routers match: ``%`` escaped as ``%25``."""
+    return path.replace("%", "%25")
+
+
+def raw_path_for_routing(raw_path: bytes) -> str:
+    """Return a raw (percent-encoded) path in the form routers match.
+
+    Each segment is decoded as UTF-8, then a ``%`` or ``/`` in it escaped again,
+    so that ``/orders/a%2Fb`` has the two segments ``orders`` and ``a/b``.
+    """
+    segments = []
+    for segment in raw_path.split(b"/"):
+        text = urllib.parse.unquote_to_bytes(segment).decode("utf-8", "replace")
+        segments.append(text.replace("%", "%25").replace("/", "%2F"))
+    return "/".join(segments)
 
 
 def _normalise(path: str) -> str:

@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-from collections.abc import Callable, Coroutine, Sequence
+import json
+import logging
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
 from eventual import (
     DefinitionNotFound,
-    EventualError,
     ExecutionAlreadyExists,
     ExecutionNotFound,
     ExecutionStatus,
@@ -31,188 +32,71 @@ from eventual import (
 )
 from eventual.codec import JsonValue, decode, encode
 from eventual.history import ExecutionRecord, history_event_to_json
-from eventual.spi import DeadLetter, ExecutionFilter, SubscriptionDelivery, execution_id
+from eventual.spi import ExecutionFilter, SubscriptionDelivery, execution_id
 
-from .._ids import parse_task_token
 from ._guard import check_json_type, check_origin
 from ._inputs import invalid, parse_json
 from ._openapi import openapi_document
 from ._options import HttpOptions
-from ._responses import ApiError, json_response
+from ._params import (
+    MAX_POSITION,
+    check_name,
+    check_token,
+    path_execution_id,
+    query_int,
+    query_seconds,
+    read_body,
+    unreadable_cursor,
+)
+from ._responses import ApiError, json_response, with_header
 from ._routing import Endpoint, Router
+from ._system_bodies import (
+    Accepted,
+    CompleteTask,
+    DeadLetterPage,
+    ExecutionPageBody,
+    FailTask,
+    Health,
+    HistoryBody,
+    Redrive,
+    Redriven,
+    SignalAnswer,
+    Started,
+    StartExecution,
+)
 
 if TYPE_CHECKING:
     from .._engine import Engine
 
-__all__ = [
-    "SYSTEM_PREFIX",
-    "CompleteTask",
-    "ExecutionPageBody",
-    "FailTask",
-    "Redrive",
-    "StartExecution",
-    "SystemApi",
-]
+__all__ = ["SYSTEM_PREFIX", "SystemApi"]
 
 SYSTEM_PREFIX: Final = "/_eventual"
 _MAX_LIMIT = 1000
 _HEALTH: Final = f"{SYSTEM_PREFIX}/health"
-T = TypeVar("T")
-
-
-@attrs.frozen(kw_only=True)
-class StartExecution:
-    """Body of ``POST /_eventual/executions``: which workflow, its input, its name."""
-
-    workflow: str
-    input: Any = None  # JSON, checked against the workflow's input type
-    name: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class CompleteTask:
-    """Body of ``POST /_eventual/tasks/complete``: the task's token and its result."""
-
-    token: str
-    result: Any = None  # JSON
-
-
-@attrs.frozen(kw_only=True)
-class FailTask:
-    """Body of ``POST /_eventual/tasks/fail``: the task's token and its error."""
-
-    token: str
-    error_type: str = "Error"
-    message: str = ""
-
-
-@attrs.frozen(kw_only=True)
-class Redrive:
-    """Body of ``POST /_eventual/dead-letters/redrive``: which ones (all when null)."""
-
-    ids: list[str] | None = None
-
-
-@attrs.frozen(kw_only=True)
-class ExecutionPageBody:
-    """A page of executions, newest first, and the cursor of the next page."""
-
-    executions: list[ExecutionRecord]
-    next: str | None
-
-
-@attrs.frozen(kw_only=True)
-class DeadLetterPage:
-    """A page of dead letters, oldest first, and the cursor of the next page."""
-
-    dead_letters: list[DeadLetter]
-    next: str | None
-
-
-@attrs.frozen(kw_only=True)
-class Accepted:
-    """What the system API answers when it has accepted a request."""
-
-    accepted: bool = True
-
-
-@attrs.frozen(kw_only=True)
-class Started:
-    """The id of a started (or already existing, same input) execution."""
-
-    id: str
-
-
-@attrs.frozen(kw_only=True)
-class Redriven:
-    """How many dead letters were delivered again."""
-
-    redriven: int
-
-
-@attrs.frozen(kw_only=True)
-class Health:
-    """The health check's answer."""
-
-    status: str
-    service: str
-
-
-@attrs.frozen(kw_only=True)
-class HistoryBody:
-    """An execution's history events, oldest first (each with its ``type``).
-
-    Attributes:
-        events: The events from position ``after`` on (all of them by default).
-        next: The history's length: pass it as ``after`` to get only newer events.
-        status: The execution's status when the history was read.
-    """
-
-    events: list[dict[str, Any]]
-    next: int
-    status: ExecutionStatus
-
-
-def _body(request: HttpRequest, type_: Any) -> Any:
-    data = parse_json(request.body)
-    try:
-        return decode(data, type_, path="body")
-    except ValidationError as exc:
-        raise invalid(exc.path, exc.problem) from None
-
-
-def _query_int(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:
-    text = request.query.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise invalid(f"query.{name}", f"expected an integer, got {text!r}") from None
-    if not low <= value <= high:
-        raise invalid(f"query.{name}", f"must be between {low} and {high}, got {value}")
-    return value
-
-
-def _query_seconds(request: HttpRequest, name: str, high: float) -> float:
-    """Return a long-poll's wait, capped at ``high``: the client asks again after it."""
-    text = request.query.get(name)
-    if text is None or text == "":
-        return 0.0
-    try:
-        value = float(text)
-    except ValueError:
-        raise invalid(f"query.{name}", f"expected seconds, got {text!r}") from None
-    if not value >= 0:  # also refuses NaN
-        raise invalid(f"query.{name}", f"must be 0 or more seconds, got {text}")
-    return min(value, high)
-
-
-def _query_position(request: HttpRequest, name: str) -> int:
-    text = request.query.get(name)
-    if text is None or text == "":
-        return 0
-    if not (text.isascii() and text.isdigit()):
-        raise invalid(f"query.{name}", f"expected a position (0 or more), got {text!r}")
-    return int(text)
-
-
 _HISTORY_POLL = 0.25
 """Longest wait between history reads of a long-poll (another process may write)."""
+T = TypeVar("T")
+log = logging.getLogger("eventual.http")
 
 
-def _execution_id(request: HttpRequest) -> str:
+WITHHELD_HEADER: Final = "x-eventual-withheld"
+"""Names the parts of a record left out (null) because they cannot be served."""
+
+
+def _record_json(record: ExecutionRecord) -> tuple[JsonValue, bool]:
+    """Return a record as JSON and whether it is whole.
+
+    A record stored before today's checks may hold an input or result that cannot
+    be served (a lone surrogate, nesting deeper than a JSON writer goes); it is
+    served with those left null, and logged, rather than failing the request.
+    """
     try:
-        return execution_id(request.params["workflow"], request.params["name"])
-    except ValueError as exc:
-        raise invalid("path.name", str(exc)) from None
-
-
-def _check_token(token: str) -> None:
-    try:
-        parse_task_token(token)
-    except EventualError:
-        raise invalid("body.token", f"not a task token: {token!r}") from None
+        data = encode(record)
+        json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, RecursionError):  # ValidationError and UnicodeEncodeError too
+        log.warning("execution %s: its input or result cannot be served", record.id)
+        return encode(attrs.evolve(record, input=None, result=None)), False
+    return data, True
 
 
 class SystemApi:
@@ -241,6 +125,19 @@ class SystemApi:
         self._openapi: dict[str, Any] | None = None
         self._token = None if options.token is None else options.token.encode("utf-8")
         self._closing = asyncio.Event()
+        self._polls = 0
+
+    @contextlib.contextmanager
+    def _poll_slot(self) -> Iterator[bool]:
+        """Yield whether a long-poll may be held: at most ``max_held_polls`` at once."""
+        if self._polls >= self._options.max_held_polls:
+            yield False
+            return
+        self._polls += 1
+        try:
+            yield True
+        finally:
+            self._polls -= 1
 
     def close(self) -> None:
         """Answer the long-polls being held now, and hold no new ones."""
@@ -269,7 +166,7 @@ class SystemApi:
             )
         return self._openapi
 
-    async def handle(self, request: HttpRequest) -> HttpResponse:
+    async def handle(self, request: HttpRequest, routing: str | None = None) -> HttpResponse:
         """Answer a request under ``/_eventual``; raises ``ApiError`` for failures.
 
         The token is checked before the path is looked up, so that a caller
@@ -277,7 +174,7 @@ class SystemApi:
         """
         if request.path.rstrip("/") != _HEALTH:
             self._authorize(request)
-        endpoint, params = self._router.match(request.method, request.path)
+        endpoint, params = self._router.match(request.method, request.path, routing)
         check_origin(request, self._options)
         check_json_type(request)
         if params:
@@ -388,7 +285,7 @@ class SystemApi:
                 self._signal,
                 summary="Send a signal (the body is its payload)",
                 body_type=Any,
-                response_type=Accepted,
+                response_type=SignalAnswer,
                 status=202,
             ),
             ep(
@@ -475,20 +372,43 @@ class SystemApi:
         query = ExecutionFilter(
             workflow=request.query.get("workflow") or None,
             status=status,
-            limit=_query_int(request, "limit", 100, 1, _MAX_LIMIT),
+            limit=query_int(request, "limit", 100, 1, _MAX_LIMIT),
             after=request.query.get("cursor") or None,
         )
-        page = await self._engine().executions(query)
-        body = ExecutionPageBody(executions=list(page.executions), next=page.next)
-        return json_response(encode(body))
+        engine = self._engine()
+        if query.after is not None:
+            await self._check_cursor(query.after)
+        page = await engine.executions(query)
+        with contextlib.suppress(ValueError, RecursionError):  # ValidationError too
+            return json_response(
+                encode(ExecutionPageBody(executions=list(page.executions), next=page.next))
+            )
+        # One record that cannot be served must not hide the others.
+        records: list[JsonValue] = []
+        withheld: list[JsonValue] = []
+        for record in page.executions:
+            served, complete = _record_json(record)
+            records.append(served)
+            if not complete:
+                withheld.append(record.id)
+        return json_response({"executions": records, "next": page.next, "withheld": withheld})
+
+    async def _check_cursor(self, cursor: str) -> None:
+        workflow, _, name = cursor.partition("/")
+        try:
+            check_name("query.cursor", workflow, "workflow")
+            await self._engine().execution_record(execution_id(workflow, name))
+        except (ApiError, ValidationError, ExecutionNotFound):
+            raise unreadable_cursor(cursor) from None
 
     async def _start(self, request: HttpRequest) -> HttpResponse:
-        start: StartExecution = _body(request, StartExecution)
+        start: StartExecution = read_body(request, StartExecution)
+        check_name("body.workflow", start.workflow, "workflow")
         if start.name is not None:
             try:
                 execution_id(start.workflow, start.name)
-            except ValueError as exc:
-                raise invalid("body.name", str(exc)) from None
+            except ValidationError as exc:
+                raise invalid("body.name", exc.problem) from None
         workflow = self._service.workflow(start.workflow)
         try:
             id_ = await self._engine().start_execution(workflow.name, start.input, start.name)
@@ -497,57 +417,78 @@ class SystemApi:
         return json_response({"id": id_}, 201)
 
     async def _get(self, request: HttpRequest) -> HttpResponse:
-        id_ = _execution_id(request)
-        wait = _query_seconds(request, "wait", self._options.max_wait)
+        id_ = path_execution_id(request)
+        wait = query_seconds(request, "wait", self._options.max_wait)
         engine = self._engine()
         record = None
-        if wait > 0:
-            with contextlib.suppress(TimeoutError):
-                record = await self._held(engine.wait(id_, wait))
+        with self._poll_slot() as held:
+            if wait > 0 and held:
+                with contextlib.suppress(TimeoutError):
+                    record = await self._held(engine.wait(id_, wait))
         if record is None:
             record = await engine.execution_record(id_)
-        return json_response(encode(record))
+        served, complete = _record_json(record)
+        response = json_response(served)
+        return response if complete else with_header(response, WITHHELD_HEADER, "input, result")
 
     async def _history(self, request: HttpRequest) -> HttpResponse:
-        id_ = _execution_id(request)
-        after = _query_position(request, "after")
-        wait = _query_seconds(request, "wait", self._options.max_wait)
+        id_ = path_execution_id(request)
+        after = query_int(request, "after", 0, 0, MAX_POSITION)
+        wait = query_seconds(request, "wait", self._options.max_wait)
         engine = self._engine()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
-        while True:
-            # The record first: once it has ended, the history read after it is whole.
-            record = await engine.execution_record(id_)
-            events = await engine.execution_history(id_)
-            left = deadline - loop.time()
-            if len(events) > after or record.status.done or left <= 0 or self._closing.is_set():
-                break
-            await self._held(engine.wait_for_progress(id_, min(left, _HISTORY_POLL)))
+        with self._poll_slot() as held:
+            while True:
+                # The record first: once it has ended, the history read after it is whole.
+                # Only the events from `after` on are read, each time round.
+                record = await engine.execution_record(id_)
+                events = await engine.execution_history(id_, after)
+                left = deadline - loop.time()
+                if events or record.status.done or left <= 0 or not held:
+                    break
+                if self._closing.is_set():
+                    break
+                await self._held(engine.wait_for_progress(id_, min(left, _HISTORY_POLL)))
+        length = after + len(events)
+        if not events and after and not await engine.execution_history(id_, after - 1):
+            # Past the end: say where the end is (a client error, so reading it all is fine).
+            length = len(await engine.execution_history(id_))
         body = HistoryBody(
-            events=[history_event_to_json(event) for event in events[after:]],
-            next=len(events),
+            events=[history_event_to_json(event) for event in events],
+            next=length,
             status=record.status,
         )
         return json_response(encode(body))
 
     async def _signal(self, request: HttpRequest) -> HttpResponse:
-        id_ = _execution_id(request)
+        id_ = path_execution_id(request)
         signal = self._service.signal(request.params["signal"])
         data = parse_json(request.body)
         try:
             data = encode(decode(data, signal.payload_type, path="body"), signal.payload_type)
         except ValidationError as exc:
             raise invalid(exc.path, exc.problem) from None
-        await self._engine().send_signal(id_, signal.name, data)
-        return json_response({"accepted": True}, 202)
+        engine = self._engine()
+        record = await engine.execution_record(id_)
+        if record.status.done:
+            # The engine discards it too (DESIGN: sending never fails); say so here.
+            answer = SignalAnswer(
+                accepted=False,
+                message=f"execution {id_!r} has ended ({record.status.value}); "
+                f"the signal {signal.name!r} was discarded",
+            )
+            return json_response(encode(answer), 202)
+        await engine.send_signal(id_, signal.name, data)
+        return json_response(encode(SignalAnswer()), 202)
 
     async def _cancel(self, request: HttpRequest) -> HttpResponse:
-        await self._engine().cancel_execution(_execution_id(request))
+        await self._engine().cancel_execution(path_execution_id(request))
         return json_response({"accepted": True}, 202)
 
     async def _publish(self, request: HttpRequest) -> HttpResponse:
         event = self._service.event(request.params["event"])
-        payloads = _body(request, list[Any])
+        payloads = read_body(request, list[Any])
         encoded: list[tuple[str, JsonValue]] = []
         for index, payload in enumerate(payloads):
             try:
@@ -559,15 +500,15 @@ class SystemApi:
         return json_response({"accepted": True}, 202)
 
     async def _complete_task(self, request: HttpRequest) -> HttpResponse:
-        body: CompleteTask = _body(request, CompleteTask)
-        _check_token(body.token)
-        await self._engine().complete_task(body.token, body.result)
+        completion: CompleteTask = read_body(request, CompleteTask)
+        check_token(completion.token)
+        await self._engine().complete_task(completion.token, completion.result)
         return json_response({"accepted": True}, 202)
 
     async def _fail_task(self, request: HttpRequest) -> HttpResponse:
-        body: FailTask = _body(request, FailTask)
-        _check_token(body.token)
-        await self._engine().fail_task(body.token, body.error_type, body.message)
+        failure: FailTask = read_body(request, FailTask)
+        check_token(failure.token)
+        await self._engine().fail_task(failure.token, failure.error_type, failure.message)
         return json_response({"accepted": True}, 202)
 
     def _delivery(self) -> SubscriptionDelivery:
@@ -582,7 +523,7 @@ class SystemApi:
 
     async def _dead_letters(self, request: HttpRequest) -> HttpResponse:
         delivery = self._delivery()
-        limit = _query_int(request, "limit", 100, 1, _MAX_LIMIT)
+        limit = query_int(request, "limit", 100, 1, _MAX_LIMIT)
         letters = await delivery.dead_letters(
             limit=limit + 1, after=request.query.get("cursor") or None
         )
@@ -592,7 +533,7 @@ class SystemApi:
 
     async def _redrive(self, request: HttpRequest) -> HttpResponse:
         delivery = self._delivery()
-        body: Redrive = _body(request, Redrive) if request.body else Redrive()
-        count = await delivery.redrive(body.ids)
+        which: Redrive = read_body(request, Redrive) if request.body else Redrive()
+        count = await delivery.redrive(which.ids)
         self._engine().notify()
         return json_response({"redriven": count})

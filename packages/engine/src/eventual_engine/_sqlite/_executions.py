@@ -97,13 +97,14 @@ class SqliteExecutions:
 
         return await self._db.read(run)
 
-    async def history(self, execution_id: str) -> builtins.list[HistoryEvent]:
-        """Return the execution's history, oldest first (empty if it does not exist)."""
+    async def history(self, execution_id: str, after: int = 0) -> builtins.list[HistoryEvent]:
+        """Return the history from position ``after`` on, oldest first (empty if none)."""
 
         def run(conn: sqlite3.Connection) -> builtins.list[HistoryEvent]:
             rows = conn.execute(
-                "SELECT event FROM history WHERE execution_id = ? ORDER BY position",
-                (execution_id,),
+                "SELECT event FROM history WHERE execution_id = ? AND position >= ? "
+                "ORDER BY position",
+                (execution_id, after),
             ).fetchall()
             return [load_event(text) for (text,) in rows]
 

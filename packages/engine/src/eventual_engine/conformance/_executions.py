@@ -310,12 +310,27 @@ async def list_ignores_unknown_cursor(backend: Backend, timing: Timing) -> None:
     assert page.executions == (second, first)
 
 
+async def history_reads_from_a_position(backend: Backend, timing: Timing) -> None:
+    """history(id, after) returns only the events from that position on."""
+    record, batch = await started_and_claimed(backend)
+    finished = WorkflowSucceeded(timestamp=T0, result=1)
+    await backend.executions.commit(consume(batch, done(record), 1, events=(SCHEDULED, finished)))
+    assert await backend.executions.history(record.id, 1) == [SCHEDULED, finished]
+    assert await backend.executions.history(record.id, 3) == []
+    assert await backend.executions.history(record.id, 0) == [
+        started_of(record),
+        SCHEDULED,
+        finished,
+    ]
+
+
 CHECKS = (
     create_writes_started_history_and_queues_start,
     create_existing_returns_stored_record_unchanged,
     create_schedules_timers,
     unknown_execution_has_no_record_or_history,
     commit_appends_events_and_updates_record,
+    history_reads_from_a_position,
     commit_applies_every_outbox_part,
     commit_without_lease_starts_unclaimed,
     commit_conflict_on_wrong_length_writes_nothing,

@@ -1,0 +1,138 @@
+"""The bodies the system API reads and answers, as typed records.
+
+Their types are also what the OpenAPI document describes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from eventual import ExecutionStatus
+from eventual.history import ExecutionRecord
+from eventual.spi import DeadLetter
+
+__all__ = [
+    "Accepted",
+    "CompleteTask",
+    "DeadLetterPage",
+    "ExecutionPageBody",
+    "FailTask",
+    "Health",
+    "HistoryBody",
+    "Redrive",
+    "Redriven",
+    "SignalAnswer",
+    "StartExecution",
+    "Started",
+]
+
+
+@attrs.frozen(kw_only=True)
+class StartExecution:
+    """Body of ``POST /_eventual/executions``: which workflow, its input, its name."""
+
+    workflow: str
+    input: Any = None  # JSON, checked against the workflow's input type
+    name: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CompleteTask:
+    """Body of ``POST /_eventual/tasks/complete``: the task's token and its result."""
+
+    token: str
+    result: Any = None  # JSON
+
+
+@attrs.frozen(kw_only=True)
+class FailTask:
+    """Body of ``POST /_eventual/tasks/fail``: the task's token and its error."""
+
+    token: str
+    error_type: str = "Error"
+    message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Redrive:
+    """Body of ``POST /_eventual/dead-letters/redrive``: which ones (all when null)."""
+
+    ids: list[str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ExecutionPageBody:
+    """A page of executions, newest first, and the cursor of the next page."""
+
+    executions: list[ExecutionRecord]
+    next: str | None
+    withheld: list[str] = attrs.field(factory=list)
+    """Ids of executions whose input or result could not be served (shown as null)."""
+
+
+@attrs.frozen(kw_only=True)
+class DeadLetterPage:
+    """A page of dead letters, oldest first, and the cursor of the next page."""
+
+    dead_letters: list[DeadLetter]
+    next: str | None
+
+
+@attrs.frozen(kw_only=True)
+class Accepted:
+    """What the system API answers when it has accepted a request."""
+
+    accepted: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class SignalAnswer:
+    """What the system API answers to a signal.
+
+    Attributes:
+        accepted: Whether the signal was queued for the execution; False when
+            the execution had already ended, and the signal was discarded.
+        message: Why it was not accepted, when it was not.
+    """
+
+    accepted: bool = True
+    message: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Started:
+    """The id of a started (or already existing, same input) execution."""
+
+    id: str
+
+
+@attrs.frozen(kw_only=True)
+class Redriven:
+    """How many dead letters were delivered again."""
+
+    redriven: int
+
+
+@attrs.frozen(kw_only=True)
+class Health:
+    """The health check's answer."""
+
+    status: str
+    service: str
+
+
+@attrs.frozen(kw_only=True)
+class HistoryBody:
+    """An execution's history events, oldest first (each with its ``type``).
+
+    Attributes:
+        events: The events from position ``after`` on (all of them by default).
+        next: The history's length: pass it as ``after`` to get only newer events.
+        status: The execution's status when the history was read.
+    """
+
+    events: list[dict[str, Any]]
+    next: int
+    status: ExecutionStatus
