@@ -77,7 +77,17 @@ EXPECTED: dict[str, list[str]] = {
         "default_codec",
         "encode",
     ],
-    "eventual.sqlite": ["MAX_BATCH", "Database", "DatabaseClosed", "Prepare", "Synchronous"],
+    "eventual.sqlite": [
+        "DEFAULT_DB",
+        "MAX_BATCH",
+        "Database",
+        "DatabaseClosed",
+        "Prepare",
+        "Synchronous",
+        "database_path",
+        "synchronous_level",
+        "synchronous_setting",
+    ],
     "eventual.hookspecs": [
         "eventual_backend_providers",
         "eventual_cli_commands",

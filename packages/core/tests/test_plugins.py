@@ -32,6 +32,7 @@ from eventual._plugins import (
     get_plugin_manager,
     hookimpl,
 )
+from eventual.spi import Backend, EventBus
 
 HOOK_NAMES = sorted(name for name in vars(hookspecs) if name.startswith("eventual_"))
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -100,8 +101,16 @@ def _decode_money(data: JsonValue) -> Money:
     return Money(cents=int(data.removesuffix("c")))
 
 
+def _made(marker: object) -> Backend:
+    # The host never uses what a provider creates, it hands it back: a marker shows
+    # that the named provider's factory ran, with which configuration.
+    return cast(Backend, marker)
+
+
 def _provider(name: str, description: str = "") -> BackendProvider:
-    return BackendProvider(name=name, description=description or name, create=lambda config: name)
+    return BackendProvider(
+        name=name, description=description or name, create=lambda config: _made(name)
+    )
 
 
 class _AlphaBeta:
@@ -121,7 +130,7 @@ class _Everything:
             EventBusProvider(
                 name="pigeon",
                 description="Carrier pigeons",
-                create=lambda config: ("pigeon", config.backend),
+                create=lambda config: cast(EventBus, ("pigeon", config.backend)),
             )
         ]
 
@@ -362,7 +371,8 @@ def test_unknown_backend_error_lists_available_names() -> None:
 def test_backend_lookup_returns_the_named_provider() -> None:
     """A known backend name returns that provider, whose factory builds the backend."""
     plugins = Plugins(get_plugin_manager(autoload=False, plugins=[_AlphaBeta()]))
-    assert plugins.backend("alpha").create(EventualConfig()) == "alpha"
+    created: object = plugins.backend("alpha").create(EventualConfig())
+    assert created == "alpha"
 
 
 def test_duplicate_backend_names_are_an_error() -> None:
@@ -398,7 +408,8 @@ def test_malformed_provider_results_are_a_clear_error(result: object) -> None:
 def test_event_buses_deploy_targets_and_cli_commands_are_collected() -> None:
     """Event buses, deploy targets and CLI commands from a plugin are all reachable."""
     plugins = Plugins(get_plugin_manager(autoload=False, plugins=[_Everything(), _AlphaBeta()]))
-    assert plugins.event_bus("pigeon").create(EventualConfig(backend="x")) == ("pigeon", "x")
+    bus: object = plugins.event_bus("pigeon").create(EventualConfig(backend="x"))
+    assert bus == ("pigeon", "x")
     assert plugins.deploy_target("tarball").synthesize("svc", {"a": 1}) == ("tar", "svc", {"a": 1})
     assert plugins.cli_commands() == ["command-one", "command-two"]
     with pytest.raises(EventualError, match="available: 'pigeon'"):

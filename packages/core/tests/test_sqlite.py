@@ -1,4 +1,4 @@
-"""The shared SQLite connection thread (``eventual.sqlite``): group commit, isolation, close."""
+"""``eventual.sqlite``: the shared connection thread (group commit, close, errors) and settings."""
 
 from __future__ import annotations
 
@@ -12,7 +12,17 @@ from typing import cast
 
 import pytest
 
-from eventual.sqlite import Database, DatabaseClosed, Synchronous
+from eventual import EventualError
+from eventual.plugins import EventualConfig
+from eventual.sqlite import (
+    DEFAULT_DB,
+    Database,
+    DatabaseClosed,
+    Synchronous,
+    database_path,
+    synchronous_level,
+    synchronous_setting,
+)
 
 
 def _schema(conn: sqlite3.Connection, path: str) -> None:
@@ -275,3 +285,48 @@ async def test_two_databases_on_one_file_see_each_others_commits(tmp_path: Path)
     finally:
         await one.close()
         await two.close()
+
+
+# --- the shared settings -----------------------------------------------------------------
+
+
+def test_the_default_file_is_under_the_project_folder(tmp_path: Path) -> None:
+    """Without a db setting the file is .eventual/local.db beside the pyproject.toml."""
+    config = EventualConfig(config_file=tmp_path / "pyproject.toml")
+    assert database_path(config) == tmp_path / ".eventual" / "local.db"
+    assert database_path(EventualConfig()) == DEFAULT_DB == Path(".eventual") / "local.db"
+
+
+def test_a_relative_db_is_read_from_the_project_folder(tmp_path: Path) -> None:
+    """A relative db is taken from the pyproject.toml's folder; an absolute one is kept."""
+    project = tmp_path / "pyproject.toml"
+    assert database_path(EventualConfig(db="state/x.db", config_file=project)) == (
+        tmp_path / "state" / "x.db"
+    )
+    elsewhere = tmp_path / "elsewhere.db"
+    assert database_path(EventualConfig(db=str(elsewhere), config_file=project)) == elsewhere
+    assert database_path(EventualConfig(db="x.db")) == Path("x.db")
+
+
+@pytest.mark.parametrize(
+    ("options", "level"),
+    [
+        ({}, "NORMAL"),
+        ({"sqlite_synchronous": "full"}, "FULL"),
+        ({"sqlite_synchronous": "Normal"}, "NORMAL"),
+    ],
+)
+def test_the_synchronous_setting_is_read_in_any_case(
+    options: dict[str, object], level: Synchronous
+) -> None:
+    """sqlite_synchronous defaults to NORMAL and accepts NORMAL or FULL in any case."""
+    assert synchronous_setting(EventualConfig(options=options)) == level
+    assert synchronous_level(level.lower()) == level
+
+
+def test_another_synchronous_level_is_refused_by_name() -> None:
+    """Another level raises EventualError naming the setting, or ValueError from the parser."""
+    with pytest.raises(EventualError, match="sqlite_synchronous must be NORMAL or FULL, got 'OFF'"):
+        synchronous_setting(EventualConfig(options={"sqlite_synchronous": "off"}))
+    with pytest.raises(ValueError, match="synchronous must be 'NORMAL' or 'FULL', got 'EXTRA'"):
+        synchronous_level("extra")

@@ -37,11 +37,11 @@ async def test_sqlite_backend_from_configuration(tmp_path: Path) -> None:
     """A sqlite backend is created from configuration, relative to the pyproject's folder."""
     config = EventualConfig(db="state/app.db", config_file=tmp_path / "pyproject.toml")
     backend = _plugins().backend("sqlite").create(config)
-    opened = await backend.open()  # type: ignore[attr-defined]
+    await backend.open()
     try:
         assert (tmp_path / "state" / "app.db").exists()
     finally:
-        await opened.close()
+        await backend.close()
 
 
 def test_memory_backend_from_configuration() -> None:
@@ -61,8 +61,8 @@ async def test_sqlite_durability_option(tmp_path: Path) -> None:
     full = provider.create(
         EventualConfig(db=str(tmp_path / "f.db"), options={"sqlite_synchronous": "full"})
     )
-    opened = await full.open()  # type: ignore[attr-defined]
-    await opened.close()
+    await full.open()
+    await full.close()
     with pytest.raises(Exception, match="sqlite_synchronous must be NORMAL or FULL"):
         provider.create(
             EventualConfig(db=str(tmp_path / "x.db"), options={"sqlite_synchronous": "off"})
@@ -73,7 +73,8 @@ async def test_sqlite_read_only_option(tmp_path: Path) -> None:
     """sqlite_read_only opens an existing file without writing; other values are refused."""
     provider = _plugins().backend("sqlite")
     path = tmp_path / "r.db"
-    created = await provider.create(EventualConfig(db=str(path))).open()  # type: ignore[attr-defined]
+    created = provider.create(EventualConfig(db=str(path)))
+    await created.open()
     await created.close()
     reader = provider.create(EventualConfig(db=str(path), options={"sqlite_read_only": "true"}))
     assert isinstance(reader, SqliteBackend)

@@ -29,6 +29,7 @@ import uvicorn
 
 from eventual import EventualError, Service, ServiceLoadError
 from eventual.plugins import Plugins, get_plugin_manager, load_config
+from eventual.sqlite import DEFAULT_DB, database_path
 from eventual_engine import HttpApp, HttpOptions, LocalRuntime
 
 from ._ui import UI_PATH, UiApp
@@ -43,7 +44,6 @@ __all__ = [
     "serve_local",
 ]
 
-DEFAULT_DB = Path(".eventual") / "local.db"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 log = logging.getLogger("eventual.local")
@@ -206,12 +206,11 @@ def _settings(
             "EVENTUAL_TOKEN (clients send `Authorization: Bearer TOKEN`)"
         )
     project = config.config_file.parent if config.config_file is not None else Path.cwd()
-    path = Path(config.db) if config.db else DEFAULT_DB
     settings = LocalSettings(
         service=config.service,
         host=host,
         port=port,
-        db=path if path.is_absolute() else project / path,
+        db=Path.cwd() / database_path(config),
         token=token or None,
         backend=config.backend,
         event_bus=config.event_bus,

@@ -18,8 +18,10 @@ import pluggy
 from ._errors import EventualError
 
 if TYPE_CHECKING:
+    from ._bus import EventBus
     from ._codec import Codec
     from ._config import EventualConfig
+    from ._spi import Backend
 
 __all__ = [
     "AUTOLOAD_ENV_VAR",
@@ -53,12 +55,13 @@ class BackendProvider:
     Attributes:
         name: What users write in ``backend = "..."``, e.g. ``"sqlite"``.
         description: One line shown when backends are listed.
-        create: Builds the backend from the loaded configuration.
+        create: Builds the backend from the loaded configuration; the caller
+            opens it (``await backend.open()``) and closes it.
     """
 
     name: str
     description: str
-    create: Callable[[EventualConfig], object]
+    create: Callable[[EventualConfig], Backend]
 
 
 @attrs.frozen(kw_only=True)
@@ -68,12 +71,13 @@ class EventBusProvider:
     Attributes:
         name: What users write in ``event_bus = "..."``.
         description: One line shown when event buses are listed.
-        create: Builds the bus from the loaded configuration.
+        create: Builds the bus from the loaded configuration; the caller opens
+            it (``await bus.open()``) and closes it.
     """
 
     name: str
     description: str
-    create: Callable[[EventualConfig], object]
+    create: Callable[[EventualConfig], EventBus]
 
 
 @attrs.frozen(kw_only=True)

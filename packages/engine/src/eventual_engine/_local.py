@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from eventual import (
     Command,
@@ -145,9 +145,7 @@ class LocalRuntime:
         config = EventualConfig(
             backend=name, db=None if self.db is None else str(self.db), options=self.settings
         )
-        # Providers return ``object`` (core cannot name the engine's protocol
-        # types in the hook); what a backend provider creates is a Backend.
-        backend = cast(Backend, plugins.backend(name).create(config))
+        backend = plugins.backend(name).create(config)
         await backend.open()
         return backend
 
@@ -161,7 +159,7 @@ class LocalRuntime:
             db=None if self.bus_db is None else str(self.bus_db),
             options=self.settings,
         )
-        bus = cast(EventBus, plugins.event_bus(name).create(config))
+        bus = plugins.event_bus(name).create(config)
         await bus.open()
         return bus
 

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import TypeVar
 
 from eventual import EventualError
 from eventual.plugins import EventBusProvider, EventualConfig, hookimpl
+from eventual.spi import EventBus
 
 from ._delivery import BusOptions
 from ._memory import MemoryBus
 
-__all__ = ["DEFAULT_DB", "eventual_event_bus_providers"]
-
-#: Where the SQLite bus lives when the configuration names no file.
-DEFAULT_DB = Path(".eventual") / "local.db"
+__all__ = ["eventual_event_bus_providers"]
 
 T = TypeVar("T")
 
@@ -57,19 +54,14 @@ def _memory(config: EventualConfig) -> MemoryBus:
     return MemoryBus(_options(config))
 
 
-def _sqlite(config: EventualConfig) -> object:
+def _sqlite(config: EventualConfig) -> EventBus:
+    # Imported here: registering the plugin must not load sqlite3.
+    from eventual.sqlite import database_path, synchronous_setting
+
     from ._sqlite import SqliteBus
 
-    path = Path(config.db) if config.db else DEFAULT_DB
-    if config.config_file is not None and not path.is_absolute():
-        path = config.config_file.parent / path
-    synchronous = str(config.options.get("sqlite_synchronous", "NORMAL")).upper()
-    if synchronous not in ("NORMAL", "FULL"):
-        raise EventualError(
-            f"sqlite_synchronous must be NORMAL or FULL, got {synchronous!r} "
-            "(set it in [tool.eventual] or pass it in the configuration options)"
-        )
-    return SqliteBus(path, options=_options(config), synchronous=synchronous)
+    synchronous = synchronous_setting(config)
+    return SqliteBus(database_path(config), options=_options(config), synchronous=synchronous)
 
 
 @hookimpl

@@ -20,25 +20,16 @@ from rich.table import Table
 
 from eventual import EventualError
 from eventual.plugins import EventualConfig, load_config
+from eventual.sqlite import database_path
 from eventual_messaging import LocalBus, ServiceRoutes, SqliteBus
 
 from ._output import Output, json_option
 
 __all__ = ["bus"]
 
-_DEFAULT_DB = Path(".eventual") / "local.db"
-
 
 def _bus_file(db: Path | None, config: EventualConfig) -> Path:
-    if db is not None:
-        path = db
-    elif config.db is not None:
-        path = Path(config.db)
-        if config.config_file is not None and not path.is_absolute():
-            path = config.config_file.parent / path
-    else:
-        base = config.config_file.parent if config.config_file is not None else Path.cwd()
-        path = base / _DEFAULT_DB
+    path = db if db is not None else Path.cwd() / database_path(config)
     if not path.is_file():
         # Opening a missing file would create an empty bus.
         raise click.ClickException(f"no event bus file at {path} (pass --db PATH)")

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import attrs
 import click
@@ -25,7 +25,6 @@ from rich.text import Text
 from eventual import EventualError, Service, ServiceLoadError
 from eventual.history import HistoryEvent, WorkflowStarted, history_event_from_json
 from eventual.plugins import EventualConfig, Plugins, get_plugin_manager, load_config
-from eventual.spi import Backend
 from eventual_engine import ReplayResult, history_from_json, replay
 
 from .._local import _importable
@@ -58,7 +57,7 @@ def _from_file(path: Path) -> list[HistoryEvent]:
 
 async def _from_backend(config: EventualConfig, execution_id: str) -> list[HistoryEvent]:
     # The backend comes from its plugin, like LocalRuntime's; replay only reads.
-    backend = cast(Backend, Plugins(get_plugin_manager()).backend(config.backend).create(config))
+    backend = Plugins(get_plugin_manager()).backend(config.backend).create(config)
     try:
         await backend.open()
         return await backend.executions.history(execution_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from eventual.sqlite import synchronous_level
+
 from .._bus import LocalBus
 from .._delivery import BusOptions
 from ._store import SqliteStore
@@ -40,9 +42,7 @@ class SqliteBus(LocalBus):
         busy_timeout: float = 10.0,
         synchronous: str = "NORMAL",
     ) -> None:
-        synchronous = synchronous.upper()
-        if synchronous not in ("NORMAL", "FULL"):
-            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        level = synchronous_level(synchronous)
         if busy_timeout < 0:
             raise ValueError(f"busy_timeout must be >= 0 seconds, got {busy_timeout!r}")
         self._path = os.fspath(path)
@@ -50,7 +50,7 @@ class SqliteBus(LocalBus):
             SqliteStore(
                 self._path,
                 busy_timeout=busy_timeout,
-                synchronous="FULL" if synchronous == "FULL" else "NORMAL",
+                synchronous=level,
             ),
             options,
         )
