@@ -15,7 +15,16 @@ from click.testing import CliRunner, Result
 from eventual_cli import cli
 
 RunCli = Callable[..., Result]
+# The engine's recorded histories, and beside them compat_shop.py, the workflows
+# that recorded them (put on sys.path by the compat_shop fixture).
 HISTORIES = Path(__file__).resolve().parents[2] / "engine" / "tests" / "histories"
+
+
+@pytest.fixture
+def compat_shop(services_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make ``compat_shop`` importable, with the tests' other service modules."""
+    monkeypatch.syspath_prepend(str(HISTORIES))
+    return HISTORIES
 
 
 def _replay(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
@@ -62,7 +71,7 @@ def test_replays_from_the_service_and_from_its_database(run_cli: RunCli, live: A
     assert "✓" in from_db.stdout
 
 
-@pytest.mark.usefixtures("services_path")
+@pytest.mark.usefixtures("compat_shop")
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
 def test_histories_recorded_by_older_code_replay(path: Path) -> None:
     """Each history the engine's compatibility suite keeps replays against the same workflows."""
@@ -103,7 +112,7 @@ def test_a_different_outcome_is_reported() -> None:
     assert "the history records the result 4, the code now returns 40" in result.stdout
 
 
-@pytest.mark.usefixtures("services_path")
+@pytest.mark.usefixtures("compat_shop")
 def test_break_at_calls_the_debugger_at_that_sequence_number(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -128,7 +137,7 @@ def test_break_at_calls_the_debugger_at_that_sequence_number(
     assert "--break-at 99: the code never made the call with sequence number 99" in (beyond.stderr)
 
 
-@pytest.mark.usefixtures("services_path")
+@pytest.mark.usefixtures("compat_shop")
 def test_user_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No service, a missing module or file, two sources, a mismatched id: one line each."""
     monkeypatch.chdir(tmp_path)

@@ -1,7 +1,7 @@
 """Replay compatibility: histories recorded by earlier versions still replay.
 
 ``tests/histories/*.json`` hold histories recorded from real runs of the
-workflows below. Each must replay against the current code without a
+workflows of ``tests/histories/compat_shop.py``. Each must replay against the current code without a
 ``DeterminismError``, making the same calls and reaching the recorded outcome; a
 change to the executor or the history format that breaks old executions fails
 here. ``EVENTUAL_UPDATE_HISTORIES=1 pytest packages/engine/tests/test_replay_compat.py``
@@ -11,31 +11,19 @@ rewriting an existing file throws away what it guards.
 
 from __future__ import annotations
 
-import asyncio
+import importlib.util
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import attrs
 import pytest
 
-from eventual import (
-    ExecutionStatus,
-    RetryPolicy,
-    Service,
-    TaskError,
-    Timeout,
-    condition,
-    event,
-    signal,
-    sleep,
-    task,
-    task_info,
-    workflow,
-)
+from eventual import ExecutionStatus, Service
 from eventual.codec import JsonValue
 from eventual.history import (
     ChildWorkflowScheduled,
@@ -59,136 +47,27 @@ SERVICE_NAME = "test_replay_compat"
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@attrs.frozen
-class Parcel:
-    sku: str
-    quantity: int
+def _load_compat_shop() -> ModuleType:
+    """Load ``histories/compat_shop.py``, the workflows that recorded the histories.
+
+    Registered as ``compat_shop``, the name under which the CLI's replay tests
+    import the same file, so both suites use one module object in one process.
+    """
+    loaded = sys.modules.get("compat_shop")
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.spec_from_file_location("compat_shop", HISTORIES / "compat_shop.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["compat_shop"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
-@task
-async def add_one(x: int) -> int:
-    return x + 1
-
-
-@task
-async def label(parcel: Parcel) -> str:
-    return f"{parcel.sku}x{parcel.quantity}"
-
-
-failures_left: dict[str, int] = {}
-
-
-@task(retry=RetryPolicy(max_attempts=3, initial_interval=timedelta(seconds=10), backoff=3.0))
-async def flaky(key: str) -> str:
-    left = failures_left.get(key, 0)
-    if left:
-        failures_left[key] = left - 1
-        raise ConnectionError(f"{key}: try again")
-    return f"{key} ok on attempt {task_info().attempt}"
-
-
-@task
-async def release(key: str) -> str:
-    return f"released {key}"
-
-
-approval = signal("approval", bool)
-note = signal("note", str)
-shipped = event("shipped", Parcel)
-
-
-@workflow
-async def sequential_tasks(n: int) -> int:
-    total = 0
-    for _ in range(n):
-        total = await add_one(total)
-    return total
-
-
-@workflow
-async def gathered_tasks(parcels: list[Parcel]) -> list[str]:
-    return list(await asyncio.gather(*(label(p) for p in parcels)))
-
-
-@workflow
-async def signals_and_timeouts(_: None) -> list[str]:
-    notes: list[str] = []
-    note.on(notes.append)
-    seen: list[str] = []
-    try:
-        seen.append(f"approved={await approval.expect(timeout=timedelta(hours=1))}")
-    except Timeout:
-        seen.append("first timed out")
-    try:
-        seen.append(f"approved={await approval.expect(timeout=timedelta(minutes=30))}")
-    except Timeout:
-        seen.append("second timed out")
-    seen.append(f"notes={await condition(lambda: len(notes) >= 2, timeout=timedelta(minutes=5))}")
-    await sleep(timedelta(minutes=1))
-    return [*seen, *notes]
-
-
-@workflow
-async def child_sum(n: int) -> int:
-    return sum(await asyncio.gather(*(add_one(i) for i in range(n))))
-
-
-@workflow
-async def parent_of_child(n: int) -> str:
-    total = await child_sum(n)
-    await approval.send(f"signals_and_timeouts/{n}", True)  # to nobody: discarded
-    return f"child gave {total}"
-
-
-@workflow
-async def retried(keys: list[str]) -> list[str]:
-    results: list[str] = []
-    for key in keys:
-        try:
-            results.append(await flaky(key))
-        except TaskError as error:
-            results.append(f"{key} gave up: {error.error_type}")
-    return results
-
-
-@workflow
-async def cancelled_with_cleanup(key: str) -> str:
-    try:
-        await approval.expect()
-    except asyncio.CancelledError:
-        await release(key)
-        raise
-    return "not cancelled"
-
-
-@workflow
-async def publishing(parcel: Parcel) -> int:
-    await shipped.publish(parcel, Parcel(parcel.sku, parcel.quantity + 1))
-    await sleep(5)
-    await shipped.publish(Parcel("last", 0))
-    return parcel.quantity
-
-
-SERVICE = Service.from_definitions(
-    SERVICE_NAME,
-    [
-        add_one,
-        label,
-        flaky,
-        release,
-        approval,
-        note,
-        shipped,
-        sequential_tasks,
-        gathered_tasks,
-        signals_and_timeouts,
-        child_sum,
-        parent_of_child,
-        retried,
-        cancelled_with_cleanup,
-        publishing,
-    ],
-)
+compat_shop = _load_compat_shop()
+failures_left: dict[str, int] = compat_shop.failures_left
+SERVICE = Service.load(compat_shop, name=SERVICE_NAME)
 
 # --- recording ---------------------------------------------------------------------------
 

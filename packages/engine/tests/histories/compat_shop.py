@@ -1,7 +1,10 @@
-"""The workflows that recorded packages/engine/tests/histories/*.json, as a service module.
+"""The workflows that recorded the histories beside this file, as a service module.
 
-Kept in step with packages/engine/tests/test_replay_compat.py: `eventual replay`
-of those histories against this module must succeed.
+The one copy both suites replay those histories against: the engine's
+``test_replay_compat.py`` loads it by path, and the CLI's ``test_replay.py`` runs
+``eventual replay --service compat_shop`` with this folder on ``sys.path``. Test
+modules of two packages cannot import each other, so the module lives with the
+data it explains. Change a workflow here only together with a new recording.
 """
 
 from __future__ import annotations
