@@ -161,3 +161,29 @@ def test_every_variable_is_in_the_documented_contract() -> None:
     assert len(names) == 16
     for name in names:
         assert f"`{name}`" in documented or f"`{name}=" in documented, name
+
+
+def test_environment_fits_lambdas_4_kb(make_service: MakePackage) -> None:
+    """With long names and realistic deployed values, a function's environment stays under 4 KB."""
+    long = "t" + "x" * 127  # the longest definition name
+    module = make_service(
+        f"""
+        from eventual import task
+
+        @task(name="{long}")
+        async def long_task() -> None: ...
+        """
+    )
+    p = plan(module, prefix="p" * 40)
+    region, account = "ap-southeast-2", "123456789012"
+    values = {}
+    for reference in p.references():
+        if reference.attribute == "url":
+            values[reference.key] = f"https://sqs.{region}.amazonaws.com/{account}/{'q' * 80}"
+        elif reference.attribute == "arn":
+            values[reference.key] = f"arn:aws:service:{region}:{account}:{'r' * 140}"
+        else:
+            values[reference.key] = "n" * 255
+    for function in p.resolve(values).functions:
+        size = sum(len(k) + len(v) for k, v in function.environment.items())
+        assert size < 4096, (function.name, size)
