@@ -698,3 +698,19 @@ async def test_starting_under_a_taken_name_is_409(serve: Serve) -> None:
     clash = await client.post("/_rpc/start_named", json={"sku": "b", "quantity": 1})
     assert clash.status_code == 409
     assert "already exists" in clash.json()["error"]
+
+
+def test_the_http_layer_imports_no_runtime() -> None:
+    """The HTTP layer serves engines and clients by protocol: it imports no runtime module."""
+    import ast
+    import pathlib
+
+    import eventual_engine._http as http_package
+
+    folder = pathlib.Path(http_package.__file__).parent
+    imported: set[str] = set()
+    for source in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 2:
+                imported.add(node.module or "")
+    assert imported <= {"_ids"}, imported

@@ -24,7 +24,15 @@ from eventual import (
 from eventual.codec import JsonValue
 from eventual.history import ExecutionRecord, WorkflowStarted
 from eventual.spi import DeadLetter, EventEnvelope, TimerRequest
-from eventual_engine import Engine, EngineOptions, HttpApp, HttpOptions, LocalRuntime, MemoryBackend
+from eventual_engine import (
+    BackendClient,
+    Engine,
+    EngineOptions,
+    HttpApp,
+    HttpOptions,
+    LocalRuntime,
+    MemoryBackend,
+)
 
 TOKEN = "s3cret"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -600,3 +608,16 @@ async def test_history_reads_from_after_only(client: httpx.AsyncClient) -> None:
     assert tail["next"] == whole["next"]
     past = (await client.get(path, params={"after": 100})).json()
     assert (past["events"], past["next"]) == ([], whole["next"])
+
+
+async def test_a_backend_client_is_served_without_an_engine() -> None:
+    """HttpApp serves a loop-less BackendClient: executions start and read; dead letters 501."""
+    backend = MemoryBackend()
+    app = HttpApp(BackendClient(SERVICE, backend))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        assert await _start(http, "wait_for_go", "c") == "wait_for_go/c"
+        record = (await http.get("/_eventual/executions/wait_for_go/c")).json()
+        assert record["status"] == "RUNNING"  # nothing runs it here; a worker elsewhere would
+        assert (await http.get("/_eventual/dead-letters")).status_code == 501
+    assert await backend.executions.get("wait_for_go/c") is not None

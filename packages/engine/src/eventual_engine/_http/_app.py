@@ -32,8 +32,6 @@ from eventual import (
 from eventual.codec import encode
 from eventual.spi import use_client
 
-from .._engine import Engine
-from .._local import LocalRuntime
 from ._guard import check_host, check_json_type, check_origin
 from ._inputs import invalid, rest_input, rpc_input
 from ._options import HttpOptions
@@ -47,6 +45,7 @@ from ._responses import (
     with_header,
 )
 from ._routing import Endpoint, Handler, Router, raw_path_for_routing
+from ._served import EngineHolder, ServedEngine, ambient_client, engine_getter
 from ._system import SYSTEM_PREFIX, SystemApi
 
 __all__ = ["HttpApp"]
@@ -133,8 +132,9 @@ class HttpApp:
             await uvicorn.Server(uvicorn.Config(app)).serve()
 
     Args:
-        runtime: The engine that runs the service, or a ``LocalRuntime`` (its
-            engine is used while it runs).
+        runtime: What runs the service: an engine or a ``BackendClient`` (any
+            ``ServedEngine``), or a runtime holding one while it runs, such as a
+            ``LocalRuntime`` (an ``EngineHolder``, asked on each request).
         service: The service to serve; by default the runtime's.
         options: Token, body limit and long-poll settings.
 
@@ -145,12 +145,12 @@ class HttpApp:
 
     def __init__(
         self,
-        runtime: Engine | LocalRuntime,
+        runtime: ServedEngine | EngineHolder,
         service: Service | None = None,
         *,
         options: HttpOptions | None = None,
     ) -> None:
-        self._runtime = runtime
+        self._engine = engine_getter(runtime)
         self.service = service if service is not None else runtime.service
         self.options = options or HttpOptions()
         self._router = Router(_service_endpoints(self.service, self.options))
@@ -160,10 +160,9 @@ class HttpApp:
         self._chain = self._build_chain(self.service.middleware)
 
     @property
-    def engine(self) -> Engine:
-        """The engine requests run against."""
-        runtime = self._runtime
-        return runtime if isinstance(runtime, Engine) else runtime.engine
+    def engine(self) -> ServedEngine:
+        """The engine (or client) requests run against."""
+        return self._engine()
 
     def openapi(self) -> dict[str, Any]:
         """Return the OpenAPI 3.1 document of the service and the system API."""
@@ -190,7 +189,7 @@ class HttpApp:
         request = _with_request_id(request, request_id)
         token = _request_id.set(request_id)
         try:
-            with use_client(self.engine.client):
+            with use_client(ambient_client(self.engine)):
                 try:
                     check_host(request.headers, self.options)
                     if len(request.body) > self.options.max_body_bytes:

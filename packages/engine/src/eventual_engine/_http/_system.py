@@ -15,7 +15,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -50,6 +50,7 @@ from ._params import (
 )
 from ._responses import ApiError, json_response, with_header
 from ._routing import Endpoint, Router
+from ._served import RunsSubscriptions, ServedEngine
 from ._system_bodies import (
     Accepted,
     CompleteTask,
@@ -64,9 +65,6 @@ from ._system_bodies import (
     Started,
     StartExecution,
 )
-
-if TYPE_CHECKING:
-    from .._engine import Engine
 
 __all__ = ["SYSTEM_PREFIX", "SystemApi"]
 
@@ -103,8 +101,8 @@ class SystemApi:
     """The ``/_eventual/`` endpoints of one service, over its engine.
 
     Args:
-        engine: Returns the engine to act on (looked up per request, so a
-            ``LocalRuntime`` can be served before it runs).
+        engine: Returns the engine or client to act on (looked up per request,
+            so a runtime can be served before it runs).
         service: The service.
         options: The token and the long-poll limit.
         service_endpoints: The service's own endpoints, for the OpenAPI document.
@@ -112,7 +110,7 @@ class SystemApi:
 
     def __init__(
         self,
-        engine: Callable[[], Engine],
+        engine: Callable[[], ServedEngine],
         service: Service,
         options: HttpOptions,
         service_endpoints: Sequence[Endpoint],
@@ -513,13 +511,15 @@ class SystemApi:
 
     def _delivery(self) -> SubscriptionDelivery:
         engine = self._engine()
-        if engine.subscriptions is None:
+        delivery = engine.subscriptions if isinstance(engine, RunsSubscriptions) else None
+        if delivery is None:
             raise ApiError(
                 501,
-                "dead letters need an event bus, and this service runs without one; "
-                "install eventual-messaging (or configure `event_bus`) and restart",
+                "dead letters need an event bus delivering in this process, and this "
+                "service runs without one; install eventual-messaging (or configure "
+                "`event_bus`) and restart",
             )
-        return engine.subscriptions
+        return delivery
 
     async def _dead_letters(self, request: HttpRequest) -> HttpResponse:
         delivery = self._delivery()
@@ -535,5 +535,7 @@ class SystemApi:
         delivery = self._delivery()
         which: Redrive = read_body(request, Redrive) if request.body else Redrive()
         count = await delivery.redrive(which.ids)
-        self._engine().notify()
+        engine = self._engine()
+        if isinstance(engine, RunsSubscriptions):
+            engine.notify()  # deliver them now, not at the next poll
         return json_response({"redriven": count})
