@@ -13,12 +13,12 @@ depends on user code, so every function is given the whole runtime
 configuration (the table, the bucket, every doorbell, the bus) and the rights
 it implies:
 
-- the table (items and indexes: get, put, update, delete, condition checks,
-  batches, queries) and the bucket's objects (get, put);
+- the table (items and indexes: get, put, update, delete, batches, queries) and
+  the bucket's objects (get, put; objects are never deleted);
 - ``sqs:SendMessage`` on the workflow queue, the timer queue and every task
   queue (task queue URLs are derived from the workflow queue's and the prefix);
-- ``scheduler:CreateSchedule`` and ``DeleteSchedule`` on the schedule group's
-  schedules, and ``iam:PassRole`` on the scheduler role (a schedule names the
+- ``scheduler:CreateSchedule`` on the schedule group's schedules (each deletes
+  itself after it ran), and ``iam:PassRole`` on the scheduler role (a schedule names the
   forwarder and its dead-letter queue; the role, not the function, uses them);
 - ``events:PutEvents`` on the bus;
 - its own log group.
@@ -69,14 +69,13 @@ PASSED_TO_SCHEDULER: Final = frozenset({"function.forwarder", "queue.forwarder-d
 TABLE_ACTIONS: Final = (
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
     "dynamodb:UpdateItem",
 )
-"""``TransactWriteItems`` and ``TransactGetItems`` are authorised by these per item."""
+"""``TransactWriteItems`` is authorised by these item by item (puts, updates, deletes)."""
 BUCKET_ACTIONS: Final = ("s3:GetObject", "s3:PutObject")
 SEND_ACTIONS: Final = ("sqs:SendMessage",)
 """``SendMessageBatch`` is authorised by ``sqs:SendMessage``."""
@@ -87,7 +86,8 @@ CONSUME_ACTIONS: Final = (
     "sqs:ReceiveMessage",
 )
 BUS_ACTIONS: Final = ("events:PutEvents",)
-SCHEDULE_ACTIONS: Final = ("scheduler:CreateSchedule", "scheduler:DeleteSchedule")
+SCHEDULE_ACTIONS: Final = ("scheduler:CreateSchedule",)
+"""A timer's schedule deletes itself after it ran (``ActionAfterCompletion=DELETE``)."""
 PASS_ROLE_ACTIONS: Final = ("iam:PassRole",)
 LOG_ACTIONS: Final = ("logs:CreateLogStream", "logs:PutLogEvents")
 
