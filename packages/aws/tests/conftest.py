@@ -3,17 +3,28 @@
 The example services (``examples/<name>/src``) are put on ``sys.path`` for the
 session, so tests plan them by dotted path (``plan("orders.service")``) as a user
 would, without installing them; ``make_package`` writes a throwaway service.
+
+The runtime's tests run against a local AWS endpoint: moto's server in a thread,
+started once per test module (``endpoint``), with a new table per backend.
 """
 
 from __future__ import annotations
 
+import itertools
+import socket
 import sys
 import textwrap
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
+
+from eventual_aws._backend import AwsBackend, AwsBackendConfig
+
+pytest.register_assert_rewrite("eventual_engine.conformance")
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
 
@@ -52,3 +63,54 @@ def make_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ma
     for module in list(sys.modules):
         if module == "shop" or module.startswith("shop."):
             del sys.modules[module]
+
+
+REGION = "us-east-1"
+BUCKET = "eventual-payloads"
+_tables = itertools.count()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """The URL of a moto server started for this test module."""
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def session() -> boto3.Session:
+    """A boto3 session with moto's dummy credentials (shared: it caches service models)."""
+    return boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+
+
+@pytest.fixture
+def fresh_config(endpoint: str) -> AwsBackendConfig:
+    """A configuration on a table of its own (so each test starts empty) and the shared bucket."""
+    return AwsBackendConfig(
+        table=f"eventual-{next(_tables)}", bucket=BUCKET, region=REGION, endpoint_url=endpoint
+    )
+
+
+@pytest.fixture
+async def backend(
+    fresh_config: AwsBackendConfig, session: boto3.Session
+) -> AsyncIterator[AwsBackend]:
+    """An AWS backend on a new, empty table of the module's moto server."""
+    created = AwsBackend(fresh_config, session=session)
+    await created.create_resources()
+    yield created
+    await created.close()

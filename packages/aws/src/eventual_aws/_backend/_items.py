@@ -1,0 +1,259 @@
+"""The table's item layout: keys, index attributes, values, and payloads kept in S3.
+
+One table holds everything (docs/aws.md, "Item layout"). An execution's items
+share its partition, ``X#<execution id>``: the record (``R``), its listing
+status (``S``), history events (``H#<position>``), inbound messages
+(``M#<message id>``) and published events waiting for the bus (``P#<stamp>``).
+Timers (``T#<timer id>``) and task attempts (``K#<token>``) have partitions of
+their own, because they are claimed one by one, by whoever is woken for them.
+
+Values are JSON text written by the codec. A value longer than
+:data:`INLINE_LIMIT` goes to S3 under its SHA-256 (written once, whoever writes
+it again), and the item keeps the key: 100 such items still fit one 4 MB
+transaction, and no item comes near DynamoDB's 400 KB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+import time
+import typing
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from eventual.codec import decode, encode
+from eventual.history import (
+    ExecutionRecord,
+    HistoryEvent,
+    PublishedEvent,
+    history_event_from_json,
+    history_event_to_json,
+)
+from eventual.spi import TaskRequest, TimerRequest
+
+from ._clients import Clients
+
+__all__ = [
+    "ALL",
+    "EARLIEST",
+    "INBOX",
+    "INLINE_LIMIT",
+    "OUTBOX",
+    "TASKS",
+    "Item",
+    "Payloads",
+    "dump_json",
+    "from_micros",
+    "history_sk",
+    "micros",
+    "n",
+    "s",
+    "sortable",
+    "stamp",
+    "execution_pk",
+    "task_key",
+    "timer_key",
+    "load_event",
+    "load_published",
+    "load_record",
+    "load_task",
+    "load_timer",
+    "dump_event",
+    "dump_published",
+    "dump_record",
+    "dump_task",
+    "dump_timer",
+]
+
+Item = dict[str, Any]
+"""A DynamoDB item in the low-level client's form (``{"pk": {"S": "..."}}``)."""
+
+INLINE_LIMIT: Final = 32 * 1024
+"""Longest JSON value (bytes) kept in an item; longer ones go to S3."""
+
+INBOX: Final = "inbox"
+"""``gsi2pk`` of execution records with messages waiting (sorted by first arrival)."""
+OUTBOX: Final = "outbox"
+"""``gsi2pk`` of published events waiting for the bus (sorted by commit)."""
+TASKS: Final = "tasks"
+"""``gsi1pk`` of task attempts (sorted by dispatch order)."""
+ALL: Final = "L#all"
+"""``gsi1pk`` of every execution's first history event (the unfiltered listing)."""
+
+EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_OFFSET: Final = 10**17
+_TASK_FIELDS: Final = {
+    name: type_ for name, type_ in typing.get_type_hints(TaskRequest).items() if name != "args"
+}  # makes every microsecond value since year 1 positive
+
+dump_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+def s(value: str) -> dict[str, str]:
+    """Return a string attribute value."""
+    return {"S": value}
+
+
+def n(value: int | float) -> dict[str, str]:
+    """Return a number attribute value."""
+    return {"N": repr(value)}
+
+
+def micros(when: datetime) -> int:
+    """Return ``when`` (timezone-aware) as integer microseconds since the Unix epoch."""
+    if when.utcoffset() is None:
+        raise ValueError(f"expected a timezone-aware datetime, got {when!r}")
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    """Return the UTC datetime of :func:`micros`' result."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def sortable(when: datetime) -> str:
+    """Return ``when`` as fixed-width digits that sort like the times."""
+    return f"{micros(when) + _OFFSET:019d}"
+
+
+_stamp_lock = threading.Lock()
+_last_stamp = 0
+_stamp_counter = itertools.count()
+
+
+def stamp() -> str:
+    """Return a fixed-width, increasing stamp: wall-clock nanoseconds, never repeated here.
+
+    Stamps order executions in listings, messages in arrival order, tasks in
+    dispatch order and published events; across processes they are as ordered
+    as the clocks are.
+    """
+    global _last_stamp
+    with _stamp_lock:
+        _last_stamp = max(time.time_ns(), _last_stamp + 1)
+        return f"{_last_stamp:020d}"
+
+
+def execution_pk(execution_id: str) -> str:
+    """Return the partition key of an execution's items."""
+    return f"X#{execution_id}"
+
+
+def history_sk(position: int) -> str:
+    """Return the sort key of the history event at ``position``."""
+    return f"H#{position:010d}"
+
+
+def timer_key(timer_id: str) -> Item:
+    """Return the key of a timer's item."""
+    return {"pk": s(f"T#{timer_id}"), "sk": s("T")}
+
+
+def task_key(token: str) -> Item:
+    """Return the key of a task attempt's item."""
+    return {"pk": s(f"K#{token}"), "sk": s("K")}
+
+
+def dump_event(event: HistoryEvent) -> str:
+    """Return a history event as JSON text."""
+    return dump_json(history_event_to_json(event))
+
+
+def load_event(text: str) -> HistoryEvent:
+    """Read a history event from JSON text."""
+    return history_event_from_json(json.loads(text))
+
+
+def dump_record(record: ExecutionRecord) -> str:
+    """Return an execution record as JSON text."""
+    return dump_json(encode(record, ExecutionRecord))
+
+
+def load_record(text: str) -> ExecutionRecord:
+    """Read an execution record from JSON text."""
+    return decode(json.loads(text), ExecutionRecord, path="record")
+
+
+def dump_task(task: TaskRequest) -> str:
+    """Return a task request as JSON text (``args`` kept as they are: plain JSON)."""
+    return dump_json(encode(task, TaskRequest))
+
+
+def load_task(text: str) -> TaskRequest:
+    """Read a task request from JSON text."""
+    data = json.loads(text)
+    # The codec has no decoder for ``args: list[JsonValue]`` (a recursive alias);
+    # each other field is decoded by its type, and ``args``, plain JSON the codec
+    # wrote, is kept as read.
+    fields = {
+        name: decode(data[name], type_, path=f"task.{name}")
+        for name, type_ in _TASK_FIELDS.items()
+        if name in data
+    }
+    return TaskRequest(args=data["args"], **fields)
+
+
+def dump_timer(timer: TimerRequest) -> str:
+    """Return a timer request as JSON text."""
+    return dump_json(encode(timer, TimerRequest))
+
+
+def load_timer(text: str) -> TimerRequest:
+    """Read a timer request from JSON text."""
+    return decode(json.loads(text), TimerRequest, path="timer")
+
+
+def dump_published(event: PublishedEvent) -> str:
+    """Return a published event as JSON text."""
+    return dump_json(encode(event, PublishedEvent))
+
+
+def load_published(text: str) -> PublishedEvent:
+    """Read a published event from JSON text."""
+    return decode(json.loads(text), PublishedEvent, path="published")
+
+
+class Payloads:
+    """JSON values in items, or in S3 by reference when they are too long for one."""
+
+    def __init__(self, clients: Clients, bucket: str) -> None:
+        self._clients = clients
+        self._bucket = bucket
+
+    async def put(self, item: Item, name: str, text: str) -> None:
+        """Set attribute ``name`` of ``item`` to ``text``, or to its S3 key (``<name>_ref``)."""
+        data = text.encode()
+        if len(data) <= INLINE_LIMIT:
+            item[name] = s(text)
+            return
+        key = f"blobs/{hashlib.sha256(data).hexdigest()}.json"
+        await self._clients.call(
+            self._clients.s3.put_object,
+            Bucket=self._bucket,
+            Key=key,
+            Body=data,
+            ContentType="application/json",
+        )
+        item[f"{name}_ref"] = s(key)
+
+    async def get(self, item: Mapping[str, Any], name: str) -> str:
+        """Return the text of attribute ``name``, reading S3 when the item keeps a reference."""
+        value = item.get(name)
+        if value is not None:
+            return str(value["S"])
+        key = str(item[f"{name}_ref"]["S"])
+        return await self._clients.call(self._read, key=key)
+
+    def _read(self, *, key: str) -> str:
+        # Runs on a backend thread: the body is read from the network too.
+        body = self._clients.s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+        try:
+            return body.read().decode()
+        finally:
+            body.close()
