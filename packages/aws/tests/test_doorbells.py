@@ -15,6 +15,7 @@ from eventual.spi import Lease, StepCommit
 from eventual_aws._backend import AwsBackend, AwsBackendConfig
 from eventual_engine.conformance._support import (
     LONG,
+    claim_one,
     consume,
     make_record,
     signal,
@@ -181,3 +182,23 @@ async def test_steps_keep_their_doorbells_on_the_record(rung: AwsBackend) -> Non
     item = await rung._store.table.get({"pk": {"S": f"X#{record.id}"}, "sk": {"S": "R"}})
     assert item is not None
     assert json.loads(item["bells"]["S"]) == [["task", "work", f"{record.id}|1|1", ""]]
+
+
+async def test_a_lost_ring_is_rung_again_from_the_record(rung: AwsBackend) -> None:
+    """Doorbells a crash kept from ringing are rung again from the execution's record."""
+    record = await start(rung, "a")
+    url = rung.config.workflow_queue_url
+    assert url is not None
+    sqs = rung._store.clients.sqs
+    for message in drain(rung, url):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    # FIFO deduplication keeps the same id from ringing twice within 5 minutes,
+    # so the lost ring is simulated on a step's task doorbell (a standard queue).
+    batch = await claim_one(rung)
+    await rung.executions.commit(consume(batch, record, 1, tasks=(task(record.id, 1),)))
+    task_url = url.rsplit("/", 1)[0] + f"/{PREFIX}-task-work"
+    for message in drain(rung, task_url):
+        sqs.delete_message(QueueUrl=task_url, ReceiptHandle=message["ReceiptHandle"])
+    assert await rung.executions.ring_again(record.id) == 1
+    assert [json.loads(m["Body"]) for m in drain(rung, task_url)] == [{"token": f"{record.id}|1|1"}]
+    assert await rung.executions.ring_again("wf/ghost") == 0

@@ -40,6 +40,11 @@ log = logging.getLogger("eventual.aws")
 
 MAX_DELAY: Final = 900
 """SQS's longest message delay, in seconds."""
+_KINDS: Final[dict[str, Literal["workflow", "task", "timer"]]] = {
+    "workflow": "workflow",
+    "task": "task",
+    "timer": "timer",
+}
 _BATCH: Final = 10
 _ATTEMPTS: Final = 3
 
@@ -63,6 +68,17 @@ class Bell:
     def to_json(self) -> list[str]:
         """Return the bell as a compact JSON list (kept on the execution's record)."""
         return [self.kind, self.target, self.id, self.due.isoformat() if self.due else ""]
+
+    @classmethod
+    def from_json(cls, data: list[str]) -> Bell:
+        """Read a bell written by :meth:`to_json`."""
+        kind, target, id_, due = data
+        return cls(
+            kind=_KINDS[kind],
+            target=target,
+            id=id_,
+            due=datetime.fromisoformat(due) if due else None,
+        )
 
 
 def task_queue_name(prefix: str, task: str) -> str:

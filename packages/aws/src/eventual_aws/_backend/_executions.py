@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 from collections.abc import Sequence
 
 from eventual.history import ExecutionRecord, HistoryEvent, WorkflowStarted
-from eventual.spi import ExecutionFilter, ExecutionPage, StepCommit, TimerRequest
+from eventual.spi import (
+    ExecutionFilter,
+    ExecutionPage,
+    StepCommit,
+    TimerRequest,
+    start_message_id,
+)
 
 from ._commit import Committer
 from ._doorbells import Bell
-from ._items import ALL, execution_pk, s
+from ._items import ALL, execution_pk, history_sk, s
 from ._store import Store, record_key
 from ._table import Cancelled
 
@@ -33,7 +40,9 @@ class Executions:
 
         One transaction; the record's put is conditional on the id being free.
         """
-        writes, start_id = await self._store.creation(record, started)
+        bells = [Bell(kind="workflow", target=record.id, id=start_message_id(record.id))]
+        bells += [Bell(kind="timer", target=t.execution_id, id=t.id, due=t.due) for t in timers]
+        writes, _ = await self._store.creation(record, started, bells=bells)
         writes += [await self._store.timer_put(timer) for timer in timers]
         try:
             await self._table.transact(writes)
@@ -42,8 +51,6 @@ class Executions:
             if existing is None:  # deleted in between: a retry writes it
                 return await self.create(record, started, timers)
             return existing
-        bells = [Bell(kind="workflow", target=record.id, id=start_id)]
-        bells += [Bell(kind="timer", target=t.execution_id, id=t.id, due=t.due) for t in timers]
         await self._store.ring(bells)
         return record
 
@@ -98,10 +105,11 @@ class Executions:
             executions=tuple(records), next=records[-1].id if more and records else None
         )
 
-    async def history(self, execution_id: str) -> builtins.list[HistoryEvent]:
-        """Return the history, oldest first: one query over the execution's partition.
+    async def history(self, execution_id: str, after: int = 0) -> builtins.list[HistoryEvent]:
+        """Return the history from position ``after`` on, oldest first: one query.
 
-        The query reads the history items and the record together; a record
+        The query reads the history items past ``after`` and the record together
+        (a long-poll reads only the events it has not seen); a record
         that shows a step still being written over several transactions has
         that step finished first.
         """
@@ -109,10 +117,11 @@ class Executions:
             items = [
                 item
                 async for item in self._table.query(
-                    KeyConditionExpression="pk = :pk AND sk BETWEEN :h AND :r",
+                    KeyConditionExpression="pk = :pk AND sk BETWEEN :from AND :r",
                     FilterExpression="begins_with(sk, :h) OR sk = :r",
                     ExpressionAttributeValues={
                         ":pk": s(execution_pk(execution_id)),
+                        ":from": s(history_sk(max(after, 0))),
                         ":h": s("H#"),
                         ":r": s("R"),
                     },
@@ -126,6 +135,19 @@ class Executions:
             events = [item for item in items if item["sk"]["S"].startswith("H#")]
             return list(await asyncio.gather(*(self._store.event_of(item) for item in events)))
         raise RuntimeError(f"the history of {execution_id!r} kept changing while read")
+
+    async def ring_again(self, execution_id: str) -> int:
+        """Ring again the doorbells of the execution's last write; return how many.
+
+        A function that finds nothing to claim for a redelivered message calls it:
+        if the process that committed died before ringing, this rings for it.
+        """
+        item = await self._table.get(record_key(execution_id))
+        if item is None or "bells" not in item:
+            return 0
+        bells = [Bell.from_json(entry) for entry in json.loads(item["bells"]["S"])]
+        await self._store.ring(bells)
+        return len(bells)
 
     async def commit(self, step: StepCommit) -> None:
         """Apply one step atomically (see ``Committer.commit``)."""

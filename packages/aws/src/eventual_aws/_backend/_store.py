@@ -191,7 +191,11 @@ class Store:
         return Write(op={"Delete": {"TableName": self.table.name, "Key": timer_key(timer_id)}})
 
     async def creation(
-        self, record: ExecutionRecord, started: WorkflowStarted, extra_messages: int = 0
+        self,
+        record: ExecutionRecord,
+        started: WorkflowStarted,
+        extra_messages: int = 0,
+        bells: Sequence[Bell] = (),
     ) -> tuple[list[Write], str]:
         """Return the writes that create an execution (record first) and its start message id.
 
@@ -215,6 +219,8 @@ class Store:
             "mseq": n(1 + extra_messages),
         }
         await self.payloads.put(rec, "rec", dump_record(record))
+        if bells:
+            rec["bells"] = s(self.bells_json(bells))
         status = self.status_item(record, order)
         first: Item = {"pk": pk, "sk": s(history_sk(0)), "gsi1pk": s(ALL), "gsi1sk": s(order)}
         await self.payloads.put(first, "ev", dump_event(started))
