@@ -14,6 +14,8 @@ holding the remaining writes, all idempotent; those are written next, and the
 name is removed. A reader that finds ``rest`` (a claim, a history read) writes
 the remainder itself, and every later commit is conditional on ``rest`` being
 gone, so a crash in between delays the step's effects but never loses them.
+The S3 object stays (functions may read and write objects, not delete them);
+it is small, rare, and a lifecycle rule on ``steps/`` may expire it.
 """
 
 from __future__ import annotations
@@ -192,8 +194,6 @@ class Committer:
         try:
             await self._table.transact(core)
         except Cancelled as error:
-            if rest_key is not None:
-                await self._drop_rest(rest_key)
             raise Conflict(f"{execution_id}: the history changed or the lease was lost") from error
         if rest_key is not None:
             await self._apply_rest(execution_id, rest_key, rest)
@@ -307,10 +307,6 @@ class Committer:
             ContentType="application/json",
         )
 
-    async def _drop_rest(self, key: str) -> None:
-        clients = self._store.clients
-        await clients.call(clients.s3.delete_object, Bucket=self._store.config.bucket, Key=key)
-
     async def finish_split(self, execution_id: str, key: str) -> None:
         """Write the remainder of a split step found by a reader, then forget it."""
         text = await self._store.payloads.get({"x_ref": s(key)}, "x")
@@ -334,4 +330,3 @@ class Committer:
             ConditionExpression="rest = :rest",
             ExpressionAttributeValues={":rest": s(key)},
         )
-        await self._drop_rest(key)
