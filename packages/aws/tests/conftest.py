@@ -5,7 +5,7 @@ session, so tests plan them by dotted path (``plan("orders.service")``) as a use
 would, without installing them; ``make_package`` writes a throwaway service.
 
 The runtime's tests run against a local AWS endpoint: moto's server in a thread,
-started once per test module (``endpoint``), with a new table per backend.
+started once for the session (``endpoint``), with a new table per backend.
 """
 
 from __future__ import annotations
@@ -77,9 +77,9 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def endpoint() -> Iterator[str]:
-    """The URL of a moto server started for this test module."""
+    """The URL of a moto server, started once for all the tests that need one."""
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -89,7 +89,7 @@ def endpoint() -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def session() -> boto3.Session:
     """A boto3 session with moto's dummy credentials (shared: it caches service models)."""
     return boto3.Session(

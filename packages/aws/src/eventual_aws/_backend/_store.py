@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -177,7 +178,8 @@ class Store:
 
     async def timer_put(self, timer: TimerRequest) -> Write:
         """Return the write that schedules ``timer``, replacing one with its id (and its claim)."""
-        shard = sum(timer.id.encode()) % self.config.timer_shards
+        # A stable hash (``hash()`` differs between processes).
+        shard = zlib.crc32(timer.id.encode()) % self.config.timer_shards
         item: Item = {
             **timer_key(timer.id),
             "gsi1pk": s(f"timers#{shard}"),
