@@ -19,20 +19,19 @@ import functools
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import boto3
 from botocore.config import Config
 
-from ._config import AwsBackendConfig
-
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["Clients"]
+__all__ = ["Clients", "ConnectionSettings"]
 
 T = TypeVar("T")
 
@@ -47,8 +46,25 @@ _WRITES = frozenset(
         "SendMessage",
         "SendMessageBatch",
         "CreateSchedule",
+        "PutEvents",
     }
 )
+
+
+class ConnectionSettings(Protocol):
+    """How to reach AWS: what the backend's and the event bus's configurations both give."""
+
+    @property
+    def region(self) -> str | None:
+        """The AWS region, or None for the standard chain."""
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """A local AWS endpoint (moto, LocalStack), or None for AWS."""
+
+    @property
+    def max_workers(self) -> int:
+        """Threads running boto3 calls."""
 
 
 class Clients:
@@ -59,7 +75,7 @@ class Clients:
         bytes_written: Request body bytes of write operations, by ``"service.Operation"``.
     """
 
-    def __init__(self, config: AwsBackendConfig, session: boto3.Session | None = None) -> None:
+    def __init__(self, config: ConnectionSettings, session: boto3.Session | None = None) -> None:
         session = session or boto3.Session(region_name=config.region)
         # Enough connections for every worker thread; standard retry mode backs off
         # on throttling, which on-demand tables answer while they scale.
@@ -78,7 +94,8 @@ class Clients:
         self.s3: S3Client = session.client("s3", **options)
         self.sqs: SQSClient = session.client("sqs", **options)
         self.scheduler: EventBridgeSchedulerClient = session.client("scheduler", **options)
-        for client in (self.dynamodb, self.s3, self.sqs, self.scheduler):
+        self.events: EventBridgeClient = session.client("events", **options)
+        for client in (self.dynamodb, self.s3, self.sqs, self.scheduler, self.events):
             client.meta.events.register("before-send", self._count)
         self._pool = ThreadPoolExecutor(config.max_workers, thread_name_prefix="eventual-aws")
 
@@ -100,5 +117,5 @@ class Clients:
     def close(self) -> None:
         """Stop the threads and close the clients' connections."""
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for client in (self.dynamodb, self.s3, self.sqs, self.scheduler):
+        for client in (self.dynamodb, self.s3, self.sqs, self.scheduler, self.events):
             client.close()
