@@ -451,6 +451,15 @@ def test_a_missing_bus_setting_is_named() -> None:
         PLAN_ENVIRONMENT,
     )
     assert config.bus_name == "other"
+    assert config.dedup_window == timedelta(days=7)
+    longer = EventualConfig(event_bus="eventbridge", options={"bus_dedup_days": "30"})
+    assert EventBridgeBusConfig.from_config(longer, PLAN_ENVIRONMENT).dedup_window == timedelta(
+        days=30
+    )
+    for bad in ("soon", "-1"):
+        wrong = EventualConfig(event_bus="eventbridge", options={"bus_dedup_days": bad})
+        with pytest.raises(EventualError, match="bus_dedup_days must be a positive number"):
+            EventBridgeBusConfig.from_config(wrong, PLAN_ENVIRONMENT)
 
 
 async def test_publishing_before_open_says_so() -> None:

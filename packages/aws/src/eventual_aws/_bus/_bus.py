@@ -99,7 +99,15 @@ class EventBridgeBusConfig:
                 f"the eventbridge bus needs {', '.join(missing)} (set by the plan on every "
                 "function), or the aws_* options of the same names in [tool.eventual]"
             )
+        days = config.options.get("bus_dedup_days", 7)
+        try:
+            window = timedelta(days=float(str(days)))
+        except (ValueError, OverflowError):
+            window = timedelta(0)
+        if window <= timedelta(0):
+            raise EventualError(f"bus_dedup_days must be a positive number of days, got {days!r}")
         return cls(
+            dedup_window=window,
             bus_name=values["event_bus_name"],
             table=values["table"],
             queue_prefix=values["queue_prefix"],
