@@ -202,3 +202,13 @@ async def test_a_lost_ring_is_rung_again_from_the_record(rung: AwsBackend) -> No
     assert await rung.executions.ring_again(record.id) == 1
     assert [json.loads(m["Body"]) for m in drain(rung, task_url)] == [{"token": f"{record.id}|1|1"}]
     assert await rung.executions.ring_again("wf/ghost") == 0
+
+
+async def test_long_execution_ids_ring_in_a_group_of_their_own(rung: AwsBackend) -> None:
+    """An execution id past SQS's 128-character group ids rings under a stable hash of it."""
+    record = await start(rung, "n" * 200)
+    url = rung.config.workflow_queue_url
+    assert url is not None
+    (received,) = drain(rung, url)
+    assert json.loads(received["Body"]) == {"execution_id": record.id, "id": f"{record.id}|start"}
+    assert len(received["Attributes"]["MessageGroupId"]) == 64

@@ -6,7 +6,7 @@ execution's record keeps until its next commit. So a ring that still fails after
 retries is logged, never raised: the commit it follows is durable.
 
 - ``workflow``: the FIFO queue, message group = execution id, deduplication id =
-  the message id (hashed when longer than SQS's 128 characters).
+  the message id (each hashed when longer than SQS's 128 characters).
 - ``task``: the task's standard queue ``<prefix>-task-<task>``, delayed by the
   attempt's back-off (at most 15 minutes; a task woken early is not ready to
   claim, and its function rings again with the rest of the delay).
@@ -86,10 +86,11 @@ def task_queue_name(prefix: str, task: str) -> str:
     return queue_name(prefix, f"task-{task}")
 
 
-def _dedup_id(message_id: str) -> str:
-    if len(message_id) <= 128:
-        return message_id
-    return hashlib.sha256(message_id.encode()).hexdigest()
+def _fifo_id(value: str) -> str:
+    # Group and deduplication ids take at most 128 characters.
+    if len(value) <= 128:
+        return value
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _schedule_name(timer_id: str) -> str:
@@ -126,8 +127,8 @@ class Doorbells:
                 sends[self._config.workflow_queue_url].append(
                     {
                         "MessageBody": dump_json({"execution_id": bell.target, "id": bell.id}),
-                        "MessageGroupId": bell.target,
-                        "MessageDeduplicationId": _dedup_id(bell.id),
+                        "MessageGroupId": _fifo_id(bell.target),
+                        "MessageDeduplicationId": _fifo_id(bell.id),
                     }
                 )
             elif bell.kind == "task":
