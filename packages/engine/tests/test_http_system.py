@@ -489,7 +489,12 @@ async def test_names_and_numbers_are_bounded(client: httpx.AsyncClient) -> None:
     token = await client.post("/_eventual/tasks/complete", json={"token": huge})
     assert token.json()["detail"]["path"] == "body.token"
     await _start(client, "wait_for_go", "b")
-    for name, value in (("after", "9" * 5000), ("limit", "9" * 5000), ("after", "1e3")):
+    for name, value in (
+        ("after", "9" * 5000),
+        ("limit", "9" * 5000),
+        ("after", "1e3"),
+        ("limit", ""),
+    ):
         path = (
             "/_eventual/executions/wait_for_go/b/history"
             if name == "after"

@@ -8,6 +8,8 @@ responses the application can give.
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,13 +34,23 @@ _ERROR_SCHEMA: dict[str, JsonValue] = {
 _ERRORS = {
     "400": "The input does not fit its type, or the JSON is malformed",
     "401": "The system API's token is missing or wrong",
+    "403": "A state-changing request from another site (Origin, Sec-Fetch-Site)",
     "404": "No such route, execution or definition",
     "405": "The path exists for other methods (see the Allow header)",
     "409": "An execution of that name exists with another input",
     "413": "The body is larger than the limit",
+    "415": "A JSON body sent without content-type: application/json",
+    "421": "The Host is not one of the names this server answers",
     "500": "An unexpected error; the log names the request id",
     "501": "The service runs without what this needs (an event bus)",
 }
+
+
+def _admits_null(type_: object) -> bool:
+    if type_ is type(None) or type_ is Any:
+        return True
+    origin = typing.get_origin(type_)
+    return origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(type_)
 
 
 def _error_refs(*codes: str) -> dict[str, JsonValue]:
@@ -61,21 +73,24 @@ def _parameters(endpoint: Endpoint, schemas: SchemaSet) -> list[JsonValue]:
             # Not a record: the only path parameter is the whole input.
             fields = {endpoint.param_names[0]: (command.input_type, True)}
     parameters: list[JsonValue] = []
+    given = dict(endpoint.param_schemas)
     for name in endpoint.param_names:
         kind = fields.pop(name, None)
-        schema: JsonValue = {"type": "string"} if kind is None else schemas.of(kind[0])
+        schema: JsonValue = given.get(name, {"type": "string"})
+        if kind is not None:
+            schema = schemas.of(kind[0])
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     if endpoint.method == "GET":
         # A GET has no body: the record's other fields can only come from the query.
         for name, (kind, needed) in fields.items():
             parameters.append(_query_field(name, schemas.of(kind), needed))
-    for name, type_name, description in endpoint.query:
+    for name, query_schema, description in endpoint.query:
         parameters.append(
             {
                 "name": name,
                 "in": "query",
                 "required": False,
-                "schema": {"type": type_name},
+                "schema": {"type": query_schema} if isinstance(query_schema, str) else query_schema,
                 "description": description,
             }
         )
@@ -118,7 +133,9 @@ def _rest_body(endpoint: Endpoint, schemas: SchemaSet) -> dict[str, JsonValue] |
     return schema
 
 
-def _operation(endpoint: Endpoint, schemas: SchemaSet) -> dict[str, JsonValue]:
+def _operation(
+    endpoint: Endpoint, schemas: SchemaSet, options: HttpOptions
+) -> dict[str, JsonValue]:
     operation: dict[str, JsonValue] = {
         "operationId": _operation_id(endpoint),
         "tags": [endpoint.tag],
@@ -136,13 +153,19 @@ def _operation(endpoint: Endpoint, schemas: SchemaSet) -> dict[str, JsonValue]:
         if endpoint.rest:
             body["description"] = "fields not given in the path or query"
         else:
-            body["required"] = endpoint.body_type is not type(None)
+            # An empty body reads as null: it may be left out when null is allowed.
+            body["required"] = not _admits_null(endpoint.body_type)
         operation["requestBody"] = body
     success: dict[str, JsonValue] = {"description": "Success"}
     if endpoint.response_type is not UNKNOWN:
         success["content"] = {"application/json": {"schema": schemas.of(endpoint.response_type)}}
     codes = ["400", "404", "405", "413", "500"] if endpoint.tag != "routes" else ["404", "500"]
-    if endpoint.secured:
+    if endpoint.tag != "routes" and endpoint.method not in ("GET", "HEAD", "OPTIONS"):
+        codes += ["403", "415"]  # see _guard: cross-site requests, bodies not sent as JSON
+    if options.allowed_hosts is not None:
+        codes.append("421")
+    if endpoint.secured and options.token is not None:
+        # Described as configured: a server without a token asks for none.
         codes.append("401")
         operation["security"] = [{"bearer": []}]
     codes = sorted({*codes, *endpoint.errors})
@@ -159,8 +182,12 @@ def openapi_document(
     """Return the OpenAPI 3.1 document of ``service`` served with ``options``."""
     schemas = SchemaSet()
     paths: dict[str, dict[str, JsonValue]] = {}
+    used: set[str] = set()  # the error responses some operation refers to
     for endpoint in [*service_endpoints, *system_endpoints]:
-        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, schemas)
+        operation = _operation(endpoint, schemas, options)
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
+        if isinstance(responses := operation["responses"], dict):
+            used.update(responses)
     schemas.components["Error"] = _ERROR_SCHEMA
     responses = {
         f"Error{code}": {
@@ -168,7 +195,14 @@ def openapi_document(
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
         for code, text in _ERRORS.items()
+        if code in used
     }
+    components: dict[str, Any] = {
+        "schemas": dict(sorted(schemas.components.items())),
+        "responses": responses,
+    }
+    if options.token is not None:
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -182,9 +216,5 @@ def openapi_document(
             {"name": "system", "description": "Operate the service (/_eventual/)"},
         ],
         "paths": paths,
-        "components": {
-            "schemas": dict(sorted(schemas.components.items())),
-            "responses": responses,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
+        "components": components,
     }

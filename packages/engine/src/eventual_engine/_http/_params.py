@@ -56,7 +56,7 @@ def read_body(request: HttpRequest, type_: Any) -> Any:
 def query_int(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:
     """Return an integer query parameter between ``low`` and ``high``, or ``default``."""
     text = request.query.get(name)
-    if text is None or text == "":
+    if text is None:
         return default
     # Digits only, and few of them: int() of thousands of digits is refused (or slow).
     digits = text.removeprefix("-")
@@ -73,7 +73,7 @@ def query_int(request: HttpRequest, name: str, default: int, low: int, high: int
 def query_seconds(request: HttpRequest, name: str, high: float) -> float:
     """Return a long-poll's wait, capped at ``high``: the client asks again after it."""
     text = request.query.get(name)
-    if text is None or text == "":
+    if text is None:
         return 0.0
     try:
         value = float(text)

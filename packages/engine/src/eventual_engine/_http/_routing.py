@@ -47,7 +47,8 @@ class Endpoint:
         response_type: The declared type of the JSON response; ``UNKNOWN`` when
             the handler builds its own response.
         status: The status of a successful response.
-        query: Query parameters as (name, JSON Schema type, description).
+        query: Query parameters as (name, JSON Schema or its type, description).
+        param_schemas: JSON Schemas of path parameters (others are strings).
         secured: Whether the system API's token is required.
         errors: Error statuses it may answer beyond the usual ones (``"409"``).
     """
@@ -60,7 +61,8 @@ class Endpoint:
     body_type: object = NO_BODY
     response_type: object = UNKNOWN
     status: int = 200
-    query: tuple[tuple[str, str, str], ...] = ()
+    query: tuple[tuple[str, str | dict[str, JsonValue], str], ...] = ()
+    param_schemas: tuple[tuple[str, dict[str, JsonValue]], ...] = ()
     secured: bool = False
     errors: tuple[str, ...] = ()
 

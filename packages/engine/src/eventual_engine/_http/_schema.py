@@ -23,9 +23,26 @@ import attrs
 
 from eventual.codec import JsonValue
 
-__all__ = ["SchemaSet", "record_fields", "wants_text"]
+__all__ = ["Bounds", "SchemaSet", "record_fields", "wants_text"]
 
 Schema = dict[str, JsonValue]
+
+
+@attrs.frozen
+class Bounds:
+    """JSON Schema keywords that ``Annotated[T, Bounds.of(...)]`` adds to ``T``'s schema.
+
+    The system API states the limits it enforces (``maxLength`` of names, say)
+    so that a client or a fuzzer knows them from the document.
+    """
+
+    keywords: tuple[tuple[str, int | str], ...]
+
+    @classmethod
+    def of(cls, **keywords: int | str) -> Bounds:
+        """Return bounds from JSON Schema keywords, e.g. ``Bounds.of(maxLength=256)``."""
+        return cls(tuple(sorted(keywords.items())))
+
 
 _TEXT_FORMATS: dict[type, Schema] = {
     datetime: {"type": "string", "format": "date-time"},
@@ -126,6 +143,13 @@ class SchemaSet:
 
     def of(self, type_: Any) -> Schema:
         """Return the JSON Schema of ``type_`` (records as ``$ref``)."""
+        if typing.get_origin(type_) is Annotated:
+            base, *extra = typing.get_args(type_)
+            schema = dict(self.of(base))
+            for item in extra:
+                if isinstance(item, Bounds):
+                    schema.update(item.keywords)
+            return schema
         type_ = _unwrap(type_)
         if type_ is Any or type_ is object or type_ is JsonValue:
             return {}

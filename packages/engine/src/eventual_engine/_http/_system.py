@@ -39,6 +39,7 @@ from ._inputs import invalid, parse_json
 from ._openapi import openapi_document
 from ._options import HttpOptions
 from ._params import (
+    MAX_NAME,
     MAX_POSITION,
     check_name,
     check_token,
@@ -71,6 +72,13 @@ __all__ = ["SYSTEM_PREFIX", "SystemApi"]
 SYSTEM_PREFIX: Final = "/_eventual"
 _MAX_LIMIT = 1000
 _HEALTH: Final = f"{SYSTEM_PREFIX}/health"
+_LIMIT_SCHEMA: dict[str, JsonValue] = {"type": "integer", "minimum": 1, "maximum": _MAX_LIMIT}
+_AFTER_SCHEMA: dict[str, JsonValue] = {"type": "integer", "minimum": 0, "maximum": MAX_POSITION}
+_NAME_SCHEMA: dict[str, JsonValue] = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
+_EXECUTION_PARAMS: tuple[tuple[str, dict[str, JsonValue]], ...] = (
+    ("workflow", _NAME_SCHEMA),
+    ("name", {**_NAME_SCHEMA, "pattern": "^[^/]+$"}),
+)
 _HISTORY_POLL = 0.25
 """Longest wait between history reads of a long-poll (another process may write)."""
 T = TypeVar("T")
@@ -208,8 +216,15 @@ class SystemApi:
         status_values = ", ".join(status.value for status in ExecutionStatus)
         max_wait = self._options.max_wait
 
+        status_schema: dict[str, JsonValue] = {
+            "type": "string",
+            "enum": ["", *(status.value for status in ExecutionStatus)],
+        }
+
         def ep(method: str, path: str, handler: Any, **described: Any) -> Endpoint:
             described.setdefault("secured", True)
+            if path.startswith(one):
+                described.setdefault("param_schemas", _EXECUTION_PARAMS)
             return Endpoint.of(method, path, handler, tag="system", **described)
 
         return [
@@ -231,8 +246,8 @@ class SystemApi:
                 response_type=ExecutionPageBody,
                 query=(
                     ("workflow", "string", "only executions of this workflow"),
-                    ("status", "string", f"only executions in this status ({status_values})"),
-                    ("limit", "integer", f"at most this many (1 to {_MAX_LIMIT}, default 100)"),
+                    ("status", status_schema, f"only executions in this status ({status_values})"),
+                    ("limit", _LIMIT_SCHEMA, f"at most this many (1 to {_MAX_LIMIT}, default 100)"),
                     ("cursor", "string", "the `next` of the previous page"),
                 ),
             ),
@@ -255,7 +270,7 @@ class SystemApi:
                 query=(
                     (
                         "wait",
-                        "number",
+                        {"type": "number", "minimum": 0},
                         f"wait up to this many seconds (at most {max_wait:g}) for the "
                         "execution to end (long-poll)",
                     ),
@@ -268,10 +283,14 @@ class SystemApi:
                 summary="An execution's history",
                 response_type=HistoryBody,
                 query=(
-                    ("after", "integer", "only events from this position on (a previous `next`)"),
+                    (
+                        "after",
+                        _AFTER_SCHEMA,
+                        "only events from this position on (a previous `next`)",
+                    ),
                     (
                         "wait",
-                        "number",
+                        {"type": "number", "minimum": 0},
                         f"wait up to this many seconds (at most {max_wait:g}) for an event "
                         "past `after` or the end (long-poll)",
                     ),
@@ -330,7 +349,7 @@ class SystemApi:
                 response_type=DeadLetterPage,
                 errors=("501",),
                 query=(
-                    ("limit", "integer", f"at most this many (1 to {_MAX_LIMIT}, default 100)"),
+                    ("limit", _LIMIT_SCHEMA, f"at most this many (1 to {_MAX_LIMIT}, default 100)"),
                     ("cursor", "string", "the `next` of the previous page"),
                 ),
             ),
@@ -339,7 +358,7 @@ class SystemApi:
                 f"{p}/dead-letters/redrive",
                 self._redrive,
                 summary="Deliver dead letters again",
-                body_type=Redrive,
+                body_type=Redrive | None,
                 response_type=Redriven,
                 errors=("501",),
             ),
@@ -533,7 +552,7 @@ class SystemApi:
 
     async def _redrive(self, request: HttpRequest) -> HttpResponse:
         delivery = self._delivery()
-        which: Redrive = read_body(request, Redrive) if request.body else Redrive()
+        which: Redrive = read_body(request, Redrive | None) or Redrive()
         count = await delivery.redrive(which.ids)
         engine = self._engine()
         if isinstance(engine, RunsSubscriptions):

@@ -5,13 +5,16 @@ Their types are also what the OpenAPI document describes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import attrs
 
 from eventual import ExecutionStatus
 from eventual.history import ExecutionRecord
 from eventual.spi import DeadLetter
+
+from ._params import MAX_NAME, MAX_TOKEN
+from ._schema import Bounds
 
 __all__ = [
     "Accepted",
@@ -28,21 +31,24 @@ __all__ = [
     "Started",
 ]
 
+_TASK_TOKEN = Bounds.of(maxLength=MAX_TOKEN, pattern=r"^.+\|[0-9]+\|[0-9]+$")
+_EXECUTION_NAME = Bounds.of(minLength=1, maxLength=MAX_NAME, pattern="^[^/]+$")
+
 
 @attrs.frozen(kw_only=True)
 class StartExecution:
     """Body of ``POST /_eventual/executions``: which workflow, its input, its name."""
 
-    workflow: str
+    workflow: Annotated[str, Bounds.of(maxLength=MAX_NAME)]
     input: Any = None  # JSON, checked against the workflow's input type
-    name: str | None = None
+    name: Annotated[str, _EXECUTION_NAME] | None = None
 
 
 @attrs.frozen(kw_only=True)
 class CompleteTask:
     """Body of ``POST /_eventual/tasks/complete``: the task's token and its result."""
 
-    token: str
+    token: Annotated[str, _TASK_TOKEN]
     result: Any = None  # JSON
 
 
@@ -50,7 +56,7 @@ class CompleteTask:
 class FailTask:
     """Body of ``POST /_eventual/tasks/fail``: the task's token and its error."""
 
-    token: str
+    token: Annotated[str, _TASK_TOKEN]
     error_type: str = "Error"
     message: str = ""
 
