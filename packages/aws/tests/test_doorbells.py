@@ -98,7 +98,9 @@ async def test_tasks_ring_their_queue_with_the_back_off_as_delay(rung: AwsBacken
     record, batch = await started_and_claimed(rung)
     retry = task(record.id, 2, not_before=datetime.now(UTC) + timedelta(seconds=60))
     await rung.executions.commit(consume(batch, record, 1, tasks=(task(record.id, 1), retry)))
-    url = rung.config.workflow_queue_url.rsplit("/", 1)[0] + f"/{PREFIX}-task-work"  # type: ignore[union-attr]
+    workflow_url = rung.config.workflow_queue_url
+    assert workflow_url is not None
+    url = workflow_url.rsplit("/", 1)[0] + f"/{PREFIX}-task-work"
     assert [json.loads(m["Body"]) for m in drain(rung, url)] == [{"token": f"{record.id}|1|1"}]
     assert delayed(rung, url) == 1
 
