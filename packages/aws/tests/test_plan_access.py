@@ -76,10 +76,24 @@ def test_functions_given_the_queue_prefix_may_send_to_every_task_queue(
 
 
 def test_consumers_may_receive_from_their_queues_only(service_plan: ServicePlan) -> None:
-    """A function consumes exactly the queues of its event sources."""
+    """A function consumes exactly the queues of its event sources (dead letters aside)."""
     for function in service_plan.functions:
-        consumed = {s.resource for s in function.statements if "sqs:ReceiveMessage" in s.actions}
+        consumed = {
+            s.resource
+            for s in function.statements
+            if "sqs:ReceiveMessage" in s.actions and not s.resource.endswith("-dlq")
+        }
         assert consumed == {source.queue for source in function.event_sources}, function.name
+
+
+def test_only_the_system_api_reads_dead_letters_and_redrives(service_plan: ServicePlan) -> None:
+    """The api function may move subscription dead letters to the table and send them back."""
+    for function in service_plan.functions:
+        rights = {(s.resource, a) for s in function.statements for a in s.actions}
+        sweeps = ("queue.subscription.notify-dlq", "sqs:ReceiveMessage") in rights
+        redrives = ("queue.subscription.notify", "sqs:SendMessage") in rights
+        assert sweeps == redrives == (function.name == "api"), function.name
+        assert not any(r.endswith("-dlq") and r.startswith("queue.task.") for r, _ in rights)
 
 
 def test_statements_name_actions_and_plan_resources(service_plan: ServicePlan) -> None:

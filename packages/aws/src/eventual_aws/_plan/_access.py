@@ -28,7 +28,10 @@ workflow queue, the timer handler the timer queue, a task's or subscription's
 function its own queue (receive, delete, change visibility, get attributes;
 changing a message's visibility is how a subscription's retry waits), and
 which task or subscription it runs (``EVENTUAL_AWS_TASK``,
-``EVENTUAL_AWS_SUBSCRIPTION``).
+``EVENTUAL_AWS_SUBSCRIPTION``); and the ``api`` function, which serves the
+system API, may also list dead letters (receive and delete on every
+subscription's dead-letter queue) and redrive them (send to, and count, every
+subscription's queue).
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ CONSUME_ACTIONS: Final = (
     "sqs:ReceiveMessage",
 )
 BUS_ACTIONS: Final = ("events:PutEvents",)
+REDRIVE_ACTIONS: Final = ("sqs:GetQueueAttributes", "sqs:SendMessage")
+SWEEP_ACTIONS: Final = ("sqs:DeleteMessage", "sqs:ReceiveMessage")
 SCHEDULE_ACTIONS: Final = ("scheduler:CreateSchedule",)
 """A timer's schedule deletes itself after it ran (``ActionAfterCompletion=DELETE``)."""
 PASS_ROLE_ACTIONS: Final = ("iam:PassRole",)
@@ -138,6 +143,8 @@ def statements(
     log_group: str,
     task_queues: Sequence[str],
     schedule_group_name: str,
+    subscription_queues: Sequence[str] = (),
+    system_api: bool = False,
 ) -> tuple[StatementPlan, ...]:
     """Return the IAM statements of a function's role.
 
@@ -146,6 +153,9 @@ def statements(
         log_group: The plan id of its log group.
         task_queues: The plan ids of every task queue.
         schedule_group_name: The schedule group's name (schedules' ARNs hold it).
+        subscription_queues: The plan ids of every subscription queue.
+        system_api: Whether the function serves the system API, whose dead-letter
+            endpoints read the subscriptions' dead-letter queues and redrive.
     """
     found: list[StatementPlan] = []
 
@@ -166,5 +176,12 @@ def statements(
     )
     allow("role.scheduler", PASS_ROLE_ACTIONS, "${role.scheduler.arn}")
     allow("bus", BUS_ACTIONS, "${bus.arn}")
+    if system_api:
+        for queue in subscription_queues:
+            # Redrive sends a dead letter back; pending() counts what waits.
+            allow(queue, REDRIVE_ACTIONS, "${" + queue + ".arn}")
+            # Listing dead letters moves crashed deliveries into the table.
+            dead = queue + "-dlq"
+            allow(dead, SWEEP_ACTIONS, "${" + dead + ".arn}")
     allow(log_group, LOG_ACTIONS, "${" + log_group + ".arn}")
     return tuple(found)

@@ -145,6 +145,7 @@ class _Builder:
         self._names: dict[tuple[str, str], str] = {}
         self.schedule_group = shorten(prefix, SCHEDULE_GROUP_NAME_LIMIT)
         self.task_queues = [f"queue.task.{t.name}" for t in manifest.tasks]
+        self.subscription_queues = [f"queue.subscription.{s.name}" for s in manifest.subscriptions]
 
     def claim(self, space: str, name: str, owner: str) -> str:
         """Record a physical name; two owners of one name are an error naming both."""
@@ -279,6 +280,8 @@ class _Builder:
                 own_queue=queue,
                 log_group=log_group,
                 task_queues=self.task_queues,
+                subscription_queues=self.subscription_queues,
+                system_api=name == "api",
                 schedule_group_name=self.schedule_group,
             ),
             log_group=log_group,
