@@ -98,7 +98,7 @@ async def test_every_call_of_the_runtime_is_granted_to_every_function(
         await engine.send_signal(execution, "approval", True)
         await engine.run_until_idle()
         record = await engine.execution_record(execution)
-        assert record.status is ExecutionStatus.SUCCEEDED
+        assert record.status is ExecutionStatus.SUCCEEDED, (record, backend.requests)
     finally:
         await backend.close()
     calls = set(backend.requests - provisioning)
