@@ -191,7 +191,8 @@ class ServiceClient:
         data = encode(input, command.input_type, path="input")
         response = await self._http.post(f"/_rpc/{_quote(command.name)}", json=data)
         body = self._json_or_raise(response, HttpError)
-        return decode(body, command.output_type, path="output")  # type: ignore[no-any-return]
+        output: OutputT = decode(body, command.output_type, path="output")
+        return output
 
     # --- executions -------------------------------------------------------------------
 
@@ -232,7 +233,8 @@ class ServiceClient:
             )
             assert isinstance(body, dict)
             records += decode(body["executions"], list[ExecutionRecord], path="executions")
-            cursor = body["next"]  # type: ignore[assignment]
+            following = body["next"]
+            cursor = following if isinstance(following, str) else None
             if cursor is None:
                 break
         return records
