@@ -20,9 +20,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from eventual_aws._backend import AwsBackend, AwsBackendConfig
+from eventual_aws._moto import start_server
 
 pytest.register_assert_rewrite("eventual_engine.conformance")
 
@@ -80,11 +80,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def endpoint() -> Iterator[str]:
     """The URL of a moto server, started once for all the tests that need one."""
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server, url = start_server()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.stop()
 
