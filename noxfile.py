@@ -65,7 +65,7 @@ def _install_all(session: nox.Session) -> None:
         session.install("-e", str(path))
 
 
-@nox.session(python="3.11")
+@nox.session(python=["3.11", "3.13"])
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (every package and example)."""
     _install_all(session)

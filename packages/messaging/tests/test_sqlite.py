@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -87,7 +88,7 @@ async def test_the_bus_lives_beside_the_engine_tables_without_touching_them(
     await backend.close()
     backend = await engine_sqlite.SqliteBackend(path).open()  # the engine still opens it
     await backend.close()
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
         tables = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
         }
@@ -103,7 +104,7 @@ async def test_a_file_written_by_a_newer_bus_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bus.db"
     async with SqliteBus(path):
         pass
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("UPDATE bus_meta SET value = '99' WHERE key = 'schema_version'")
     bus = SqliteBus(path)
     with pytest.raises(
