@@ -30,7 +30,7 @@ from eventual import (
     Service,
     ValidationError,
 )
-from eventual.codec import JsonValue, decode, encode
+from eventual.codec import JsonValue, check_storable, decode, encode
 from eventual.history import ExecutionRecord, history_event_to_json
 from eventual.spi import ExecutionFilter, SubscriptionDelivery, execution_id
 
@@ -97,6 +97,10 @@ def _record_json(record: ExecutionRecord) -> tuple[JsonValue, bool]:
     served with those left null, and logged, rather than failing the request.
     """
     try:
+        # The same limits as at the edge, so what is withheld does not depend on how
+        # deep the running Python's JSON writer happens to go.
+        check_storable(record.input)
+        check_storable(record.result)
         data = encode(record)
         json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (ValueError, RecursionError):  # ValidationError and UnicodeEncodeError too
