@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import uuid
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.exceptions import ClientError
 
 from eventual_aws._moto import guard_transactions
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-def _put(key: str) -> dict[str, object]:
+
+def _put(key: str) -> TransactWriteItemTypeDef:
     return {"Put": {"TableName": TABLE, "Item": {"pk": {"S": key}}}}
 
 
@@ -44,7 +48,7 @@ def test_a_failed_transaction_never_undoes_another(endpoint: str, session: boto3
 
     def commit(index: int) -> None:
         if index % 4 == 3:
-            conflicting = {
+            conflicting: TransactWriteItemTypeDef = {
                 "Put": {
                     "TableName": TABLE,
                     "Item": {"pk": {"S": "taken"}},
