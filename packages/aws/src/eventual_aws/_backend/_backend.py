@@ -16,6 +16,7 @@ from eventual.history import PublishedEvent
 from .._plan._build import TABLE
 from ._clients import Clients
 from ._config import AwsBackendConfig
+from ._doorbells import Bell
 from ._executions import Executions
 from ._items import OUTBOX, execution_pk, load_published, s
 from ._queue import Queue
@@ -63,6 +64,15 @@ class AwsBackend:
     def tasks(self) -> Tasks:
         """Task attempts."""
         return self._tasks
+
+    @property
+    def clients(self) -> Clients:
+        """The boto3 clients, their threads and request counts (an event bus may share them)."""
+        return self._clients
+
+    async def ring(self, bells: Sequence[Bell]) -> None:
+        """Ring doorbells (never raises: a ring that still fails after retries is logged)."""
+        await self._store.ring(bells)
 
     @property
     def requests(self) -> Counter[str]:

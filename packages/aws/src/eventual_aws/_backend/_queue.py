@@ -24,7 +24,7 @@ from eventual.spi import InboundBatch, InboundMessage
 
 from ._doorbells import Bell
 from ._items import INBOX, Item, n, s
-from ._store import RUNNING, Store, now_seconds, record_key
+from ._store import RUNNING, Pending, Store, held_for, now_seconds, record_key
 from ._table import MAX_TRANSACTION_ITEMS, Write
 
 __all__ = ["Queue"]
@@ -125,6 +125,17 @@ class Queue:
         if item is None:
             return None
         return await self._store.batch_of(item)
+
+    async def waiting(self, execution_id: str) -> Pending | None:
+        """Say whether a running execution has messages waiting, and how long it is held.
+
+        What the orchestrator's function reads when :meth:`claim_execution` took
+        nothing: None when the execution is unknown, ended or has nothing queued.
+        """
+        item = await self._table.get(record_key(execution_id))
+        if item is None or item["status"]["S"] != RUNNING or "gsi2pk" not in item:
+            return None
+        return Pending(held_for=held_for(item))
 
     async def release(self, batch: InboundBatch) -> None:
         """Give up a claim that is still this batch's; the messages stay queued."""

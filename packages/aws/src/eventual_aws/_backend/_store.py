@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
+
 from eventual import ExecutionStatus
 from eventual.history import ExecutionRecord, HistoryEvent, WorkflowStarted
 from eventual.spi import InboundBatch, InboundMessage, TimerRequest
@@ -36,7 +38,7 @@ from ._items import (
 )
 from ._table import Table, Write
 
-__all__ = ["RUNNING", "Store", "now_seconds"]
+__all__ = ["RUNNING", "Pending", "Store", "now_seconds"]
 
 RUNNING = ExecutionStatus.RUNNING.value
 
@@ -44,6 +46,27 @@ RUNNING = ExecutionStatus.RUNNING.value
 def now_seconds() -> float:
     """Return real time as epoch seconds: what leases are measured in, in every process."""
     return datetime.now(UTC).timestamp()
+
+
+@attrs.frozen(kw_only=True)
+class Pending:
+    """What a function woken by a doorbell finds waiting for it, when it cannot claim it.
+
+    Attributes:
+        ready_in: Seconds until the work is ready (a task's back-off, a timer's due
+            time); 0 when it is ready now.
+        held_for: Seconds until another owner's claim lapses; 0 when nobody holds it.
+    """
+
+    ready_in: float = 0.0
+    held_for: float = 0.0
+
+
+def held_for(item: Mapping[str, Any]) -> float:
+    """Return the seconds until the claim on ``item`` lapses (0 when nobody holds it)."""
+    if "until" not in item:
+        return 0.0
+    return max(0.0, float(item["until"]["N"]) - now_seconds())
 
 
 def record_key(execution_id: str) -> Item:

@@ -21,7 +21,7 @@ from eventual.spi import InboundBatch, InboundMessage, Lease, TaskRequest
 
 from ._doorbells import Bell
 from ._items import EARLIEST, TASKS, Item, from_micros, load_task, micros, n, s, task_key
-from ._store import Store, now_seconds
+from ._store import Pending, Store, held_for, now_seconds
 from ._table import Cancelled, Write
 
 __all__ = ["Tasks"]
@@ -92,6 +92,17 @@ class Tasks:
     ) -> TaskRequest | None:
         """Claim one attempt by token if it is ready and free: what a task's function does."""
         return await self._claim(task_key(token), owner, now, lease)
+
+    async def waiting(self, token: str) -> Pending | None:
+        """Say when an attempt will be ready and how long it is held; None when it is gone.
+
+        What a task's function reads when :meth:`claim_token` took nothing.
+        """
+        item = await self._table.get(task_key(token))
+        if item is None:
+            return None
+        ready_in = max(0.0, int(item["nb"]["N"]) / 1_000_000 - now_seconds())
+        return Pending(ready_in=ready_in, held_for=held_for(item))
 
     async def renew(self, owner: str, tokens: Sequence[str], lease: timedelta) -> None:
         """Extend the claims ``owner`` still holds."""

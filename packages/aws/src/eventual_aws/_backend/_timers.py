@@ -25,7 +25,7 @@ from eventual.spi import TimerRequest
 
 from ._doorbells import Bell
 from ._items import Item, load_timer, n, s, sortable, timer_key
-from ._store import Store, now_seconds
+from ._store import Pending, Store, held_for, now_seconds
 
 __all__ = ["Timers"]
 
@@ -114,6 +114,18 @@ class Timers:
         if item is None or item["gsi1sk"]["S"] > f"{sortable(now)}#\uffff":
             return None
         return await self._claim(item, owner, lease)
+
+    async def waiting(self, timer_id: str) -> Pending | None:
+        """Say when a timer is due and how long it is held; None when it is gone (fired).
+
+        What the timer function reads when :meth:`claim` took nothing.
+        """
+        item = await self._table.get(timer_key(timer_id))
+        if item is None:
+            return None
+        due = load_timer(item["timer"]["S"]).due
+        ready_in = max(0.0, due.timestamp() - now_seconds())
+        return Pending(ready_in=ready_in, held_for=held_for(item))
 
     async def complete(self, timer_ids: Sequence[str]) -> None:
         """Delete fired timers."""

@@ -73,7 +73,7 @@ DEFAULTS: Final[dict[FunctionKind, tuple[int, int]]] = {
 BATCHING: Final[dict[FunctionKind, tuple[int, int, bool]]] = {
     "orchestrator": (10, 0, True),  # FIFO: at most 10, no window
     "timer": (10, 0, True),
-    "task": (1, 0, False),  # one attempt per invocation: its own timeout
+    "task": (1, 0, True),  # one attempt per invocation: its own timeout
     "subscription": (10, 0, True),
 }
 TABLE: Final = TablePlan(
