@@ -25,6 +25,7 @@ def test_all_is_pinned_and_sorted() -> None:
         "RulePlan",
         "ScheduleGroupPlan",
         "ServicePlan",
+        "Simulator",
         "StatementPlan",
         "TableIndexPlan",
         "TablePlan",

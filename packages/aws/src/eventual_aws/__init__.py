@@ -1,5 +1,7 @@
 """eventual on AWS: the service plan, the boto3 runtime, the Lambda handlers and the simulator."""
 
+from typing import TYPE_CHECKING
+
 from ._plan import PLAN_VERSION as PLAN_VERSION
 from ._plan import BucketPlan as BucketPlan
 from ._plan import EventBusPlan as EventBusPlan
@@ -22,6 +24,9 @@ from ._plan import TableIndexPlan as TableIndexPlan
 from ._plan import TablePlan as TablePlan
 from ._plan import plan as plan
 
+if TYPE_CHECKING:
+    from ._simulator import Simulator as Simulator
+
 __all__ = [
     "BucketPlan",
     "EventBusPlan",
@@ -40,8 +45,18 @@ __all__ = [
     "RulePlan",
     "ScheduleGroupPlan",
     "ServicePlan",
+    "Simulator",
     "StatementPlan",
     "TableIndexPlan",
     "TablePlan",
     "plan",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The simulator needs boto3 and httpx; planning a service must not import them.
+    if name == "Simulator":
+        from ._simulator import Simulator
+
+        return Simulator
+    raise AttributeError(f"module 'eventual_aws' has no attribute {name!r}")
