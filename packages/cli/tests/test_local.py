@@ -294,3 +294,25 @@ async def test_work_in_flight_at_sigterm_is_abandoned_and_runs_after_a_restart(
     finally:
         os.kill(os.getpid(), signal.SIGINT)
         await asyncio.wait_for(server, 15)
+
+
+def test_local_aws_without_eventual_aws_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a plugin serving --aws, the error names the distribution to install."""
+    monkeypatch.chdir(_project(tmp_path))
+    # The command alone, in no group: no plugin has contributed the AWS variant.
+    result = CliRunner().invoke(_local.local, ["--aws"])
+    assert result.exit_code != 0
+    assert "pip install 'eventual-aws[simulator]'" in result.output
+
+
+def test_endpoint_url_without_aws_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, captured: list[LocalSettings]
+) -> None:
+    """--endpoint-url alone is refused, saying it goes with --aws."""
+    monkeypatch.chdir(_project(tmp_path))
+    result = CliRunner().invoke(cli, ["local", "--endpoint-url", "http://localhost:4566"])
+    assert result.exit_code == 2
+    assert "--aws" in result.output
+    assert captured == []

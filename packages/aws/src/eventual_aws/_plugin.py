@@ -1,7 +1,8 @@
 """eventual-aws's plugin, registered through the ``eventual`` entry-point group.
 
-It contributes ``eventual plan``. Commands are built only when the CLI asks, so
-loading the plugin imports neither click nor boto3.
+It contributes ``eventual plan`` and the hidden ``local-aws`` command behind
+``eventual local --aws``. Commands are built only when the CLI asks, so loading
+the plugin imports neither click nor boto3.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ __all__ = ["eventual_cli_commands"]
 
 @hookimpl
 def eventual_cli_commands() -> Sequence[object]:
-    """Contribute ``eventual plan``."""
+    """Contribute ``eventual plan`` and ``local-aws`` (what ``eventual local --aws`` runs)."""
     from ._plan._cli import plan_command
+    from ._simulator._cli import local_aws_command
 
-    return [plan_command]
+    return [plan_command, local_aws_command]

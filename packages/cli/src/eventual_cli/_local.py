@@ -22,6 +22,8 @@ import sys
 import traceback
 from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
 
 import attrs
 import click
@@ -39,6 +41,7 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "CannotListen",
     "LocalSettings",
+    "ServedRuntime",
     "http_options",
     "local",
     "serve_local",
@@ -118,28 +121,65 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+class ServedRuntime(Protocol):
+    """A runtime ``serve_local`` can serve: an async context manager handing out its engine.
+
+    ``LocalRuntime`` is one; a plugin's runtime (eventual-aws's simulator, for
+    ``eventual local --aws``) is another.
+    """
+
+    @property
+    def service(self) -> Service:
+        """The service it runs."""
+
+    @property
+    def engine(self) -> Any:
+        """The running engine or client (only inside ``async with``), as ``HttpApp`` serves it."""
+
+    async def __aenter__(self) -> object:
+        """Start the runtime."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> object:
+        """Stop the runtime."""
+
+
 async def serve_local(
-    settings: LocalSettings, *, announce: Callable[[str], None] | None = None
+    settings: LocalSettings,
+    *,
+    announce: Callable[[str], None] | None = None,
+    runtime: ServedRuntime | None = None,
 ) -> None:
     """Run the service and its HTTP API until SIGINT or SIGTERM.
 
     Args:
         settings: What to run and where.
         announce: Called with the base URL once the server listens.
+        runtime: What runs the service; by default a ``LocalRuntime`` built
+            from ``settings`` (its file, backend, bus and options).
 
     Raises:
         CannotListen: The address could not be bound (e.g. the port is in use).
         ServiceLoadError: The service could not be imported.
     """
-    runtime = LocalRuntime(
-        settings.service,
-        db=settings.db,
-        backend=settings.backend,
-        event_bus=settings.event_bus,
-        settings=dict(settings.options),
+    served: ServedRuntime = (
+        runtime
+        if runtime is not None
+        else LocalRuntime(
+            settings.service,
+            db=settings.db,
+            backend=settings.backend,
+            event_bus=settings.event_bus,
+            settings=dict(settings.options),
+        )
     )
-    async with runtime:
-        http_app = HttpApp(runtime, options=http_options(settings))
+    async with served:
+        http_app = HttpApp(served, options=http_options(settings))
         config = uvicorn.Config(
             UiApp(http_app),
             host=settings.host,
@@ -265,13 +305,39 @@ def _importable(project: Path) -> None:
     default="info",
     show_default=True,
 )
+@click.option(
+    "--aws",
+    is_flag=True,
+    help="Run on the AWS runtime in eventual-aws's simulator (a local AWS endpoint).",
+)
+@click.option(
+    "--endpoint-url",
+    metavar="URL",
+    help="With --aws: the AWS endpoint (LocalStack, a moto server) [default: moto, started].",
+)
+@click.pass_context
 def local(
-    service: str | None, host: str, port: int, db: Path | None, token: str | None, log_level: str
+    ctx: click.Context,
+    service: str | None,
+    host: str,
+    port: int,
+    db: Path | None,
+    token: str | None,
+    log_level: str,
+    aws: bool,
+    endpoint_url: str | None,
 ) -> None:
     """Run a whole service locally: HTTP API, workers, timers, subscriptions.
 
     State is kept in a SQLite file across restarts. Ctrl-C stops it cleanly.
+    With --aws the service runs on the AWS runtime instead, on a local AWS
+    endpoint, through the plan's handlers (eventual-aws's simulator).
     """
+    if aws:
+        _local_aws(ctx, service, host, port, db, token, log_level, endpoint_url)
+        return
+    if endpoint_url is not None:
+        raise click.UsageError("--endpoint-url names the AWS endpoint of --aws; add --aws")
     try:
         settings, project = _settings(service, host, port, db, token)
     except EventualError as exc:
@@ -299,3 +365,46 @@ def local(
     except CannotListen as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("eventual local: stopped")
+
+
+AWS_VARIANT = "local-aws"
+"""The command a plugin contributes to serve ``eventual local --aws`` (eventual-aws does).
+
+It takes the options ``service``, ``host``, ``port``, ``token``, ``log_level``
+and ``endpoint_url`` of ``eventual local``, so the CLI needs no import of the
+plugin's distribution.
+"""
+
+
+def _local_aws(
+    ctx: click.Context,
+    service: str | None,
+    host: str,
+    port: int,
+    db: Path | None,
+    token: str | None,
+    log_level: str,
+    endpoint_url: str | None,
+) -> None:
+    if db is not None:
+        raise click.UsageError("--db has no effect with --aws: the state lives on the AWS endpoint")
+    group = ctx.parent.command if ctx.parent is not None else None
+    variant = (
+        group.get_command(ctx.parent, AWS_VARIANT)
+        if isinstance(group, click.Group) and ctx.parent is not None
+        else None
+    )
+    if variant is None:
+        raise click.ClickException(
+            "eventual local --aws runs the service on the AWS simulator of eventual-aws, "
+            "which is not installed: pip install 'eventual-aws[simulator]'"
+        )
+    ctx.invoke(
+        variant,
+        service=service,
+        host=host,
+        port=port,
+        token=token,
+        log_level=log_level,
+        endpoint_url=endpoint_url,
+    )

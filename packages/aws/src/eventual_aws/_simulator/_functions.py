@@ -61,8 +61,12 @@ class LambdaFunctions:
 
     def requests(self) -> Counter[str]:
         """Sum the AWS requests of every cached runtime."""
-        counted: Counter[str] = self._lambda.requests()
+        counted: Counter[str] = self._lambda.request_counts()
         return counted
+
+    def arm(self, point: str, environment: Mapping[str, str], times: int) -> None:
+        """Crash the next ``times`` passes through a handler's crash point (``task.ran``)."""
+        self._lambda.runtime_for(environment).faults.arm(point, times)
 
     async def close(self) -> None:
         """Close every cached runtime."""

@@ -301,6 +301,31 @@ class Simulator:
             raise RuntimeError("the simulator is not running; use `async with Simulator(...)`")
         self._invoker.crash_after(kind, times)
 
+    def crash(self, point: str, times: int = 1) -> None:
+        """Make handlers crash inside, at one of their crash points (``"orchestrator.committed"``).
+
+        The points are ``eventual_aws._lambda.CRASH_POINTS``; the invocation dies
+        there as a process would, and what it was handed is delivered again.
+
+        Raises:
+            ValueError: The handlers have no such point.
+            RuntimeError: The handlers in use have no crash points.
+        """
+        arm = getattr(self._functions, "arm", None)
+        if arm is None:
+            raise RuntimeError("these handlers have no crash points; use crash_after(kind)")
+        kind = point.partition(".")[0]
+        functions = [f for f in self.plan.functions if f.kind == kind]
+        if not functions:
+            raise ValueError(f"the plan of {self.plan.service!r} has no {kind!r} function")
+        for function in functions:  # each function of the kind crashes ``times`` times
+            arm(point, self.environments[function.name], times)
+
+    @property
+    def engine(self) -> BackendClient:
+        """The client an ``HttpApp`` serves (the same as :attr:`client`)."""
+        return self.client
+
     async def start(
         self, workflow: Workflow[InputT, OutputT], input: InputT, name: str | None = None
     ) -> ExecutionHandle[OutputT]:
