@@ -321,6 +321,48 @@ class Simulator:
         for function in functions:  # each function of the kind crashes ``times`` times
             arm(point, self.environments[function.name], times)
 
+    async def settle(self, *, quiet: float = 0.3, timeout: float = 30.0) -> bool:
+        """Wait until the functions have nothing left to do now; return whether they got there.
+
+        Due schedules are fired first; then the consumed queues are watched until
+        none holds a visible or in-flight message and no invocation runs, for
+        ``quiet`` seconds. Messages delayed into the future (timers not yet due)
+        do not count, as ``Engine.run_until_idle`` fires no future timer.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self._schedules is not None:
+            await self._schedules.fire_due()
+        quiet_since: float | None = None
+        while loop.time() < deadline:
+            if await self._idle():
+                quiet_since = quiet_since or loop.time()
+                if loop.time() - quiet_since >= quiet:
+                    return True
+            else:
+                quiet_since = None
+            await asyncio.sleep(0.05)
+        log.warning("the simulator's functions were still busy after %s s", timeout)
+        return False
+
+    async def _idle(self) -> bool:
+        if any(mapping.busy for mapping in self._mappings):
+            return False
+        clients = self._clients
+        assert clients is not None
+        for mapping in self._mappings:
+            answer = await clients.call(
+                clients.sqs.get_queue_attributes,
+                QueueUrl=mapping.queue_url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )
+            if any(int(v) for v in answer.get("Attributes", {}).values()):
+                return False
+        return not any(mapping.busy for mapping in self._mappings)
+
     @property
     def engine(self) -> BackendClient:
         """The client an ``HttpApp`` serves (the same as :attr:`client`)."""
