@@ -1,14 +1,16 @@
-"""Running moto's server in-process, made safe for concurrent DynamoDB transactions.
+"""Running moto's server in-process, made safe for concurrent DynamoDB requests.
 
 moto's ``TransactWriteItems`` snapshots every table it touches before applying a
-transaction and, when a condition fails, puts the snapshot back: any other
-transaction that committed in between is silently undone. DynamoDB never does
-that, and the engine commits concurrently (several executions at once), so on
-an unguarded moto server a conflict in one execution can erase another's step.
-:func:`guard_transactions` serialises moto's transactions in this process, which
-is what DynamoDB's isolation promises anyway. It changes nothing but moto, and
-only when moto's server runs in this process (the simulator's default, and the
-tests'); a moto server in another process, or LocalStack, is not affected.
+transaction and, when a condition fails, puts the snapshot back: any other write
+that landed in between is silently undone, and a write landing *while* the
+snapshot is copied can break the copy ("dictionary changed size during
+iteration"). DynamoDB never does either, and the engine writes concurrently
+(several executions at once), so on an unguarded moto server a conflict in one
+execution can erase another's step. :func:`guard_transactions` makes moto's
+DynamoDB operations take one lock in this process, so each is isolated from the
+others, which is what DynamoDB promises anyway. It changes nothing but moto,
+and only when moto's server runs in this process (the simulator's default, and
+the tests'); a moto server in another process, or LocalStack, is not affected.
 """
 
 from __future__ import annotations
@@ -20,25 +22,45 @@ from typing import Any
 
 __all__ = ["guard_transactions", "start_server"]
 
-_GUARD = threading.Lock()
+# Re-entrant: a transaction calls other guarded operations of the same backend.
+_GUARD = threading.RLock()
+_GUARDED_OPERATIONS = (
+    "put_item",
+    "get_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "batch_write_item",
+    "transact_get_items",
+    "transact_write_items",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+)
 _GUARDED_FLAG = "_eventual_serialised"
 
 
 def guard_transactions() -> None:
-    """Make moto's ``TransactWriteItems`` atomic with respect to each other (idempotent)."""
+    """Make moto's DynamoDB operations isolated from each other (idempotent)."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    original = DynamoDBBackend.transact_write_items
-    if getattr(original, _GUARDED_FLAG, False):
-        return
+    for name in _GUARDED_OPERATIONS:
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None or getattr(original, _GUARDED_FLAG, False):
+            continue
+        setattr(DynamoDBBackend, name, _serialised(original))
 
+
+def _serialised(original: Any) -> Any:
     @functools.wraps(original)
-    def serialised(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+    def serialised(self: object, *args: Any, **kwargs: Any) -> Any:
         with _GUARD:
             return original(self, *args, **kwargs)
 
     setattr(serialised, _GUARDED_FLAG, True)
-    setattr(DynamoDBBackend, "transact_write_items", serialised)  # noqa: B010
+    return serialised
 
 
 def _free_port(host: str) -> int:

@@ -7,7 +7,6 @@ import base64
 import contextlib
 import json as jsonlib
 import logging
-import socket
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
@@ -27,6 +26,7 @@ from eventual_engine import BackendClient, SystemClock
 from .._backend import AwsBackend, AwsBackendConfig
 from .._backend._clients import Clients
 from .._bus import EventBridgeBus, EventBridgeBusConfig
+from .._moto import start_server
 from .._plan import FunctionPlan, ServicePlan, plan
 from ._events import http_event, match_route
 from ._functions import Crashed, Functions, Invoker, LambdaFunctions
@@ -50,13 +50,6 @@ class _Connection:
     region: str | None
     endpoint_url: str | None
     max_workers: int
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Simulator:
@@ -115,17 +108,16 @@ class Simulator:
     # -- lifecycle ---------------------------------------------------------------
 
     def _start_moto(self) -> str:
+        # Started through _moto, which makes moto's transactions isolated from each
+        # other as DynamoDB's are (moto's rollback would otherwise undo concurrent steps).
         try:
-            from moto.server import ThreadedMotoServer
+            self._server, url = start_server()
         except ImportError:
             raise EventualError(
                 "the simulator starts moto's server when no endpoint_url is given: install "
                 "eventual-aws[simulator] (or pass the URL of LocalStack or a moto server)"
             ) from None
-        port = _free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        self._server.start()
-        return f"http://127.0.0.1:{port}"
+        return url
 
     async def __aenter__(self) -> Simulator:
         if self.endpoint_url is None:
