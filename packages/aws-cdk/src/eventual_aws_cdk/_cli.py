@@ -1,0 +1,87 @@
+"""``eventual synth``: turn the project's service into a deploy target's artifact.
+
+Contributed to the ``eventual`` command line by eventual-aws-cdk's plugin, so the
+CLI does not depend on the CDK. The command serves every deploy target that
+plugins offer (``--target``), not only ``aws-cdk``. Importing this module
+imports click, which the CLI provides.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from eventual import EventualError
+from eventual.plugins import Plugins, get_plugin_manager, load_config
+
+from ._bundle import BundleError
+from ._target import default_source_dir
+
+__all__ = ["synth_command"]
+
+
+@click.command("synth")
+@click.option("--target", metavar="NAME", help="The deploy target (default: the only one).")
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the artifact (aws-cdk: the cloud assembly, default cdk.out).",
+)
+@click.option("--service", metavar="MODULE", help="The service module (default: [tool.eventual]).")
+@click.option(
+    "--source-dir",
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The folder the service imports from (default: the project's src, or the project).",
+)
+@click.option("--stack", metavar="NAME", help="The stack's name (default: the prefix or service).")
+@click.option("--prefix", metavar="P", help="Start of the physical AWS names.")
+@click.option("--event-bus", metavar="NAME", help="Publish and subscribe on this existing bus.")
+@click.option("--offline", is_flag=True, help="Bundle from the package cache only.")
+def synth_command(
+    target: str | None,
+    outdir: Path | None,
+    service: str | None,
+    source_dir: Path | None,
+    stack: str | None,
+    prefix: str | None,
+    event_bus: str | None,
+    offline: bool,
+) -> None:
+    """Synthesize the service for a deploy target (aws-cdk: a cloud assembly for `cdk deploy`)."""
+    plugins = Plugins(get_plugin_manager())
+    config = load_config(overrides={"service": service}, plugins=plugins)
+    if config.service is None:
+        raise click.UsageError(
+            "no service to synthesize: pass --service MODULE, or name it in pyproject.toml "
+            '([tool.eventual] service = "orders.service")'
+        )
+    targets = plugins.deploy_targets()
+    if target is None:
+        if len(targets) != 1:
+            raise click.UsageError(
+                f"choose a deploy target with --target: {', '.join(sorted(targets)) or 'none'}"
+            )
+        (target,) = targets
+    project = config.config_file.parent if config.config_file is not None else Path.cwd()
+    source = source_dir or default_source_dir(project)
+    settings: dict[str, object] = {
+        "outdir": str(outdir or Path("cdk.out")),
+        "source_dir": str(source),
+        "stack": stack,
+        "prefix": prefix,
+        "event_bus": event_bus,
+        "offline": offline,
+    }
+    if str(source) not in sys.path:
+        sys.path.insert(0, str(source))
+    try:
+        artifact = plugins.deploy_target(target).synthesize(config.service, settings)
+    except (EventualError, BundleError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{target}: {config.service} synthesized to {artifact}")
