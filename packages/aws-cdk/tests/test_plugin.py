@@ -6,11 +6,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from eventual.plugins import Plugins, get_plugin_manager
+from eventual.plugins import DeployTarget, Plugins, get_plugin_manager, hookimpl
 
 if TYPE_CHECKING:
     from click.testing import Result
@@ -71,3 +71,38 @@ def test_eventual_synth_writes_a_cloud_assembly(
     }
     assert "shop-orchestrator" in names
     assert "ApiUrl" in template["Outputs"]
+
+
+class _FilesTarget:
+    """A plugin whose deploy target returns files, as a Pulumi program does."""
+
+    @staticmethod
+    @hookimpl
+    def eventual_deploy_targets() -> list[DeployTarget]:
+        return [
+            DeployTarget(
+                name="files",
+                description="writes one file",
+                synthesize=lambda service, settings: {"main.txt": f"deploy {service}"},
+            )
+        ]
+
+
+def test_synth_writes_the_files_a_target_returns(
+    monkeypatch: pytest.MonkeyPatch, orders_src: Path, tmp_path: Path
+) -> None:
+    """A target returning file contents gets them written under -o DIR."""
+    monkeypatch.chdir(orders_src.parent)
+    real = get_plugin_manager
+
+    def with_files_target(**kwargs: Any) -> Any:
+        return real(plugins=[_FilesTarget()])
+
+    monkeypatch.setattr("eventual_aws_cdk._cli.get_plugin_manager", with_files_target)
+    result: Result = click_testing.CliRunner().invoke(
+        eventual_cli.cli,
+        ["synth", "--target", "files", "-o", str(tmp_path / "out")],
+        prog_name="eventual",
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "main.txt").read_text() == "deploy orders.service"

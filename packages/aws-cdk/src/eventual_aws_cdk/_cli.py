@@ -9,6 +9,7 @@ imports click, which the CLI provides.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -30,7 +31,8 @@ __all__ = ["synth_command"]
     "outdir",
     metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where to write the artifact (aws-cdk: the cloud assembly, default cdk.out).",
+    help="Where to write the artifact (aws-cdk: the cloud assembly, default cdk.out; "
+    "a target that returns files: default a folder named after it).",
 )
 @click.option("--service", metavar="MODULE", help="The service module (default: [tool.eventual]).")
 @click.option(
@@ -71,7 +73,7 @@ def synth_command(
     project = config.config_file.parent if config.config_file is not None else Path.cwd()
     source = source_dir or default_source_dir(project)
     settings: dict[str, object] = {
-        "outdir": str(outdir or Path("cdk.out")),
+        "outdir": str(outdir) if outdir else None,
         "source_dir": str(source),
         "stack": stack,
         "prefix": prefix,
@@ -84,4 +86,12 @@ def synth_command(
         artifact = plugins.deploy_target(target).synthesize(config.service, settings)
     except (EventualError, BundleError) as error:
         raise click.ClickException(str(error)) from None
+    if isinstance(artifact, Mapping):
+        # A target that returns files (a Pulumi program, say) has them written out.
+        folder = outdir or Path(target)
+        for name, text in artifact.items():
+            path = folder / str(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(str(text))
+        artifact = folder
     click.echo(f"{target}: {config.service} synthesized to {artifact}")
