@@ -10,10 +10,11 @@ deletes what the answer does not report failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -54,6 +55,9 @@ class Deployed:
         self.arns: dict[str, str] = {}
         self.environments: dict[str, dict[str, str]] = {}
         self.invocations: Counter[str] = Counter()
+        self.context: Callable[[], object] = Context
+        self.duplicates = False
+        self._in_flight: list[tuple[str, str]] = []
 
     async def provision(self) -> Deployed:
         """Create the plan's resources and resolve every function's environment."""
@@ -139,7 +143,7 @@ class Deployed:
         """Invoke a function with an event, as Lambda would."""
         self.invocations[function] += 1
         return await invoke_async(
-            self.kind(function), event, context or Context(), self.environments[function]
+            self.kind(function), event, context or self.context(), self.environments[function]
         )
 
     def consumer_of(self, queue_id: str) -> str:
@@ -159,7 +163,31 @@ class Deployed:
             MessageSystemAttributeNames=["All"],
         )
         messages: list[dict[str, Any]] = answer.get("Messages", [])
+        self._in_flight += [(queue_id, m["ReceiptHandle"]) for m in messages]
         return messages
+
+    def expire_visibility(self) -> None:
+        """Make every message received and not deleted visible again (a dead function's)."""
+        for queue_id, receipt in self._in_flight:
+            with contextlib.suppress(Exception):  # deleted meanwhile
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.urls[queue_id], ReceiptHandle=receipt, VisibilityTimeout=0
+                )
+        self._in_flight.clear()
+
+    def record(
+        self, queue_id: str, body: str, *, message_id: str = "m1", receive_count: int = 1
+    ) -> dict[str, Any]:
+        """Return a Lambda SQS record with ``body``, as if received from ``queue_id``."""
+        return sqs_record(
+            {
+                "MessageId": message_id,
+                "ReceiptHandle": f"receipt-{message_id}",
+                "Body": body,
+                "Attributes": {"ApproximateReceiveCount": str(receive_count)},
+            },
+            self.arns[queue_id],
+        )
 
     def event_of(self, queue_id: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """Return the Lambda SQS event of received messages."""
@@ -168,13 +196,17 @@ class Deployed:
     async def deliver(self, queue_id: str, messages: list[dict[str, Any]]) -> Any:
         """Hand messages to their queue's function; delete those it did not report failed."""
         function = self.consumer_of(queue_id)
-        answer = await self.invoke(function, self.event_of(queue_id, messages))
+        event = self.event_of(queue_id, messages)
+        answer = await self.invoke(function, event)
+        if self.duplicates:  # what SQS may do: the same messages again
+            answer = await self.invoke(function, event)
         failed = {item["itemIdentifier"] for item in answer["batchItemFailures"]}
         for message in messages:
             if message["MessageId"] not in failed:
                 self.sqs.delete_message(
                     QueueUrl=self.urls[queue_id], ReceiptHandle=message["ReceiptHandle"]
                 )
+                self._in_flight.remove((queue_id, message["ReceiptHandle"]))
         return answer
 
     def consumed_queues(self) -> list[str]:

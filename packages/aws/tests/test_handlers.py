@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -94,3 +96,70 @@ async def test_a_published_event_reaches_its_subscription_function(deployed: Dep
     await asyncio.sleep(0)
     module = importlib.import_module(deployed.module)
     assert module.received == ["chain 2"]
+
+
+async def test_a_task_result_over_a_megabyte_round_trips(deployed: Deployed) -> None:
+    """A 1.2 MB task result goes through S3 by reference and reaches the workflow whole."""
+    client = deployed.runtime().client
+    execution = await client.start_execution("big", 1_200_000, "big")
+    await deployed.pump()
+    record = await client.execution_record(execution)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, 1_200_000)
+
+
+async def test_a_short_sleep_wakes_through_the_timer_queue(deployed: Deployed) -> None:
+    """A one-second sleep is a delayed timer-queue message whose function wakes the workflow."""
+    client = deployed.runtime().client
+    execution = await client.start_execution("short", "nap", "nap")
+    await deployed.pump()
+    assert (await client.execution_record(execution)).status is ExecutionStatus.RUNNING
+    await asyncio.sleep(1.5)
+    await deployed.pump()
+    record = await client.execution_record(execution)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "nap slept")
+    assert deployed.invocations["timer"] == 1
+
+
+async def test_a_thirty_day_sleep_is_a_schedule_whose_firing_continues_the_workflow(
+    deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 30-day sleep creates a one-time schedule; the forwarder, given its input, wakes it."""
+    client = deployed.runtime().client
+    execution = await client.start_execution("month", "bear", "bear")
+    await deployed.pump()
+    schedules = deployed.schedules()
+    assert len(schedules) == 1
+    schedule = schedules[0]
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+    assert (
+        schedule["Target"]["Arn"]
+        == deployed.environments["forwarder"]["EVENTUAL_AWS_FORWARDER_ARN"]
+    )
+    payload = json.loads(schedule["Target"]["Input"])
+    assert set(payload) == {"timer_id", "due"}
+    # Too early, the forwarder hands the timer back (to the scheduler: it is days away).
+    assert (await deployed.invoke("forwarder", payload))["outcome"] == "forwarded"
+    # Thirty days later, the schedule runs.
+    runtime = deployed.runtime("forwarder")
+    later = runtime.clock.now() + timedelta(days=30, seconds=1)
+    monkeypatch.setattr(runtime.clock, "now", lambda: later)
+    assert await deployed.invoke("forwarder", payload) == {
+        "timer_id": payload["timer_id"],
+        "outcome": "fired",
+    }
+    await deployed.pump()
+    record = await client.execution_record(execution)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "bear woke")
+    # A second run of the schedule (at least once) finds the timer fired.
+    assert (await deployed.invoke("forwarder", payload))["outcome"] == "gone"
+
+
+async def test_a_signal_sent_from_outside_wakes_the_workflow(deployed: Deployed) -> None:
+    """A signal sent by the ambient client queues a message whose doorbell steps the workflow."""
+    client = deployed.runtime().client
+    execution = await client.start_execution("waits", "ready", "sig")
+    await deployed.pump()
+    await client.send_signal(execution, "go", "set")
+    await deployed.pump()
+    record = await client.execution_record(execution)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "ready set")

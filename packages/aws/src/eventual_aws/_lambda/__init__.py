@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._faults import CRASH_POINTS, InjectedCrash
 from ._log import install, log_context
+from ._sqs import BadEvent
 
 if TYPE_CHECKING:
     from ._runtime import Runtime
 
 __all__ = [
     "CRASH_POINTS",
+    "BadEvent",
     "KINDS",
     "InjectedCrash",
     "close_runtimes",

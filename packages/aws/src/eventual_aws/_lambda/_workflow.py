@@ -11,10 +11,10 @@ What each outcome means for the message:
 
 - a step committed, or nothing to claim on a first delivery (a duplicate ring,
   or an execution that ended or never existed): acknowledged;
-- nothing to claim on a redelivery: the function that handled it before may
-  have died between its commit and its doorbells, so the execution's last
-  doorbells are rung again (``Executions.ring_again``) and the outbox relayed,
-  then acknowledged;
+- a redelivery: the function that handled it before may have died between
+  its commit and its doorbells, so the execution's last doorbells are rung
+  again (``Executions.ring_again``) before anything else, since the record
+  keeps them only until the next commit, and the outbox is relayed;
 - another function holds the execution (its claim has not lapsed): reported
   failed, visible again when that claim lapses;
 - the store failed, or the commit lost to another writer three times: reported
@@ -94,18 +94,17 @@ async def _step_guarded(
 
 async def _step(runtime: Runtime, execution_id: str, group: list[Record], lease: timedelta) -> bool:
     backend = runtime.backend
+    if any(record.redelivered for record in group):
+        # The function that had this message may have died between its commit and
+        # its doorbells, which the record keeps only until the next commit: ring
+        # them before a step of ours replaces them (duplicates find nothing).
+        rung = await backend.executions.ring_again(execution_id)
+        log.info("redelivered: rang %d doorbells of %s again", rung, execution_id)
     for _ in range(_TRIES):
         batch = await backend.queue.claim_execution(execution_id, runtime.owner, lease)
         if batch is None:
             waiting = await backend.queue.waiting(execution_id)
             if waiting is None:
-                if any(record.redelivered for record in group):
-                    rung = await backend.executions.ring_again(execution_id)
-                    log.info(
-                        "nothing to claim for %s on a redelivery; rang %d doorbells again",
-                        execution_id,
-                        rung,
-                    )
                 return True
             if waiting.held_for > 0:
                 log.info(

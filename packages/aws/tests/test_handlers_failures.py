@@ -1,0 +1,182 @@
+"""The handlers under crashes, duplicates and bad input: redelivery recovers, nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from eventual import ExecutionStatus
+from eventual_aws._lambda import CRASH_POINTS, BadEvent, InjectedCrash, _common, close_runtimes
+
+from .conftest import MakePackage
+from .handlers_support import Context, Deployed
+from .test_handlers import SOURCE
+
+
+@pytest.fixture
+async def deployed(
+    endpoint: str,
+    session: boto3.Session,
+    make_service: MakePackage,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Deployed]:
+    """The test service on moto, with claims lasting only as long as the invocation."""
+    monkeypatch.setattr(_common, "_MARGIN", timedelta(0))
+    module = make_service(SOURCE)
+    importlib.import_module(module)
+    deployed = await Deployed(module, endpoint, session).provision()
+    deployed.context = lambda: Context(remaining_ms=300)
+    yield deployed
+    await close_runtimes()
+
+
+async def _pump_through_crashes(deployed: Deployed) -> int:
+    """Pump until idle, treating each injected crash as a dead function whose batch comes back."""
+    crashes = 0
+    for _ in range(20):
+        try:
+            await deployed.pump()
+        except InjectedCrash:
+            crashes += 1
+            await asyncio.sleep(0.4)  # the dead function's claims lapse
+            deployed.expire_visibility()
+            continue
+        return crashes
+    raise AssertionError("the queues never settled")
+
+
+WORKER_POINTS = sorted(p for p in CRASH_POINTS if p.split(".")[0] in ("orchestrator", "task"))
+
+
+@pytest.mark.parametrize("point", WORKER_POINTS)
+async def test_a_crash_at_any_point_is_recovered_by_redelivery(
+    deployed: Deployed, point: str
+) -> None:
+    """A function dying at any point leaves work its redelivered message finishes, once."""
+    module = importlib.import_module(deployed.module)
+    for function in ("orchestrator", "task-double"):
+        deployed.runtime(function).faults.arm(point)
+    client = deployed.runtime().client
+    execution = await client.start_execution("chain", 3, "crash")
+    assert await _pump_through_crashes(deployed) >= 1
+    record = await client.execution_record(execution)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, 6)
+    history = [event.type for event in await client.execution_history(execution)]
+    assert history.count("TaskSucceeded") == 3
+    runs = [entry for entry in module.ran if entry.startswith("double")]
+    # A task is at least once: only a crash after its body ran runs it again.
+    assert len(runs) == (4 if point == "task.ran" else 3)
+
+
+async def test_a_crash_firing_a_timer_is_recovered_by_redelivery(deployed: Deployed) -> None:
+    """A timer function dying after its claim, or after firing, still wakes the workflow once."""
+    runtime = deployed.runtime("timer")
+    runtime.faults.arm("timer.claimed")
+    runtime.faults.arm("timer.fired")
+    client = deployed.runtime().client
+    execution = await client.start_execution("short", "nap", "crash-timer")
+    await _pump_through_crashes(deployed)
+    await asyncio.sleep(1.2)
+    assert await _pump_through_crashes(deployed) >= 1
+    await _pump_through_crashes(deployed)
+    record = await client.execution_record(execution)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "nap slept")
+    history = [event.type for event in await client.execution_history(execution)]
+    assert history.count("TimerFired") == 1
+
+
+async def test_duplicate_deliveries_change_nothing_observable(deployed: Deployed) -> None:
+    """Every message handed to its function twice gives the same history, result and task runs."""
+    module = importlib.import_module(deployed.module)
+    deployed.duplicates = True
+    client = deployed.runtime().client
+    execution = await client.start_execution("chain", 3, "twice")
+    await deployed.pump()
+    record = await client.execution_record(execution)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, 6)
+    history = [event.type for event in await client.execution_history(execution)]
+    assert history.count("TaskScheduled") == history.count("TaskSucceeded") == 3
+    assert len([e for e in module.ran if e.startswith("double")]) == 3
+    assert module.received == ["chain 6"]
+
+
+@pytest.mark.parametrize("function", ["orchestrator", "task-double", "timer"])
+async def test_a_body_that_is_not_a_doorbell_is_acknowledged_and_logged(
+    deployed: Deployed, function: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A malformed SQS body is not retried (it never could succeed) and the log says what it was."""
+    queue = next(s.queue for s in deployed.plan.function(function).event_sources)
+    bodies = ["not json", json.dumps([1]), json.dumps({"other": "x"})]
+    records = [deployed.record(queue, body, message_id=f"m{i}") for i, body in enumerate(bodies)]
+    with caplog.at_level(logging.ERROR, logger="eventual.aws.lambda"):
+        answer = await deployed.invoke(function, {"Records": records})
+    assert answer == {"batchItemFailures": []}
+    assert "the body is not JSON" in caplog.text
+    assert "m2: the body has no" in caplog.text
+
+
+async def test_doorbells_for_unknown_work_are_acknowledged(deployed: Deployed) -> None:
+    """An unknown execution, task token or timer finds nothing to do and is not retried."""
+    cases = {
+        "orchestrator": {"execution_id": "chain/ghost", "id": "x"},
+        "task-double": {"token": "chain/ghost|1|1"},
+        "timer": {"timer_id": "chain/ghost|timer|1|1"},
+    }
+    for function, body in cases.items():
+        queue = next(s.queue for s in deployed.plan.function(function).event_sources)
+        record = deployed.record(queue, json.dumps(body), receive_count=2)
+        assert await deployed.invoke(function, {"Records": [record]}) == {"batchItemFailures": []}
+    answer = await deployed.invoke("forwarder", {"timer_id": "chain/ghost|timer|1|1"})
+    assert answer == {"timer_id": "chain/ghost|timer|1|1", "outcome": "gone"}
+
+
+@pytest.mark.parametrize("event", [{}, {"Records": "no"}, {"Records": [{"body": "{}"}]}, []])
+async def test_an_event_that_is_not_an_sqs_batch_fails_the_invocation(
+    deployed: Deployed, event: object
+) -> None:
+    """A wrong event shape raises an error naming it; SQS retries, then dead-letters the batch."""
+    with pytest.raises(BadEvent, match="SQS"):
+        await deployed.invoke("orchestrator", event)
+
+
+async def test_the_forwarder_refuses_an_input_naming_no_timer(deployed: Deployed) -> None:
+    """A schedule input without a timer id is reported invalid instead of retried forever."""
+    assert await deployed.invoke("forwarder", {"due": "2026-01-01T00:00:00+00:00"}) == {
+        "timer_id": None,
+        "outcome": "invalid",
+    }
+
+
+async def test_one_failing_record_does_not_fail_the_batch(
+    deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the store fails for one execution, only its doorbell is reported failed."""
+    client = deployed.runtime().client
+    first = await client.start_execution("waits", "a", "one")
+    second = await client.start_execution("waits", "b", "two")
+    messages = await deployed.receive("queue.workflow")
+    assert len(messages) == 2
+    runtime = deployed.runtime()
+    claim = runtime.backend.queue.claim_execution
+
+    async def flaky(execution_id: str, owner: str, lease: timedelta) -> object:
+        if execution_id == first:
+            raise ConnectionError("DynamoDB is unreachable")
+        return await claim(execution_id, owner, lease)
+
+    monkeypatch.setattr(runtime.backend.queue, "claim_execution", flaky)
+    answer = await deployed.deliver("queue.workflow", messages)
+    failed = {item["itemIdentifier"] for item in answer["batchItemFailures"]}
+    assert failed == {m["MessageId"] for m in messages if first in m["Body"]}
+    # The other execution took its step; the failed one's start still waits.
+    monkeypatch.undo()
+    probe = timedelta(seconds=1)
+    assert await runtime.backend.queue.claim_execution(second, "probe", probe) is None
+    assert await runtime.backend.queue.claim_execution(first, "probe", probe) is not None
