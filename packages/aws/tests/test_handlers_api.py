@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,8 +18,13 @@ from .handlers_support import Deployed
 
 
 @pytest.fixture
-async def orders(endpoint: str, session: boto3.Session) -> AsyncIterator[Deployed]:
-    """The orders example's plan provisioned on moto."""
+async def orders(
+    endpoint: str, session: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Deployed]:
+    """The orders example's plan provisioned on moto (its stock and audit log left as found)."""
+    service = importlib.import_module("orders.service")
+    monkeypatch.setattr(service, "STOCK", dict(service.STOCK))
+    monkeypatch.setattr(service, "AUDIT_LOG", list(service.AUDIT_LOG))
     yield await Deployed("orders.service", endpoint, session).provision()
     await close_runtimes()
 
