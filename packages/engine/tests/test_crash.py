@@ -111,7 +111,8 @@ CHILD = textwrap.dedent(
 
 
     async def main():
-        options = EngineOptions(lease=timedelta(seconds=0.5), poll_interval=0.01)
+        lease = timedelta(seconds=float(os.environ.get("CRASH_LEASE", "0.5")))
+        options = EngineOptions(lease=lease, poll_interval=0.01)
         service = Service.from_definitions("crash", [step, flow])
         async with LocalRuntime(service, db=os.environ["CRASH_DB"], options=options) as rt:
             handle = await rt.start(flow, None, name="x")
@@ -123,7 +124,7 @@ CHILD = textwrap.dedent(
 )
 
 
-def _run_child(tmp_path: Path, mode: str) -> subprocess.Popen[bytes]:
+def _run_child(tmp_path: Path, mode: str, lease: float = 0.5) -> subprocess.Popen[bytes]:
     script = tmp_path / "crash_child.py"
     script.write_text(CHILD)
     env = {
@@ -131,6 +132,7 @@ def _run_child(tmp_path: Path, mode: str) -> subprocess.Popen[bytes]:
         "CRASH_LOG": str(tmp_path / "runs.log"),
         "CRASH_MODE": mode,
         "CRASH_DB": str(tmp_path / "state.db"),
+        "CRASH_LEASE": str(lease),
     }
     return subprocess.Popen([sys.executable, str(script)], env=env)
 
@@ -195,3 +197,18 @@ async def test_sigkill_and_restart(tmp_path: Path, mode: str, expected_runs: lis
     assert log[-1] == "result 60"
     assert [line for line in log if line.startswith("run")] == expected_runs
     _check_history(await _history(tmp_path))
+
+
+async def test_restart_resumes_a_dead_process_work_before_its_lease_lapses(tmp_path: Path) -> None:
+    """A restart after SIGKILL reruns the killed task at once, not after the 30 s lease."""
+    first = _run_child(tmp_path, "during-task", lease=30)
+    assert await asyncio.to_thread(first.wait, 60) == -signal.SIGKILL
+    started = time.monotonic()
+    second = _run_child(tmp_path, "during-task", lease=30)
+    assert await asyncio.to_thread(second.wait, 60) == 0
+    elapsed = time.monotonic() - started
+    # Generous for a loaded machine, yet half the lease a lapse would need.
+    assert elapsed < 15, f"the restart took {elapsed:.1f} s: it waited for the lease"
+    log = _log(tmp_path)
+    assert log[-1] == "result 60"
+    assert [line for line in log if line.startswith("run")] == ["run 1", "run 2", "run 2", "run 3"]

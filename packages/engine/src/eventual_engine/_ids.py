@@ -19,7 +19,13 @@ import attrs
 from ulid import ULID
 
 from eventual import EventualError
-from eventual.spi import TimerKind, execution_id, new_execution_name, start_message_id
+from eventual.spi import (
+    TimerKind,
+    execution_id,
+    new_execution_name,
+    process_owner,
+    start_message_id,
+)
 
 __all__ = [
     "TaskToken",
@@ -189,8 +195,13 @@ def relayed_event_id(service: str, outbox: str) -> str:
 
 
 def new_owner() -> str:
-    """Return a new owner name for the leases of one engine."""
-    return f"engine-{ULID()}"
+    """Return a new owner name for the leases of one engine.
+
+    It names this process (see ``eventual.spi.process_owner``), so a backend
+    restarted on the same machine can tell that a dead engine's leases will never
+    be renewed and take its work back without waiting for them to lapse.
+    """
+    return process_owner("engine")
 
 
 def lease_token(owner: str, unique: str) -> str:

@@ -9,6 +9,8 @@ from .._bus import DeadLetter as DeadLetter
 from .._bus import EventBus as EventBus
 from .._bus import EventEnvelope as EventEnvelope
 from .._bus import SubscriptionDelivery as SubscriptionDelivery
+from .._owners import holder_gone as holder_gone
+from .._owners import process_owner as process_owner
 from .._runtime import Client as Client
 from .._runtime import Disposable as Disposable
 from .._runtime import ExecutionControl as ExecutionControl
@@ -78,7 +80,9 @@ __all__ = [
     "current_task_context",
     "current_workflow_runtime",
     "execution_id",
+    "holder_gone",
     "new_execution_name",
+    "process_owner",
     "require_client",
     "reset_client",
     "set_client",

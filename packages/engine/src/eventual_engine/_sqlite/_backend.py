@@ -13,12 +13,19 @@ from eventual.sqlite import Database, Synchronous
 from .._ids import outbox_id, parse_outbox_id
 from ._convert import load_published
 from ._executions import SqliteExecutions
+from ._holders import release_dead_holders
 from ._queue import SqliteQueue
 from ._schema import check_readable, migrate
 from ._tasks import SqliteTasks
 from ._timers import SqliteTimers
 
 __all__ = ["SqliteBackend"]
+
+
+def _prepare(conn: sqlite3.Connection, path: str) -> None:
+    migrate(conn, path)
+    # A process restarted after a crash resumes the dead one's claims at once.
+    release_dead_holders(conn)
 
 
 class SqliteBackend:
@@ -28,7 +35,10 @@ class SqliteBackend:
     (conditional commits, leases, at-least-once timers and tasks) and adds
     durability; several processes may use the same file at once, since every
     claim and commit is a conditional write in a ``BEGIN IMMEDIATE`` transaction
-    and leases expire by wall-clock time (``time.time()``).
+    and leases expire by wall-clock time (``time.time()``). When the file is
+    opened, leases held by a process of this machine that no longer runs are
+    released at once (see ``eventual.spi.holder_gone``), so a restart after a
+    crash resumes that work without waiting for them to lapse.
 
     Creating the object touches nothing. The file, its parent directory and the
     schema are created by :meth:`open`, or by the first call that needs the
@@ -73,7 +83,7 @@ class SqliteBackend:
             os.fspath(path),
             busy_timeout=busy_timeout,
             synchronous=synchronous,
-            prepare=check_readable if read_only else migrate,
+            prepare=check_readable if read_only else _prepare,
             read_only=read_only,
         )
         self._executions = SqliteExecutions(self._db)

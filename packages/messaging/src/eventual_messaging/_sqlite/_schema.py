@@ -24,11 +24,13 @@ Why these tables:
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Final
 
 from eventual import EventualError
+from eventual.spi import holder_gone
 
-__all__ = ["SCHEMA_VERSION", "BusSchemaVersionError", "migrate"]
+__all__ = ["SCHEMA_VERSION", "BusSchemaVersionError", "migrate", "open_bus"]
 
 
 class BusSchemaVersionError(EventualError):
@@ -126,3 +128,36 @@ def _version(conn: sqlite3.Connection) -> int:
         return 0
     row = conn.execute("SELECT value FROM bus_meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 0
+
+
+def open_bus(conn: sqlite3.Connection, path: str) -> None:
+    """Migrate the bus tables, then release the delivery leases of dead processes.
+
+    A process killed while it ran subscription handlers leaves leases nobody
+    will renew; when the lease names a process of this machine that no longer
+    runs (``eventual.spi.holder_gone``), its deliveries are due again at once
+    instead of after the lease lapses. The attempt it counted stays counted.
+    """
+    migrate(conn, path)
+    now = time.time()
+    leases = [
+        str(row[0])
+        for row in conn.execute(
+            "SELECT DISTINCT lease FROM bus_deliveries WHERE lease IS NOT NULL AND until > ?",
+            (now,),
+        ).fetchall()
+    ]
+    dead = [(lease,) for lease in leases if holder_gone(lease.rpartition(":")[0])]
+    if not dead:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            "UPDATE bus_deliveries SET lease = NULL, until = 0 "
+            "WHERE lease = ? AND status = 'waiting'",
+            dead,
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

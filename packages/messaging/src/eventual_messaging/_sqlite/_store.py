@@ -29,7 +29,7 @@ from .._store import (
     dead_letter_id,
     split_dead_letter_id,
 )
-from ._schema import migrate
+from ._schema import open_bus
 
 __all__ = ["SqliteStore"]
 
@@ -77,7 +77,7 @@ class SqliteStore:
 
     def __init__(self, path: str, *, busy_timeout: float, synchronous: Synchronous) -> None:
         self._db = Database(
-            path, busy_timeout=busy_timeout, synchronous=synchronous, prepare=migrate
+            path, busy_timeout=busy_timeout, synchronous=synchronous, prepare=open_bus
         )
 
     @property
