@@ -248,6 +248,8 @@ def test_bus_options_are_checked() -> None:
         BusOptions(batch=0)
     with pytest.raises(ValueError, match="dedup_window must be positive"):
         BusOptions(dedup_window=timedelta(0))
+    with pytest.raises(ValueError, match="handler_timeout must be positive"):
+        BusOptions(handler_timeout=timedelta(0))
 
 
 async def test_a_slow_handler_does_not_hold_up_the_rest_of_its_round(
@@ -345,3 +347,64 @@ async def test_a_round_cancelled_at_shutdown_gives_its_deliveries_back(
     assert await delivery.next_due() is not None  # not leased any more
     (claim,) = await bus.store.claim("b", now(), "next", 10, 30)
     assert claim.attempt == 1
+
+
+async def test_a_handler_past_its_subscription_timeout_fails_and_is_retried(
+    bus: LocalBus, now: Now, advance: Advance, client: Client
+) -> None:
+    """A handler running past timeout= is cancelled, counted as a failed attempt and retried."""
+    attempts: list[int] = []
+
+    @subscription(
+        charged,
+        timeout=0.2,
+        retry=RetryPolicy(max_attempts=2, initial_interval=timedelta(seconds=1)),
+    )
+    async def book(c: Charge) -> None:
+        attempts.append(c.cents)
+        if len(attempts) == 1:
+            await asyncio.sleep(60)
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    await bus.publish([envelope("1", {"invoice": "i1", "cents": 5})])
+    assert await asyncio.wait_for(delivery.deliver_due(), 30) == 1
+    assert await delivery.pending() == 1  # retried, not dead
+    advance(timedelta(seconds=1))
+    assert await asyncio.wait_for(delivery.deliver_due(), 30) == 1
+    assert attempts == [5, 5]
+    assert await delivery.pending() == 0
+    assert await delivery.dead_letters() == []
+
+
+async def test_the_bus_default_timeout_applies_when_a_subscription_sets_none(
+    now: Now, client: Client
+) -> None:
+    """Without timeout= the bus's handler_timeout bounds a handler; the dead letter says Timeout."""
+
+    @subscription(charged)
+    async def book(c: Charge) -> None:
+        await asyncio.sleep(60)
+
+    async with MemoryBus(BusOptions(handler_timeout=timedelta(seconds=0.2))) as bus:
+        delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+        await bus.publish([envelope("1", {"invoice": "i1", "cents": 5})])
+        assert await asyncio.wait_for(delivery.deliver_due(), 30) == 1
+        (dead,) = await delivery.dead_letters()
+    assert dead.error_type == "Timeout"
+    assert "took longer than its timeout of 0.2 s" in dead.message
+
+
+async def test_a_timeout_error_of_the_handler_itself_is_its_own_failure(
+    bus: LocalBus, now: Now, client: Client
+) -> None:
+    """A TimeoutError the handler raises is reported as it is, not as the bus's timeout."""
+
+    @subscription(charged)
+    async def book(c: Charge) -> None:
+        raise TimeoutError("the ledger did not answer")
+
+    delivery = await bus.attach(Service.from_definitions("b", [book]), client, now, owner="x")
+    await bus.publish([envelope("1", {"invoice": "i1", "cents": 5})])
+    assert await delivery.deliver_due() == 1
+    (dead,) = await delivery.dead_letters()
+    assert (dead.error_type, dead.message) == ("TimeoutError", "the ledger did not answer")

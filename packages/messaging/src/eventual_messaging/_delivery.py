@@ -10,7 +10,9 @@ without counting the interrupted attempt, instead of leaving them leased.
 
 Failures never stop the subscriber: a payload that does not decode to the
 subscription's type is dead-lettered at once (another attempt would fail the same
-way); a handler that raises is retried by the subscription's ``RetryPolicy``, with
+way); a handler that raises, or runs past its timeout (the subscription's ``timeout=``,
+else ``BusOptions.handler_timeout``) and is cancelled, is retried by the
+subscription's ``RetryPolicy``, with
 the back-off measured on the attached clock and stored as ``not_before`` (so it
 survives a restart), and dead-lettered after its last attempt. Without a policy a
 delivery is attempted once, as tasks are. Whatever a handler raises counts as its
@@ -30,7 +32,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from eventual import Service, Subscription, ValidationError
+from eventual import Service, Subscription, Timeout, ValidationError
 from eventual.history import error_bases
 from eventual.spi import Client, DeadLetter, use_client
 
@@ -54,11 +56,16 @@ class BusOptions:
             longer while a delivery still needs it): republishing it within the
             window is ignored, later it is a new event. Old ids are forgotten so
             the bus does not grow forever.
+        handler_timeout: How long one delivery's handler may run when its
+            subscription sets no ``timeout=``; past it the handler is cancelled
+            and the attempt fails with ``Timeout``, retried by the subscription's
+            policy like any failure.
     """
 
     lease: timedelta = timedelta(seconds=30)
     batch: int = 64
     dedup_window: timedelta = timedelta(days=7)
+    handler_timeout: timedelta = timedelta(minutes=5)
 
     def __attrs_post_init__(self) -> None:
         if self.dedup_window <= timedelta(0):
@@ -67,6 +74,10 @@ class BusOptions:
             raise ValueError(f"BusOptions.lease must be positive, got {self.lease!r}")
         if self.batch < 1:
             raise ValueError(f"BusOptions.batch must be at least 1, got {self.batch!r}")
+        if self.handler_timeout <= timedelta(0):
+            raise ValueError(
+                f"BusOptions.handler_timeout must be positive, got {self.handler_timeout!r}"
+            )
 
 
 _PRUNE_AT_LEAST_EVERY = timedelta(hours=1)
@@ -193,11 +204,22 @@ class Delivery:
             payload = event.decode_payload(claim.envelope.payload)
         except (ValidationError, TypeError) as error:
             return self._dead(claim, "DecodeError", str(error))
+        limit = subscription.timeout or self._options.handler_timeout
+        deadline = asyncio.timeout(limit.total_seconds())
         try:
             with use_client(self._client):
-                await subscription.fn(payload)
+                async with deadline:
+                    await subscription.fn(payload)
         except (KeyboardInterrupt, SystemExit):
             raise
+        except TimeoutError as error:
+            if not deadline.expired():
+                return self._failed(claim, subscription, error)  # the handler's own
+            late = Timeout(
+                f"subscription {subscription.name!r} took longer than its timeout of "
+                f"{limit.total_seconds():g} s on event {claim.envelope.id}"
+            )
+            return self._failed(claim, subscription, late)
         except asyncio.CancelledError as error:
             task = asyncio.current_task()
             if task is not None and task.cancelling():

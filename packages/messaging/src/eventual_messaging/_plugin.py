@@ -3,8 +3,9 @@
 Registered through the ``eventual`` entry-point group like any third-party bus,
 so choosing a bus is configuration (``event_bus = "..."``), never an import.
 Settings read from the configuration's options: ``sqlite_synchronous`` (shared
-with the engine's SQLite backend), ``bus_lease_seconds``, ``bus_batch`` and
-``bus_dedup_days``; a bad one fails when the bus is created, naming it and its value.
+with the engine's SQLite backend), ``bus_lease_seconds``, ``bus_batch``,
+``bus_dedup_days`` and ``bus_handler_timeout_seconds``; a bad one fails when the
+bus is created, naming it and its value.
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ def _options(config: EventualConfig) -> BusOptions:
     lease = _setting(settings, "bus_lease_seconds", 30, lambda v: timedelta(seconds=float(v)))
     batch = _setting(settings, "bus_batch", 64, int)
     window = _setting(settings, "bus_dedup_days", 7, lambda v: timedelta(days=float(v)))
+    handler_timeout = _setting(
+        settings, "bus_handler_timeout_seconds", 300, lambda v: timedelta(seconds=float(v))
+    )
     try:
-        return BusOptions(lease=lease, batch=batch, dedup_window=window)
+        return BusOptions(
+            lease=lease, batch=batch, dedup_window=window, handler_timeout=handler_timeout
+        )
     except ValueError as error:
         raise EventualError(f"invalid event bus setting: {error}") from None
 
@@ -46,7 +52,7 @@ def _setting(
         raise EventualError(
             f"invalid event bus setting {key} = {value!r}: bus_lease_seconds is a positive "
             "number of seconds, bus_batch a positive integer, bus_dedup_days a positive "
-            "number of days"
+            "number of days, bus_handler_timeout_seconds a positive number of seconds"
         ) from None
 
 
