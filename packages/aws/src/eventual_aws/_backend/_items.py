@@ -17,23 +17,27 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import threading
 import time
-import typing
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from eventual.codec import decode, encode
-from eventual.history import (
-    ExecutionRecord,
-    HistoryEvent,
-    PublishedEvent,
-    history_event_from_json,
-    history_event_to_json,
+from eventual.spi import (
+    dump_event,
+    dump_json,
+    dump_published,
+    dump_record,
+    dump_task,
+    dump_timer,
+    from_micros,
+    load_event,
+    load_published,
+    load_record,
+    load_task,
+    load_timer,
+    micros,
 )
-from eventual.spi import TaskRequest, TimerRequest
 
 from ._clients import Clients
 
@@ -85,13 +89,7 @@ ALL: Final = "L#all"
 """``gsi1pk`` of every execution's first history event (the unfiltered listing)."""
 
 EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_OFFSET: Final = 10**17
-_TASK_FIELDS: Final = {
-    name: type_ for name, type_ in typing.get_type_hints(TaskRequest).items() if name != "args"
-}  # makes every microsecond value since year 1 positive
-
-dump_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_OFFSET: Final = 10**17  # makes every microsecond value since year 1 positive
 
 
 def s(value: str) -> dict[str, str]:
@@ -102,19 +100,6 @@ def s(value: str) -> dict[str, str]:
 def n(value: int | float) -> dict[str, str]:
     """Return a number attribute value."""
     return {"N": repr(value)}
-
-
-def micros(when: datetime) -> int:
-    """Return ``when`` (timezone-aware) as integer microseconds since the Unix epoch."""
-    if when.utcoffset() is None:
-        raise ValueError(f"expected a timezone-aware datetime, got {when!r}")
-    delta = when - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(value: int) -> datetime:
-    """Return the UTC datetime of :func:`micros`' result."""
-    return _EPOCH + timedelta(microseconds=value)
 
 
 def sortable(when: datetime) -> str:
@@ -158,65 +143,6 @@ def timer_key(timer_id: str) -> Item:
 def task_key(token: str) -> Item:
     """Return the key of a task attempt's item."""
     return {"pk": s(f"K#{token}"), "sk": s("K")}
-
-
-def dump_event(event: HistoryEvent) -> str:
-    """Return a history event as JSON text."""
-    return dump_json(history_event_to_json(event))
-
-
-def load_event(text: str) -> HistoryEvent:
-    """Read a history event from JSON text."""
-    return history_event_from_json(json.loads(text))
-
-
-def dump_record(record: ExecutionRecord) -> str:
-    """Return an execution record as JSON text."""
-    return dump_json(encode(record, ExecutionRecord))
-
-
-def load_record(text: str) -> ExecutionRecord:
-    """Read an execution record from JSON text."""
-    return decode(json.loads(text), ExecutionRecord, path="record")
-
-
-def dump_task(task: TaskRequest) -> str:
-    """Return a task request as JSON text (``args`` kept as they are: plain JSON)."""
-    return dump_json(encode(task, TaskRequest))
-
-
-def load_task(text: str) -> TaskRequest:
-    """Read a task request from JSON text."""
-    data = json.loads(text)
-    # The codec has no decoder for ``args: list[JsonValue]`` (a recursive alias);
-    # each other field is decoded by its type, and ``args``, plain JSON the codec
-    # wrote, is kept as read.
-    fields = {
-        name: decode(data[name], type_, path=f"task.{name}")
-        for name, type_ in _TASK_FIELDS.items()
-        if name in data
-    }
-    return TaskRequest(args=data["args"], **fields)
-
-
-def dump_timer(timer: TimerRequest) -> str:
-    """Return a timer request as JSON text."""
-    return dump_json(encode(timer, TimerRequest))
-
-
-def load_timer(text: str) -> TimerRequest:
-    """Read a timer request from JSON text."""
-    return decode(json.loads(text), TimerRequest, path="timer")
-
-
-def dump_published(event: PublishedEvent) -> str:
-    """Return a published event as JSON text."""
-    return dump_json(encode(event, PublishedEvent))
-
-
-def load_published(text: str) -> PublishedEvent:
-    """Read a published event from JSON text."""
-    return decode(json.loads(text), PublishedEvent, path="published")
 
 
 class Payloads:

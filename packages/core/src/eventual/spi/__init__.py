@@ -44,6 +44,19 @@ from .._spi import TimerRequest as TimerRequest
 from .._spi import TimerService as TimerService
 from .._spi import WorkflowQueue as WorkflowQueue
 from .._spi import start_message_id as start_message_id
+from .._stored import dump_event as dump_event
+from .._stored import dump_json as dump_json
+from .._stored import dump_published as dump_published
+from .._stored import dump_record as dump_record
+from .._stored import dump_task as dump_task
+from .._stored import dump_timer as dump_timer
+from .._stored import from_micros as from_micros
+from .._stored import load_event as load_event
+from .._stored import load_published as load_published
+from .._stored import load_record as load_record
+from .._stored import load_task as load_task
+from .._stored import load_timer as load_timer
+from .._stored import micros as micros
 from .._task import CompleteAsync as CompleteAsync
 from .._workflow import execution_id as execution_id
 from .._workflow import new_execution_name as new_execution_name
@@ -79,8 +92,21 @@ __all__ = [
     "current_client",
     "current_task_context",
     "current_workflow_runtime",
+    "dump_event",
+    "dump_json",
+    "dump_published",
+    "dump_record",
+    "dump_task",
+    "dump_timer",
     "execution_id",
+    "from_micros",
     "holder_gone",
+    "load_event",
+    "load_published",
+    "load_record",
+    "load_task",
+    "load_timer",
+    "micros",
     "new_execution_name",
     "process_owner",
     "require_client",
