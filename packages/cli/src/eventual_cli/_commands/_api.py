@@ -17,6 +17,8 @@ from typing import Any
 import click
 import httpx
 
+from ._sigv4 import AwsSigner, NeedsSetup, signs
+
 __all__ = ["DEFAULT_URL", "SYSTEM", "ApiFailure", "SystemClient", "execution_path"]
 
 DEFAULT_URL = "http://127.0.0.1:3111"
@@ -62,6 +64,9 @@ def _describe(response: httpx.Response) -> str:
     except ValueError:
         text = response.text.strip().splitlines()
         return text[0] if text else response.reason_phrase
+    if isinstance(body, dict) and "error" not in body and isinstance(body.get("message"), str):
+        # API Gateway's own refusals (a bad signature, throttling) say {"message": ...}.
+        return str(body["message"])
     if not isinstance(body, dict) or "error" not in body:
         return json.dumps(body)
     message = str(body["error"])
@@ -79,6 +84,8 @@ class SystemClient:
     Args:
         url: The service's base URL.
         token: The system API's bearer token, if it needs one.
+        sigv4: Sign system API requests with AWS credentials (SigV4): True, False,
+            or None to sign only for an API Gateway (``execute-api``) URL.
         timeout: Seconds to wait for connecting and for each response (long-polls
             add their own wait to it).
         transport: The httpx transport (tests answer requests in-process with it).
@@ -90,8 +97,15 @@ class SystemClient:
         token: str | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        sigv4: bool | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        self._signer: AwsSigner | None = None
+        if signs(self.url, sigv4):
+            try:
+                self._signer = AwsSigner(self.url)
+            except NeedsSetup as problem:
+                raise ApiFailure(str(problem)) from None
         headers = {"accept": "application/json", "user-agent": "eventual-cli"}
         self._timeout = timeout
         self._token = token
@@ -135,10 +149,14 @@ class SystemClient:
         """
         content = None if method == "GET" else json.dumps(body).encode("utf-8")
         headers = {} if content is None else {"content-type": "application/json"}
-        if self._token and (path == SYSTEM or path.startswith(SYSTEM + "/")):
+        system = path == SYSTEM or path.startswith(SYSTEM + "/")
+        if self._token and system:
             # Only the system API takes the token: a command's or route's own
             # middleware must never see it.
             headers["authorization"] = f"Bearer {self._token}"
+        # Likewise only system routes carry IAM auth on AWS; commands and routes
+        # are public or guarded by the service's own means.
+        auth = self._signer if system else None
         try:
             response = self._http.request(
                 method,
@@ -147,6 +165,7 @@ class SystemClient:
                 headers=headers,
                 params=params,
                 timeout=self._timeout + wait,
+                auth=auth,
             )
         except httpx.TimeoutException:
             raise ApiFailure(f"{self.url} did not answer {method} {path} in time") from None
@@ -166,6 +185,8 @@ class SystemClient:
                 "or set EVENTUAL_TOKEN",
                 401,
             )
+        if response.status_code == 403 and system:
+            self._refused(response, signed=auth is not None)
         if response.status_code >= 400:
             problem = _describe(response)
             if response.status_code == 404 and what and problem.lower() == "not found":
@@ -180,6 +201,22 @@ class SystemClient:
                 f"{self.url} answered {method} {path} with something that is not JSON; "
                 "is it an eventual service?"
             ) from None
+
+    def _refused(self, response: httpx.Response, *, signed: bool) -> None:
+        """Raise the ApiFailure of a 403 from the system API, saying what to check."""
+        problem = _describe(response)
+        if self._signer is not None and signed:
+            raise ApiFailure(
+                f"{self.url} refused the AWS-signed request: {problem} (HTTP 403); check that "
+                "the AWS credentials in use may call execute-api:Invoke on its system API, and "
+                f"that the API is in {self._signer.region} (AWS_REGION)",
+                403,
+            )
+        raise ApiFailure(
+            f"{self.url} refused the request: {problem} (HTTP 403); if its system API uses "
+            "AWS IAM auth, sign requests with --sigv4 (or EVENTUAL_SIGV4=1)",
+            403,
+        )
 
     def execution(self, execution_id: str, wait: float = 0.0) -> dict[str, Any]:
         """Return an execution's record; with ``wait``, long-poll up to that many seconds."""

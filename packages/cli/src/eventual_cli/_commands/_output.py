@@ -16,7 +16,7 @@ from rich.console import Console, RenderableType
 
 from ._api import DEFAULT_URL, SystemClient
 
-__all__ = ["Output", "Progress", "client_options", "json_option"]
+__all__ = ["Output", "Progress", "client_options", "json_option", "sigv4_choice", "sigv4_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,9 +28,41 @@ def json_option(fn: F) -> F:
     )(fn)
 
 
+_SIGV4 = "eventual_cli.sigv4"
+
+
+def _remember_sigv4(ctx: click.Context, param: click.Parameter, value: bool | None) -> None:
+    ctx.meta[_SIGV4] = value
+
+
+def sigv4_option(fn: F) -> F:
+    """Add ``--sigv4/--no-sigv4`` (env ``EVENTUAL_SIGV4``), which ``Output.client`` reads."""
+    return click.option(
+        "--sigv4/--no-sigv4",
+        envvar="EVENTUAL_SIGV4",
+        default=None,
+        expose_value=False,
+        callback=_remember_sigv4,
+        help="Sign system API requests with AWS credentials, for IAM auth on AWS "
+        "(env EVENTUAL_SIGV4) [default: only for execute-api URLs].",
+    )(fn)
+
+
+def sigv4_choice() -> bool | None:
+    """Return what ``--sigv4/--no-sigv4`` said for the running command (None: decide by URL)."""
+    ctx = click.get_current_context(silent=True)
+    choice = ctx.meta.get(_SIGV4) if ctx is not None else None
+    return choice if isinstance(choice, bool) else None
+
+
 def client_options(fn: F) -> F:
-    """Add ``--url``, ``--token`` and ``--json`` (passed as ``url``, ``token``, ``as_json``)."""
+    """Add ``--url``, ``--token``, ``--sigv4`` and ``--json``.
+
+    The values of ``--url``, ``--token`` and ``--json`` are passed as ``url``,
+    ``token`` and ``as_json``; ``--sigv4`` is read by ``Output.client``.
+    """
     fn = json_option(fn)
+    fn = sigv4_option(fn)
     fn = click.option(
         "--token",
         envvar="EVENTUAL_TOKEN",
@@ -81,8 +113,8 @@ class Output:
         self.errors = Console(stderr=True, highlight=False)
 
     def client(self, url: str, token: str | None) -> SystemClient:
-        """Return a client of the service at ``url``."""
-        return SystemClient(url, token)
+        """Return a client of the service at ``url``, signing as ``--sigv4`` said."""
+        return SystemClient(url, token, sigv4=sigv4_choice())
 
     def json(self, data: Any, *, lines: bool = False) -> None:
         """Print ``data`` as JSON: indented, or compact on one line when ``lines``."""

@@ -29,7 +29,7 @@ from eventual_engine import ReplayResult, history_from_json, replay
 
 from .._local import _importable
 from ._api import DEFAULT_URL, SystemClient
-from ._output import Output, json_option
+from ._output import Output, json_option, sigv4_choice, sigv4_option
 from ._render import status_text
 
 __all__ = ["load_history", "replay_command", "show_result"]
@@ -41,6 +41,7 @@ class Source:
 
     url: str | None = None
     token: str | None = None
+    sigv4: bool | None = None
     db: Path | None = None
     file: Path | None = None
 
@@ -101,7 +102,7 @@ def load_history(
     elif source.db is not None:
         events = _from_db(source.db, execution_id, config)
     else:
-        with SystemClient(source.url or DEFAULT_URL, source.token) as client:
+        with SystemClient(source.url or DEFAULT_URL, source.token, sigv4=source.sigv4) as client:
             events = [history_event_from_json(event) for event in client.history(execution_id)]
     if not events or not isinstance(events[0], WorkflowStarted):
         raise click.ClickException("the history does not begin with WorkflowStarted")
@@ -207,6 +208,7 @@ def show_result(out: Output, result: ReplayResult) -> None:
     metavar="SEQ",
     help="Stop in the debugger when the code makes the call with this sequence number.",
 )
+@sigv4_option
 @json_option
 def replay_command(
     execution_id: str | None,
@@ -227,7 +229,7 @@ def replay_command(
         raise click.UsageError("read the history from one place: --url, --db or --file")
     # EVENTUAL_URL is only the default place: it must not clash with --db or --file.
     url = url or os.environ.get("EVENTUAL_URL") or DEFAULT_URL
-    source = Source(url=url, token=token, db=db, file=history_file)
+    source = Source(url=url, token=token, sigv4=sigv4_choice(), db=db, file=history_file)
     try:
         config = load_config(overrides={"service": service})
         _, history = load_history(source, execution_id, config)
