@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -135,6 +139,29 @@ def test_break_at_calls_the_debugger_at_that_sequence_number(
     assert calls == []
     assert json.loads(beyond.stdout)["stopped_at"] is None
     assert "--break-at 99: the code never made the call with sequence number 99" in (beyond.stderr)
+
+
+def test_break_at_opens_pdb_in_the_workflows_own_frame(tmp_path: Path) -> None:
+    """With pdb, --break-at SEQ opens at the workflow's line making that call, locals at hand."""
+    env = {**os.environ, "PYTHONPATH": str(HISTORIES), "COLUMNS": "200"}
+    env.pop("PYTHONBREAKPOINT", None)
+    path = str(HISTORIES / "sequential.json")
+    args = ["replay", "--file", path, "--service", "compat_shop", "--break-at", "2"]
+    result = subprocess.run(
+        [sys.executable, "-m", "eventual_cli", *args],
+        input="p total\ncontinue\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    frames = re.findall(r"> (\S+)\(\d+\)(\w+)\(\)", result.stdout)
+    assert frames == [(str(HISTORIES / "compat_shop.py"), "sequential_tasks")]
+    assert "-> total = await add_one(total)" in result.stdout
+    assert "(Pdb) 1\n" in result.stdout  # total after the first call
 
 
 @pytest.mark.usefixtures("compat_shop")

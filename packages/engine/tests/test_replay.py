@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import io
 import json
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,6 +163,26 @@ async def test_break_at_stops_inside_the_workflow(
     assert unasked.ok
     assert unasked.stopped_at is None
     assert len(stops) == 1
+
+
+async def test_break_at_opens_pdb_in_the_workflows_own_frame(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With pdb, ``break_at`` opens at the workflow's line making the call; ``next`` steps."""
+    history = await _record(clock)
+    monkeypatch.delenv("PYTHONBREAKPOINT", raising=False)
+    monkeypatch.setattr("sys.breakpointhook", sys.__breakpointhook__)
+    monkeypatch.setattr("sys.stdin", io.StringIO("p x\nnext\np a\ncontinue\n"))
+    stopped = replay(_service(calc), history, break_at=1)
+    assert stopped.ok
+    shown = capsys.readouterr().out
+    frames = re.findall(r"> (\S+)\(\d+\)(\w+)\(\)", shown)
+    assert frames == [(__file__, "calc"), (__file__, "calc")]
+    assert "-> a = await double(x)" in shown
+    assert "-> b = await go.expect()" in shown
+    assert "(Pdb) 5\n" in shown  # the workflow's input, x
+    assert "(Pdb) 10\n" in shown  # a, after stepping over the call
+    assert sys.gettrace() is None
 
 
 async def test_break_at_a_call_never_made_says_so(

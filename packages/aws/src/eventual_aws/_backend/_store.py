@@ -124,18 +124,31 @@ class Store:
         if "rest" in record_item and self.finish_split is not None:
             await self.finish_split(execution_id, record_item["rest"]["S"])
         lease = record_item["lease"]["S"]
-        messages = await self.messages(execution_id)
-        if messages:
-            return InboundBatch(execution_id=execution_id, messages=tuple(messages), lease=lease)
-        # Nothing waits: leave the inbox, unless a message arrived meanwhile (mseq moved).
-        await self.table.update(
-            Key=record_key(execution_id),
-            UpdateExpression="REMOVE gsi2pk, gsi2sk, #owner, #lease, #until",
-            ConditionExpression="mseq = :mseq AND #lease = :lease",
-            ExpressionAttributeNames={"#owner": "owner", "#lease": "lease", "#until": "until"},
-            ExpressionAttributeValues={":mseq": record_item["mseq"], ":lease": s(lease)},
-        )
-        return None
+        mseq = record_item["mseq"]
+        while True:
+            messages = await self.messages(execution_id)
+            if messages:
+                return InboundBatch(
+                    execution_id=execution_id, messages=tuple(messages), lease=lease
+                )
+            # Nothing waits: leave the inbox and give up the claim, unless a
+            # message arrived meanwhile (mseq moved).
+            left = await self.table.update(
+                Key=record_key(execution_id),
+                UpdateExpression="REMOVE gsi2pk, gsi2sk, #owner, #lease, #until",
+                ConditionExpression="mseq = :mseq AND #lease = :lease",
+                ExpressionAttributeNames={"#owner": "owner", "#lease": "lease", "#until": "until"},
+                ExpressionAttributeValues={":mseq": mseq, ":lease": s(lease)},
+            )
+            if left is not None:
+                return None
+            # The claim stays ours, and the message that moved mseq is ours to take:
+            # returning None here would leave the execution held until the claim
+            # lapsed, with the new message's doorbell held back as long.
+            current = await self.table.get(record_key(execution_id))
+            if current is None or current.get("lease", {}).get("S") != lease:
+                return None
+            mseq = current["mseq"]
 
     # --- writing --------------------------------------------------------------------
 
