@@ -31,7 +31,7 @@ def test_durations_read_naturally() -> None:
 
 
 def test_events_are_described() -> None:
-    """Task calls, retries, signals and unknown events each get a short description."""
+    """Task calls, retries, signals, patches and unknown events each get a short description."""
     assert describe_event({"type": "TaskScheduled", "task": "add", "args": [1, "x"]}) == (
         'task add(1, "x")'
     )
@@ -49,6 +49,11 @@ def test_events_are_described() -> None:
         "signal go received: true"
     )
     assert describe_event({"type": "Future", "seq": 1, "x": 1}) == '{"x":1}'
+    patch = {"type": "WorkflowPatched", "patch": "email", "after_seq": 2, "deprecated": False}
+    assert describe_event(patch) == "took patch email after call #2"
+    assert (
+        describe_event({**patch, "deprecated": True}) == "took deprecated patch email after call #2"
+    )
     assert short_json("x" * 100, 10) == '"xxxxxxxx…'
 
 

@@ -86,6 +86,31 @@ def test_histories_recorded_by_older_code_replay(path: Path) -> None:
     assert data["status"] == data["recorded_status"] != "RUNNING"
 
 
+def test_replay_reports_the_patches_an_execution_took(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 2 of the invoicing service replays both recordings, naming the patches taken."""
+    monkeypatch.syspath_prepend(str(HISTORIES / "versions"))
+    old = _replay(
+        "--file", str(HISTORIES / "versions" / "invoice_v1.json"), "--service", "invoicing_v2"
+    )
+    assert old.exit_code == 0, old.output
+    assert "patches taken: none" in old.stdout
+    new = _replay(
+        "--file", str(HISTORIES / "versions" / "invoice_v2.json"), "--service", "invoicing_v2"
+    )
+    assert new.exit_code == 0, new.output
+    assert "patches taken: email" in new.stdout
+    data = json.loads(
+        _replay(
+            "--file",
+            str(HISTORIES / "versions" / "invoice_v2.json"),
+            "--service",
+            "invoicing_v2",
+            "--json",
+        ).stdout
+    )
+    assert data["patches"] == ["email"]
+
+
 @pytest.mark.usefixtures("services_path")
 def test_a_changed_call_shows_the_divergence_side_by_side() -> None:
     """Changed code fails with the sequence number and the recorded and new call, exit 1."""

@@ -62,6 +62,8 @@ from ._time import random as random
 from ._time import sleep as sleep
 from ._time import sleep_until as sleep_until
 from ._time import uuid4 as uuid4
+from ._versioning import deprecate_patch as deprecate_patch
+from ._versioning import patched as patched
 from ._workflow import Workflow as Workflow
 from ._workflow import workflow as workflow
 
@@ -105,6 +107,7 @@ __all__ = [
     "complete_async",
     "complete_task",
     "condition",
+    "deprecate_patch",
     "event",
     "execution_info",
     "exists",
@@ -115,6 +118,7 @@ __all__ = [
     "hookspec",
     "now",
     "numeric",
+    "patched",
     "prefix",
     "random",
     "signal",

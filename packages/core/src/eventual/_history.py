@@ -44,6 +44,7 @@ __all__ = [
     "WorkflowCancelRequested",
     "WorkflowCancelled",
     "WorkflowFailed",
+    "WorkflowPatched",
     "WorkflowStarted",
     "WorkflowSucceeded",
     "WorkflowTimedOut",
@@ -138,6 +139,22 @@ class WorkflowTimedOut(HistoryEvent):
     """The execution ran past its workflow timeout."""
 
     type: ClassVar[str] = "WorkflowTimedOut"
+
+
+@attrs.frozen(kw_only=True)
+class WorkflowPatched(HistoryEvent):
+    """The code took patch ``patch`` after its call ``after_seq`` (0: before any call).
+
+    Not a call: it takes no sequence number, so code that adds a ``patched()``
+    check replays histories recorded without one. ``deprecated`` tells a marker
+    written by ``deprecate_patch`` (whose old branch is gone) from one written by
+    ``patched``.
+    """
+
+    type: ClassVar[str] = "WorkflowPatched"
+    patch: str
+    after_seq: int
+    deprecated: bool = False
 
 
 # --- tasks ---------------------------------------------------------------------
@@ -306,6 +323,7 @@ HISTORY_EVENT_TYPES: Final[dict[str, type[HistoryEvent]]] = {
         WorkflowCancelRequested,
         WorkflowCancelled,
         WorkflowTimedOut,
+        WorkflowPatched,
         TaskScheduled,
         TaskSucceeded,
         TaskFailed,

@@ -115,6 +115,12 @@ class WorkflowRuntime(Protocol):
     def execution_control(self) -> ExecutionControl:
         """Return what handles of child executions use from inside the workflow."""
 
+    def patched(self, patch: str, *, deprecated: bool) -> bool:
+        """Tell whether the execution takes patch ``patch``, recording it when it does."""
+
+    def is_replaying(self) -> bool:
+        """Tell whether the code is re-running steps its history already records."""
+
 
 class ExecutionControl(Protocol):
     """Operations on an execution by id, used by :class:`ExecutionHandle`."""

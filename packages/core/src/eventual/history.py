@@ -26,6 +26,7 @@ from ._history import TimerScheduled as TimerScheduled
 from ._history import WorkflowCancelled as WorkflowCancelled
 from ._history import WorkflowCancelRequested as WorkflowCancelRequested
 from ._history import WorkflowFailed as WorkflowFailed
+from ._history import WorkflowPatched as WorkflowPatched
 from ._history import WorkflowStarted as WorkflowStarted
 from ._history import WorkflowSucceeded as WorkflowSucceeded
 from ._history import WorkflowTimedOut as WorkflowTimedOut
@@ -57,6 +58,7 @@ __all__ = [
     "WorkflowCancelRequested",
     "WorkflowCancelled",
     "WorkflowFailed",
+    "WorkflowPatched",
     "WorkflowStarted",
     "WorkflowSucceeded",
     "WorkflowTimedOut",

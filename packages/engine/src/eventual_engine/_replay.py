@@ -26,6 +26,7 @@ from eventual.history import (
     HistoryEvent,
     WorkflowCancelled,
     WorkflowFailed,
+    WorkflowPatched,
     WorkflowStarted,
     WorkflowSucceeded,
     WorkflowTimedOut,
@@ -65,6 +66,9 @@ class ReplayResult:
         stopped_at: The sequence number at which the debugger was called
             (``break_at``); None without ``break_at``, or when the code never
             made that call.
+        patches: The patches the execution took (``patched``/``deprecate_patch``),
+            in the order it took them: those its history records and, when the
+            replay goes beyond the record, those the code takes there.
     """
 
     execution_id: str
@@ -79,6 +83,7 @@ class ReplayResult:
     new_call: str | None = None
     problem: str | None = None
     stopped_at: int | None = None
+    patches: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -124,6 +129,9 @@ def replay(
     except DeterminismError as error:
         return ReplayResult(
             **common,
+            patches=tuple(
+                dict.fromkeys(e.patch for e in history if isinstance(e, WorkflowPatched))
+            ),
             stopped_at=stops[0] if stops else None,
             status=ExecutionStatus.FAILED,
             error=(type(error).__name__, str(error)),
@@ -138,6 +146,7 @@ def replay(
         result=instance.result,
         error=instance.error,
         stopped_at=stops[0] if stops else None,
+        patches=tuple(instance.patches()),
     )
     return attrs.evolve(reached, problem=_difference(reached, ending, output.events))
 

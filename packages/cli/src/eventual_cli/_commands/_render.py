@@ -118,6 +118,9 @@ def describe_event(event: Mapping[str, Any]) -> str:
             return f"child {event['execution_id']} started with {short_json(event.get('input'))}"
         case "ChildWorkflowSucceeded":
             return f"child returned {short_json(event.get('result'))}"
+        case "WorkflowPatched":
+            kind = "deprecated patch" if event.get("deprecated") else "patch"
+            return f"took {kind} {event['patch']} after call #{event.get('after_seq', 0)}"
         case "EventsPublished":
             names = ", ".join(e["name"] for e in event.get("events", []))
             return f"published {names}"

@@ -137,6 +137,7 @@ def _as_json(result: ReplayResult) -> dict[str, Any]:
     data["recorded_status"] = result.recorded_status.value
     data["status"] = result.status.value
     data["error"] = list(result.error) if result.error else None
+    data["patches"] = list(result.patches)
     return data
 
 
@@ -155,6 +156,7 @@ def show_result(out: Output, result: ReplayResult) -> None:
                 status_text(result.status.value),
             )
         )
+        _show_patches(out, result)
         return
     if result.error_seq is not None:
         title = f"✗ {result.execution_id} diverges at seq {result.error_seq}"
@@ -178,6 +180,14 @@ def show_result(out: Output, result: ReplayResult) -> None:
     out.show(Text(title, style="bold red"), line=True)
     out.show(table)
     out.show(Text(result.problem or ""))
+    _show_patches(out, result)
+
+
+def _show_patches(out: Output, result: ReplayResult) -> None:
+    if result.patches:
+        out.show(Text.assemble(("patches taken: ", "bold"), ", ".join(result.patches)))
+    else:
+        out.show(Text("patches taken: none", style="dim"))
 
 
 @click.command("replay")

@@ -58,7 +58,7 @@ from ._ending import Ending, write_ending
 from ._failures import attempt_failure
 from ._loop import DeterministicLoop
 from ._output import StepOutput
-from ._replaying import ENDINGS, SCHEDULED, Recorded
+from ._replaying import ENDINGS, MARKERS, SCHEDULED, Recorded
 from ._runtime import WorkflowCalls
 from ._signals import SignalBox
 
@@ -95,6 +95,9 @@ class WorkflowInstance(WorkflowCalls):
         self._out = StepOutput()
         self.on_call: Callable[[int], None] | None = None
         self._cancel_requested = False
+        self._replaying = False  # applying an event the history records
+        self._replay_more = False  # ... and not the last one it records
+        self._patches: dict[str, bool] = {}
         self._info = ExecutionInfo(
             execution_id=started.execution_id,
             workflow=started.workflow,
@@ -133,10 +136,12 @@ class WorkflowInstance(WorkflowCalls):
         instance = cls(service, history[0])
         instance.on_call = on_call
         instance._recorded.read(history)
-        for event in history:
-            if isinstance(event, (*SCHEDULED, *ENDINGS)):
-                continue
+        inbound = [e for e in history if not isinstance(e, (*SCHEDULED, *ENDINGS, *MARKERS))]
+        instance._replaying = True
+        for index, event in enumerate(inbound):
+            instance._replay_more = index < len(inbound) - 1
             instance._apply(event, recorded=True)
+        instance._replaying = instance._replay_more = False
         instance.length = len(history)
         instance._recorded.check_complete(range(1, instance._seq + 1))
         output, instance._out = instance._out, StepOutput()

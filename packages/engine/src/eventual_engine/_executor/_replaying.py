@@ -21,6 +21,7 @@ from eventual.history import (
     TaskScheduled,
     TimerScheduled,
     WorkflowCancelled,
+    WorkflowPatched,
     WorkflowSucceeded,
     WorkflowTimedOut,
 )
@@ -28,13 +29,16 @@ from eventual.history import WorkflowFailed as WorkflowFailedEvent
 
 from ._calls import describe
 
-__all__ = ["ENDINGS", "SCHEDULED", "Recorded"]
+__all__ = ["ENDINGS", "MARKERS", "SCHEDULED", "Recorded"]
 
 ENDINGS = (WorkflowSucceeded, WorkflowFailedEvent, WorkflowCancelled)
 """Endings the workflow code produces; a ``WorkflowTimedOut`` is applied like an inbound event."""
 
 SCHEDULED = (TaskScheduled, TimerScheduled, ChildWorkflowScheduled, SignalSent, EventsPublished)
 """Events the code's calls produce (replay checks them instead of applying them)."""
+
+MARKERS = (WorkflowPatched,)
+"""Events the code writes that are not calls: read on replay, never applied."""
 
 _TERMINAL = (*ENDINGS, WorkflowTimedOut)
 
@@ -53,12 +57,16 @@ class Recorded:
         """The recorded ending, if the history has one (its effects are recorded too)."""
         self.nondeterminism: DeterminismError | None = None
         """The first contradiction found, raised once the current event is applied."""
+        self.patches: dict[str, int] = {}
+        """Patches the history records as taken, with the call after which each was."""
 
     def read(self, history: Sequence[HistoryEvent]) -> None:
         """Note the scheduled calls and the ending of ``history``."""
         for event in history:
             if isinstance(event, SCHEDULED):
                 self._calls[event.seq] = event
+            elif isinstance(event, WorkflowPatched):
+                self.patches.setdefault(event.patch, event.after_seq)
             elif isinstance(event, _TERMINAL):
                 self.terminal = event
 
@@ -82,6 +90,10 @@ class Recorded:
             self.nondeterminism = self.nondeterminism or error
             raise error
         return False
+
+    def has_call_after(self, seq: int) -> bool:
+        """Tell whether the record holds a call numbered above ``seq``."""
+        return any(recorded > seq for recorded in self._calls)
 
     def check_complete(self, made: Iterable[int]) -> None:
         """Raise the first contradiction, or a recorded call the code never made.

@@ -28,6 +28,7 @@ from eventual.history import (
     SignalSent,
     TaskScheduled,
     TimerScheduled,
+    WorkflowPatched,
     WorkflowStarted,
 )
 from eventual.spi import (
@@ -45,6 +46,7 @@ from ._calls import Call, ChildCall, InWorkflowControl, TaskCall, TimerCall
 from ._ending import Ending
 from ._loop import DeterministicLoop
 from ._output import StepOutput
+from ._replaying import Recorded
 from ._signals import SignalBox
 
 __all__ = ["WorkflowCalls"]
@@ -74,6 +76,11 @@ class WorkflowCalls:
     _child_results: dict[str, asyncio.Future[JsonValue]]
     _signals: SignalBox
     _conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]]
+    _recorded: Recorded
+    _seq: int
+    _replaying: bool
+    _replay_more: bool
+    _patches: dict[str, bool]
 
     def _new_seq(self) -> int:
         raise NotImplementedError
@@ -266,6 +273,44 @@ class WorkflowCalls:
     def uuid4(self) -> uuid.UUID:
         """Return a deterministic random UUID."""
         return uuid.UUID(int=self._rng.getrandbits(128), version=4)
+
+    # --- versioning and replay ------------------------------------------------------------
+
+    def is_replaying(self) -> bool:
+        """Tell whether the code re-runs what the history records (see ``WorkflowRuntime``).
+
+        While the last recorded event is applied, the code runs past the record
+        once it has made every recorded call: that is where an execution's first
+        step runs, and where a step after a cache miss goes beyond its history.
+        """
+        return self._replaying and (
+            self._replay_more
+            or self._recorded.terminal is not None
+            or self._recorded.has_call_after(self._seq)
+        )
+
+    def patched(self, patch: str, *, deprecated: bool) -> bool:
+        """Tell whether the execution takes ``patch`` (see ``eventual.patched``)."""
+        if self._patches.get(patch):
+            return True
+        after = self._recorded.patches.get(patch)
+        if after is not None:
+            taken = self._seq >= after  # a check made again in a loop replays as it ran
+        else:
+            taken = deprecated or not self.is_replaying()
+            if taken and not self.is_replaying() and self.ending is None:
+                self._out.events.append(
+                    WorkflowPatched(
+                        timestamp=self._now, patch=patch, after_seq=self._seq, deprecated=deprecated
+                    )
+                )
+        if taken:
+            self._patches[patch] = True
+        return taken
+
+    def patches(self) -> list[str]:
+        """Return the patches this execution took, in the order it took them."""
+        return list(self._patches)
 
     def execution_control(self) -> ExecutionControl:
         """Return what handles use from inside this workflow."""

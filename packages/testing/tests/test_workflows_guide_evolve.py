@@ -1,0 +1,44 @@
+"""The examples of docs/workflows.md's "Workflows that evolve", on the virtual clock.
+
+The sequel of ``test_workflows_guide.py``, whose last test checks that the
+guide's python blocks are verbatim parts of the two modules.
+"""
+
+import sys
+from datetime import timedelta
+
+from eventual import patched, sleep, task, workflow
+from eventual_engine import load_service, replay
+from eventual_testing import TestEnvironment
+
+SERVICE = sys.modules[__name__]  # the service: here, this very module
+
+# --- versioning with patches ---------------------------------------------------------
+
+
+@task
+async def post_invoice(account: str) -> str:
+    return f"posted to {account}"
+
+
+@task
+async def email_invoice(account: str) -> str:
+    return f"emailed to {account}"
+
+
+@workflow
+async def send_invoice(account: str) -> str:
+    await sleep(timedelta(days=1))
+    if patched("email-invoices"):
+        return await email_invoice(account)
+    return await post_invoice(account)
+
+
+async def test_new_executions_take_the_patch() -> None:
+    """An execution that reaches the check on the new code emails its invoice."""
+    async with TestEnvironment(SERVICE) as env:
+        handle = await env.start(send_invoice, "acme")
+        await env.advance(timedelta(days=1))
+        assert await handle.result() == "emailed to acme"
+        history = await handle.history()
+    assert replay(load_service(SERVICE), history).patches == ("email-invoices",)
