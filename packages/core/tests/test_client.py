@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import sys
 from collections.abc import Callable
@@ -215,3 +217,32 @@ def test_missing_httpx_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "httpx", None)
     with pytest.raises(ImportError, match=r"eventual-core\[client\]"):
         ServiceClient("http://svc")
+
+
+async def test_an_open_client_is_the_default_of_other_tasks() -> None:
+    """While a client is open, wf.start() and ev.publish() in unrelated tasks go to its service."""
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path))
+        if request.url.path == "/_eventual/executions":
+            return httpx.Response(201, json={"id": "fulfil/b"})
+        if request.method == "GET":
+            return httpx.Response(200, json=_record("SUCCEEDED", result={"id": "b", "quantity": 2}))
+        return httpx.Response(202, json={"published": 1})
+
+    async def elsewhere() -> Order:
+        handle = await fulfil.start(Order("b", 2), name="b")
+        await placed.publish(Order("b", 2))
+        return await handle.result()
+
+    async with _client(handler):
+        task = asyncio.create_task(elsewhere(), context=contextvars.Context())
+        assert await task == Order("b", 2)
+    assert seen == [
+        ("POST", "/_eventual/executions"),
+        ("POST", "/_eventual/events/placed"),
+        ("GET", "/_eventual/executions/fulfil/b"),
+    ]
+    with pytest.raises(RuntimeNotAvailable):
+        await asyncio.create_task(elsewhere(), context=contextvars.Context())

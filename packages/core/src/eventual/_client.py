@@ -14,12 +14,16 @@ service that never calls another one does not need it (``pip install
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._codec import JsonValue, decode, encode
+from ._defaults import DefaultClient, add_default_client
 from ._errors import (
     ExecutionAlreadyExists,
     ExecutionNotFound,
@@ -31,6 +35,7 @@ from ._errors import (
 from ._handle import ExecutionHandle
 from ._history import ExecutionRecord, HistoryEvent, history_event_from_json
 from ._info import ExecutionStatus
+from ._runtime import Client, reset_client, set_client
 from ._service import DefinitionNotFound
 
 if TYPE_CHECKING:
@@ -111,8 +116,35 @@ class _Control:
         await self._client._system("POST", path, payload)
 
 
+class _Ambient(_Control):
+    """The ``Client`` that an open ``ServiceClient`` is for ``wf.start()`` and friends."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def start_execution(
+        self, workflow: str, input: JsonValue, name: str | None, *, parent_id: str | None = None
+    ) -> str:
+        return await self._client.start_execution(workflow, input, name, parent_id=parent_id)
+
+    async def publish_events(self, events: Sequence[tuple[str, JsonValue]]) -> None:
+        await self._client.publish_events(list(events))
+
+    async def complete_task(self, token: str, result: JsonValue) -> None:
+        await self._client.complete_task(token, result)
+
+    async def fail_task(self, token: str, error_type: str, message: str) -> None:
+        body: dict[str, JsonValue] = {"token": token, "error_type": error_type, "message": message}
+        await self._client._system("POST", f"{_SYSTEM}/tasks/fail", body)
+
+
 class ServiceClient:
     """A client of a running service: commands, executions, signals and events.
+
+    Inside ``async with``, it is also the ambient client: ``wf.start(...)``,
+    ``sig.send(...)``, ``ev.publish(...)`` and ``complete_task(...)`` go to the
+    service, and while it is open it is the default for every other task of its
+    event loop and for other threads, as an open ``LocalRuntime`` is.
 
     Example:
         async with ServiceClient("http://127.0.0.1:3111") as client:
@@ -156,11 +188,14 @@ class ServiceClient:
             base_url=self.url, headers=dict(headers or {}), timeout=timeout, transport=transport
         )
         self._control = _Control(self)
+        self._opened: tuple[contextvars.Token[Client | None], DefaultClient] | None = None
 
     def __repr__(self) -> str:
         return f"ServiceClient({self.url!r})"
 
     async def __aenter__(self) -> ServiceClient:
+        ambient = _Ambient(self)
+        self._opened = (set_client(ambient), add_default_client(ambient))
         return self
 
     async def __aexit__(
@@ -172,7 +207,14 @@ class ServiceClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connections."""
+        """Close the connections (and stop being the ambient client)."""
+        if self._opened is not None:
+            token, default = self._opened
+            self._opened = None
+            default.dispose()
+            with contextlib.suppress(ValueError):
+                # Closed from another context: that context's value is its own.
+                reset_client(token)
         await self._http.aclose()
 
     # --- commands ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ._defaults import default_client, for_this_loop
 from ._errors import RuntimeNotAvailable
 
 if TYPE_CHECKING:
@@ -219,13 +220,19 @@ def current_task_context() -> TaskContext | None:
 
 
 def current_client() -> Client | None:
-    """Return the ambient client (engine, test environment or remote client), if any."""
-    return _client.get()
+    """Return the ambient client (engine, test environment or remote client), if any.
+
+    The innermost explicit one (:func:`use_client`, :func:`set_client`, the
+    ``async with`` block of a runtime) wins; without one, the default of an open
+    runtime or client (``eventual._defaults``).
+    """
+    client = _client.get()
+    return for_this_loop(client) if client is not None else default_client()
 
 
 def require_client(what: str) -> Client:
     """Return the ambient client or raise a clear error naming ``what`` needed it."""
-    client = _client.get()
+    client = current_client()
     if client is None:
         raise RuntimeNotAvailable(
             f"{what} needs a running eventual runtime, and none is active here. "

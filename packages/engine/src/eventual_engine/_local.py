@@ -24,8 +24,10 @@ from eventual.plugins import EventualConfig, Plugins, get_plugin_manager
 from eventual.spi import (
     Backend,
     DeadLetter,
+    DefaultClient,
     EventBus,
     SubscriptionDelivery,
+    add_default_client,
     reset_client,
     set_client,
 )
@@ -94,7 +96,10 @@ class LocalRuntime:
     ``settings`` passes further options to them (for example
     ``{"sqlite_synchronous": "FULL"}``) and to the engine (``lease_seconds``,
     ``poll_interval``) unless ``options`` is given. Inside ``async with``, ``wf.start(...)``,
-    ``sig.send(...)``, ``ev.publish(...)`` and handles use this runtime.
+    ``sig.send(...)``, ``ev.publish(...)`` and handles use this runtime; while it is
+    open it is also the default for every other task of its event loop and for
+    other threads (a web framework's request handlers), unless a client opened
+    later or an explicit context says otherwise (see docs/embedding.md).
 
     Example:
         async with LocalRuntime("orders.service", db="orders.db") as rt:
@@ -124,6 +129,7 @@ class LocalRuntime:
         self._engine: Engine | None = None
         self._serving: asyncio.Task[None] | None = None
         self._token: Any = None
+        self._default: DefaultClient | None = None
 
     @property
     def engine(self) -> Engine:
@@ -172,6 +178,7 @@ class LocalRuntime:
             await self._engine.attach_bus(self._bus)
         self._serving = asyncio.create_task(self._engine.serve(), name="eventual local runtime")
         self._token = set_client(self._engine)
+        self._default = add_default_client(self._engine)
         return self
 
     async def __aexit__(
@@ -181,7 +188,13 @@ class LocalRuntime:
         tb: TracebackType | None,
     ) -> None:
         engine = self.engine
-        reset_client(self._token)
+        if self._default is not None:
+            self._default.dispose()
+            self._default = None
+        with contextlib.suppress(ValueError):
+            # Entered in another context (an exit stack closed by another task):
+            # that context's value is its own to drop.
+            reset_client(self._token)
         await engine.stop()
         if self._serving is not None:
             self._serving.cancel()

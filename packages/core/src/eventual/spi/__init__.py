@@ -9,6 +9,8 @@ from .._bus import DeadLetter as DeadLetter
 from .._bus import EventBus as EventBus
 from .._bus import EventEnvelope as EventEnvelope
 from .._bus import SubscriptionDelivery as SubscriptionDelivery
+from .._defaults import DefaultClient as DefaultClient
+from .._defaults import add_default_client as add_default_client
 from .._owners import holder_gone as holder_gone
 from .._owners import process_owner as process_owner
 from .._runtime import Client as Client
@@ -67,6 +69,7 @@ __all__ = [
     "CompleteAsync",
     "Conflict",
     "DeadLetter",
+    "DefaultClient",
     "Disposable",
     "EventBus",
     "EventEnvelope",
@@ -89,6 +92,7 @@ __all__ = [
     "TimerService",
     "WorkflowQueue",
     "WorkflowRuntime",
+    "add_default_client",
     "current_client",
     "current_task_context",
     "current_workflow_runtime",
