@@ -7,6 +7,13 @@ import eventual_cli
 
 def test_all_is_pinned() -> None:
     """eventual_cli.__all__ is exactly the expected, sorted list, and every name exists."""
-    assert eventual_cli.__all__ == ["CannotListen", "LocalSettings", "cli", "main", "serve_local"]
+    assert eventual_cli.__all__ == [
+        "CannotListen",
+        "LocalSettings",
+        "UiApp",
+        "cli",
+        "main",
+        "serve_local",
+    ]
     for name in eventual_cli.__all__:
         assert hasattr(eventual_cli, name)

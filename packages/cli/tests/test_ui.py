@@ -70,6 +70,19 @@ async def test_folder_redirect_unknown_file_and_method() -> None:
     assert int(head.headers["content-length"]) > 1000
 
 
+async def test_under_a_prefix() -> None:
+    """Mounted under a root_path, the UI, its redirect and the API behind answer under it."""
+    async with LocalRuntime(SERVICE) as runtime:
+        transport = httpx.ASGITransport(app=UiApp(HttpApp(runtime)), root_path="/shop")
+        async with httpx.AsyncClient(transport=transport, base_url="http://ui.test") as client:
+            bare = await client.get(f"/shop{UI_PATH}")
+            page = await client.get(f"/shop{UI_PATH}/")
+            health = await client.get("/shop/_eventual/health")
+    assert (bare.status_code, bare.headers["location"]) == (308, f"/shop{UI_PATH}/")
+    assert page.status_code == 200
+    assert health.json() == {"status": "ok", "service": "echo"}
+
+
 def _colours(block: str) -> dict[str, str]:
     return dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", block))
 

@@ -47,6 +47,13 @@ def _read(name: str) -> bytes:
 class UiApp:
     """Serves the UI under ``/_eventual/ui/`` in front of another ASGI application.
 
+    Mounted under a prefix (the scope's ``root_path``, as Starlette's ``Mount``
+    sets it), the UI is at ``{prefix}/_eventual/ui/`` and calls the system API
+    under the same prefix.
+
+    Example:
+        app.mount("/orders", UiApp(HttpApp(runtime)))   # FastAPI or Starlette
+
     Args:
         app: The application for every other path (the service's ``HttpApp``).
     """
@@ -57,7 +64,10 @@ class UiApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer UI paths; pass every other request and scope on."""
-        path = scope.get("path", "")
+        root = str(scope.get("root_path") or "").rstrip("/")
+        path = str(scope.get("path", ""))
+        if root and (path == root or path.startswith(root + "/")):
+            path = path[len(root) :]
         if scope["type"] != "http" or not (path == UI_PATH or path.startswith(UI_PATH + "/")):
             await self.app(scope, receive, send)
             return
@@ -66,7 +76,8 @@ class UiApp:
             await _respond(send, 405, b"method not allowed\n", "text/plain", allow)
         elif path == UI_PATH:
             # Relative links in the page resolve against the folder.
-            await _respond(send, 308, b"", "text/plain", [(b"location", f"{UI_PATH}/".encode())])
+            location = f"{root}{UI_PATH}/".encode()
+            await _respond(send, 308, b"", "text/plain", [(b"location", location)])
         else:
             found = self._files.get(path[len(UI_PATH) + 1 :])
             if found is None:

@@ -34,6 +34,7 @@ from eventual.spi import use_client
 
 from ._guard import check_host, check_json_type, check_origin
 from ._inputs import invalid, rest_input, rpc_input
+from ._mount import inside_mount, root_path_var
 from ._options import HttpOptions
 from ._responses import (
     REQUEST_ID_HEADER,
@@ -283,22 +284,23 @@ class HttpApp:
         # Percent-escapes are read as UTF-8, so raw bytes are too (curl sends them as typed).
         query_string = scope["query_string"].decode("utf-8", "replace")
         query = dict(urllib.parse.parse_qsl(query_string, keep_blank_values=True))
-        request = HttpRequest(
-            method=scope["method"], path=scope["path"], query=query, headers=headers
-        )
+        # Mounted under a prefix (root_path), the service's paths are what follows it.
+        root_path, path, raw_path = inside_mount(scope)
+        request = HttpRequest(method=scope["method"], path=path, query=query, headers=headers)
         body = await self._read_body(headers, receive)
         if body is None:
             request_id = request_id_of(headers)
             response = self._failure(self._too_large(), request, request_id)
             response = with_header(_finished(response, request_id), "connection", "close")
         else:
-            raw_path = scope.get("raw_path")
             token = None
             if raw_path:
                 token = _raw_path.set((request.path, raw_path_for_routing(raw_path)))
+            mount = root_path_var.set(root_path)
             try:
                 response = await self.handle(attrs.evolve(request, body=body))
             finally:
+                root_path_var.reset(mount)
                 if token is not None:
                     _raw_path.reset(token)
         await _send_response(response, send)

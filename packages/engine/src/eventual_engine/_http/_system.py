@@ -36,6 +36,7 @@ from eventual.spi import ExecutionFilter, SubscriptionDelivery, execution_id
 
 from ._guard import check_json_type, check_origin
 from ._inputs import invalid, parse_json
+from ._mount import mounted_at
 from ._openapi import openapi_document
 from ._options import HttpOptions
 from ._params import (
@@ -374,7 +375,11 @@ class SystemApi:
         return json_response({"status": "ok", "service": self._service.name})
 
     async def _openapi_json(self, request: HttpRequest) -> HttpResponse:
-        return json_response(self.openapi())
+        root_path = mounted_at()
+        if not root_path:
+            return json_response(self.openapi())
+        # Mounted under a prefix: the paths are relative to it, which servers says.
+        return json_response({**self.openapi(), "servers": [{"url": root_path}]})
 
     async def _manifest(self, request: HttpRequest) -> HttpResponse:
         return json_response(self._service.manifest())

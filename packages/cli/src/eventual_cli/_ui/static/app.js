@@ -2,7 +2,9 @@
 // Plain DOM, no dependencies; every value from the service is inserted as text.
 "use strict";
 
-const API = "/_eventual";
+// The system API is the page's grandparent folder ({prefix}/_eventual/ui/ -> {prefix}/_eventual),
+// so the page works wherever the service is mounted.
+const API = new URL("..", document.baseURI).pathname.replace(/\/$/, "");
 const TOKEN_KEY = "eventual-token";
 const LIST_REFRESH_MS = 3000;
 // A running execution's history is long-polled: the service answers as soon as a
