@@ -34,6 +34,8 @@ EXPECTED: dict[str, list[str]] = {
         "ServiceLoadError",
         "Signal",
         "Subscription",
+        "SyncExecutionHandle",
+        "SyncServiceClient",
         "Task",
         "TaskError",
         "TaskInfo",

@@ -48,6 +48,8 @@ from ._service import Service as Service
 from ._service import ServiceLoadError as ServiceLoadError
 from ._signal import Signal as Signal
 from ._signal import signal as signal
+from ._sync_client import SyncExecutionHandle as SyncExecutionHandle
+from ._sync_client import SyncServiceClient as SyncServiceClient
 from ._task import Task as Task
 from ._task import complete_async as complete_async
 from ._task import complete_task as complete_task
@@ -94,6 +96,8 @@ __all__ = [
     "ServiceLoadError",
     "Signal",
     "Subscription",
+    "SyncExecutionHandle",
+    "SyncServiceClient",
     "Task",
     "TaskError",
     "TaskInfo",

@@ -103,8 +103,8 @@ def for_this_loop(client: Client) -> Client:
     running = _running_loop()
     with _lock:
         for entry in _defaults:
-            if entry.client is client:
-                return client if entry.loop is running else entry.proxy
+            if entry.client is client and entry.loop is not running:
+                return entry.proxy if entry.loop.is_running() else client
     return client
 
 
@@ -119,7 +119,10 @@ def default_client() -> Client | None:
     for entry in reversed(entries):
         if entry.loop is running:
             return entry.client
-    return entries[-1].proxy if entries else None
+    # A loop that is not running now (its owner stopped it without closing the
+    # client) would never answer a call sent to it.
+    serving = [entry for entry in entries if entry.loop.is_running()]
+    return serving[-1].proxy if serving else None
 
 
 class _OnLoop:
