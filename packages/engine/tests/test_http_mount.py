@@ -87,7 +87,7 @@ async def test_openapi_names_the_prefix_as_its_server(runtime: LocalRuntime) -> 
 async def test_starlette_mount_serves_the_service_beside_the_apps_own_routes(
     runtime: LocalRuntime,
 ) -> None:
-    """Mounted with Starlette's Mount, the service answers under its prefix and the app elsewhere."""
+    """Under Starlette's Mount, the service answers under its prefix and the app elsewhere."""
 
     async def home(request: Any) -> PlainTextResponse:
         return PlainTextResponse("home")
@@ -131,7 +131,10 @@ async def test_a_token_protects_the_mounted_system_api(runtime: LocalRuntime) ->
             ("/caf\u00e9", "/a/b", b"/a%2Fb"),
         ),
         # A raw path that matches neither: routing falls back to the decoded path.
-        ({"root_path": "/shop", "path": "/shop/x", "raw_path": b"/elsewhere/x"}, ("/shop", "/x", None)),
+        (
+            {"root_path": "/shop", "path": "/shop/x", "raw_path": b"/elsewhere/x"},
+            ("/shop", "/x", None),
+        ),
     ],
 )
 def test_inside_mount(scope: dict[str, Any], expected: tuple[str, str, bytes | None]) -> None:
