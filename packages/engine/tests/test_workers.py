@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 
-from eventual import Service, task, workflow
-from eventual_engine import Engine, ManualClock, MemoryBackend
+from eventual import ExecutionStatus, Service, task, workflow
+from eventual_engine import BackendClient, Engine, EngineOptions, ManualClock, MemoryBackend
 
 
 @task(timeout=timedelta(seconds=5))
@@ -44,3 +46,49 @@ async def test_a_deadline_does_not_cancel_an_attempt_committing_its_outcome(
     await engine.run_until_idle()
     assert cancelled == [False]
     assert (await engine.execution_record(id_)).result == 7
+
+
+class _Watched(MemoryBackend):
+    """A memory backend that, like a server database, announces work added behind the engine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wake: asyncio.Queue[object] = asyncio.Queue()
+
+    async def watch(self, wake: Callable[[str], None]) -> None:
+        while True:
+            await self.wake.get()
+            wake("orchestrator")
+            wake("no such loop")  # unknown names are ignored
+
+
+@task
+async def _triple(n: int) -> int:
+    return 3 * n
+
+
+@workflow
+async def _tripled(n: int) -> int:
+    return await _triple(n)
+
+
+async def test_a_backend_that_watches_for_work_wakes_an_engine_between_polls() -> None:
+    """Work queued behind an engine's back runs when the backend's watch says so, not at a poll."""
+    backend = _Watched()
+    service = Service.from_definitions("watched", [_triple, _tripled])
+    engine = Engine(service, backend, options=EngineOptions(poll_interval=60))
+    outsider = BackendClient(service, backend)
+    serving = asyncio.create_task(engine.serve())
+    try:
+        await asyncio.sleep(0.05)
+        execution_id = await outsider.start_execution("_tripled", 5, "five")
+        await asyncio.sleep(0.2)
+        assert await outsider.execution_status(execution_id) == ExecutionStatus.RUNNING
+        backend.wake.put_nowait(None)
+        record = await asyncio.wait_for(outsider.wait(execution_id), timeout=10)
+        assert record.status == ExecutionStatus.SUCCEEDED
+    finally:
+        await engine.stop()
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving

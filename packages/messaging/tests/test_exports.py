@@ -10,12 +10,18 @@ def test_all_is_pinned_and_sorted() -> None:
     assert eventual_messaging.__all__ == [
         "BusOptions",
         "BusSchemaVersionError",
+        "BusStore",
+        "Claim",
         "Delivery",
         "LocalBus",
         "MemoryBus",
+        "Outcome",
+        "Route",
         "ServiceRoutes",
         "SqliteBus",
+        "bus_options",
         "matches",
+        "split_dead_letter_id",
     ]
     for name in eventual_messaging.__all__:
         assert hasattr(eventual_messaging, name)

@@ -13,9 +13,9 @@ can store them with the codec.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import attrs
 
@@ -38,6 +38,7 @@ __all__ = [
     "TimerKind",
     "TimerRequest",
     "TimerService",
+    "WorkWatcher",
     "WorkflowQueue",
     "start_message_id",
 ]
@@ -375,3 +376,20 @@ class Backend(Protocol):
 
     async def close(self) -> None:
         """Release connections and files."""
+
+
+@runtime_checkable
+class WorkWatcher(Protocol):
+    """A backend that can tell an engine when other processes add work (optional).
+
+    An engine serving a backend that implements it runs :meth:`watch` beside its
+    loops, so work added on another machine is picked up at once rather than at
+    the next poll. Backends without it are polled (``EngineOptions.poll_interval``).
+    """
+
+    async def watch(self, wake: Callable[[str], None]) -> None:
+        """Call ``wake(loop)`` whenever another process may have added work, until cancelled.
+
+        ``loop`` is ``"orchestrator"``, ``"tasks"``, ``"timers"`` or ``"events"``;
+        a spurious call only costs the loop a look.
+        """

@@ -29,6 +29,7 @@ from eventual.spi import (
     InboundBatch,
     SubscriptionDelivery,
     TaskRequest,
+    WorkWatcher,
 )
 
 from . import _ids
@@ -315,6 +316,12 @@ class Engine(BackendClient):
             asyncio.create_task(self._task_loop(), name="eventual tasks"),
             asyncio.create_task(self._event_loop(), name="eventual events"),
         ]
+        if isinstance(self.backend, WorkWatcher):
+            # Work other processes add wakes the loops at once; polling stays as
+            # the safety net for a lost notification.
+            self._serving.append(
+                asyncio.create_task(self._watch(self.backend), name="eventual watch")
+            )
         try:
             await asyncio.gather(*self._serving)
         finally:
@@ -339,6 +346,16 @@ class Engine(BackendClient):
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _watch(self, backend: WorkWatcher) -> None:
+        while not self._stopping:
+            try:
+                await backend.watch(lambda loop: self.notify(loop) if loop in self._wakes else None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("eventual stopped watching the backend for work; restarting")
+            await asyncio.sleep(self.options.poll_interval * 10)
 
     async def _sleep(self, loop: str, seconds: float) -> None:
         wake = self._wakes[loop]

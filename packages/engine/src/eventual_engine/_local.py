@@ -91,8 +91,10 @@ class LocalRuntime:
     ``LocalRuntime(service, db=PATH)`` keeps state in a SQLite file, so executions
     survive restarts; ``db=None`` keeps it in memory. ``backend=`` names another
     backend provided by a plugin, ``event_bus=`` another event bus (by default the
-    durable local bus of eventual-messaging when it is installed: in the same file
-    as the executions, or in ``bus_db`` to share one bus between services), and
+    backend's own bus when a plugin offers one of the same name, as
+    ``"postgres"``, else the durable local bus of eventual-messaging when it is
+    installed: in the same file as the executions, or in ``bus_db`` to share one
+    bus between services), and
     ``settings`` passes further options to them (for example
     ``{"sqlite_synchronous": "FULL"}``) and to the engine (``lease_seconds``,
     ``poll_interval``) unless ``options`` is given. Inside ``async with``, ``wf.start(...)``,
@@ -159,7 +161,9 @@ class LocalRuntime:
         buses = plugins.event_buses()
         if self.event_bus is None and not buses:
             return None  # no bus installed: workflow publishes wait in the outbox
-        name = self.event_bus or ("memory" if self.bus_db is None else "sqlite")
+        # Without a bus named, a backend's own bus (one of the same name) goes with it.
+        own = self.backend if self.backend in buses else None
+        name = self.event_bus or own or ("memory" if self.bus_db is None else "sqlite")
         config = EventualConfig(
             event_bus=name,
             db=None if self.bus_db is None else str(self.bus_db),

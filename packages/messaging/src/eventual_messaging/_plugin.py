@@ -21,12 +21,17 @@ from eventual.spi import EventBus
 from ._delivery import BusOptions
 from ._memory import MemoryBus
 
-__all__ = ["eventual_event_bus_providers"]
+__all__ = ["bus_options", "eventual_event_bus_providers"]
 
 T = TypeVar("T")
 
 
-def _options(config: EventualConfig) -> BusOptions:
+def bus_options(config: EventualConfig) -> BusOptions:
+    """Return the bus options the configuration's settings give (the defaults otherwise).
+
+    Raises:
+        EventualError: A setting is malformed; the message names it and its value.
+    """
     settings = config.options
     lease = _setting(settings, "bus_lease_seconds", 30, lambda v: timedelta(seconds=float(v)))
     batch = _setting(settings, "bus_batch", 64, int)
@@ -57,7 +62,7 @@ def _setting(
 
 
 def _memory(config: EventualConfig) -> MemoryBus:
-    return MemoryBus(_options(config))
+    return MemoryBus(bus_options(config))
 
 
 def _sqlite(config: EventualConfig) -> EventBus:
@@ -67,7 +72,7 @@ def _sqlite(config: EventualConfig) -> EventBus:
     from ._sqlite import SqliteBus
 
     synchronous = synchronous_setting(config)
-    return SqliteBus(database_path(config), options=_options(config), synchronous=synchronous)
+    return SqliteBus(database_path(config), options=bus_options(config), synchronous=synchronous)
 
 
 @hookimpl

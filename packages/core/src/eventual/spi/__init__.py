@@ -45,6 +45,7 @@ from .._spi import TimerKind as TimerKind
 from .._spi import TimerRequest as TimerRequest
 from .._spi import TimerService as TimerService
 from .._spi import WorkflowQueue as WorkflowQueue
+from .._spi import WorkWatcher as WorkWatcher
 from .._spi import start_message_id as start_message_id
 from .._stored import dump_event as dump_event
 from .._stored import dump_json as dump_json
@@ -90,6 +91,7 @@ __all__ = [
     "TimerKind",
     "TimerRequest",
     "TimerService",
+    "WorkWatcher",
     "WorkflowQueue",
     "WorkflowRuntime",
     "add_default_client",

@@ -1,0 +1,199 @@
+"""``ExecutionStore`` on PostgreSQL: records, histories and the atomic step commit."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+
+import psycopg
+
+from eventual.history import ExecutionRecord, HistoryEvent, WorkflowStarted
+from eventual.spi import (
+    Conflict,
+    ExecutionFilter,
+    ExecutionPage,
+    StepCommit,
+    TimerRequest,
+    dump_event,
+    dump_published,
+    dump_record,
+    load_event,
+    load_record,
+)
+
+from .._database import Connection, Database
+from ._writes import add_tasks, create_execution, enqueue, report_clash, schedule
+
+__all__ = ["PostgresExecutions", "apply_step"]
+
+# The history-length check and the record update are one statement. Under READ
+# COMMITTED a second writer with the same expected length waits for the first
+# to commit, then re-reads the row, finds the length moved and matches nothing:
+# that step is a Conflict.
+_ADVANCE = """
+    UPDATE executions SET length = %s, status = %s, record = %s WHERE id = %s AND length = %s
+"""
+_INSERT_HISTORY = "INSERT INTO history (execution_id, position, event) VALUES (%s, %s, %s)"
+_CONSUME = "DELETE FROM messages WHERE execution_id = %s AND id = ANY(%s)"
+_PUBLISH = "INSERT INTO outbox (execution_id, event) VALUES (%s, %s)"
+
+
+class PostgresExecutions:
+    """Execution records and their histories, in the backend's schema."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(
+        self, record: ExecutionRecord, started: WorkflowStarted, timers: Sequence[TimerRequest]
+    ) -> ExecutionRecord:
+        """Create an execution and queue its ``WorkflowStarted``, unless it exists.
+
+        Returns:
+            ``record`` when it was created (its ``timers`` are then scheduled), else
+            the record already stored under that id.
+        """
+
+        async def run(conn: Connection) -> ExecutionRecord:
+            existing = await create_execution(conn, record, started)
+            if existing is not None:
+                return existing
+            await schedule(conn, timers)
+            return record
+
+        return await self._db.transaction(run)
+
+    async def get(self, execution_id: str) -> ExecutionRecord | None:
+        """Return the execution's record, or None."""
+
+        async def run(conn: Connection) -> ExecutionRecord | None:
+            cursor = await conn.execute(
+                "SELECT record FROM executions WHERE id = %s", (execution_id,)
+            )
+            row = await cursor.fetchone()
+            return None if row is None else load_record(str(row[0]))
+
+        return await self._db.run(run)
+
+    async def list(self, query: ExecutionFilter) -> ExecutionPage:
+        """Return executions matching ``query``, newest first.
+
+        An ``after`` cursor naming no execution is ignored (the first page is
+        returned), as in the in-memory backend.
+        """
+        limit = max(query.limit, 0)
+
+        async def run(conn: Connection) -> ExecutionPage:
+            conditions: builtins.list[str] = []
+            params: builtins.list[str | int] = []
+            if query.after is not None:
+                # A cursor naming no execution means no bound.
+                conditions.append("seq < coalesce((SELECT seq FROM executions WHERE id = %s), %s)")
+                params += [query.after, 2**63 - 1]
+            if query.workflow is not None:
+                conditions.append("workflow = %s")
+                params.append(query.workflow)
+            if query.status is not None:
+                conditions.append("status = %s")
+                params.append(query.status.value)
+            where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+            # One row more than asked tells whether a next page exists.
+            params.append(limit + 1)
+            cursor = await conn.execute(
+                f"SELECT record FROM executions {where} ORDER BY seq DESC LIMIT %s",
+                params,
+            )
+            rows = await cursor.fetchall()
+            page = tuple(load_record(str(text)) for (text,) in rows[:limit])
+            more = len(rows) > limit
+            return ExecutionPage(executions=page, next=page[-1].id if more and page else None)
+
+        return await self._db.run(run)
+
+    async def history(self, execution_id: str, after: int = 0) -> builtins.list[HistoryEvent]:
+        """Return the history from position ``after`` on, oldest first (empty if none)."""
+
+        async def run(conn: Connection) -> builtins.list[HistoryEvent]:
+            cursor = await conn.execute(
+                "SELECT event FROM history WHERE execution_id = %s AND position >= %s "
+                "ORDER BY position",
+                (execution_id, after),
+            )
+            return [load_event(str(text)) for (text,) in await cursor.fetchall()]
+
+        return await self._db.run(run)
+
+    async def commit(self, step: StepCommit) -> None:
+        """Apply one step atomically, in one transaction.
+
+        Raises:
+            Conflict: The history is no longer ``expected_length`` long, or the
+                lease of the consumed batch is not held; nothing was written.
+        """
+        await self._db.transaction(lambda conn: apply_step(conn, step))
+
+
+async def apply_step(conn: Connection, step: StepCommit) -> None:
+    """Write a step in the open transaction, or raise ``Conflict``.
+
+    Raising rolls the caller's transaction back, so a Conflict found after the
+    first write still leaves nothing.
+    """
+    execution_id = step.execution_id
+    length = step.expected_length
+    advanced = await conn.execute(
+        _ADVANCE,
+        (
+            length + len(step.events),
+            step.record.status.value,
+            dump_record(step.record),
+            execution_id,
+            length,
+        ),
+    )
+    if advanced.rowcount != 1:
+        raise Conflict(f"{execution_id}: history changed")
+    if step.lease is not None:
+        # Matching the token (not its expiry) is what the in-memory backend does: a
+        # lapsed lease nobody else took is still ours, and the length check above
+        # already rules out a competing step.
+        released = await conn.execute(
+            "DELETE FROM queue_claims WHERE execution_id = %s AND lease = %s",
+            (execution_id, step.lease),
+        )
+        if released.rowcount != 1:
+            raise Conflict(f"{execution_id}: lease lost")
+    async with conn.cursor() as cursor:
+        if step.events:
+            try:
+                await cursor.executemany(
+                    _INSERT_HISTORY,
+                    [
+                        (execution_id, length + offset, dump_event(event))
+                        for offset, event in enumerate(step.events)
+                    ],
+                )
+            except psycopg.errors.UniqueViolation:
+                # Rows past the recorded length exist: the store disagrees with what
+                # this step read, which is a conflict, not a crash.
+                raise Conflict(f"{execution_id}: history changed") from None
+        if step.consumed:
+            await cursor.execute(_CONSUME, (execution_id, list(step.consumed)))
+        if step.finished:
+            await cursor.execute("DELETE FROM tasks WHERE token = ANY(%s)", (list(step.finished),))
+        if step.cancel_timers:
+            await cursor.execute(
+                "DELETE FROM timers WHERE id = ANY(%s)", (list(step.cancel_timers),)
+            )
+    await add_tasks(conn, step.tasks, step.task_claim)
+    await schedule(conn, step.timers)
+    for record, started in step.starts:
+        existing = await create_execution(conn, record, started)
+        if existing is not None and existing.input_digest != record.input_digest:
+            await report_clash(conn, existing, started)
+    await enqueue(conn, step.messages)
+    if step.published:
+        async with conn.cursor() as cursor:
+            await cursor.executemany(
+                _PUBLISH, [(execution_id, dump_published(event)) for event in step.published]
+            )

@@ -1,0 +1,157 @@
+"""The backend's tables, created and migrated forward under an advisory lock.
+
+Each entry of :data:`MIGRATIONS` takes the schema from version ``i`` to ``i + 1``
+and is recorded as one row of ``schema_migrations`` in the same transaction that
+applies it. A new release appends an entry and never edits an old one. The
+whole migration runs under a transaction-scoped advisory lock named after the
+schema, so processes starting together on a new database apply each version
+exactly once: the first takes the lock and migrates, the others wait for it and
+then find the schema current. A database migrated by a newer release is refused
+rather than read, since rows written by it may mean something this code would
+get wrong.
+
+The tables mirror the embedded SQLite backend's (see its module), with two
+differences that come from many machines sharing one server:
+
+- Lease expiries (``until``) are the *server's* clock, ``clock_timestamp()`` in
+  epoch seconds, never a client's, so machines whose clocks drift still agree on
+  when a claim lapsed.
+- Triggers announce new work with ``pg_notify('eventual', '<schema> <loop>')``
+  when a transaction that queued messages, dispatched unclaimed task attempts or
+  scheduled timers commits, so idle workers on other machines wake at once
+  (``LISTEN``) instead of polling. PostgreSQL folds identical notifications of
+  one transaction into one.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from psycopg import sql
+
+from eventual import EventualError
+
+from .._database import Connection, advisory_key
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SchemaVersionError", "migrate"]
+
+
+class SchemaVersionError(EventualError):
+    """The database schema was migrated by a newer release than this one."""
+
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    # 0 -> 1: the first schema.
+    (
+        """CREATE TABLE executions (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            workflow TEXT NOT NULL,
+            status TEXT NOT NULL,
+            length INTEGER NOT NULL,
+            record TEXT NOT NULL
+        )""",
+        "CREATE INDEX executions_by_workflow ON executions (workflow, seq)",
+        "CREATE INDEX executions_by_status ON executions (status, seq)",
+        """CREATE TABLE history (
+            execution_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            PRIMARY KEY (execution_id, position)
+        )""",
+        """CREATE TABLE messages (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            UNIQUE (execution_id, id)
+        )""",
+        """CREATE TABLE inbox (
+            execution_id TEXT PRIMARY KEY,
+            first_seq BIGINT NOT NULL
+        )""",
+        "CREATE INDEX inbox_by_arrival ON inbox (first_seq)",
+        """CREATE TABLE queue_claims (
+            execution_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            lease TEXT NOT NULL,
+            until DOUBLE PRECISION NOT NULL
+        )""",
+        """CREATE TABLE timers (
+            id TEXT PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            due_us BIGINT NOT NULL,
+            owner TEXT,
+            until DOUBLE PRECISION NOT NULL DEFAULT 0,
+            timer TEXT NOT NULL
+        )""",
+        "CREATE INDEX timers_by_due ON timers (due_us, id)",
+        """CREATE TABLE tasks (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            token TEXT NOT NULL UNIQUE,
+            not_before_us BIGINT NOT NULL,
+            owner TEXT,
+            until DOUBLE PRECISION NOT NULL DEFAULT 0,
+            heartbeat_us BIGINT,
+            task TEXT NOT NULL
+        )""",
+        """CREATE TABLE outbox (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            event TEXT NOT NULL
+        )""",
+        """CREATE FUNCTION notify_work() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('eventual', TG_TABLE_SCHEMA || ' ' || TG_ARGV[0]);
+            RETURN NULL;
+        END $$""",
+        """CREATE TRIGGER messages_notify AFTER INSERT ON messages
+            FOR EACH STATEMENT EXECUTE FUNCTION notify_work('orchestrator')""",
+        """CREATE TRIGGER tasks_notify AFTER INSERT ON tasks
+            FOR EACH ROW WHEN (NEW.owner IS NULL) EXECUTE FUNCTION notify_work('tasks')""",
+        """CREATE TRIGGER timers_notify AFTER INSERT OR UPDATE OF due_us ON timers
+            FOR EACH STATEMENT EXECUTE FUNCTION notify_work('timers')""",
+    ),
+)
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+"""The schema version this code writes."""
+
+_CREATE_VERSIONS = """
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
+"""
+
+
+async def migrate(conn: Connection, schema: str) -> int:
+    """Bring the schema up to :data:`SCHEMA_VERSION`; return how many versions were applied.
+
+    Args:
+        conn: An autocommit connection whose ``search_path`` is ``schema``.
+        schema: The schema's name (created when missing).
+
+    Raises:
+        SchemaVersionError: The schema was migrated by a newer release.
+    """
+    async with conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(%s)", (advisory_key("eventual_postgres", schema),)
+        )
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        await conn.execute(_CREATE_VERSIONS)
+        cursor = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        row = await cursor.fetchone()
+        version = int(str(row[0])) if row is not None else 0
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"schema {schema!r} has version {version}, but this eventual-postgres only "
+                f"knows versions up to {SCHEMA_VERSION}; upgrade eventual-postgres (a newer "
+                "release migrated this database)"
+            )
+        for index, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in statements:
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (index,))
+        return SCHEMA_VERSION - version

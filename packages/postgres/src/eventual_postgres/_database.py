@@ -1,0 +1,150 @@
+"""One connection pool per backend or bus, and transactions that retry a lost race.
+
+Every table lives in one PostgreSQL schema (``eventual`` by default), so several
+services, or the tests, can share a database without seeing each other. The
+pool sets each connection's ``search_path`` to that schema once, when it
+connects, so statements name tables without qualifying them.
+
+Connections run in autocommit mode: a single statement is its own transaction
+and needs no ``BEGIN``/``COMMIT`` round trips; writes that touch several rows
+use :meth:`Database.transaction`, which retries the rare deadlock that two
+commits locking rows in different orders can cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from eventual import EventualError
+
+__all__ = ["Connection", "Database", "DatabaseClosed", "advisory_key", "check_schema_name"]
+
+Connection = psycopg.AsyncConnection[tuple[object, ...]]
+ResultT = TypeVar("ResultT")
+
+_RETRIES: Final = 5
+_SCHEMA_NAME_LIMIT: Final = 63  # PostgreSQL's identifier length
+
+
+class DatabaseClosed(EventualError):
+    """The backend or bus was closed; open a new one to go on."""
+
+
+def check_schema_name(schema: str) -> str:
+    """Return ``schema`` if it is a usable schema name.
+
+    Raises:
+        EventualError: It is empty, too long, or has characters other than
+            letters, digits and underscores.
+    """
+    if (
+        not schema
+        or len(schema) > _SCHEMA_NAME_LIMIT
+        or not all(c.isascii() and (c.isalnum() or c == "_") for c in schema)
+        or schema[0].isdigit()
+    ):
+        raise EventualError(
+            f"postgres_schema must be letters, digits and underscores (at most 63, not "
+            f"starting with a digit), got {schema!r}"
+        )
+    return schema
+
+
+def advisory_key(*parts: str) -> int:
+    """Return a signed 64-bit advisory lock key naming ``parts`` (stable across processes)."""
+    digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class Database:
+    """A pool of autocommit connections whose ``search_path`` is one schema.
+
+    Args:
+        dsn: A libpq connection string or URL (``postgresql://user@host/db``).
+        schema: The schema holding the tables.
+        max_size: Most connections open at once.
+    """
+
+    def __init__(self, dsn: str, *, schema: str, max_size: int) -> None:
+        self.dsn = dsn
+        self.schema = check_schema_name(schema)
+        self._set_path = sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema))
+        self._pool = AsyncConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            kwargs={"autocommit": True},
+            configure=self._configure,
+            name=f"eventual-{self.schema}",
+        )
+        self._opened = False
+        self._closed = False
+        self._lock = asyncio.Lock()
+
+    async def _configure(self, conn: Connection) -> None:
+        await conn.execute(self._set_path)
+
+    async def open(self, prepare: Callable[[Connection], Awaitable[None]]) -> None:
+        """Open the pool and run ``prepare`` once on one connection (idempotent).
+
+        Raises:
+            DatabaseClosed: :meth:`close` was called.
+            psycopg.OperationalError: The server cannot be reached.
+        """
+        async with self._lock:
+            if self._closed:
+                raise DatabaseClosed(f"the database of schema {self.schema!r} is closed")
+            if self._opened:
+                return
+            await self._pool.open(wait=True, timeout=30.0)
+            try:
+                async with self._pool.connection() as conn:
+                    await prepare(conn)
+            except BaseException:
+                await self._pool.close()
+                raise
+            self._opened = True
+
+    async def close(self) -> None:
+        """Close every connection (idempotent); later calls raise ``DatabaseClosed``."""
+        async with self._lock:
+            self._closed = True
+            if self._opened:
+                self._opened = False
+                await self._pool.close()
+
+    async def _ready(self) -> None:
+        if not self._opened:
+            if self._closed:
+                raise DatabaseClosed(f"the database of schema {self.schema!r} is closed")
+            raise DatabaseClosed(f"the database of schema {self.schema!r} is not open yet")
+
+    async def run(self, work: Callable[[Connection], Awaitable[ResultT]]) -> ResultT:
+        """Run ``work`` on a connection, each statement its own transaction."""
+        await self._ready()
+        async with self._pool.connection() as conn:
+            return await work(conn)
+
+    async def transaction(self, work: Callable[[Connection], Awaitable[ResultT]]) -> ResultT:
+        """Run ``work`` in one transaction; a deadlock rolls it back and runs it again.
+
+        An exception raised by ``work`` rolls the transaction back and propagates.
+        """
+        await self._ready()
+        for attempt in range(_RETRIES):
+            try:
+                async with self._pool.connection() as conn, conn.transaction():
+                    return await work(conn)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                if attempt == _RETRIES - 1:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,72 @@
+"""Wake-ups across machines: ``LISTEN`` for the notifications the schema's triggers send.
+
+Each notification on the ``eventual`` channel carries ``"<schema> <loop>"``. A
+listener keeps one connection of its own (a pooled connection would be handed
+to other work between notifications) and reconnects after a failure, waking
+every loop when it does: notifications sent while nobody listened are lost, so
+the loops must look for themselves once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Final
+
+import psycopg
+
+__all__ = ["CHANNEL", "LOOPS", "listen"]
+
+CHANNEL: Final = "eventual"
+LOOPS: Final = ("orchestrator", "tasks", "timers", "events")
+
+log = logging.getLogger("eventual.postgres")
+
+
+async def listen(
+    dsn: str,
+    schema: str,
+    wake: Callable[[str], None],
+    *,
+    loops: Iterable[str] = LOOPS,
+    retry_after: float = 1.0,
+) -> None:
+    """Call ``wake(loop)`` for each notification of ``schema``, until cancelled.
+
+    Args:
+        dsn: The database to listen on.
+        schema: Only notifications of this schema count.
+        wake: Called with the loop's name (never raises into the listener: an
+            exception is logged).
+        loops: The loops woken after each (re)connection.
+        retry_after: Seconds between reconnection attempts.
+    """
+    prefix = f"{schema} "
+    known = tuple(loops)
+    while True:
+        try:
+            conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        except psycopg.OperationalError:
+            log.warning("eventual cannot listen for work on %s; retrying", schema, exc_info=True)
+            await asyncio.sleep(retry_after)
+            continue
+        try:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            _call(wake, known)
+            async for notice in conn.notifies():
+                if notice.payload.startswith(prefix):
+                    _call(wake, (notice.payload[len(prefix) :],))
+        except psycopg.OperationalError:
+            log.warning("eventual lost its listening connection on %s", schema, exc_info=True)
+            await asyncio.sleep(retry_after)
+        finally:
+            await conn.close()
+
+
+def _call(wake: Callable[[str], None], loops: Iterable[str]) -> None:
+    for loop in loops:
+        try:
+            wake(loop)
+        except Exception:
+            log.exception("eventual could not wake the %s loop", loop)

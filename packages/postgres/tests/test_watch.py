@@ -1,0 +1,51 @@
+"""Work added by another process wakes a serving engine at once (LISTEN/NOTIFY), not at a poll."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from eventual import ExecutionStatus, Service, task, workflow
+from eventual_engine import BackendClient, Engine, EngineOptions
+from eventual_postgres import PostgresBackend
+
+
+@task
+async def double(n: int) -> int:
+    return 2 * n
+
+
+@workflow
+async def doubled(n: int) -> int:
+    return await double(n)
+
+
+SERVICE = Service.from_definitions("watch", [double, doubled])
+SLOW_POLL = 30.0
+
+
+async def test_an_execution_started_elsewhere_runs_long_before_the_next_poll(
+    postgres_dsn: str, schema: str
+) -> None:
+    """A start queued by another process's client runs at once on an engine polling every 30 s."""
+    worker = await PostgresBackend(postgres_dsn, schema=schema).open()
+    other = await PostgresBackend(postgres_dsn, schema=schema).open()
+    engine = Engine(SERVICE, worker, options=EngineOptions(poll_interval=SLOW_POLL))
+    serving = asyncio.create_task(engine.serve())
+    try:
+        await asyncio.sleep(0.5)  # the engine has looked once and sleeps for SLOW_POLL
+        client = BackendClient(SERVICE, other)
+        began = time.monotonic()
+        execution_id = await client.start_execution("doubled", 21, "n21")
+        while await client.execution_status(execution_id) == ExecutionStatus.RUNNING:
+            assert time.monotonic() - began < SLOW_POLL / 3, "the engine was not woken"
+            await asyncio.sleep(0.02)
+        assert await client.execution_result(execution_id) == 42
+    finally:
+        await engine.stop()
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        await worker.close()
+        await other.close()
