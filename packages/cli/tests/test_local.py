@@ -316,3 +316,28 @@ def test_endpoint_url_without_aws_is_a_usage_error(
     assert result.exit_code == 2
     assert "--aws" in result.output
     assert captured == []
+
+
+def test_backend_event_bus_and_dsn_flags_choose_where_state_lives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, captured: list[LocalSettings]
+) -> None:
+    """--backend, --event-bus and --dsn override the config; no SQLite folder is made for them."""
+    monkeypatch.chdir(_project(tmp_path, 'service = "shop.api"\nbackend = "sqlite"'))
+    args = ["local", "--backend", "postgres", "--event-bus", "postgres"]
+    result = CliRunner().invoke(cli, [*args, "--dsn", "postgresql://u@h/db"])
+    assert result.exit_code == 0, result.output
+    [settings] = captured
+    assert (settings.backend, settings.event_bus) == ("postgres", "postgres")
+    assert settings.options["dsn"] == "postgresql://u@h/db"
+    assert not (tmp_path / ".eventual").exists()
+
+
+def test_storage_flags_with_aws_are_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, captured: list[LocalSettings]
+) -> None:
+    """--backend or --dsn together with --aws is refused, naming the flags."""
+    monkeypatch.chdir(_project(tmp_path))
+    result = CliRunner().invoke(cli, ["local", "--aws", "--backend", "x", "--dsn", "d"])
+    assert result.exit_code == 2
+    assert "--backend, --dsn cannot be combined with --aws" in result.output
+    assert captured == []

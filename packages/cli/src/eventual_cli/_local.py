@@ -223,11 +223,24 @@ async def serve_local(
 
 
 def _settings(
-    service: str | None, host: str, port: int, db: Path | None, token: str | None
+    service: str | None,
+    host: str,
+    port: int,
+    db: Path | None,
+    token: str | None,
+    storage: Mapping[str, str | None] | None = None,
 ) -> tuple[LocalSettings, Path]:
-    """Merge flags with the configuration; return the settings and the project folder."""
+    """Merge flags with the configuration; return the settings and the project folder.
+
+    ``storage`` holds the flags choosing where state lives (``backend``,
+    ``event_bus``, ``dsn``); unset ones are None.
+    """
     config = load_config(
-        overrides={"service": service, "db": None if db is None else str(db.absolute())},
+        overrides={
+            "service": service,
+            "db": None if db is None else str(db.absolute()),
+            **(storage or {}),
+        },
         plugins=Plugins(get_plugin_manager()),
     )
     if config.service is None:
@@ -295,6 +308,21 @@ def _importable(project: Path) -> None:
     help="The SQLite file [default: .eventual/local.db beside pyproject.toml].",
 )
 @click.option(
+    "--backend",
+    metavar="NAME",
+    help="The runtime backend, as a plugin names it (default: [tool.eventual], else sqlite).",
+)
+@click.option(
+    "--event-bus",
+    metavar="NAME",
+    help="The event bus (default: [tool.eventual], else the backend's own or sqlite).",
+)
+@click.option(
+    "--dsn",
+    metavar="URL",
+    help="The database of a server backend, e.g. postgresql://user@host/db for postgres.",
+)
+@click.option(
     "--token",
     envvar="EVENTUAL_TOKEN",
     help="Bearer token the system API requires (env EVENTUAL_TOKEN); needed off 127.0.0.1.",
@@ -322,6 +350,9 @@ def local(
     host: str,
     port: int,
     db: Path | None,
+    backend: str | None,
+    event_bus: str | None,
+    dsn: str | None,
     token: str | None,
     log_level: str,
     aws: bool,
@@ -333,25 +364,31 @@ def local(
     With --aws the service runs on the AWS runtime instead, on a local AWS
     endpoint, through the plan's handlers (eventual-aws's simulator).
     """
+    storage = {"backend": backend, "event_bus": event_bus, "dsn": dsn}
     if aws:
+        given = [f"--{flag.replace('_', '-')}" for flag, value in storage.items() if value]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} cannot be combined with --aws")
         _local_aws(ctx, service, host, port, db, token, log_level, endpoint_url)
         return
     if endpoint_url is not None:
         raise click.UsageError("--endpoint-url names the AWS endpoint of --aws; add --aws")
     try:
-        settings, project = _settings(service, host, port, db, token)
+        settings, project = _settings(service, host, port, db, token, storage)
     except EventualError as exc:
         raise click.ClickException(str(exc)) from None
     _importable(project)
     config_service = settings.service
-    settings.db.parent.mkdir(parents=True, exist_ok=True)
+    on_file = settings.backend in (None, "sqlite")
+    if on_file:
+        settings.db.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
 
     def announce(url: str) -> None:
         click.echo(f"eventual local: service {config_service!r} at {url}")
-        click.echo(f"  state in {settings.db}")
+        click.echo(f"  state in {settings.db}" if on_file else f"  state in {settings.backend}")
         click.echo(f"  system API {url}/_eventual/  OpenAPI {url}/_eventual/openapi.json")
         click.echo(f"  timeline UI {url}{UI_PATH}/")
         click.echo("  press Ctrl-C to stop")
