@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from eventual.spi import InboundMessage
 from eventual_aws._backend import AwsBackend
+from eventual_aws._backend._store import Store
 from eventual_engine.conformance._support import (
     LONG,
     T0,
@@ -36,6 +40,30 @@ async def test_a_doorbell_for_nothing_leaves_the_inbox(backend: AwsBackend) -> N
     await backend.executions.commit(consume(first, record, 1))
     assert await backend.queue.claim_execution(record.id, "f2", LONG) is None
     assert await backend.queue.claim("o", 10, LONG) == []
+
+
+async def test_a_message_arriving_during_an_empty_claim_is_taken(
+    backend: AwsBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim that found nothing but saw a message arrive takes it, rather than holding on."""
+    record = await start(backend, "a")
+    first = await backend.queue.claim_execution(record.id, "f1", LONG)
+    assert first is not None
+    await backend.executions.commit(consume(first, record, 1))
+    read = Store.messages
+    arrived: list[str] = []
+
+    async def messages_then_arrival(store: Store, execution_id: str) -> list[InboundMessage]:
+        found = await read(store, execution_id)
+        if not arrived:  # the signal lands between the read and the leaving of the inbox
+            arrived.append("s1")
+            await backend.queue.enqueue([signal(record.id, "s1")])
+        return found
+
+    monkeypatch.setattr(Store, "messages", messages_then_arrival)
+    batch = await backend.queue.claim_execution(record.id, "f2", LONG)
+    assert batch is not None
+    assert [m.id for m in batch.messages] == ["s1"]
 
 
 async def test_a_task_is_claimed_by_token_when_ready(backend: AwsBackend) -> None:
