@@ -5,17 +5,22 @@ service, read from a SQLite file, or from a JSON document), rebuilds the executi
 with the executor exactly as an orchestrator would after a cache miss, and reports
 whether the current code reproduces every recorded call and the recorded outcome.
 Nothing is written and no task runs: the executor is pure, and replay only reads
-what it produced. ``break_at`` stops in the debugger (``breakpoint()``, so
-``PYTHONBREAKPOINT`` chooses which) when the code makes the call with that
-sequence number, inside the workflow's own call stack.
+what it produced. ``break_at`` stops in the debugger when the code makes the call
+with that sequence number: pdb (the default) opens in the workflow's own frame,
+at the line making the call, so its locals are at hand and ``next`` steps through
+the workflow; a hook that ``PYTHONBREAKPOINT`` names instead is called with the
+workflow's frames on its stack.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import pdb
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import attrs
@@ -35,6 +40,7 @@ from eventual.history import (
 )
 
 from ._executor import WorkflowInstance
+from ._executor._loop import DeterministicLoop
 
 __all__ = ["ReplayResult", "history_from_json", "history_to_json", "replay"]
 
@@ -156,12 +162,63 @@ def _breaker(break_at: int | None, stops: list[int]) -> Callable[[int], None] | 
         return None
 
     def on_call(seq: int) -> None:
-        if seq == break_at:
-            stops.append(seq)
-            # The workflow's frames are above this one: `up` in pdb reaches them.
+        if seq != break_at:
+            return
+        stops.append(seq)
+        frame = _workflow_frame(sys._getframe(1))
+        if frame is None or not _default_debugger():
+            # A hook of the user's choosing: called here, with the workflow's
+            # frames above this one (`up` reaches them).
             sys.breakpointhook()
+            return
+        _pdb_in(frame)
 
     return on_call
+
+
+# Modules whose frames lie between the workflow's code and the call it made.
+_RUNTIME_MODULES = ("eventual", "eventual_engine", "asyncio", "contextvars")
+_DRIVER = DeterministicLoop.run_ready.__code__
+
+
+def _workflow_frame(frame: FrameType | None) -> FrameType | None:
+    """Return the innermost frame of user code making the current call, if any.
+
+    That is the workflow function itself, or a helper of the user's it awaits;
+    frames above the loop that drives the workflow belong to the caller of the
+    replay, not to the workflow.
+    """
+    while frame is not None and frame.f_code is not _DRIVER:
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.partition(".")[0] not in _RUNTIME_MODULES:
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def _default_debugger() -> bool:
+    hook = os.environ.get("PYTHONBREAKPOINT", "")
+    return sys.breakpointhook is sys.__breakpointhook__ and hook in ("", "pdb.set_trace")
+
+
+def _pdb_in(frame: FrameType) -> None:
+    """Open pdb in ``frame`` now, then trace the way ``pdb.set_trace`` does, so stepping works.
+
+    ``pdb.set_trace()`` would stop at the next line traced, which is in the
+    executor below the workflow; the prompt opens in the workflow's frame instead.
+    """
+    debugger = pdb.Pdb()
+    debugger.reset()
+    outer: FrameType | None = frame
+    while outer is not None:
+        outer.f_trace = debugger.trace_dispatch
+        debugger.botframe = outer
+        outer = outer.f_back
+    debugger.interaction(frame, None)
+    # `continue` (without breakpoints) and `quit` leave nothing to trace; `next`,
+    # `step` and `return` go on from the workflow's frame.
+    if not debugger.quitting and (debugger.stoplineno != -1 or debugger.breaks):
+        sys.settrace(debugger.trace_dispatch)
 
 
 def _difference(
