@@ -56,7 +56,19 @@ from eventual_aws._lambda import runtime_for
 runtime = runtime_for({environment!r})
 runtime.app if "{kind}" == "api" else None
 elapsed = time.perf_counter() - start
-print(json.dumps([elapsed, sorted({{m.split(".")[0] for m in sys.modules}})]))
+created = getattr(runtime.backend.clients, "created", None)
+created = sorted(created) if created is not None else ["all (created with the backend)"]
+print(json.dumps([elapsed, sorted({{m.split(".")[0] for m in sys.modules}}), created]))
+"""
+_CLIENTS = """
+import json, time, boto3
+session = boto3.Session(region_name="us-east-1")
+times = {}
+for name in ("dynamodb", "sqs", "s3", "events", "scheduler"):
+    start = time.perf_counter()
+    session.client(name)
+    times[name] = (time.perf_counter() - start) * 1000
+print(json.dumps(times))
 """
 
 
@@ -81,14 +93,23 @@ def import_ms(module: str) -> float:
     return int(line.split("|")[1]) / 1000
 
 
-def setup_ms(kind: str) -> tuple[float, list[str]]:
-    """Return the time to import a handler and build its runtime, and the modules loaded."""
+def setup_ms(kind: str) -> tuple[float, list[str], list[str]]:
+    """Return the time to build a handler's runtime, the modules loaded and clients created."""
     code = _SETUP.format(kind=kind, environment=ENVIRONMENT)
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
     )
-    elapsed, modules = json.loads(done.stdout.strip().splitlines()[-1])
-    return elapsed * 1000, modules
+    elapsed, modules, created = json.loads(done.stdout.strip().splitlines()[-1])
+    return elapsed * 1000, modules, created
+
+
+def client_ms() -> dict[str, float]:
+    """Return the time to create each boto3 client, in order, in a fresh interpreter, in ms."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CLIENTS], capture_output=True, text=True, env=_env(), check=True
+    )
+    times: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return times
 
 
 def main() -> None:
@@ -111,7 +132,10 @@ def main() -> None:
             "import_ms": statistics.median(imports),
             "first_invocation_setup_ms": statistics.median(s[0] for s in setups),
             "forbidden_loaded": [name for name in loaded if name in FORBIDDEN],
+            "clients_created_by_setup": setups[-1][2],
         }
+    client_runs = [client_ms() for _ in range(args.rounds)]
+    clients = {name: statistics.median(run[name] for run in client_runs) for name in client_runs[0]}
     peers: dict[str, float] = {}
     try:
         import aws_lambda_powertools  # noqa: F401
@@ -127,6 +151,15 @@ def main() -> None:
             f"{kind:<14} {row['import_ms']:>8.1f} ms {row['first_invocation_setup_ms']:>21.1f} ms"
             f"  {row['forbidden_loaded'] or 'none'}"
         )
+    for kind, row in rows.items():
+        print(
+            f"boto3 clients created by {kind}'s setup: {row['clients_created_by_setup'] or 'none'}"
+        )
+    print(
+        "creating each boto3 client (one session, in this order): "
+        + ", ".join(f"{name} {ms:.1f} ms" for name, ms in clients.items())
+        + f"; all five {sum(clients.values()):.1f} ms"
+    )
     for module, ms in peers.items():
         print(f"peer: import {module}: {ms:.1f} ms")
     if not peers:
@@ -134,7 +167,13 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         json.dumps(
-            {"rounds": args.rounds, "json_floor_ms": floor, "handlers": rows, "peers": peers},
+            {
+                "rounds": args.rounds,
+                "json_floor_ms": floor,
+                "handlers": rows,
+                "client_creation_ms": clients,
+                "peers": peers,
+            },
             indent=2,
         )
     )

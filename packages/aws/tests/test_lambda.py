@@ -23,21 +23,22 @@ import eventual_aws.handlers.{kind} as module
 assert callable(module.handler)
 before = sorted({{m.split(".")[0] for m in sys.modules}})
 from eventual_aws._lambda import runtime_for
-runtime_for({{
+runtime = runtime_for({{
     "EVENTUAL_SERVICE": "orders.service",
     "EVENTUAL_AWS_TABLE": "t", "EVENTUAL_AWS_BUCKET": "b",
     "EVENTUAL_AWS_EVENT_BUS_NAME": "bus", "EVENTUAL_AWS_QUEUE_PREFIX": "orders",
     "EVENTUAL_AWS_WORKFLOW_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/orders-workflow.fifo",
     "AWS_REGION": "us-east-1",
-}}).app
+}})
+runtime.app
 after = sorted({{m.split(".")[0] for m in sys.modules}})
-print(json.dumps([before, after]))
+print(json.dumps([before, after, sorted(runtime.backend.clients.created)]))
 """
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_handler_imports_no_deploy_or_cli_library(kind: str) -> None:
-    """A handler and its built runtime load no aws-cdk-lib, pulumi, click, uvicorn or rich."""
+    """A built handler loads no aws-cdk-lib, pulumi, click, uvicorn or rich, and no boto3 client."""
     env = {"PYTHONPATH": str(EXAMPLES / "orders" / "src"), "PATH": ""}
     done = subprocess.run(
         [sys.executable, "-c", _PROBE.format(kind=kind)],
@@ -46,8 +47,10 @@ def test_a_handler_imports_no_deploy_or_cli_library(kind: str) -> None:
         env=env,
         check=True,
     )
-    before, after = json.loads(done.stdout.strip().splitlines()[-1])
+    before, after, created = json.loads(done.stdout.strip().splitlines()[-1])
     assert not [name for name in after if name in FORBIDDEN]
+    # boto3 clients wait for the first call that needs them.
+    assert created == []
     # The handler module itself defers boto3 and the engine to the first invocation.
     assert "boto3" not in before
     assert "eventual_engine" not in before

@@ -16,13 +16,16 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 from botocore.exceptions import ClientError
 
 from ._clients import Clients
 from ._items import Item, dump_json
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = ["MAX_TRANSACTION_BYTES", "MAX_TRANSACTION_ITEMS", "Cancelled", "Table", "Write"]
 
@@ -74,7 +77,11 @@ class Table:
     def __init__(self, clients: Clients, name: str) -> None:
         self.clients = clients
         self.name = name
-        self._db = clients.dynamodb
+
+    @property
+    def _db(self) -> DynamoDBClient:
+        # Read at each call: the client is created on first use, not with the table.
+        return self.clients.dynamodb
 
     async def get(self, key: Item, *, consistent: bool = True) -> Item | None:
         """Return the item with ``key``, or None."""

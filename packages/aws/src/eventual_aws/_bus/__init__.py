@@ -5,9 +5,11 @@ from ._consume import Consumer, Received, Settled
 from ._envelope import EventTooLarge, MalformedEvent, entry_of, envelope_from_body
 from ._lambda import handle_batch
 from ._publish import PublishFailed, batches, put_events
+from ._served import DeadLetterClient
 
 __all__ = [
     "Consumer",
+    "DeadLetterClient",
     "EventBridgeBus",
     "EventBridgeBusConfig",
     "EventTooLarge",

@@ -22,10 +22,10 @@ import boto3
 
 from eventual import EventualError, Service
 from eventual.plugins import EventualConfig
-from eventual_engine import BackendClient, Orchestrator, SystemClock, TaskWorker, TimerWorker
+from eventual_engine import Orchestrator, SystemClock, TaskWorker, TimerWorker
 
 from .._backend import AwsBackend, AwsBackendConfig
-from .._bus import Consumer, EventBridgeBus, EventBridgeBusConfig
+from .._bus import Consumer, DeadLetterClient, EventBridgeBus, EventBridgeBusConfig
 from .._bus._store import BusStore
 from ._faults import Faults
 
@@ -107,7 +107,8 @@ class Runtime:
         )
         self.clock = SystemClock()
         self.owner = f"{environment.get('AWS_LAMBDA_FUNCTION_NAME', 'function')}:{uuid.uuid4().hex}"
-        self.client = BackendClient(self.service, self.backend, clock=self.clock, bus=self.bus)
+        # The api function's system API lists and redrives the bus's dead letters.
+        self.client = DeadLetterClient(self.service, self.backend, clock=self.clock, bus=self.bus)
         self.orchestrator = Orchestrator(self.service, self.backend, self.clock)
         self.faults = Faults()
         self.tasks = TaskWorker(

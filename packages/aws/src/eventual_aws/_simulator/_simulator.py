@@ -25,7 +25,7 @@ from eventual_engine import BackendClient, SystemClock
 
 from .._backend import AwsBackend, AwsBackendConfig
 from .._backend._clients import Clients
-from .._bus import EventBridgeBus, EventBridgeBusConfig
+from .._bus import DeadLetterClient, EventBridgeBus, EventBridgeBusConfig
 from .._moto import start_server
 from .._plan import FunctionPlan, ServicePlan, plan
 from ._events import http_event, match_route
@@ -205,7 +205,7 @@ class Simulator:
         self._bus = bus = EventBridgeBus(
             EventBridgeBusConfig.from_config(config, environment), session=session
         )
-        return BackendClient(self.service, backend, clock=SystemClock(), bus=bus)
+        return DeadLetterClient(self.service, backend, clock=SystemClock(), bus=bus)
 
     async def _bus_open(self) -> None:
         if self._bus is not None:
