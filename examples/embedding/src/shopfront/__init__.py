@@ -1,0 +1,1 @@
+"""One eventual service embedded in the web applications Python teams already run."""

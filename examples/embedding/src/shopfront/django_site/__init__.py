@@ -1,0 +1,1 @@
+"""Django: the service mounted under /orders of a Django ASGI application."""
