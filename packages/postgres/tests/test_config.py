@@ -41,6 +41,15 @@ def test_schema_and_pool_size_come_from_settings() -> None:
     assert (settings.schema, settings.pool_size) == ("orders", 3)
 
 
+def test_the_schema_of_the_environment_wins_over_the_pyproject() -> None:
+    """EVENTUAL_POSTGRES_SCHEMA beats postgres-schema of the pyproject."""
+    settings = postgres_settings(
+        config(dsn="postgresql://h/db", postgres_schema="pyproject"),
+        {"EVENTUAL_POSTGRES_SCHEMA": "from_env"},
+    )
+    assert settings.schema == "from_env"
+
+
 def test_a_missing_dsn_says_where_to_set_one() -> None:
     """Without a DSN anywhere, the error names the flag, the variable and the pyproject key."""
     with pytest.raises(EventualError, match=r"--dsn.*EVENTUAL_POSTGRES_DSN.*postgres-dsn"):

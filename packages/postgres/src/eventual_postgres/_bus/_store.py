@@ -21,7 +21,7 @@ from typing import Any
 from eventual.spi import DeadLetter, EventEnvelope, dump_json, from_micros, micros
 from eventual_messaging import Claim, Outcome, Route, ServiceRoutes, split_dead_letter_id
 
-from .._database import Connection, Database
+from .._database import Connection, Database, advisory_key
 from ._schema import open_bus
 
 __all__ = ["PostgresBusStore"]
@@ -117,7 +117,12 @@ class PostgresBusStore:
             for name in list(pattern.get("detail-type", ()))[:1]
         ]
 
+        lock = advisory_key("eventual_postgres_routes", self._db.schema, service)
+
         async def run(conn: Connection) -> None:
+            # Processes of one service start together and each registers its
+            # routes: one at a time, or both would insert after both deleted.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
             await conn.execute("DELETE FROM bus_routes WHERE service = %s", (service,))
             if rows:
                 async with conn.cursor() as cursor:
