@@ -1,0 +1,445 @@
+/**
+ * An eventual service in an SST v3 app: the resources of its plan, created with
+ * SST's own components where one exists and with Pulumi AWS resources where none
+ * does, every role as narrow as the plan's statements.
+ *
+ * Written by `eventual sst add` (eventual-sst); `eventual sst add` again replaces
+ * it with the version of the installed eventual-sst. Used from `sst.config.ts`:
+ *
+ *   const { EventualService } = await import("./infra/eventual");
+ *   const orders = new EventualService("Orders", { service: "orders.service", path: "services/orders" });
+ *
+ * `link: [orders]` gives other resources `Resource.Orders.url`, `.busName` and
+ * `.busArn`, and the right to put events on the service's bus.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+
+/** The plan format this component renders (`ServicePlan.to_json()`'s "version"). */
+const PLAN_VERSION = 1;
+
+type Json = Record<string, any>;
+
+export interface EventualServiceArgs {
+  /** The service module, as `[tool.eventual] service` names it (e.g. "orders.service"). */
+  service: string;
+  /** The service's project folder (where its pyproject.toml is), from the app's root. */
+  path: string;
+  /**
+   * The folder holding the Lambda code: the service's code and eventual-aws with its
+   * dependencies, installed for the functions' platform. Default: `<path>/.eventual/bundle`.
+   */
+  bundle?: string;
+  /** Start of the physical AWS names (default: `<app>-<stage>`). */
+  prefix?: string;
+  /** Publish and subscribe on this existing EventBridge bus instead of the service's own. */
+  eventBus?: string;
+  /**
+   * The command that prints the plan, run in `path` with
+   * `plan --json --service <service> --prefix <prefix>` appended.
+   * Default: `["uv", "run", "eventual"]` when `path` has a uv.lock, else `["eventual"]`.
+   */
+  command?: string[];
+  /** A plan already written (`eventual plan --json > plan.json`), read instead of running the command. */
+  plan?: string;
+  /** Change what SST creates, as SST's own components allow. */
+  transform?: {
+    /** Every function's arguments, before it is created (name is the plan's function name). */
+    function?: (args: sst.aws.FunctionArgs, name: string) => void;
+  };
+}
+
+/** Reads the plan: the file given, or what `eventual plan --json` prints in the service's folder. */
+function readPlan(args: EventualServiceArgs, prefix: string): Json {
+  let text: string;
+  if (args.plan !== undefined) {
+    text = readFileSync(args.plan, "utf8");
+  } else {
+    const command =
+      args.command ??
+      (existsSync(path.join(args.path, "uv.lock")) ? ["uv", "run", "eventual"] : ["eventual"]);
+    const planArgs = ["plan", "--json", "--service", args.service, "--prefix", prefix];
+    if (args.eventBus !== undefined) planArgs.push("--event-bus", args.eventBus);
+    try {
+      text = execFileSync(command[0], [...command.slice(1), ...planArgs], {
+        cwd: args.path,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (error: any) {
+      throw new Error(
+        `EventualService: \`${[...command, ...planArgs].join(" ")}\` failed in ${args.path}: ` +
+          `${String(error.stderr || error.message).trim()}`,
+      );
+    }
+  }
+  const plan = JSON.parse(text);
+  if (plan.version !== PLAN_VERSION) {
+    throw new Error(
+      `EventualService: plan version ${plan.version} is not ${PLAN_VERSION}; ` +
+        "run `eventual sst add` to update this component to the installed eventual-sst",
+    );
+  }
+  return plan;
+}
+
+/** A plan's `${<id>.<attribute>}` placeholders, filled with what was created. */
+class References {
+  private readonly values = new Map<string, $util.Input<string>>();
+
+  set(key: string, value: $util.Input<string>) {
+    this.values.set(key, value);
+  }
+
+  resolve(text: string): $util.Output<string> {
+    const parts: $util.Input<string>[] = [];
+    let last = 0;
+    for (const match of text.matchAll(/\$\{([^}]+)\}/g)) {
+      const value = this.values.get(match[1]);
+      if (value === undefined) {
+        throw new Error(`EventualService: the plan refers to ${match[0]}, which nothing created`);
+      }
+      parts.push(text.slice(last, match.index), value);
+      last = match.index! + match[0].length;
+    }
+    parts.push(text.slice(last));
+    return $util.all(parts).apply((resolved) => resolved.join(""));
+  }
+
+  policy(statements: Json[]): $util.Output<string> {
+    return $util.jsonStringify({
+      Version: "2012-10-17",
+      Statement: statements.map((statement) => ({
+        Effect: "Allow",
+        Action: statement.actions,
+        Resource: statement.arns.map((arn: string) => this.resolve(arn)),
+      })),
+    });
+  }
+}
+
+export class EventualService extends $util.ComponentResource {
+  /** The plan rendered, as `eventual plan --json` printed it (placeholders unresolved). */
+  public readonly plan: Json;
+  public readonly table: sst.aws.Dynamo;
+  public readonly bucket: sst.aws.Bucket;
+  /** Every queue, by plan id (`queue.workflow`, `queue.workflow-dlq`, ...). */
+  public readonly queues: Record<string, sst.aws.Queue> = {};
+  public readonly bus: sst.aws.Bus | undefined;
+  public readonly busName: $util.Output<string>;
+  public readonly busArn: $util.Output<string>;
+  /** Each subscription's rule, by plan id (`rule.<subscription>`). */
+  public readonly rules: Record<string, aws.cloudwatch.EventRule> = {};
+  public readonly scheduleGroup: aws.scheduler.ScheduleGroup;
+  public readonly schedulerRole: aws.iam.Role;
+  /** Every function, by plan name (`orchestrator`, `task-<task>`, ...). */
+  public readonly functions: Record<string, sst.aws.Function> = {};
+  /** Each function's role, by plan name: only the plan's statements. */
+  public readonly roles: Record<string, aws.iam.Role> = {};
+  /** Each function's log group, by plan id (`log_group.<function>`). */
+  public readonly logGroups: Record<string, aws.cloudwatch.LogGroup> = {};
+  public readonly api: sst.aws.ApiGatewayV2;
+  /** The service's HTTP API. */
+  public readonly url: $util.Output<string>;
+
+  constructor(name: string, args: EventualServiceArgs, opts?: $util.ComponentResourceOptions) {
+    super("eventual:sst:Service", name, args, opts);
+    const parent = this;
+    const child = (id: string) => `${name}${logical(id)}`;
+    const prefix = args.prefix ?? `${$app.name}-${$app.stage}`;
+    const plan = readPlan(args, prefix);
+    this.plan = plan;
+    const refs = new References();
+    const region = aws.getRegionOutput({}, { parent }).name;
+    const account = aws.getCallerIdentityOutput({}, { parent }).accountId;
+    const partition = aws.getPartitionOutput({}, { parent }).partition;
+    refs.set("aws.region", region);
+    refs.set("aws.account", account);
+    refs.set("aws.partition", partition);
+    for (const fn of plan.functions) {
+      // Written from the plan's name, not taken from the function: every function's
+      // configuration holds the forwarder's ARN, the forwarder's own included.
+      refs.set(`function.${fn.name}.name`, fn.physical_name);
+      refs.set(
+        `function.${fn.name}.arn`,
+        $util.interpolate`arn:${partition}:lambda:${region}:${account}:function:${fn.physical_name}`,
+      );
+    }
+
+    const table = plan.table;
+    const fields: Record<string, "string"> = { [table.partition_key]: "string", [table.sort_key]: "string" };
+    const globalIndexes: Record<string, { hashKey: string; rangeKey: string }> = {};
+    for (const index of table.indexes) {
+      fields[index.partition_key] = "string";
+      fields[index.sort_key] = "string";
+      globalIndexes[index.name] = { hashKey: index.partition_key, rangeKey: index.sort_key };
+    }
+    this.table = new sst.aws.Dynamo(
+      child("Table"),
+      {
+        fields,
+        primaryIndex: { hashKey: table.partition_key, rangeKey: table.sort_key },
+        globalIndexes,
+        ttl: table.ttl_attribute,
+        transform: {
+          table: (tableArgs) => {
+            tableArgs.billingMode = table.billing_mode;
+            tableArgs.pointInTimeRecovery = { enabled: table.point_in_time_recovery };
+          },
+        },
+      },
+      { parent },
+    );
+    refs.set("table.name", this.table.name);
+    refs.set("table.arn", this.table.arn);
+
+    this.bucket = new sst.aws.Bucket(
+      child("Bucket"),
+      {
+        enforceHttps: plan.bucket.enforce_ssl,
+        versioning: plan.bucket.versioned,
+      },
+      { parent },
+    );
+    refs.set("bucket.name", this.bucket.name);
+    refs.set("bucket.arn", this.bucket.arn);
+
+    // Dead-letter queues come before the queues that redrive to them.
+    const queuePlans = [...plan.queues].sort(
+      (a: Json, b: Json) => Number(a.redrive !== null) - Number(b.redrive !== null),
+    );
+    for (const queue of queuePlans) {
+      const created = new sst.aws.Queue(
+        child(queue.id),
+        {
+          fifo: queue.fifo,
+          visibilityTimeout: `${queue.visibility_timeout_s} seconds`,
+          dlq: queue.redrive
+            ? {
+                queue: this.queues[queue.redrive.dead_letter_queue].arn,
+                retry: queue.redrive.max_receive_count,
+              }
+            : undefined,
+          transform: {
+            queue: (queueArgs) => {
+              queueArgs.name = queue.name;
+              queueArgs.messageRetentionSeconds = queue.retention_s;
+              queueArgs.sqsManagedSseEnabled = true;
+              if (queue.high_throughput) {
+                queueArgs.deduplicationScope = "messageGroup";
+                queueArgs.fifoThroughputLimit = "perMessageGroupId";
+              }
+            },
+          },
+        },
+        { parent },
+      );
+      this.queues[queue.id] = created;
+      refs.set(`${queue.id}.name`, queue.name);
+      refs.set(`${queue.id}.arn`, created.arn);
+      refs.set(`${queue.id}.url`, created.url);
+    }
+
+    if (plan.event_bus.existing) {
+      this.busName = $util.output(plan.event_bus.name as string);
+      this.busArn = $util.interpolate`arn:${partition}:events:${region}:${account}:event-bus/${plan.event_bus.name}`;
+    } else {
+      this.bus = new sst.aws.Bus(
+        child("Bus"),
+        { transform: { bus: (busArgs) => void (busArgs.name = plan.event_bus.name) } },
+        { parent },
+      );
+      this.busName = this.bus.name;
+      this.busArn = this.bus.arn;
+    }
+    refs.set("bus.name", this.busName);
+    refs.set("bus.arn", this.busArn);
+
+    // A raw rule rather than `Bus.subscribeQueue`: SST's queue subscriber lets SNS,
+    // S3 and EventBridge send to the queue from anywhere, the plan only this rule.
+    for (const rule of plan.rules) {
+      const queue = this.queues[rule.target];
+      const created = new aws.cloudwatch.EventRule(
+        child(rule.id),
+        {
+          name: rule.name,
+          description: `events for subscription '${rule.subscription}'`,
+          eventBusName: this.busName,
+          eventPattern: JSON.stringify(rule.pattern),
+        },
+        { parent },
+      );
+      new aws.cloudwatch.EventTarget(
+        `${child(rule.id)}Target`,
+        { rule: created.name, eventBusName: this.busName, arn: queue.arn, targetId: "queue" },
+        { parent },
+      );
+      this.rules[rule.id] = created;
+      refs.set(`${rule.id}.name`, rule.name);
+      refs.set(`${rule.id}.arn`, created.arn);
+    }
+    for (const queue of plan.queues) {
+      if (queue.senders.length === 0) continue;
+      const created = this.queues[queue.id];
+      new aws.sqs.QueuePolicy(
+        `${child(queue.id)}Policy`,
+        {
+          queueUrl: created.url,
+          policy: $util.jsonStringify({
+            Version: "2012-10-17",
+            Statement: queue.senders.map((sender: string) => ({
+              Effect: "Allow",
+              Principal: { Service: "events.amazonaws.com" },
+              Action: "sqs:SendMessage",
+              Resource: created.arn,
+              Condition: { ArnEquals: { "aws:SourceArn": this.rules[sender].arn } },
+            })),
+          }),
+        },
+        { parent },
+      );
+    }
+
+    this.scheduleGroup = new aws.scheduler.ScheduleGroup(
+      child("ScheduleGroup"),
+      { name: plan.schedule_group.name },
+      { parent },
+    );
+    refs.set("schedule_group.name", this.scheduleGroup.name);
+    refs.set("schedule_group.arn", this.scheduleGroup.arn);
+    const [schedulerPlan] = plan.roles;
+    this.schedulerRole = new aws.iam.Role(
+      child(schedulerPlan.id),
+      {
+        description: `schedules of ${plan.service} run as this role`,
+        // Inline, so that the role has its rights as soon as it exists.
+        inlinePolicies: [{ name: "plan", policy: refs.policy(schedulerPlan.statements) }],
+        assumeRolePolicy: $util.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: schedulerPlan.service_principal },
+              Action: "sts:AssumeRole",
+              Condition: { StringEquals: { "aws:SourceAccount": account } },
+            },
+          ],
+        }),
+      },
+      { parent },
+    );
+    refs.set(`${schedulerPlan.id}.name`, this.schedulerRole.name);
+    refs.set(`${schedulerPlan.id}.arn`, this.schedulerRole.arn);
+
+    for (const group of plan.log_groups) {
+      const created = new aws.cloudwatch.LogGroup(
+        child(group.id),
+        { name: group.name, retentionInDays: group.retention_days },
+        { parent },
+      );
+      this.logGroups[group.id] = created;
+      refs.set(`${group.id}.name`, created.name);
+      // The plan's log group ARN covers its streams.
+      refs.set(`${group.id}.arn`, $util.interpolate`${created.arn}:*`);
+    }
+
+    this.api = new sst.aws.ApiGatewayV2(
+      child("Api"),
+      { transform: { api: (apiArgs) => void (apiArgs.name = plan.http_api.name) } },
+      { parent },
+    );
+    this.url = this.api.url;
+    refs.set("api.id", this.api.nodes.api.id);
+    refs.set("api.url", this.api.url);
+
+    const bundle = args.bundle ?? path.join(args.path, ".eventual", "bundle");
+    for (const fn of plan.functions) {
+      const id = child(`function.${fn.name}`);
+      const role = new aws.iam.Role(
+        child(`role.${fn.name}`),
+        {
+          description: `function ${fn.physical_name}: only what the plan allows it`,
+          // Inline, so that an event source mapping created with the function finds
+          // the rights to read its queue already there.
+          inlinePolicies: [{ name: "plan", policy: refs.policy(fn.statements) }],
+          assumeRolePolicy: $util.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Service: "lambda.amazonaws.com" },
+                Action: "sts:AssumeRole",
+              },
+            ],
+          }),
+        },
+        { parent },
+      );
+      this.roles[fn.name] = role;
+      const environment: Record<string, $util.Input<string>> = {};
+      for (const [key, value] of Object.entries(fn.environment as Record<string, string>)) {
+        environment[key] = refs.resolve(value);
+      }
+      const functionArgs: sst.aws.FunctionArgs = {
+        name: fn.physical_name,
+        description: `eventual ${plan.service}: ${fn.kind} ${fn.name}`,
+        runtime: fn.runtime,
+        architecture: fn.architecture,
+        handler: fn.handler,
+        bundle,
+        memory: `${fn.memory_mb} MB`,
+        timeout: `${fn.timeout_s} seconds`,
+        environment,
+        role: role.arn,
+        logging: { logGroup: this.logGroups[fn.log_group].name, format: "json" },
+        concurrency:
+          fn.reserved_concurrency === null ? undefined : { reserved: fn.reserved_concurrency },
+      };
+      args.transform?.function?.(functionArgs, fn.name);
+      const created = new sst.aws.Function(id, functionArgs, { parent });
+      this.functions[fn.name] = created;
+      for (const source of fn.event_sources) {
+        this.queues[source.queue].subscribe(created.arn, {
+          batch: {
+            size: source.batch_size,
+            window: `${source.batching_window_s} seconds`,
+            partialResponses: source.report_batch_item_failures,
+          },
+          transform: {
+            eventSourceMapping: (mappingArgs) => {
+              if (source.maximum_concurrency !== null) {
+                mappingArgs.scalingConfig = { maximumConcurrency: source.maximum_concurrency };
+              }
+            },
+          },
+        });
+      }
+    }
+
+    for (const route of plan.http_api.routes) {
+      this.api.route(`${route.method} ${route.path}`, this.functions[route.function].arn, {
+        auth: route.authorization === "iam" ? { iam: true } : undefined,
+      });
+    }
+
+    this.registerOutputs({ url: this.url, busName: this.busName, busArn: this.busArn });
+  }
+
+  /** What `link: [service]` gives: the URL and the bus, and the right to publish on it. */
+  public getSSTLink() {
+    return {
+      properties: { url: this.url, busName: this.busName, busArn: this.busArn },
+      include: [sst.aws.permission({ actions: ["events:PutEvents"], resources: [this.busArn] })],
+    };
+  }
+}
+
+/** A Pulumi name from a plan id: `queue.task.reserve_stock-dlq` -> `QueueTaskReserveStockDlq`. */
+function logical(id: string): string {
+  return id
+    .split(/[^A-Za-z0-9]+/)
+    .filter((part) => part.length > 0)
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join("");
+}
