@@ -88,10 +88,18 @@ def test_every_answer_conforms_to_the_document(case: schemathesis.Case, served: 
     request.pop("verify", None)
     if "data" in request:
         request["content"] = request.pop("data")
+    if request.get("headers"):
+        # On the wire a header is bytes: generated text (an Idempotency-Key outside
+        # its pattern) is sent as UTF-8, which httpx would refuse as a str.
+        request["headers"] = {name: value.encode() for name, value in request["headers"].items()}
     assert served.app.openapi() == DOCUMENT.openapi()
     response = served.send(request)
     assert response.status_code < 500, response.text
-    excluded = [positive_data_acceptance] if case.operation.label in SEMANTIC_REFUSALS else []
+    # A generated Idempotency-Key is reused by later requests with other bodies,
+    # which a server must refuse (422) for a reason no schema states.
+    keyed = any(name.lower() == "idempotency-key" for name in case.headers or {})
+    semantic = keyed or case.operation.label in SEMANTIC_REFUSALS
+    excluded = [positive_data_acceptance] if semantic else []
     case.validate_response(response, excluded_checks=excluded)
 
 

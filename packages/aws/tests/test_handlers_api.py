@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from eventual import ExecutionStatus
+from eventual.spi import ExecutionFilter
 from eventual_aws._lambda import close_runtimes
 
 from .handlers_support import Deployed
@@ -112,6 +113,27 @@ async def test_a_command_through_the_api_function_starts_a_workflow(orders: Depl
     assert "SignalReceived" in types
     assert types[-1] == "TimerScheduled"  # the shipping delay
     assert (await client.execution_record("fulfil/o1")).status is ExecutionStatus.RUNNING
+
+
+async def test_a_retried_start_through_the_api_function_starts_once(orders: Deployed) -> None:
+    """A start sent twice with one Idempotency-Key is answered from DynamoDB the second time."""
+    body = json.dumps({"workflow": "fulfil", "input": {"id": "k1", "item": "pen", "quantity": 1}})
+    headers = {"content-type": "application/json", "idempotency-key": "start-k1"}
+    answers = [
+        await orders.invoke(
+            "api", http_event("POST", "/_eventual/executions", body=body, headers=headers)
+        )
+        for _ in range(2)
+    ]
+    assert [answer["statusCode"] for answer in answers] == [201, 201]
+    assert json_body(answers[1]) == json_body(answers[0])
+    assert answers[1]["headers"]["idempotent-replayed"] == "true"
+    changed = http_event(
+        "POST", "/_eventual/executions", body=body.replace("pen", "ink"), headers=headers
+    )
+    assert (await orders.invoke("api", changed))["statusCode"] == 422
+    page = await orders.runtime().client.executions(ExecutionFilter(workflow="fulfil"))
+    assert [record.id for record in page.executions] == [json_body(answers[0])["id"]]
 
 
 async def test_routes_get_their_path_query_cookies_and_request_id(orders: Deployed) -> None:

@@ -25,6 +25,7 @@ from eventual import (
     signal,
     workflow,
 )
+from eventual.spi import ExecutionFilter
 from eventual_engine import Engine, EngineOptions, HttpApp, HttpOptions, LocalRuntime, MemoryBackend
 
 
@@ -206,3 +207,41 @@ async def test_publish_of_an_unknown_event_is_definition_not_found() -> None:
     async with ServiceClient("http://shop", transport=transport) as client:
         with pytest.raises(DefinitionNotFound, match="other"):
             await client.publish(other, Order("p", 1))
+
+
+class _DropsAnswers(httpx.AsyncBaseTransport):
+    """Hands requests to the app, then loses the first ``drops`` answers (a reset connection)."""
+
+    def __init__(self, app: HttpApp, drops: int) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self.drops = drops
+        self.keys: list[str | None] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.keys.append(request.headers.get("idempotency-key"))
+        response = await self._inner.handle_async_request(request)
+        if self.drops:
+            self.drops -= 1
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+
+async def test_a_call_whose_answer_was_lost_is_retried_once_under_one_key() -> None:
+    """call() and start() retry a lost answer with the same Idempotency-Key; nothing runs twice."""
+    async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
+        transport = _DropsAnswers(HttpApp(runtime), drops=2)
+        async with ServiceClient("http://shop", transport=transport) as service:
+            assert await service.call(place, Order("r1", 1)) == "fulfil/r1"
+            assert len(transport.keys) == 3
+            assert transport.keys[0] is not None
+            assert len(set(transport.keys)) == 1
+            transport.drops = 1
+            handle = await service.start(fulfil, Order("r2", 1))
+            assert len(set(transport.keys[3:])) == 1
+            assert transport.keys[3] != transport.keys[0]
+        records = await runtime.engine.executions(ExecutionFilter())
+        assert sorted(r.id for r in records.executions) == sorted(["fulfil/r1", handle.id])
+        transport.drops = 3
+        async with ServiceClient("http://shop", transport=transport, retries=2) as service:
+            with pytest.raises(httpx.ReadError):
+                await service.call(version, None)

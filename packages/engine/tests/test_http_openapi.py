@@ -104,9 +104,10 @@ def test_rest_command_and_route_paths() -> None:
     """REST commands list typed path parameters; routes and error responses are listed."""
     paths = _app().openapi()["paths"]
     rest = paths["/baskets/{owner}/lines"]["put"]
-    assert rest["parameters"] == [
-        {"name": "owner", "in": "path", "required": True, "schema": {"type": "string"}}
-    ]
+    owner, key = rest["parameters"]
+    assert owner == {"name": "owner", "in": "path", "required": True, "schema": {"type": "string"}}
+    assert (key["name"], key["in"], key["required"]) == ("Idempotency-Key", "header", False)
+    assert rest["responses"]["422"] == {"$ref": "#/components/responses/Error422"}
     assert rest["responses"]["400"] == {"$ref": "#/components/responses/Error400"}
     # The body holds the input's fields the path does not fill.
     body = rest["requestBody"]["content"]["application/json"]["schema"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import attrs
 import pytest
 
@@ -49,12 +51,21 @@ async def teapot() -> HttpResponse:
     return HttpResponse(b"short and stout", 418)
 
 
+visits: list[str] = []
+
+
+@command
+async def visit(name: str) -> int:
+    visits.append(name)
+    return len(visits)
+
+
 @api.get("/items/{sku}")
 async def get_item(request: HttpRequest) -> HttpResponse:
     return HttpResponse.json({"sku": request.params["sku"]})
 
 
-SERVICE = Service.from_definitions("shop", [restock, add_item, ping, teapot, get_item])
+SERVICE = Service.from_definitions("shop", [restock, add_item, ping, teapot, visit, get_item])
 
 
 async def test_call_round_trips_typed_input_and_output() -> None:
@@ -127,3 +138,18 @@ async def test_values_that_cannot_be_stored_are_refused_naming_the_field() -> No
             "path": "name",
             "problem": "invalid execution name '': must be non-empty without '/'",
         }
+
+
+async def test_idempotency_keys_hold_on_the_virtual_clock() -> None:
+    """env.http keeps an Idempotency-Key's first answer until 24 virtual hours have passed."""
+    visits.clear()
+    headers = {"idempotency-key": "visit-1"}
+    async with TestEnvironment(SERVICE) as env:
+        first = await env.http.post("/_rpc/visit", json="ann", headers=headers)
+        again = await env.http.post("/_rpc/visit", json="ann", headers=headers)
+        assert (first.json(), again.json()) == (1, 1)
+        assert again.headers["idempotent-replayed"] == "true"
+        await env.advance(timedelta(hours=24))
+        later = await env.http.post("/_rpc/visit", json="ann", headers=headers)
+        assert later.json() == 2
+    assert visits == ["ann", "ann"]

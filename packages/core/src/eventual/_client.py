@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ulid import ULID
+
 from ._codec import JsonValue, decode, encode
 from ._defaults import DefaultClient, add_default_client
 from ._errors import (
@@ -160,6 +162,11 @@ class ServiceClient:
         headers: Headers sent with every request (e.g. what your middleware checks).
         timeout: Seconds allowed for one request (a long-poll gets this on top).
         transport: An httpx transport, e.g. ``httpx.ASGITransport(app)`` in tests.
+        retries: How many times :meth:`call` and :meth:`start` send a request
+            again when the connection failed (refused, reset, or dropped before
+            the answer arrived) or the service asks to retry. Each call sends one
+            ``Idempotency-Key`` (a new ULID) with every try, so a retry gets the
+            first try's answer instead of running the command or the start again.
 
     Raises:
         ImportError: httpx is not installed.
@@ -173,6 +180,7 @@ class ServiceClient:
         headers: Mapping[str, str] | None = None,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        retries: int = 2,
     ) -> None:
         try:
             import httpx
@@ -184,6 +192,9 @@ class ServiceClient:
         self.url = url.rstrip("/")
         self._token = token
         self._timeout = timeout
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, got {retries}")
+        self._retries = retries
         self._http = httpx.AsyncClient(
             base_url=self.url, headers=dict(headers or {}), timeout=timeout, transport=transport
         )
@@ -231,7 +242,7 @@ class ServiceClient:
                 ``message`` and ``detail`` are the response's.
         """
         data = encode(input, command.input_type, path="input")
-        response = await self._http.post(f"/_rpc/{_quote(command.name)}", json=data)
+        response = await self._send_once("POST", f"/_rpc/{_quote(command.name)}", data, {})
         body = self._json_or_raise(response, HttpError)
         output: OutputT = decode(body, command.output_type, path="output")
         return output
@@ -348,15 +359,39 @@ class ServiceClient:
         not_found: type[Exception] = ExecutionNotFound,
     ) -> JsonValue:
         headers = {} if self._token is None else {"authorization": f"Bearer {self._token}"}
-        response = await self._http.request(
-            method,
-            path,
-            json=body if method != "GET" else None,
-            params=params,
-            headers=headers,
-            timeout=self._timeout + wait,
-        )
+        if method == "POST" and path == f"{_SYSTEM}/executions":
+            response = await self._send_once(method, path, body, headers)
+        else:
+            response = await self._http.request(
+                method,
+                path,
+                json=body if method != "GET" else None,
+                params=params,
+                headers=headers,
+                timeout=self._timeout + wait,
+            )
         return self._json_or_raise(response, not_found)
+
+    async def _send_once(
+        self, method: str, path: str, body: JsonValue, headers: Mapping[str, str]
+    ) -> httpx.Response:
+        """Send a request that must take effect once, retrying under one Idempotency-Key."""
+        import httpx
+
+        keyed = {**headers, "idempotency-key": str(ULID())}
+        for attempt in range(self._retries + 1):
+            last = attempt == self._retries
+            try:
+                response = await self._http.request(method, path, json=body, headers=keyed)
+            except httpx.TransportError:
+                if last:
+                    raise
+            else:
+                # 409 with Retry-After: the first try is still being answered.
+                if last or response.status_code != 409 or "retry-after" not in response.headers:
+                    return response
+            await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     @staticmethod
     def _json_or_raise(response: httpx.Response, not_found: type[Exception]) -> JsonValue:

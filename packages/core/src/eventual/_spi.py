@@ -21,6 +21,7 @@ import attrs
 
 from ._codec import JsonValue
 from ._history import ExecutionRecord, HistoryEvent, Json, PublishedEvent, WorkflowStarted
+from ._idempotency import IdempotencyStore
 from ._info import ExecutionStatus
 
 __all__ = [
@@ -361,6 +362,10 @@ class Backend(Protocol):
     @property
     def tasks(self) -> TaskDispatch:
         """Task attempts."""
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        """Answers kept under ``Idempotency-Key`` headers."""
 
     async def open(self) -> object:
         """Connect and create what is missing (tables, files); returns the backend."""

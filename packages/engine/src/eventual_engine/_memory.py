@@ -27,6 +27,7 @@ from eventual.spi import (
     ExecutionPage,
     InboundBatch,
     InboundMessage,
+    KeptAnswer,
     Lease,
     StepCommit,
     TaskRequest,
@@ -341,11 +342,39 @@ class _Tasks:
         return len(self._s.tasks)
 
 
+class _Idempotency:
+    """Answers kept under idempotency keys, expired ones dropped as keys are taken."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, KeptAnswer] = {}
+
+    async def take(self, taking: KeptAnswer, now: datetime) -> KeptAnswer | None:
+        """Take a free key; return the live entry instead when there is one."""
+        existing = self._kept.get(taking.key)
+        if existing is not None and existing.live_at(now):
+            return existing
+        for key in [key for key, kept in self._kept.items() if now >= kept.expires_at]:
+            del self._kept[key]
+        self._kept[taking.key] = taking
+        return None
+
+    async def keep(self, kept: KeptAnswer) -> None:
+        """Store the answer under its key."""
+        self._kept[kept.key] = kept
+
+    async def forget(self, key: str, fingerprint: str) -> None:
+        """Free a key taken with this fingerprint."""
+        existing = self._kept.get(key)
+        if existing is not None and existing.fingerprint == fingerprint:
+            del self._kept[key]
+
+
 class MemoryBackend:
     """Every backend protocol, kept in this process's memory."""
 
     def __init__(self) -> None:
         self._state = _State()
+        self._idempotency = _Idempotency()
         self._queue = _Queue(self._state)
         self._timers = _Timers(self._state)
         self._tasks = _Tasks(self._state)
@@ -369,6 +398,11 @@ class MemoryBackend:
     def tasks(self) -> _Tasks:
         """Task attempts."""
         return self._tasks
+
+    @property
+    def idempotency(self) -> _Idempotency:
+        """Answers kept under idempotency keys."""
+        return self._idempotency
 
     async def open(self) -> MemoryBackend:
         """Nothing to connect; returns the backend."""

@@ -18,6 +18,7 @@ from ._clients import Clients
 from ._config import AwsBackendConfig
 from ._doorbells import Bell
 from ._executions import Executions
+from ._idempotency import Idempotency
 from ._items import OUTBOX, execution_pk, load_published, s
 from ._queue import Queue
 from ._store import Store
@@ -44,6 +45,7 @@ class AwsBackend:
         self._queue = Queue(self._store)
         self._timers = Timers(self._store)
         self._tasks = Tasks(self._store)
+        self._idempotency = Idempotency(self._store)
 
     @property
     def executions(self) -> Executions:
@@ -64,6 +66,11 @@ class AwsBackend:
     def tasks(self) -> Tasks:
         """Task attempts."""
         return self._tasks
+
+    @property
+    def idempotency(self) -> Idempotency:
+        """Answers kept under idempotency keys."""
+        return self._idempotency
 
     @property
     def clients(self) -> Clients:

@@ -11,6 +11,8 @@ from .._bus import EventEnvelope as EventEnvelope
 from .._bus import SubscriptionDelivery as SubscriptionDelivery
 from .._defaults import DefaultClient as DefaultClient
 from .._defaults import add_default_client as add_default_client
+from .._idempotency import IdempotencyStore as IdempotencyStore
+from .._idempotency import KeptAnswer as KeptAnswer
 from .._owners import holder_gone as holder_gone
 from .._owners import process_owner as process_owner
 from .._runtime import Client as Client
@@ -78,8 +80,10 @@ __all__ = [
     "ExecutionFilter",
     "ExecutionPage",
     "ExecutionStore",
+    "IdempotencyStore",
     "InboundBatch",
     "InboundMessage",
+    "KeptAnswer",
     "Lease",
     "StepCommit",
     "SubscriptionDelivery",

@@ -33,6 +33,7 @@ from eventual.codec import encode
 from eventual.spi import use_client
 
 from ._guard import check_host, check_json_type, check_origin
+from ._idempotency import Idempotency
 from ._inputs import invalid, rest_input, rpc_input
 from ._mount import inside_mount, root_path_var
 from ._options import HttpOptions
@@ -94,11 +95,16 @@ def _command_endpoints(command: Command[Any, Any], options: HttpOptions) -> list
         "response_type": command.output_type,
         "errors": ("409",),  # a command that starts an execution under a taken name
     }
-    endpoints = [Endpoint.of("POST", f"/_rpc/{command.name}", respond(rpc_input), **described)]
+    rpc = respond(rpc_input)
+    endpoints = [Endpoint.of("POST", f"/_rpc/{command.name}", rpc, idempotent=True, **described)]
     if command.path is not None:
         path = command.path.pattern
         rest = respond(rest_input)
-        endpoints.append(Endpoint.of(command.method, path, rest, rest=True, **described))
+        # A GET reads: it has no effect a retry could repeat, and nothing to key.
+        keyed = command.method not in ("GET", "HEAD")
+        endpoints.append(
+            Endpoint.of(command.method, path, rest, rest=True, idempotent=keyed, **described)
+        )
     return endpoints
 
 
@@ -155,8 +161,17 @@ class HttpApp:
         self.service = service if service is not None else runtime.service
         self.options = options or HttpOptions()
         self._router = Router(_service_endpoints(self.service, self.options))
+        self._idempotency = Idempotency(
+            lambda: self.engine,
+            self.options,
+            lambda exc, request: self._failure(exc, request, _request_id.get()),
+        )
         self._system = SystemApi(
-            lambda: self.engine, self.service, self.options, self._router.endpoints
+            lambda: self.engine,
+            self.service,
+            self.options,
+            self._router.endpoints,
+            self._idempotency,
         )
         self._chain = self._build_chain(self.service.middleware)
 
@@ -227,6 +242,14 @@ class HttpApp:
             endpoint, params = self._router.match(request.method, request.path, routing)
             if params:
                 request = attrs.evolve(request, params=params)
+            if endpoint.idempotent:
+                # A command's answer is kept under an Idempotency-Key, if one is sent.
+                routed = request
+
+                async def run() -> HttpResponse:
+                    return _checked(await endpoint.route(routed), endpoint.route.name)
+
+                return await self._idempotency.answer(request, run)
             return _checked(await endpoint.route(request), endpoint.route.name)
         except Exception as exc:
             return self._failure(exc, request, request_id)

@@ -37,12 +37,28 @@ _ERRORS = {
     "403": "A state-changing request from another site (Origin, Sec-Fetch-Site)",
     "404": "No such route, execution or definition",
     "405": "The path exists for other methods (see the Allow header)",
-    "409": "An execution of that name exists with another input",
+    "409": (
+        "An execution of that name exists with another input, or the first request with "
+        "this Idempotency-Key is still being answered (see Retry-After)"
+    ),
     "413": "The body is larger than the limit",
     "415": "A JSON body sent without content-type: application/json",
     "421": "The Host is not one of the names this server answers",
+    "422": "The Idempotency-Key was already used for another request",
     "500": "An unexpected error; the log names the request id",
     "501": "The service runs without what this needs (an event bus)",
+}
+
+
+_IDEMPOTENCY_KEY: JsonValue = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": (
+        "Answer this request once: a retry with the same key gets the first answer "
+        "(header idempotent-replayed: true) instead of running again"
+    ),
 }
 
 
@@ -143,6 +159,8 @@ def _operation(
     if endpoint.summary:
         operation["summary"] = endpoint.summary
     parameters = _parameters(endpoint, schemas)
+    if endpoint.idempotent:
+        parameters.append(_IDEMPOTENCY_KEY)
     if parameters:
         operation["parameters"] = parameters
     if endpoint.body_type is not NO_BODY and endpoint.method != "GET":
@@ -168,6 +186,8 @@ def _operation(
         # Described as configured: a server without a token asks for none.
         codes.append("401")
         operation["security"] = [{"bearer": []}]
+    if endpoint.idempotent:
+        codes += ["409", "422"]
     codes = sorted({*codes, *endpoint.errors})
     operation["responses"] = {str(endpoint.status): success, **_error_refs(*codes)}
     return operation

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any, ClassVar, Final
 
 import attrs
@@ -19,6 +20,11 @@ LOOPBACK_HOSTS: Final = ("localhost", "127.0.0.1", "[::1]")
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value <= 0:
         raise ValueError(f"HttpOptions.{attribute.name} must be positive, got {value!r}")
+
+
+def _positive_span(instance: object, attribute: attrs.Attribute[Any], value: timedelta) -> None:
+    if value <= timedelta(0):
+        raise ValueError(f"HttpOptions.{attribute.name} must be positive, got {value}")
 
 
 def _token(instance: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
@@ -81,6 +87,13 @@ class HttpOptions:
         max_held_polls: How many long-polls may be held at once; past it, a
             long-poll is answered at once with the current state (clients back
             off and ask again), so held requests cannot exhaust the server.
+        idempotency_retention: How long the answer to a request with an
+            ``Idempotency-Key`` header is kept and given again to a retry with
+            the same key (24 hours, as Stripe keeps them); after it, the key may
+            be used again.
+        idempotency_hold: How long a key taken by a request that has not been
+            answered yet stays held: a retry meanwhile gets 409. Past it (the
+            server died while answering), a retry runs the request again.
         api_version: The ``info.version`` of the OpenAPI document.
     """
 
@@ -93,4 +106,10 @@ class HttpOptions:
     max_body_bytes: int = attrs.field(default=DEFAULT_MAX_BODY_BYTES, validator=_positive)
     max_wait: float = attrs.field(default=60.0, validator=_positive)
     max_held_polls: int = attrs.field(default=1000, validator=_positive)
+    idempotency_retention: timedelta = attrs.field(
+        default=timedelta(hours=24), validator=_positive_span
+    )
+    idempotency_hold: timedelta = attrs.field(
+        default=timedelta(minutes=5), validator=_positive_span
+    )
     api_version: str = "0.1.0"

@@ -51,6 +51,8 @@ class Endpoint:
         param_schemas: JSON Schemas of path parameters (others are strings).
         secured: Whether the system API's token is required.
         errors: Error statuses it may answer beyond the usual ones (``"409"``).
+        idempotent: Whether an ``Idempotency-Key`` header makes its first answer
+            the answer to every retry (commands, and starting an execution).
     """
 
     route: Route
@@ -65,6 +67,7 @@ class Endpoint:
     param_schemas: tuple[tuple[str, dict[str, JsonValue]], ...] = ()
     secured: bool = False
     errors: tuple[str, ...] = ()
+    idempotent: bool = False
 
     @classmethod
     def of(cls, method: str, path: str, handler: Handler, **described: Any) -> Endpoint:

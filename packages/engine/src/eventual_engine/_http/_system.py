@@ -35,6 +35,7 @@ from eventual.history import ExecutionRecord, history_event_to_json
 from eventual.spi import ExecutionFilter, SubscriptionDelivery, execution_id
 
 from ._guard import check_json_type, check_origin
+from ._idempotency import Idempotency
 from ._inputs import invalid, parse_json
 from ._mount import mounted_at
 from ._openapi import openapi_document
@@ -119,6 +120,7 @@ class SystemApi:
         service: The service.
         options: The token and the long-poll limit.
         service_endpoints: The service's own endpoints, for the OpenAPI document.
+        idempotency: Answers starts that carry an ``Idempotency-Key`` once.
     """
 
     def __init__(
@@ -127,8 +129,10 @@ class SystemApi:
         service: Service,
         options: HttpOptions,
         service_endpoints: Sequence[Endpoint],
+        idempotency: Idempotency | None = None,
     ) -> None:
         self._engine = engine
+        self._idempotency = idempotency
         self._service = service
         self._options = options
         self._service_endpoints = tuple(service_endpoints)
@@ -190,6 +194,11 @@ class SystemApi:
         check_json_type(request)
         if params:
             request = attrs.evolve(request, params=params)
+        if endpoint.idempotent and self._idempotency is not None:
+            return await self._idempotency.answer(request, lambda: self._run(endpoint, request))
+        return await self._run(endpoint, request)
+
+    async def _run(self, endpoint: Endpoint, request: HttpRequest) -> HttpResponse:
         try:
             return await endpoint.route(request)
         except (ExecutionNotFound, DefinitionNotFound) as exc:
@@ -265,6 +274,7 @@ class SystemApi:
                 response_type=Started,
                 status=201,
                 errors=("409",),
+                idempotent=True,
             ),
             ep(
                 "GET",

@@ -14,6 +14,7 @@ from .._ids import outbox_id, parse_outbox_id
 from ._convert import load_published
 from ._executions import SqliteExecutions
 from ._holders import release_dead_holders
+from ._idempotency import SqliteIdempotency
 from ._queue import SqliteQueue
 from ._schema import check_readable, migrate
 from ._tasks import SqliteTasks
@@ -90,6 +91,7 @@ class SqliteBackend:
         self._queue = SqliteQueue(self._db)
         self._timers = SqliteTimers(self._db)
         self._tasks = SqliteTasks(self._db)
+        self._idempotency = SqliteIdempotency(self._db)
 
     def __repr__(self) -> str:
         return f"SqliteBackend({self._db.path!r})"
@@ -118,6 +120,11 @@ class SqliteBackend:
     def tasks(self) -> SqliteTasks:
         """Task attempts."""
         return self._tasks
+
+    @property
+    def idempotency(self) -> SqliteIdempotency:
+        """Answers kept under idempotency keys."""
+        return self._idempotency
 
     async def open(self) -> SqliteBackend:
         """Create the file, its directory and the schema if needed (idempotent).

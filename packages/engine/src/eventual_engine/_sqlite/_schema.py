@@ -29,6 +29,10 @@ Why these tables:
   because leases must mean the same in every process sharing the file.
 - ``outbox`` holds published events; ``AUTOINCREMENT`` so an acknowledged id is
   never reused for a later event.
+- ``idempotency`` keeps the first answer under each ``Idempotency-Key`` with its
+  expiry in epoch microseconds (the engine's clock), indexed so that expired keys
+  are deleted as new ones are taken; ``answer`` is NULL while the first request
+  is being answered.
 """
 
 from __future__ import annotations
@@ -105,6 +109,17 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             execution_id TEXT NOT NULL,
             event TEXT NOT NULL
         )""",
+    ),
+    # 1 -> 2: answers kept under Idempotency-Key headers.
+    (
+        """CREATE TABLE idempotency (
+            key TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            expires_us INTEGER NOT NULL,
+            held_us INTEGER NOT NULL,
+            answer TEXT
+        ) WITHOUT ROWID""",
+        "CREATE INDEX idempotency_by_expiry ON idempotency (expires_us)",
     ),
 )
 

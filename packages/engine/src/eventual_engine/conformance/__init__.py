@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 
 from eventual.spi import Backend
 
-from . import _executions, _queue, _tasks, _timers
+from . import _executions, _idempotency, _queue, _tasks, _timers
 from ._support import Timing
 
 __all__ = ["CHECKS", "BackendCheck", "Timing", "run_checks"]
@@ -43,8 +43,9 @@ CHECKS: tuple[BackendCheck, ...] = (
     *_queue.CHECKS,
     *_timers.CHECKS,
     *_tasks.CHECKS,
+    *_idempotency.CHECKS,
 )
-"""Every check of the backend contract, executions first, then queue, timers and tasks."""
+"""Every check of the backend contract: executions, queue, timers, tasks, idempotency keys."""
 
 
 async def run_checks(
