@@ -12,6 +12,7 @@ from eventual.spi import holder_gone, load_published
 from .._database import Connection, Database
 from .._listen import listen
 from ._executions import PostgresExecutions
+from ._idempotency import PostgresIdempotency
 from ._queue import PostgresQueue
 from ._schema import migrate
 from ._tasks import PostgresTasks
@@ -86,6 +87,7 @@ class PostgresBackend:
         self._queue = PostgresQueue(self._db)
         self._timers = PostgresTimers(self._db)
         self._tasks = PostgresTasks(self._db)
+        self._idempotency = PostgresIdempotency(self._db)
 
     def __repr__(self) -> str:
         return f"PostgresBackend(schema={self._db.schema!r})"
@@ -114,6 +116,11 @@ class PostgresBackend:
     def tasks(self) -> PostgresTasks:
         """Task attempts."""
         return self._tasks
+
+    @property
+    def idempotency(self) -> PostgresIdempotency:
+        """Answers kept under idempotency keys."""
+        return self._idempotency
 
     async def open(self) -> PostgresBackend:
         """Connect, and create or migrate the schema if needed (idempotent).

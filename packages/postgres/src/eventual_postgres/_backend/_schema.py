@@ -112,6 +112,17 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """CREATE TRIGGER timers_notify AFTER INSERT OR UPDATE OF due_us ON timers
             FOR EACH STATEMENT EXECUTE FUNCTION notify_work('timers')""",
     ),
+    # 1 -> 2: answers kept under Idempotency-Key headers (the engine's clock, in µs).
+    (
+        """CREATE TABLE idempotency (
+            key TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            expires_us BIGINT NOT NULL,
+            held_us BIGINT NOT NULL,
+            answer TEXT
+        )""",
+        "CREATE INDEX idempotency_by_expiry ON idempotency (expires_us)",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
