@@ -6,9 +6,12 @@ cumulative time of the handler module is read from the last line. A handler
 module imports only the entry point: the service, boto3 and the engine are
 imported when the first invocation builds the function's runtime, so that is
 measured too (``first invocation setup``: the runtime built from the plan's
-environment, without any AWS request), as is ``import json`` as the floor
-of the machine at hand. Each figure is the median of ``--rounds`` runs; bytecode
-is compiled first, as in a Lambda bundle.
+environment, without any AWS request; its wall time and, steadier on a busy
+machine, its CPU time), with the boto3 clients the setup created, and the CPU
+time of creating each of the five clients (what a function pays per client it
+uses), as is ``import json`` as the floor of the machine at hand. Each figure
+is the median of ``--rounds`` runs; bytecode is compiled first, as in a Lambda
+bundle.
 
 Run: ``python benchmarks/handler_imports.py [--rounds 7] [--output FILE]``.
 """
@@ -51,23 +54,25 @@ ENVIRONMENT = {
 _SETUP = """
 import time, sys, json
 start = time.perf_counter()
+cpu = time.process_time()
 import eventual_aws.handlers.{kind}
 from eventual_aws._lambda import runtime_for
 runtime = runtime_for({environment!r})
 runtime.app if "{kind}" == "api" else None
 elapsed = time.perf_counter() - start
+cpu = time.process_time() - cpu
 created = getattr(runtime.backend.clients, "created", None)
 created = sorted(created) if created is not None else ["all (created with the backend)"]
-print(json.dumps([elapsed, sorted({{m.split(".")[0] for m in sys.modules}}), created]))
+print(json.dumps([elapsed, cpu, sorted({{m.split(".")[0] for m in sys.modules}}), created]))
 """
 _CLIENTS = """
 import json, time, boto3
 session = boto3.Session(region_name="us-east-1")
 times = {}
 for name in ("dynamodb", "sqs", "s3", "events", "scheduler"):
-    start = time.perf_counter()
+    start = time.process_time()
     session.client(name)
-    times[name] = (time.perf_counter() - start) * 1000
+    times[name] = (time.process_time() - start) * 1000
 print(json.dumps(times))
 """
 
@@ -93,18 +98,18 @@ def import_ms(module: str) -> float:
     return int(line.split("|")[1]) / 1000
 
 
-def setup_ms(kind: str) -> tuple[float, list[str], list[str]]:
-    """Return the time to build a handler's runtime, the modules loaded and clients created."""
+def setup_ms(kind: str) -> tuple[float, float, list[str], list[str]]:
+    """Return the wall and CPU ms to build a handler's runtime, its modules and its clients."""
     code = _SETUP.format(kind=kind, environment=ENVIRONMENT)
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
     )
-    elapsed, modules, created = json.loads(done.stdout.strip().splitlines()[-1])
-    return elapsed * 1000, modules, created
+    elapsed, cpu, modules, created = json.loads(done.stdout.strip().splitlines()[-1])
+    return elapsed * 1000, cpu * 1000, modules, created
 
 
 def client_ms() -> dict[str, float]:
-    """Return the time to create each boto3 client, in order, in a fresh interpreter, in ms."""
+    """Return the CPU time to create each boto3 client, in order, in a fresh interpreter, in ms."""
     done = subprocess.run(
         [sys.executable, "-c", _CLIENTS], capture_output=True, text=True, env=_env(), check=True
     )
@@ -127,12 +132,13 @@ def main() -> None:
     for kind in KINDS:
         imports = [import_ms(f"eventual_aws.handlers.{kind}") for _ in range(args.rounds)]
         setups = [setup_ms(kind) for _ in range(args.rounds)]
-        loaded = setups[-1][1]
+        loaded = setups[-1][2]
         rows[kind] = {
             "import_ms": statistics.median(imports),
             "first_invocation_setup_ms": statistics.median(s[0] for s in setups),
+            "first_invocation_setup_cpu_ms": statistics.median(s[1] for s in setups),
             "forbidden_loaded": [name for name in loaded if name in FORBIDDEN],
-            "clients_created_by_setup": setups[-1][2],
+            "clients_created_by_setup": setups[-1][3],
         }
     client_runs = [client_ms() for _ in range(args.rounds)]
     clients = {name: statistics.median(run[name] for run in client_runs) for name in client_runs[0]}
@@ -145,18 +151,21 @@ def main() -> None:
         for module in POWERTOOLS:
             peers[module] = statistics.median(import_ms(module) for _ in range(args.rounds))
     print(f"import json (the machine's floor): {floor:.1f} ms, median of {args.rounds}")
-    print(f"{'handler':<14} {'import':>10} {'first-invocation setup':>24}  forbidden modules")
+    print(
+        f"{'handler':<14} {'import':>10} {'first-invocation setup':>24} {'(CPU)':>10}"
+        "  forbidden modules"
+    )
     for kind, row in rows.items():
         print(
             f"{kind:<14} {row['import_ms']:>8.1f} ms {row['first_invocation_setup_ms']:>21.1f} ms"
-            f"  {row['forbidden_loaded'] or 'none'}"
+            f" {row['first_invocation_setup_cpu_ms']:>7.1f} ms  {row['forbidden_loaded'] or 'none'}"
         )
     for kind, row in rows.items():
         print(
             f"boto3 clients created by {kind}'s setup: {row['clients_created_by_setup'] or 'none'}"
         )
     print(
-        "creating each boto3 client (one session, in this order): "
+        "CPU time creating each boto3 client (one session, in this order): "
         + ", ".join(f"{name} {ms:.1f} ms" for name, ms in clients.items())
         + f"; all five {sum(clients.values()):.1f} ms"
     )
