@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import attrs
-from eventual import ServiceClient, command, event, signal, task, workflow
+from eventual import ServiceClient, SyncServiceClient, command, event, signal, task, workflow
 
 
 @attrs.frozen
@@ -51,3 +51,11 @@ async def remote(client: ServiceClient) -> None:
     count: int = await client.call(place, Order("o"))  # E: arg-type
     await client.send_signal("fulfil/o", approval, "yes")  # E: misc
     del count
+
+
+def blocking_remote(client: SyncServiceClient) -> None:
+    client.call(place, "not an order")  # E: misc
+    count: int = client.call(place, Order("o"))  # E: assignment
+    flag: bool = client.start(fulfil, Order("o")).result()  # E: assignment
+    client.send_signal("fulfil/o", approval, "yes")  # E: misc
+    del count, flag

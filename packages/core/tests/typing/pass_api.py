@@ -11,6 +11,8 @@ from eventual import (
     Event,
     ExecutionHandle,
     ServiceClient,
+    SyncExecutionHandle,
+    SyncServiceClient,
     Signal,
     Task,
     Workflow,
@@ -101,3 +103,13 @@ async def remote(client: ServiceClient) -> None:
     await client.send_signal(execution_id, approval, True)
     await client.publish(placed, Order("o3", 1), Order("o4", 2))
     del text, result
+
+
+def blocking_remote(client: SyncServiceClient) -> None:
+    execution_id: str = client.call(place, Order("o1", 1))
+    handle: SyncExecutionHandle[str] = client.start(fulfil, Order("o2", 1), name="o2")
+    handle.signal(approval, True)
+    result: str = handle.result(timeout=5.0)
+    client.send_signal(execution_id, approval, False)
+    client.publish(placed, Order("o3", 1))
+    del result
