@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from eventual_aws import Simulator
+from eventual_engine import HttpApp
 
 from .conftest import MakePackage
 
@@ -132,6 +133,14 @@ async def test_replay_and_dead_letters_of_the_aws_runtime_through_iam_auth(
                 await asyncio.sleep(0.2)
             [letter] = letters
             assert (letter["subscription"], letter["error_type"]) == ("notify", "RuntimeError")
+            # `eventual local --aws` serves the simulator's client, which reaches them too.
+            served = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=HttpApp(sim.engine)), base_url="http://test"
+            )
+            async with served:
+                local = await served.get("/_eventual/dead-letters")
+            assert local.status_code == 200
+            assert [found["id"] for found in local.json()["dead_letters"]] == [letter["id"]]
             redriven = await _cli(url, "dead-letters", "--redrive", str(letter["id"]), "--json")
             assert redriven.exit_code == 0, redriven.output
             assert json.loads(redriven.stdout) == {"redriven": 1}
