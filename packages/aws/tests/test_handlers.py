@@ -19,7 +19,7 @@ from .handlers_support import Deployed
 
 SOURCE = """
 from datetime import timedelta
-from eventual import event, signal, sleep, subscription, task, workflow
+from eventual import RetryPolicy, event, signal, sleep, subscription, task, workflow
 
 ran: list[str] = []
 noted = event("Noted", str)
@@ -61,9 +61,19 @@ async def short(label: str) -> str:
     await sleep(timedelta(seconds=1))
     return label + " slept"
 
-@subscription(noted)
+@subscription(noted, retry=RetryPolicy(max_attempts=3, initial_interval=timedelta(seconds=1)))
 async def note(text: str) -> None:
     received.append(text)
+
+refused = event("Refused", str)
+accepting = {"now": False}
+taken: list[str] = []
+
+@subscription(refused)
+async def refuse(text: str) -> None:
+    if not accepting["now"]:
+        raise ValueError(f"cannot take {text}")
+    taken.append(text)
 """
 
 

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from eventual import ExecutionStatus
+from eventual.spi import DeadLetter
 from eventual_aws._lambda import CRASH_POINTS, BadEvent, InjectedCrash, _common, close_runtimes
 
 from .conftest import MakePackage
@@ -105,6 +106,120 @@ async def test_duplicate_deliveries_change_nothing_observable(deployed: Deployed
     assert history.count("TaskScheduled") == history.count("TaskSucceeded") == 3
     assert len([e for e in module.ran if e.startswith("double")]) == 3
     assert module.received == ["chain 6"]
+
+
+def _function_of(deployed: Deployed, subscription: str) -> str:
+    return next(
+        f.name
+        for f in deployed.plan.functions
+        if f.environment.get("EVENTUAL_AWS_SUBSCRIPTION") == subscription
+    )
+
+
+@pytest.mark.parametrize("point", ["subscription.handled", "subscription.delivered"])
+async def test_a_subscription_crash_is_recovered_by_redelivery(
+    deployed: Deployed, point: str
+) -> None:
+    """A subscription dying with attempts left handles its event again only if it was unrecorded."""
+    module = importlib.import_module(deployed.module)
+    deployed.runtime(_function_of(deployed, "note")).faults.arm(point)
+    client = deployed.runtime().client
+    await client.start_execution("chain", 2, "crash-note")
+    assert await _pump_through_crashes(deployed) == 1
+    assert await _pump_through_crashes(deployed) == 0
+    # Only a crash between the handler's return and the record of its delivery
+    # runs it again (handlers are at least once); after that, the id is known.
+    assert module.received == ["chain 2"] * (2 if point == "subscription.handled" else 1)
+
+
+async def _dead_letters(deployed: Deployed) -> list[DeadLetter]:
+    runtime = deployed.runtime()
+    delivery = await runtime.bus.attach(runtime.service, runtime.client, runtime.now, owner="t")
+    return await delivery.dead_letters()
+
+
+@pytest.mark.parametrize("point", ["subscription.dead_lettered", "subscription.delivered"])
+async def test_a_crash_after_giving_up_stores_one_dead_letter(
+    deployed: Deployed, point: str
+) -> None:
+    """A subscription function dying after it stored a dead letter stores no second one."""
+    module = importlib.import_module(deployed.module)
+    deployed.runtime(_function_of(deployed, "refuse")).faults.arm(point)
+    client = deployed.runtime().client
+    await client.publish_events([("Refused", "r1")])
+    assert await _pump_through_crashes(deployed) == 1
+    (letter,) = await _dead_letters(deployed)
+    assert (letter.subscription, letter.error_type) == ("refuse", "ValueError")
+    assert letter.message == "cannot take r1"
+    module.accepting["now"] = True
+    runtime = deployed.runtime()
+    delivery = await runtime.bus.attach(runtime.service, runtime.client, runtime.now, owner="t")
+    assert await delivery.redrive() == 1
+    await _pump_through_crashes(deployed)
+    assert module.taken == ["r1"]
+    assert await _dead_letters(deployed) == []
+
+
+@pytest.mark.parametrize("point", ["subscription.handled", "subscription.delivered"])
+async def test_a_crash_at_the_last_attempt_dead_letters_only_an_unrecorded_delivery(
+    deployed: Deployed, point: str
+) -> None:
+    """A crash on the last attempt leaves a dead letter unless the handling was recorded."""
+    module = importlib.import_module(deployed.module)
+    module.accepting["now"] = True
+    deployed.runtime(_function_of(deployed, "refuse")).faults.arm(point)
+    await deployed.runtime().client.publish_events([("Refused", "r1")])
+    assert await _pump_through_crashes(deployed) == 1
+    assert module.taken == ["r1"]
+    letters = await _dead_letters(deployed)
+    if point == "subscription.delivered":
+        assert letters == []
+    else:
+        (letter,) = letters
+        assert (letter.error_type, letter.attempts) == ("DeliveryFailed", 1)
+
+
+async def test_a_message_handed_over_twice_at_its_last_attempt_stores_one_dead_letter(
+    deployed: Deployed,
+) -> None:
+    """Every message delivered twice still leaves one dead letter per event that failed."""
+    deployed.duplicates = True
+    client = deployed.runtime().client
+    await client.publish_events([("Refused", "r1"), ("Refused", "r2")])
+    await deployed.pump()
+    letters = await _dead_letters(deployed)
+    assert sorted(letter.message for letter in letters) == ["cannot take r1", "cannot take r2"]
+
+
+@pytest.mark.parametrize(
+    "point", ["forwarder.received", "timer.claimed", "timer.fired", "forwarder.handled"]
+)
+async def test_a_forwarder_crash_is_recovered_when_the_scheduler_retries(
+    deployed: Deployed, point: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forwarder dying at any point wakes the workflow once when its schedule runs again."""
+    client = deployed.runtime().client
+    execution = await client.start_execution("month", "bear", "crash-forwarder")
+    await deployed.pump()
+    (schedule,) = deployed.schedules()
+    payload = json.loads(schedule["Target"]["Input"])
+    runtime = deployed.runtime("forwarder")
+    later = runtime.clock.now() + timedelta(days=30, seconds=1)
+    monkeypatch.setattr(runtime.clock, "now", lambda: later)
+    runtime.faults.arm(point)
+    with pytest.raises(InjectedCrash):
+        await deployed.invoke("forwarder", payload)
+    await asyncio.sleep(0.4)  # the dead invocation's claim lapses
+    # The Scheduler invokes the target again (its retry policy) with the same input.
+    retried = await deployed.invoke("forwarder", payload)
+    assert retried["outcome"] == (
+        "gone" if point in ("timer.fired", "forwarder.handled") else "fired"
+    )
+    await deployed.pump()
+    record = await client.execution_record(execution)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "bear woke")
+    history = [event.type for event in await client.execution_history(execution)]
+    assert history.count("TimerFired") == 1
 
 
 @pytest.mark.parametrize("function", ["orchestrator", "task-double", "timer"])

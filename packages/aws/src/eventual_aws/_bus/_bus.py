@@ -268,7 +268,11 @@ class SqsDelivery:
         return [stored.letter for stored in await self._store.dead_letters(limit, after)]
 
     async def sweep_dead_letter_queues(self) -> int:
-        """Move messages from the subscriptions' dead-letter queues into the store."""
+        """Move messages from the subscriptions' dead-letter queues into the store.
+
+        A message whose event the subscription did handle (its function died
+        after recording the delivery, before answering) is dropped instead.
+        """
         moved = 0
         for subscription in self._service.subscriptions:
             url = self._config.queue_url(subscription, dead=True)
@@ -297,6 +301,8 @@ class SqsDelivery:
         received = received_of(message)
         try:
             envelope = envelope_from_body(received.body)
+            if await self._store.delivered(subscription, envelope.id):
+                return  # the handler returned; only the function's answer was lost
         except MalformedEvent:
             envelope = EventEnvelope(
                 id=f"sqs:{received.message_id}",
@@ -313,7 +319,9 @@ class SqsDelivery:
                 "the subscription's function failed without answering (a crash or a timeout) "
                 "as many times as its queue allows"
             ),
-            attempts=received.attempt,
+            # A message keeps its receive count in the dead-letter queue, and this
+            # sweep's own receive counted once more.
+            attempts=max(1, received.attempt - 1),
             failed_at=self._consumer_now(),
             body=received.body,
         )
@@ -340,7 +348,7 @@ class SqsDelivery:
                     QueueUrl=self._config.queue_url(stored.letter.subscription),
                     MessageBody=stored.body,
                 )
-                await self._store.remove_dead_letters([stored.letter.id])
+                await self._store.remove_dead_letters([stored.letter])
                 redriven.append(stored.letter.id)
         return len(redriven)
 

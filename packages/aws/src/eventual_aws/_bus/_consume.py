@@ -83,11 +83,16 @@ class Consumer:
         client: Client | None,
         store: BusStore,
         now: Callable[[], datetime],
+        *,
+        reach: Callable[[str], None] | None = None,
     ) -> None:
         self._service = service
         self._client = client
         self._store = store
         self._now = now
+        # Called with "handled" and "dead_lettered" as a delivery passes those
+        # points (the Lambda runtime's crash points; nothing in production).
+        self._reach = reach or (lambda point: None)
 
     def now(self) -> datetime:
         """Return the time on the consumer's clock."""
@@ -130,6 +135,7 @@ class Consumer:
             return await self._failed(subscription_name, envelope, received, error)
         except BaseException as error:
             return await self._failed(subscription_name, envelope, received, error)
+        self._reach("handled")
         await self._store.mark_delivered(subscription_name, envelope.id, self._now())
         return Settled(kind="done")
 
@@ -185,6 +191,7 @@ class Consumer:
             failed_at=self._now(),
             body=received.body,
         )
+        self._reach("dead_lettered")
         return Settled(kind="dead")
 
     async def _dead_body(self, subscription_name: str, received: Received, reason: str) -> Settled:

@@ -5,7 +5,12 @@ Two kinds of item, beside the runtime backend's (docs/aws.md, item layout):
 - a delivered event: ``pk`` = ``B#d#<service>#<subscription>#<event id>``,
   ``sk`` = ``B``, and ``ttl`` (the end of the deduplication window);
 - a dead letter: ``pk`` = ``B#dl#<service>``, ``sk`` = its id (a ULID), with
-  ``letter`` (JSON) and ``body`` (the message that redrives it).
+  ``letter`` (JSON) and ``body`` (the message that redrives it);
+- beside each dead letter, its key: ``pk`` = ``B#dk#<service>#<subscription>#<event
+  id>``, ``sk`` = ``B``, written in the same transaction only if absent, so a
+  delivery that gave up, crashed before its message was settled and gave up
+  again on the redelivery (or a message handed over twice) stores one dead
+  letter, not two. A redrive removes both, so the event can fail again later.
 
 SQS and EventBridge both deliver at least once, and a publisher that crashed may
 publish an event again: a subscription runs its handler for an event id only
@@ -24,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from botocore.exceptions import ClientError
 from ulid import ULID
 
 from eventual.spi import DeadLetter, EventEnvelope
@@ -104,6 +110,12 @@ class BusStore:
             "sk": {"S": "B"},
         }
 
+    def _letter_key(self, subscription: str, event_id: str) -> dict[str, Any]:
+        return {
+            "pk": {"S": f"B#dk#{self._service}#{subscription}#{event_id}"},
+            "sk": {"S": "B"},
+        }
+
     async def delivered(self, subscription: str, event_id: str) -> bool:
         """Return whether ``subscription`` already handled the event ``event_id``."""
         answer = await self._clients.call(
@@ -135,7 +147,12 @@ class BusStore:
         failed_at: datetime,
         body: str,
     ) -> DeadLetter:
-        """Store a dead letter (with the message that redrives it) and return it."""
+        """Store a dead letter (with the message that redrives it) and return it.
+
+        When ``subscription`` already holds a dead letter of ``event`` (this
+        delivery gave up before, and crashed or was handed over twice), nothing
+        is stored and the letter is returned as it would have been.
+        """
         letter = DeadLetter(
             id=str(ULID.from_datetime(failed_at.astimezone(UTC))),
             subscription=subscription,
@@ -145,16 +162,33 @@ class BusStore:
             attempts=attempts,
             failed_at=failed_at,
         )
-        await self._clients.call(
-            self._clients.dynamodb.put_item,
-            TableName=self._table,
-            Item={
-                "pk": {"S": f"B#dl#{self._service}"},
-                "sk": {"S": letter.id},
-                "letter": {"S": _letter_json(letter)},
-                "body": {"S": body},
-            },
-        )
+        item = {
+            "pk": {"S": f"B#dl#{self._service}"},
+            "sk": {"S": letter.id},
+            "letter": {"S": _letter_json(letter)},
+            "body": {"S": body},
+        }
+        key = {**self._letter_key(subscription, event.id), "letter_id": {"S": letter.id}}
+        try:
+            await self._clients.call(
+                self._clients.dynamodb.transact_write_items,
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": key,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": self._table, "Item": item}},
+                ],
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons") or []
+            if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                raise
         return letter
 
     async def dead_letters(self, limit: int, after: str | None) -> list[StoredDeadLetter]:
@@ -188,11 +222,19 @@ class BusStore:
                 break
         return found
 
-    async def remove_dead_letters(self, ids: Sequence[str]) -> None:
-        """Forget dead letters (after they were redriven)."""
-        for letter_id in ids:
+    async def remove_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Forget dead letters (after they were redriven), each with its key."""
+        for letter in letters:
+            letter_key = {"pk": {"S": f"B#dl#{self._service}"}, "sk": {"S": letter.id}}
             await self._clients.call(
-                self._clients.dynamodb.delete_item,
-                TableName=self._table,
-                Key={"pk": {"S": f"B#dl#{self._service}"}, "sk": {"S": letter_id}},
+                self._clients.dynamodb.transact_write_items,
+                TransactItems=[
+                    {"Delete": {"TableName": self._table, "Key": letter_key}},
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": self._letter_key(letter.subscription, letter.event.id),
+                        }
+                    },
+                ],
             )

@@ -150,7 +150,13 @@ class Runtime:
                 self.service.name,
                 dedup_window=config.dedup_window,
             )
-            self._consumer = Consumer(self.service, self.client, store, self.now)
+            self._consumer = Consumer(
+                self.service,
+                self.client,
+                store,
+                self.now,
+                reach=lambda point: self.faults.reach(f"subscription.{point}"),
+            )
         return self._consumer
 
     @property

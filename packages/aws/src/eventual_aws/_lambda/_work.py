@@ -219,9 +219,11 @@ async def forward(runtime: Runtime, event: object, context: object) -> dict[str,
             log.exception("firing timer %s failed; handing it to the timer queue", timer_id)
             outcome, seconds = "taken", 0.0
         if outcome in ("fired", "gone"):
+            runtime.faults.reach("forwarder.handled")
             return {"timer_id": timer_id, "outcome": outcome}
         await _ring_timer(runtime, timer_id, seconds + (1 if outcome == "held" else 0))
         log.info("timer %s handed to the timer queue (%s, %.0f s)", timer_id, outcome, seconds)
+        runtime.faults.reach("forwarder.handled")
         return {"timer_id": timer_id, "outcome": "forwarded"}
 
 
