@@ -9,4 +9,5 @@ from . import views
 urlpatterns = [
     path("buy/<str:oid>", views.buy),
     path("bought/<str:oid>", views.bought),
+    path("approve/<str:oid>", views.approve),
 ]

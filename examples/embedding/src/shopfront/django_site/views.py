@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from asgiref.sync import async_to_sync
 from django.http import HttpRequest, JsonResponse
 
-from ..service import Order, fulfil
+from ..service import Order, approval, fulfil
 
 
 async def buy(request: HttpRequest, oid: str) -> JsonResponse:
@@ -19,3 +20,11 @@ async def bought(request: HttpRequest, oid: str) -> JsonResponse:
     """Say how an order's execution stands."""
     status = await fulfil.handle(f"fulfil/{oid}").status()
     return JsonResponse({"status": status.value})
+
+
+def approve(request: HttpRequest, oid: str) -> JsonResponse:
+    """Approve an order from a synchronous view, which Django runs in a worker thread."""
+    if request.method != "POST":
+        return JsonResponse({"error": "POST only"}, status=405)
+    async_to_sync(approval.send)(f"fulfil/{oid}", True)
+    return JsonResponse({"approved": oid})
