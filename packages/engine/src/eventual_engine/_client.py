@@ -52,6 +52,10 @@ from ._start import new_execution
 __all__ = ["BackendClient", "ClientHooks"]
 
 
+REREADS_PER_SECOND = 100
+"""How often, in all, waits for executions other processes run re-read the store."""
+
+
 class ClientHooks:
     """What a :class:`BackendClient` tells whoever runs the workers.
 
@@ -125,6 +129,7 @@ class BackendClient:
         self.bus = bus
         self.hooks = hooks or ClientHooks()
         self._poll_interval = poll_interval
+        self._waiting = 0  # wait() calls in progress, which share a budget of re-reads
         self._ended: dict[str, list[asyncio.Future[ExecutionRecord]]] = {}
         self._progress: dict[str, list[asyncio.Future[None]]] = {}
 
@@ -200,8 +205,23 @@ class BackendClient:
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         # An end in this process resolves the waiter at once; the polling is for
-        # executions that another process runs.
+        # executions that another process runs. Waits share REREADS_PER_SECOND
+        # re-reads, so that hundreds of them held at once (long-polls) do not
+        # crowd out other work on the store.
         delay = self._poll_interval
+        self._waiting += 1
+        try:
+            return await self._wait(execution_id, loop, deadline, delay)
+        finally:
+            self._waiting -= 1
+
+    async def _wait(
+        self,
+        execution_id: str,
+        loop: asyncio.AbstractEventLoop,
+        deadline: float | None,
+        delay: float,
+    ) -> ExecutionRecord:
         while True:
             # Registered before the read, so an end while reading is not missed.
             waiter: asyncio.Future[ExecutionRecord] = loop.create_future()
@@ -211,7 +231,8 @@ class BackendClient:
                 record = await self._record(execution_id)
                 if record.status.done:
                     return record
-                wait_for = delay if deadline is None else min(delay, deadline - loop.time())
+                shared = max(delay, self._waiting / REREADS_PER_SECOND)
+                wait_for = shared if deadline is None else min(shared, deadline - loop.time())
                 if wait_for <= 0:
                     raise TimeoutError(f"execution {execution_id!r} is still running")
                 with contextlib.suppress(TimeoutError):

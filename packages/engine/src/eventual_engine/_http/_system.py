@@ -82,6 +82,9 @@ _EXECUTION_PARAMS: tuple[tuple[str, dict[str, JsonValue]], ...] = (
     ("name", {**_NAME_SCHEMA, "pattern": "^[^/]+$"}),
 )
 _HISTORY_POLL = 0.25
+# Held history polls re-read another process's progress this often in all, so
+# that hundreds of them do not crowd out other requests on the store.
+_REREADS_PER_SECOND = 100
 """Longest wait between history reads of a long-poll (another process may write)."""
 T = TypeVar("T")
 log = logging.getLogger("eventual.http")
@@ -485,7 +488,10 @@ class SystemApi:
                     break
                 if self._closing.is_set():
                     break
-                await self._held(engine.wait_for_progress(id_, min(left, _HISTORY_POLL)))
+                # Progress committed here wakes it at once; another process's
+                # is re-read, the held polls sharing _REREADS_PER_SECOND.
+                interval = max(_HISTORY_POLL, self._polls / _REREADS_PER_SECOND)
+                await self._held(engine.wait_for_progress(id_, min(left, interval)))
         length = after + len(events)
         if not events and after and not await engine.execution_history(id_, after - 1):
             # Past the end: say where the end is (a client error, so reading it all is fine).
