@@ -9,6 +9,8 @@ def test_all_is_pinned_and_sorted() -> None:
     """__all__ is exactly the expected, sorted list, and every name exists."""
     assert eventual_aws.__all__ == [
         "BucketPlan",
+        "Bundle",
+        "BundleError",
         "EventBusPlan",
         "EventSourcePlan",
         "FunctionKind",
@@ -29,6 +31,7 @@ def test_all_is_pinned_and_sorted() -> None:
         "StatementPlan",
         "TableIndexPlan",
         "TablePlan",
+        "build_bundle",
         "plan",
     ]
     assert eventual_aws.__all__ == sorted(eventual_aws.__all__)

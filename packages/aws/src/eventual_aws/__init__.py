@@ -2,6 +2,9 @@
 
 from typing import TYPE_CHECKING
 
+from ._bundle import Bundle as Bundle
+from ._bundle import BundleError as BundleError
+from ._bundle import build_bundle as build_bundle
 from ._plan import PLAN_VERSION as PLAN_VERSION
 from ._plan import BucketPlan as BucketPlan
 from ._plan import EventBusPlan as EventBusPlan
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BucketPlan",
+    "Bundle",
+    "BundleError",
     "EventBusPlan",
     "EventSourcePlan",
     "FunctionKind",
@@ -49,6 +54,7 @@ __all__ = [
     "StatementPlan",
     "TableIndexPlan",
     "TablePlan",
+    "build_bundle",
     "plan",
 ]
 
