@@ -1,0 +1,117 @@
+"""Pulumi's mocks for eventual-pulumi's tests: programs run offline, without the Pulumi CLI.
+
+``run_program`` runs a Pulumi program under mocks that record every resource
+with its inputs once resolved (so placeholders and outputs are filled), and
+answer the AWS invokes the component makes. One code archive is built per test
+session (``bundle_dir``), so later builds are a hash check.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pulumi
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = ROOT / "examples"
+ORDERS_SRC = EXAMPLES / "orders" / "src"
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+API_ENDPOINT = "https://abc123.execute-api.eu-west-1.amazonaws.com"
+
+
+@attrs.frozen(kw_only=True)
+class Resource:
+    """One resource the program registered, with its resolved inputs."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+@attrs.define
+class Recorder(pulumi.runtime.Mocks):
+    """Mocks recording each resource; outputs are the inputs plus the attributes AWS computes."""
+
+    resources: list[Resource] = attrs.field(factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        """Record a resource and answer its outputs."""
+        inputs = dict(args.inputs)
+        self.resources.append(Resource(type=args.typ, name=args.name, inputs=inputs))
+        physical = str(inputs.get("name", args.name))
+        kind = args.typ.split(":")[1].split("/")[0]
+        outputs = {**inputs, "name": physical}
+        outputs["arn"] = f"arn:aws:{kind}:{REGION}:{ACCOUNT}:{physical}"
+        if args.typ == "aws:sqs/queue:Queue":
+            outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"
+        elif args.typ == "aws:s3/bucket:Bucket":
+            outputs["bucket"] = f"{args.name}-a1b2c3"
+            outputs["arn"] = f"arn:aws:s3:::{args.name}-a1b2c3"
+        elif args.typ == "aws:apigatewayv2/api:Api":
+            outputs["apiEndpoint"] = API_ENDPOINT
+            outputs["executionArn"] = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:abc123"
+        elif args.typ == "aws:lambda/function:Function":
+            outputs["invokeArn"] = f"arn:aws:apigateway:{REGION}:lambda:path/{physical}"
+        elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            outputs["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{physical}"
+        return f"{args.name}-id", outputs
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        """Answer the AWS invokes: partition, region, caller identity."""
+        answers: dict[str, dict[str, Any]] = {
+            "aws:index/getPartition:getPartition": {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+            },
+            "aws:index/getRegion:getRegion": {"region": REGION, "name": REGION},
+            "aws:index/getCallerIdentity:getCallerIdentity": {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
+                "userId": "test",
+            },
+        }
+        return answers.get(args.token, {}), []
+
+    def of_type(self, type_: str) -> list[Resource]:
+        """Return the recorded resources of one type."""
+        return [r for r in self.resources if r.type == type_]
+
+
+def run_program(program: Callable[[], pulumi.Input[Any]]) -> Recorder:
+    """Run ``program`` under fresh mocks until every output settles; return what it registered."""
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project="eventual", stack="test", preview=False)
+    # pulumi.runtime.test is untyped: it wraps a function and awaits every output.
+    pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
+    return recorder
+
+
+@pytest.fixture(scope="session")
+def run() -> Callable[[Callable[[], pulumi.Input[Any]]], Recorder]:
+    """Run a Pulumi program under mocks; return the recorder (see ``run_program``)."""
+    return run_program
+
+
+@pytest.fixture(scope="session", autouse=True)
+def orders_src() -> Iterator[Path]:
+    """The folder examples/orders's service imports from, on ``sys.path`` for the session."""
+    added = str(ORDERS_SRC) not in sys.path
+    if added:
+        sys.path.insert(0, str(ORDERS_SRC))
+    yield ORDERS_SRC
+    if added and str(ORDERS_SRC) in sys.path:
+        sys.path.remove(str(ORDERS_SRC))
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle cache shared by the session's programs."""
+    return tmp_path_factory.mktemp("bundles")
