@@ -8,6 +8,7 @@ session (``bundle_dir``), so later builds are a hash check.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -88,16 +89,38 @@ class Recorder(pulumi.runtime.Mocks):
 def run_program(program: Callable[[], pulumi.Input[Any]]) -> Recorder:
     """Run ``program`` under fresh mocks until every output settles; return what it registered."""
     recorder = Recorder()
+    _ensure_event_loop()
     pulumi.runtime.set_mocks(recorder, project="eventual", stack="test", preview=False)
     # pulumi.runtime.test is untyped: it wraps a function and awaits every output.
     pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
     return recorder
 
 
+_CREATED_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def _ensure_event_loop() -> None:
+    # Pulumi's runtime runs on the thread's current event loop; asyncio tests that
+    # ran before may have closed and unset it. A loop made here is kept (and
+    # closed at the end of the session) so that it is never collected unclosed.
+    policy = asyncio.get_event_loop_policy()
+    try:
+        loop: asyncio.AbstractEventLoop | None = policy.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _CREATED_LOOPS.append(loop)
+        policy.set_event_loop(loop)
+
+
 @pytest.fixture(scope="session")
-def run() -> Callable[[Callable[[], pulumi.Input[Any]]], Recorder]:
+def run() -> Iterator[Callable[[Callable[[], pulumi.Input[Any]]], Recorder]]:
     """Run a Pulumi program under mocks; return the recorder (see ``run_program``)."""
-    return run_program
+    yield run_program
+    for loop in _CREATED_LOOPS:
+        if not loop.is_running():
+            loop.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -253,7 +253,8 @@ def test_table_has_its_indexes_ttl_and_recovery(rendered: Rendered) -> None:
 
 
 def test_bucket_blocks_public_access_and_insecure_transport(rendered: Rendered) -> None:
-    """The bucket blocks every public access and refuses requests not made over TLS."""
+    """The bucket, named after the prefix, blocks public access and refuses plain HTTP."""
+    assert rendered.one("aws:s3/bucket:Bucket").inputs["bucketPrefix"] == "orders-"
     block = rendered.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert all(block.inputs[k] for k in ("blockPublicAcls", "blockPublicPolicy"))
     policy = rendered.one("aws:s3/bucketPolicy:BucketPolicy")

@@ -169,7 +169,7 @@ class Service(pulumi.ComponentResource):
         self.table = create_table(name, p.table, kms_key=kms_key, parent=self)
         values.provide(f"{p.table.id}.name", self.table.name)
         values.provide(f"{p.table.id}.arn", self.table.arn)
-        self.bucket = create_bucket(name, p.bucket, kms_key=kms_key, parent=self)
+        self.bucket = create_bucket(name, p.bucket, prefix=p.prefix, kms_key=kms_key, parent=self)
         values.provide(f"{p.bucket.id}.name", self.bucket.bucket.bucket)
         values.provide(f"{p.bucket.id}.arn", self.bucket.bucket.arn)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import attrs
 import pulumi
@@ -69,16 +70,27 @@ class Bucket:
     policy: aws.s3.BucketPolicy | None
 
 
+def _bucket_prefix(prefix: str) -> str:
+    # Bucket names are lowercase letters, digits and hyphens; AWS adds 26 characters.
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", prefix.lower()).strip("-")[:30] or "eventual"
+    return f"{cleaned}-"
+
+
 def create_bucket(
     name: str,
     bucket: BucketPlan,
     *,
+    prefix: str,
     kms_key: pulumi.Input[str] | None,
     parent: pulumi.Resource,
 ) -> Bucket:
-    """Create the S3 bucket the plan describes: public access blocked, encrypted, TLS only."""
+    """Create the S3 bucket the plan describes: public access blocked, encrypted, TLS only.
+
+    The plan leaves the name to the renderer (bucket names are worldwide); it
+    starts with the plan's prefix, made a valid bucket name.
+    """
     opts = pulumi.ResourceOptions(parent=parent)
-    created = aws.s3.Bucket(f"{name}-{bucket.id}", opts=opts)
+    created = aws.s3.Bucket(f"{name}-{bucket.id}", bucket_prefix=_bucket_prefix(prefix), opts=opts)
     block = None
     if bucket.block_public_access:
         block = aws.s3.BucketPublicAccessBlock(
