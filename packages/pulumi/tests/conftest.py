@@ -87,40 +87,43 @@ class Recorder(pulumi.runtime.Mocks):
 
 
 def run_program(program: Callable[[], pulumi.Input[Any]]) -> Recorder:
-    """Run ``program`` under fresh mocks until every output settles; return what it registered."""
+    """Run ``program`` under fresh mocks until every output settles; return what it registered.
+
+    Pulumi's runtime runs on the thread's current event loop, which asyncio tests
+    that ran before may have closed and unset. Then the program gets a loop of
+    its own, unset again afterwards (as asyncio tests expect to find it) and
+    closed at the end of the session (see ``run``), so none is collected unclosed.
+    """
     recorder = Recorder()
-    _ensure_event_loop()
-    pulumi.runtime.set_mocks(recorder, project="eventual", stack="test", preview=False)
-    # pulumi.runtime.test is untyped: it wraps a function and awaits every output.
-    pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
+    policy = asyncio.get_event_loop_policy()
+    try:
+        current: asyncio.AbstractEventLoop | None = policy.get_event_loop()
+    except RuntimeError:
+        current = None
+    own = current is None or current.is_closed()
+    if own:
+        loop = asyncio.new_event_loop()
+        _OWN_LOOPS.append(loop)
+        policy.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_mocks(recorder, project="eventual", stack="test", preview=False)
+        # pulumi.runtime.test is untyped: it wraps a function and awaits every output.
+        pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
+    finally:
+        if own:
+            policy.set_event_loop(current)
     return recorder
 
 
-_CREATED_LOOPS: list[asyncio.AbstractEventLoop] = []
-
-
-def _ensure_event_loop() -> None:
-    # Pulumi's runtime runs on the thread's current event loop; asyncio tests that
-    # ran before may have closed and unset it. A loop made here is kept (and
-    # closed at the end of the session) so that it is never collected unclosed.
-    policy = asyncio.get_event_loop_policy()
-    try:
-        loop: asyncio.AbstractEventLoop | None = policy.get_event_loop()
-    except RuntimeError:
-        loop = None
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _CREATED_LOOPS.append(loop)
-        policy.set_event_loop(loop)
+_OWN_LOOPS: list[asyncio.AbstractEventLoop] = []
 
 
 @pytest.fixture(scope="session")
 def run() -> Iterator[Callable[[Callable[[], pulumi.Input[Any]]], Recorder]]:
     """Run a Pulumi program under mocks; return the recorder (see ``run_program``)."""
     yield run_program
-    for loop in _CREATED_LOOPS:
-        if not loop.is_running():
-            loop.close()
+    for loop in _OWN_LOOPS:
+        loop.close()
 
 
 @pytest.fixture(scope="session", autouse=True)
