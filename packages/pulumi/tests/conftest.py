@@ -9,10 +9,12 @@ session (``bundle_dir``), so later builds are a hash check.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pulumi
@@ -24,6 +26,8 @@ ORDERS_SRC = EXAMPLES / "orders" / "src"
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 API_ENDPOINT = "https://abc123.execute-api.eu-west-1.amazonaws.com"
+
+_T = TypeVar("_T")
 
 
 @attrs.frozen(kw_only=True)
@@ -89,41 +93,62 @@ class Recorder(pulumi.runtime.Mocks):
 def run_program(program: Callable[[], pulumi.Input[Any]]) -> Recorder:
     """Run ``program`` under fresh mocks until every output settles; return what it registered.
 
-    Pulumi's runtime runs on the thread's current event loop, which asyncio tests
-    that ran before may have closed and unset. Then the program gets a loop of
-    its own, unset again afterwards (as asyncio tests expect to find it) and
-    closed at the end of the session (see ``run``), so none is collected unclosed.
+    Pulumi's runtime runs on the thread's current event loop and sends each
+    resource to the mock monitor through the loop's default executor, where the
+    monitor gives every worker thread an event loop of its own and never closes
+    it (``pulumi.runtime.mocks.MockMonitor.RegisterResource`` calls
+    ``_ensure_event_loop``). Left alone, those loops are collected unclosed when
+    the executor's threads end, and ``filterwarnings = error`` fails the run.
+    So each program runs on a loop of its own whose executor closes what a call
+    left on its thread. The thread is left without a current loop, as
+    pytest-asyncio's runners leave it (asking for the previous one would make
+    one on the main thread, to be collected unclosed in turn).
     """
     recorder = Recorder()
     policy = asyncio.get_event_loop_policy()
-    try:
-        current: asyncio.AbstractEventLoop | None = policy.get_event_loop()
-    except RuntimeError:
-        current = None
-    own = current is None or current.is_closed()
-    if own:
-        loop = asyncio.new_event_loop()
-        _OWN_LOOPS.append(loop)
-        policy.set_event_loop(loop)
+    loop = asyncio.new_event_loop()
+    executor = _LoopClosingExecutor(max_workers=4, thread_name_prefix="pulumi-mocks")
+    loop.set_default_executor(executor)
+    policy.set_event_loop(loop)
     try:
         pulumi.runtime.set_mocks(recorder, project="eventual", stack="test", preview=False)
         # pulumi.runtime.test is untyped: it wraps a function and awaits every output.
         pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
     finally:
-        if own:
-            policy.set_event_loop(current)
+        executor.shutdown(wait=True)
+        loop.close()
+        policy.set_event_loop(None)
     return recorder
 
 
-_OWN_LOOPS: list[asyncio.AbstractEventLoop] = []
+class _LoopClosingExecutor(ThreadPoolExecutor):
+    """A thread pool whose calls close the event loop they leave set on their thread."""
+
+    def submit(
+        self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[_T]:
+        """Schedule ``fn``; the worker closes and unsets a loop the call left on its thread."""
+        return super().submit(_closing_thread_loop, fn, *args, **kwargs)
+
+
+def _closing_thread_loop(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        policy = asyncio.get_event_loop_policy()
+        try:
+            loop = policy.get_event_loop()
+        except RuntimeError:  # a worker thread without a loop: nothing to close
+            loop = None
+        if loop is not None:
+            loop.close()
+            policy.set_event_loop(None)
 
 
 @pytest.fixture(scope="session")
-def run() -> Iterator[Callable[[Callable[[], pulumi.Input[Any]]], Recorder]]:
+def run() -> Callable[[Callable[[], pulumi.Input[Any]]], Recorder]:
     """Run a Pulumi program under mocks; return the recorder (see ``run_program``)."""
-    yield run_program
-    for loop in _OWN_LOOPS:
-        loop.close()
+    return run_program
 
 
 @pytest.fixture(scope="session", autouse=True)
