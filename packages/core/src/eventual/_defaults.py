@@ -73,8 +73,8 @@ _defaults: list[DefaultClient] = []  # oldest first
 def add_default_client(client: Client) -> DefaultClient:
     """Make ``client`` the default client until the returned registration is disposed.
 
-    Called from a coroutine, by whatever opens the client (``LocalRuntime``,
-    ``ServiceClient`` and the AWS simulator on ``async with``): the client
+    Called from a coroutine, by whatever opens the client (``LocalRuntime`` and
+    ``ServiceClient`` on ``async with``): the client
     belongs to the running event loop, where calls from other loops are sent.
 
     Raises:
