@@ -74,6 +74,7 @@ def test_builtin_commands_without_autoload(monkeypatch: pytest.MonkeyPatch) -> N
         "fail-task",
         "history",
         "local",
+        "logs",
         "publish",
         "replay",
         "signal",

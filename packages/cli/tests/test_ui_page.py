@@ -68,7 +68,7 @@ def finished(run_cli: RunCli) -> str:
 def test_timeline_shows_the_execution_and_its_tasks(
     live: Any, finished: str, tmp_path: Path
 ) -> None:
-    """The execution page lists each task with its outcome and attempts, the timer and the child."""
+    """The execution page lists each call with its outcome and attempts, and the lines logged."""
     workflow, _, name = finished.partition("/")
     url = f"{live.url}/_eventual/ui/#/executions/{workflow}/{name}"
     dom = _chromium(tmp_path / "profile", url, "--dump-dom")
@@ -96,6 +96,11 @@ def test_timeline_shows_the_execution_and_its_tasks(
     assert "succeeded" in child
     assert len(_rows(dom, "publish")) == 1
     assert f"{name}: 42 (wrapped book)" in html.unescape(dom)
+    # Beside the calls: the lines its tasks logged, with the call each belongs to.
+    logs = dom.split('id="logs"')[1].split("</table>")[0]
+    assert "pricing book" in logs
+    assert "pricing lamp" in logs
+    assert "price (attempt 1)" in logs
 
     screenshot = tmp_path / "timeline.png"
     _chromium(tmp_path / "profile", url, f"--screenshot={screenshot}", "--window-size=1280,900")

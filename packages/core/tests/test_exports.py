@@ -58,6 +58,7 @@ EXPECTED: dict[str, list[str]] = {
         "heartbeat",
         "hookimpl",
         "hookspec",
+        "logger",
         "now",
         "numeric",
         "patched",

@@ -17,6 +17,7 @@ from eventual import (
     Service,
     complete_async,
     event,
+    logger,
     signal,
     task,
     task_info,
@@ -62,11 +63,19 @@ async def wait_for_go(order: Order) -> int:
 
 
 @workflow
+async def logged(order: Order) -> int:
+    logger.info("waiting for go on %s", order.id)
+    got = await go.expect()
+    logger.warning("got %d", got)
+    return got
+
+
+@workflow
 async def async_task(order: Order) -> int:
     return await later(order)
 
 
-SERVICE = Service.from_definitions("sys", [go, shipped, later, wait_for_go, async_task])
+SERVICE = Service.from_definitions("sys", [go, shipped, later, wait_for_go, async_task, logged])
 
 
 @pytest.fixture
@@ -418,7 +427,7 @@ async def test_manifest(client: httpx.AsyncClient) -> None:
     """The service's manifest is served for tools."""
     manifest = (await client.get("/_eventual/service")).json()
     assert manifest["service"]["name"] == "sys"
-    assert [w["name"] for w in manifest["workflows"]] == ["async_task", "wait_for_go"]
+    assert [w["name"] for w in manifest["workflows"]] == ["async_task", "logged", "wait_for_go"]
 
 
 async def test_status_enum_matches_the_listing(client: httpx.AsyncClient) -> None:
@@ -451,6 +460,28 @@ async def test_history_long_poll_returns_only_new_events(client: httpx.AsyncClie
     # Nothing past the end: an ended execution answers at once, with no events.
     done = (await client.get(path, params={"after": newer["next"], "wait": 5})).json()
     assert done == {"events": [], "next": newer["next"], "status": "SUCCEEDED"}
+
+
+async def test_logs_are_served_and_followed(client: httpx.AsyncClient) -> None:
+    """The logs endpoint serves kept lines with positions, and holds a follower until more."""
+    await _start(client, "logged", "l1")
+    path = "/_eventual/executions/logged/l1/logs"
+    first = (await client.get(path)).json()
+    assert [(e["level"], e["message"]) for e in first["entries"]] == [
+        ("INFO", "waiting for go on l1")
+    ]
+    assert first["entries"][0]["execution_id"] == "logged/l1"
+    assert first["next"] == first["entries"][0]["position"]
+    polling = asyncio.create_task(client.get(path, params={"after": first["next"], "wait": 5}))
+    await asyncio.sleep(0.2)
+    assert not polling.done()
+    await client.post("/_eventual/executions/logged/l1/signals/go", json=7)
+    newer = (await polling).json()
+    assert [e["message"] for e in newer["entries"]] == ["got 7"]
+    assert newer["next"] > first["next"]
+    done = (await client.get(path, params={"after": newer["next"], "wait": 5})).json()
+    assert done == {"entries": [], "next": newer["next"], "status": "SUCCEEDED"}
+    assert (await client.get("/_eventual/executions/logged/nope/logs")).status_code == 404
 
 
 async def test_history_long_poll_times_out_and_checks_after(client: httpx.AsyncClient) -> None:

@@ -4,10 +4,13 @@ The sequel of ``test_workflows_guide.py``, whose last test checks that the
 guide's python blocks are verbatim parts of the two modules.
 """
 
+import logging
 import sys
 from datetime import timedelta
 
-from eventual import patched, sleep, task, workflow
+import pytest
+
+from eventual import logger, patched, sleep, task, workflow
 from eventual_engine import load_service, replay
 from eventual_testing import TestEnvironment
 
@@ -42,3 +45,37 @@ async def test_new_executions_take_the_patch() -> None:
         assert await handle.result() == "emailed to acme"
         history = await handle.history()
     assert replay(load_service(SERVICE), history).patches == ("email-invoices",)
+
+
+# --- logging -------------------------------------------------------------------------
+
+
+@task
+async def charge_card(account: str) -> str:
+    logger.info("charging %s", account)
+    return f"receipt-{account}"
+
+
+@workflow
+async def monthly_charge(account: str) -> str:
+    logger.info("charging %s this month", account)
+    receipt = await charge_card(account)
+    logger.info("charged %s: %s", account, receipt)
+    return receipt
+
+
+async def test_the_logger_tags_lines_and_stays_silent_on_replay(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each line is logged once, tagged with the execution id and the call it follows."""
+    with caplog.at_level(logging.INFO, logger="eventual.workflow"):
+        async with TestEnvironment(SERVICE) as env:
+            handle = await env.start(monthly_charge, "acme")
+            assert await handle.result() == "receipt-acme"
+    lines = [(r.getMessage(), getattr(r, "seq", None)) for r in caplog.records]
+    assert lines == [
+        ("charging acme this month", 0),
+        ("charging acme", 1),
+        ("charged acme: receipt-acme", 1),
+    ]
+    assert {getattr(r, "execution_id", None) for r in caplog.records} == {handle.id}

@@ -13,6 +13,7 @@ from eventual import (
     command,
     complete_async,
     event,
+    logger,
     signal,
     sleep,
     subscription,
@@ -43,6 +44,7 @@ shipped = event("shipped", Shipment)
 @task
 async def price(item: str) -> int:
     """Look an item's price up."""
+    logger.info("pricing %s", item)
     return PRICES[item]
 
 
@@ -83,7 +85,9 @@ async def checkout(order: Order) -> str:
 @workflow
 async def approve(order_id: str) -> str:
     """Wait for the approval signal."""
+    logger.info("waiting for approval of %s", order_id)
     approved = await approval.expect(timeout=timedelta(minutes=5))
+    logger.warning("%s %s", order_id, "approved" if approved else "rejected")
     return f"{order_id} {'approved' if approved else 'rejected'}"
 
 

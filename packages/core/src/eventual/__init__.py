@@ -38,6 +38,7 @@ from ._http import api as api
 from ._info import ExecutionInfo as ExecutionInfo
 from ._info import ExecutionStatus as ExecutionStatus
 from ._info import TaskInfo as TaskInfo
+from ._logs import logger as logger
 from ._plugins import get_plugin_manager as get_plugin_manager
 from ._plugins import hookimpl as hookimpl
 from ._plugins import hookspec as hookspec
@@ -120,6 +121,7 @@ __all__ = [
     "heartbeat",
     "hookimpl",
     "hookspec",
+    "logger",
     "now",
     "numeric",
     "patched",

@@ -122,6 +122,15 @@ class WorkflowRuntime(Protocol):
     def is_replaying(self) -> bool:
         """Tell whether the code is re-running steps its history already records."""
 
+    def log_tags(self) -> dict[str, Any]:
+        """Return the attributes of workflow code's log records (``execution_id``, ``seq``)."""
+
+    def keep_log(self, level: str, message: str) -> None:
+        """Keep a log record of workflow code with the execution.
+
+        Told on replay too (the runtime counts lines to key them, and drops them then).
+        """
+
 
 class ExecutionControl(Protocol):
     """Operations on an execution by id, used by :class:`ExecutionHandle`."""
@@ -184,6 +193,12 @@ class TaskContext(Protocol):
 
     async def heartbeat(self, details: JsonValue) -> None:
         """Report that the task is alive, with optional JSON progress details."""
+
+    def log_tags(self) -> dict[str, Any]:
+        """Return the attributes of a task body's log records (``execution_id``, ``seq``, ...)."""
+
+    def keep_log(self, level: str, message: str) -> None:
+        """Keep a log record of the task body with its execution."""
 
 
 class TaskCallOptions(Protocol):

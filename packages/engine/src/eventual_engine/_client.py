@@ -42,11 +42,13 @@ from eventual.spi import (
     ExecutionFilter,
     ExecutionPage,
     InboundMessage,
+    LogEntry,
     new_execution_name,
 )
 
 from . import _ids
 from ._clock import Clock, SystemClock
+from ._logs import log_store
 from ._start import new_execution
 
 __all__ = ["BackendClient", "ClientHooks"]
@@ -276,6 +278,15 @@ class BackendClient:
         """Return the execution's history (see ``Client``), from position ``after`` on."""
         await self._record(execution_id)
         return await self.backend.executions.history(execution_id, after)
+
+    async def execution_logs(self, execution_id: str, after: int = 0) -> list[LogEntry]:
+        """Return the log entries kept of the execution, after position ``after``.
+
+        Empty when the backend keeps no logs (it has no ``LogStore``).
+        """
+        await self._record(execution_id)
+        store = log_store(self.backend)
+        return [] if store is None else await store.read_logs(execution_id, after)
 
     async def executions(self, query: ExecutionFilter) -> ExecutionPage:
         """List executions, newest first."""

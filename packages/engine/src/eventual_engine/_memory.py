@@ -35,6 +35,7 @@ from eventual.spi import (
 )
 
 from ._ids import lease_token, outbox_id, start_message_id
+from ._logs import MemoryLogs
 from ._start import clash_message
 
 __all__ = ["MemoryBackend"]
@@ -378,6 +379,12 @@ class MemoryBackend:
         self._queue = _Queue(self._state)
         self._timers = _Timers(self._state)
         self._tasks = _Tasks(self._state)
+        self._logs = MemoryLogs()
+
+    @property
+    def logs(self) -> MemoryLogs:
+        """Log entries per execution."""
+        return self._logs
 
     @property
     def executions(self) -> _State:

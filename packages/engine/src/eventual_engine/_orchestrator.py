@@ -34,6 +34,7 @@ from eventual.spi import (
 from . import _ids
 from ._clock import Clock
 from ._executor import StepOutput, WorkflowInstance
+from ._logs import log_store, store_logs
 
 __all__ = ["EagerTasks", "Orchestrator"]
 
@@ -93,6 +94,7 @@ class Orchestrator:
         self._service = service
         self._eager = eager
         self._backend = backend
+        self._logs = log_store(backend)
         self._clock = clock
         self._cache: OrderedDict[str, _Live] = OrderedDict()
         self._cache_size = cache_size
@@ -351,6 +353,7 @@ class Orchestrator:
         live.committed += len(output.events)
         live.record = new_record
         self._note_wakes(step)
+        await store_logs(self._logs, output.logs)
         if live.instance.ended:
             self.evict(execution_id)
         return new_record

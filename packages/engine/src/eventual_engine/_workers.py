@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import attrs
 
@@ -37,6 +38,7 @@ from eventual.spi import (
     InboundBatch,
     InboundMessage,
     Lease,
+    LogEntry,
     TaskRequest,
     TimerRequest,
     use_client,
@@ -45,6 +47,7 @@ from eventual.spi import (
 
 from . import _ids
 from ._clock import Clock
+from ._logs import log_store, store_logs
 
 __all__ = ["TaskWorker", "TimerWorker"]
 
@@ -65,9 +68,34 @@ class _TaskContext:
             attempt=request.attempt,
             token=request.token,
         )
+        self.logs: list[LogEntry] = []
 
     def info(self) -> TaskInfo:
         return self._info
+
+    def log_tags(self) -> dict[str, Any]:
+        request = self._request
+        return {
+            "execution_id": request.execution_id,
+            "seq": request.seq,
+            "task": request.task,
+            "attempt": request.attempt,
+        }
+
+    def keep_log(self, level: str, message: str) -> None:
+        request = self._request
+        self.logs.append(
+            LogEntry(
+                execution_id=request.execution_id,
+                key=f"{request.seq}|{request.attempt}|{len(self.logs)}",
+                time=self._worker.clock.now(),
+                level=level,
+                message=message,
+                seq=request.seq,
+                task=request.task,
+                attempt=request.attempt,
+            )
+        )
 
     async def heartbeat(self, details: JsonValue) -> None:
         await self._worker.backend.tasks.heartbeat(
@@ -115,6 +143,7 @@ class TaskWorker:
         self._on_outcome = on_outcome
         self.service = service
         self.backend = backend
+        self._logs = log_store(backend)
         self._on_batch = on_batch
         self._reserved = 0
         self._settling: set[str] = set()  # attempts whose body returned
@@ -246,11 +275,15 @@ class TaskWorker:
         """
         deadlines = await self._deadlines(request)
         event: HistoryEvent
+        context = _TaskContext(self, request)
         try:
             definition = self.service.task(request.task)
             args, kwargs = definition.decode_args(request.args)
-            with use_client(self.client), use_task_context(_TaskContext(self, request)):
-                result = await definition.run(*args, **kwargs)
+            try:
+                with use_client(self.client), use_task_context(context):
+                    result = await definition.run(*args, **kwargs)
+            finally:
+                await store_logs(self._logs, context.logs)
             event = TaskSucceeded(
                 timestamp=self.clock.now(),
                 seq=request.seq,

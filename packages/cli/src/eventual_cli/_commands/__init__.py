@@ -8,6 +8,7 @@ arguments), and one module per group of commands.
 from ._bus import bus
 from ._dead_letters import dead_letters
 from ._executions import execution, executions, export, history
+from ._logs import logs
 from ._replay import replay_command
 from ._send import call, cancel, complete_task, fail_task, publish, signal
 from ._start import start
@@ -19,6 +20,7 @@ COMMANDS = (
     executions,
     execution,
     history,
+    logs,
     export,
     signal,
     cancel,

@@ -254,6 +254,25 @@ class SystemClient:
         )
         return body
 
+    def logs(self, execution_id: str, after: int = 0, wait: float = 0.0) -> dict[str, Any]:
+        """Return log entries past position ``after``; with ``wait``, long-poll for one.
+
+        Returns:
+            The system API's answer: ``entries``, ``next`` (the position to ask
+            from next time) and ``status``.
+        """
+        params = {"after": str(after)}
+        if wait > 0:
+            params["wait"] = f"{wait:g}"
+        body: dict[str, Any] = self.request(
+            "GET",
+            f"{execution_path(execution_id)}/logs",
+            params=params,
+            wait=wait,
+            what=f"execution {execution_id!r}",
+        )
+        return body
+
     def pages(self, path: str, key: str, limit: int, **query: str | None) -> Iterator[Any]:
         """Yield up to ``limit`` items of a paged list, following ``next`` cursors."""
         params = {name: value for name, value in query.items() if value}

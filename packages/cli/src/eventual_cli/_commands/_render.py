@@ -19,6 +19,7 @@ __all__ = [
     "executions_table",
     "history_table",
     "short_json",
+    "shown_time",
     "status_text",
 ]
 
@@ -49,7 +50,8 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _shown_time(value: str | None) -> str:
+def shown_time(value: str | None) -> str:
+    """Return an ISO time as ``YYYY-MM-DD HH:MM:SS`` (empty for None)."""
     moment = _time(value)
     return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -101,10 +103,10 @@ def describe_event(event: Mapping[str, Any]) -> str:
             return (
                 f"attempt {event['attempt'] - 1} failed: {event['error_type']}: "
                 f"{event['message']}; attempt {event['attempt']} "
-                f"at {_shown_time(event['retry_at'])}"
+                f"at {shown_time(event['retry_at'])}"
             )
         case "TimerScheduled":
-            return f"timer until {_shown_time(event['until'])}"
+            return f"timer until {shown_time(event['until'])}"
         case "TimerFired":
             return "timer fired"
         case "SignalReceived":
@@ -153,7 +155,7 @@ def history_table(execution_id: str, events: Iterable[Mapping[str, Any]]) -> Tab
         start = start or event.get("timestamp")
         seq = event.get("seq")
         table.add_row(
-            _shown_time(event.get("timestamp")),
+            shown_time(event.get("timestamp")),
             duration(start, event.get("timestamp")),
             "" if seq is None else str(seq),
             str(event.get("type", "?")),
@@ -174,7 +176,7 @@ def executions_table(records: Iterable[Mapping[str, Any]]) -> Table:
         table.add_row(
             record["id"],
             status_text(record["status"]),
-            _shown_time(record.get("started_at")),
+            shown_time(record.get("started_at")),
             duration(record.get("started_at"), record.get("ended_at")),
             record.get("parent_id") or "",
         )
@@ -191,9 +193,9 @@ def execution_table(record: Mapping[str, Any]) -> Table:
     table.add_row("name", record["name"])
     if record.get("parent_id"):
         table.add_row("parent", record["parent_id"])
-    table.add_row("started", _shown_time(record.get("started_at")))
+    table.add_row("started", shown_time(record.get("started_at")))
     if record.get("ended_at"):
-        table.add_row("ended", _shown_time(record["ended_at"]))
+        table.add_row("ended", shown_time(record["ended_at"]))
         table.add_row("duration", duration(record.get("started_at"), record["ended_at"]))
     table.add_row("input", json.dumps(record.get("input"), ensure_ascii=False, indent=1))
     if record["status"] == "SUCCEEDED":
@@ -220,6 +222,6 @@ def dead_letters_table(letters: Iterable[Mapping[str, Any]]) -> Table:
             f"{event.get('name', '?')} {short_json(event.get('payload'), 40)}",
             f"{letter['error_type']}: {letter['message']}",
             str(letter["attempts"]),
-            _shown_time(letter.get("failed_at")),
+            shown_time(letter.get("failed_at")),
         )
     return table

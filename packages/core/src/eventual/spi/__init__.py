@@ -13,6 +13,9 @@ from .._defaults import DefaultClient as DefaultClient
 from .._defaults import add_default_client as add_default_client
 from .._idempotency import IdempotencyStore as IdempotencyStore
 from .._idempotency import KeptAnswer as KeptAnswer
+from .._logs import KEPT_LEVEL as KEPT_LEVEL
+from .._logs import LogEntry as LogEntry
+from .._logs import LogStore as LogStore
 from .._owners import holder_gone as holder_gone
 from .._owners import process_owner as process_owner
 from .._runtime import Client as Client
@@ -83,8 +86,11 @@ __all__ = [
     "IdempotencyStore",
     "InboundBatch",
     "InboundMessage",
+    "KEPT_LEVEL",
     "KeptAnswer",
     "Lease",
+    "LogEntry",
+    "LogStore",
     "StepCommit",
     "SubscriptionDelivery",
     "TaskCallOptions",

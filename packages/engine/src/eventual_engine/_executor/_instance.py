@@ -98,6 +98,7 @@ class WorkflowInstance(WorkflowCalls):
         self._replaying = False  # applying an event the history records
         self._replay_more = False  # ... and not the last one it records
         self._patches: dict[str, bool] = {}
+        self._log_counts: dict[int, int] = {}
         self._info = ExecutionInfo(
             execution_id=started.execution_id,
             workflow=started.workflow,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from eventual.history import ExecutionRecord, HistoryEvent, PublishedEvent, WorkflowStarted
-from eventual.spi import InboundMessage, TaskRequest, TimerRequest
+from eventual.spi import InboundMessage, LogEntry, TaskRequest, TimerRequest
 
 __all__ = ["StepOutput"]
 
@@ -26,6 +26,8 @@ class StepOutput:
     starts: list[tuple[ExecutionRecord, WorkflowStarted]] = attrs.field(factory=list)
     published: list[PublishedEvent] = attrs.field(factory=list)
     forget_tasks: list[str] = attrs.field(factory=list)
+    logs: list[LogEntry] = attrs.field(factory=list)
+    """Log entries of the step's code, stored after the commit (not part of it)."""
 
     def extend(self, other: StepOutput) -> None:
         """Append everything of ``other``."""
@@ -37,6 +39,7 @@ class StepOutput:
         self.starts += other.starts
         self.published += other.published
         self.forget_tasks += other.forget_tasks
+        self.logs += other.logs
 
     def __bool__(self) -> bool:
         return bool(

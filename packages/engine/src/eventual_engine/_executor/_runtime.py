@@ -35,6 +35,7 @@ from eventual.spi import (
     Disposable,
     ExecutionControl,
     InboundMessage,
+    LogEntry,
     TaskCallOptions,
     TaskRequest,
     TimerRequest,
@@ -81,6 +82,7 @@ class WorkflowCalls:
     _replaying: bool
     _replay_more: bool
     _patches: dict[str, bool]
+    _log_counts: dict[int, int]
 
     def _new_seq(self) -> int:
         raise NotImplementedError
@@ -307,6 +309,28 @@ class WorkflowCalls:
         if taken:
             self._patches[patch] = True
         return taken
+
+    def log_tags(self) -> dict[str, Any]:
+        """Return what a log record of the workflow code carries (see ``eventual.logger``)."""
+        return {"execution_id": self.id, "seq": self._seq}
+
+    def keep_log(self, level: str, message: str) -> None:
+        """Keep a log record with the execution, unless replaying (see ``eventual.logger``)."""
+        # Counted on replay too, so a step that runs again gives its lines the same keys.
+        n = self._log_counts.get(self._seq, 0)
+        self._log_counts[self._seq] = n + 1
+        if self.is_replaying() or self.ending is not None:
+            return
+        self._out.logs.append(
+            LogEntry(
+                execution_id=self.id,
+                key=f"{self._seq}|workflow|{n}",
+                time=self._now,
+                level=level,
+                message=message,
+                seq=self._seq,
+            )
+        )
 
     def patches(self) -> list[str]:
         """Return the patches this execution took, in the order it took them."""

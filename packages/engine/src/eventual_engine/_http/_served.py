@@ -18,7 +18,7 @@ from typing import Protocol, cast, runtime_checkable
 
 from eventual import Service
 from eventual.history import ExecutionRecord, HistoryEvent
-from eventual.spi import Client, ExecutionFilter, ExecutionPage, SubscriptionDelivery
+from eventual.spi import Client, ExecutionFilter, ExecutionPage, LogEntry, SubscriptionDelivery
 
 __all__ = [
     "EngineHolder",
@@ -45,6 +45,9 @@ class ServedEngine(Client, Protocol):
 
     async def execution_history(self, execution_id: str, after: int = 0) -> list[HistoryEvent]:
         """Return an execution's history from position ``after`` on."""
+
+    async def execution_logs(self, execution_id: str, after: int = 0) -> list[LogEntry]:
+        """Return the log entries kept of an execution, after position ``after``."""
 
     async def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionRecord:
         """Wait until the execution ends (raises ``TimeoutError`` after ``timeout``)."""

@@ -62,6 +62,7 @@ from ._system_bodies import (
     FailTask,
     Health,
     HistoryBody,
+    LogsBody,
     Redrive,
     Redriven,
     SignalAnswer,
@@ -315,6 +316,26 @@ class SystemApi:
                 ),
             ),
             ep(
+                "GET",
+                f"{one}/logs",
+                self._logs,
+                summary="Log lines of an execution's workflow code and tasks",
+                response_type=LogsBody,
+                query=(
+                    (
+                        "after",
+                        _AFTER_SCHEMA,
+                        "only entries after this position (a previous `next`)",
+                    ),
+                    (
+                        "wait",
+                        {"type": "number", "minimum": 0},
+                        f"wait up to this many seconds (at most {max_wait:g}) for an entry "
+                        "past `after` or the end (long-poll)",
+                    ),
+                ),
+            ),
+            ep(
                 "POST",
                 f"{one}/signals/{{signal}}",
                 self._signal,
@@ -500,6 +521,26 @@ class SystemApi:
             events=[history_event_to_json(event) for event in events],
             next=length,
             status=record.status,
+        )
+        return json_response(encode(body))
+
+    async def _logs(self, request: HttpRequest) -> HttpResponse:
+        id_ = path_execution_id(request)
+        after = query_int(request, "after", 0, 0, MAX_POSITION)
+        wait = query_seconds(request, "wait", self._options.max_wait)
+        engine = self._engine()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        with self._poll_slot() as held:
+            while True:
+                record = await engine.execution_record(id_)
+                entries = await engine.execution_logs(id_, after)
+                left = deadline - loop.time()
+                if entries or record.status.done or left <= 0 or not held or self._closing.is_set():
+                    break
+                await self._held(engine.wait_for_progress(id_, min(left, _HISTORY_POLL)))
+        body = LogsBody(
+            entries=entries, next=entries[-1].position if entries else after, status=record.status
         )
         return json_response(encode(body))
 

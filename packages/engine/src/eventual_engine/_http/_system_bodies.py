@@ -11,7 +11,7 @@ import attrs
 
 from eventual import ExecutionStatus
 from eventual.history import ExecutionRecord
-from eventual.spi import DeadLetter
+from eventual.spi import DeadLetter, LogEntry
 
 from ._params import MAX_NAME, MAX_TOKEN
 from ._schema import Bounds
@@ -140,5 +140,20 @@ class HistoryBody:
     """
 
     events: list[dict[str, Any]]
+    next: int
+    status: ExecutionStatus
+
+
+@attrs.frozen(kw_only=True)
+class LogsBody:
+    """Log entries kept of an execution, oldest first.
+
+    Attributes:
+        entries: The entries after position ``after`` (each with its ``position``).
+        next: The last entry's position: pass it as ``after`` to get only newer ones.
+        status: The execution's status when the entries were read.
+    """
+
+    entries: list[LogEntry]
     next: int
     status: ExecutionStatus

@@ -15,6 +15,7 @@ from ._convert import load_published
 from ._executions import SqliteExecutions
 from ._holders import release_dead_holders
 from ._idempotency import SqliteIdempotency
+from ._logs import SqliteLogs
 from ._queue import SqliteQueue
 from ._schema import check_readable, migrate
 from ._tasks import SqliteTasks
@@ -92,6 +93,7 @@ class SqliteBackend:
         self._timers = SqliteTimers(self._db)
         self._tasks = SqliteTasks(self._db)
         self._idempotency = SqliteIdempotency(self._db)
+        self._logs = SqliteLogs(self._db)
 
     def __repr__(self) -> str:
         return f"SqliteBackend({self._db.path!r})"
@@ -100,6 +102,11 @@ class SqliteBackend:
     def path(self) -> str:
         """The database file."""
         return self._db.path
+
+    @property
+    def logs(self) -> SqliteLogs:
+        """Log entries per execution."""
+        return self._logs
 
     @property
     def executions(self) -> SqliteExecutions:

@@ -33,6 +33,9 @@ Why these tables:
   expiry in epoch microseconds (the engine's clock), indexed so that expired keys
   are deleted as new ones are taken; ``answer`` is NULL while the first request
   is being answered.
+- ``logs`` (version 3) keeps log entries; ``seq`` is an entry's position (what a
+  follower passes as ``after``), ``(execution_id, key)`` drops a line a step
+  that ran again logged twice, and its index serves reads by execution.
 """
 
 from __future__ import annotations
@@ -120,6 +123,16 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             answer TEXT
         ) WITHOUT ROWID""",
         "CREATE INDEX idempotency_by_expiry ON idempotency (expires_us)",
+    ),
+    # 2 -> 3: log entries of workflow code and task bodies, kept per execution.
+    (
+        """CREATE TABLE logs (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            execution_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            entry TEXT NOT NULL,
+            UNIQUE (execution_id, key)
+        )""",
     ),
 )
 

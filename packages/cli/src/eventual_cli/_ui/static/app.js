@@ -378,27 +378,48 @@ const visible = () =>
 async function renderDetail(id, moveFocus) {
   const generation = state.generation;
   const path = executionHref(id).replace("#/executions", "/executions");
-  let [record, body] = await Promise.all([api(path), api(`${path}/history`)]);
+  let [record, body, logBody] = await Promise.all([api(path), api(`${path}/history`), api(`${path}/logs`)]);
   const events = body.events;
+  const logs = logBody.entries;
   for (;;) {
     // The history's status is read before its events, so once it has ended the
     // events are all here; the record then holds the result and the end time.
     if (body.status !== "RUNNING" && record.status === "RUNNING") record = await api(path);
     if (generation !== state.generation) return;
-    drawDetail(id, record, events, moveFocus);
+    drawDetail(id, record, events, logs, moveFocus);
     moveFocus = false;
     if (body.status !== "RUNNING") return;
     await visible();
     body = await api(`${path}/history?after=${body.next}&wait=${HISTORY_WAIT_S}`);
     events.push(...body.events);
+    // Lines are kept after their step commits: read them once the step shows.
+    logBody = await api(`${path}/logs?after=${logBody.next}`);
+    logs.push(...logBody.entries);
   }
 }
 
-function drawDetail(id, record, events, moveFocus) {
+function drawLogs(logs) {
+  $("logs-empty").hidden = logs.length > 0;
+  $("logs").tBodies[0].replaceChildren(
+    ...logs.map((entry) =>
+      element(
+        "tr",
+        { className: `level-${entry.level}` },
+        element("td", { className: "number", text: String(entry.seq) }),
+        element("td", { text: clock(entry.time) }),
+        element("td", { text: entry.task ? `${entry.task} (attempt ${entry.attempt})` : "workflow" }),
+        element("td", { text: entry.level }),
+        element("td", { className: "message", text: entry.message }),
+      ),
+    ),
+  );
+}
+
+function drawDetail(id, record, events, logs, moveFocus) {
   show("detail-view");
   $("detail-error").textContent = "";
   document.title = `eventual: ${id}`;
-  const key = `${record.status}|${events.length}`;
+  const key = `${record.status}|${events.length}|${logs.length}`;
   const running = record.status === "RUNNING";
   if (key !== state.rendered || running) {
     const sameData = key === state.rendered;
@@ -437,6 +458,7 @@ function drawDetail(id, record, events, moveFocus) {
       if (again) again.focus();
     }
     if (!sameData) {
+      drawLogs(logs);
       $("event-count").textContent = String(events.length);
       $("events").replaceChildren(
         ...events.map((event) => element("li", { text: `${event.timestamp} ${event.type}${event.seq !== undefined ? " #" + event.seq : ""} ${short(Object.fromEntries(Object.entries(event).filter(([k]) => !["type", "timestamp", "seq"].includes(k))), 200)}` })),
