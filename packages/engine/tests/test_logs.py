@@ -135,3 +135,19 @@ async def test_a_version_1_database_gains_the_logs_table(tmp_path: Path) -> None
         )
         await backend.logs.append_logs([entry, entry])
         assert [e.message for e in await backend.logs.read_logs("w/1")] == ["m"]
+
+
+async def test_a_line_with_a_bad_format_is_kept_as_given(
+    engine_factory: EngineFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message whose arguments do not fit its format is kept with them, not lost."""
+
+    @workflow(name="bad_format")
+    async def bad_format(_: None) -> None:
+        logger.info("%d items", "many")
+
+    engine = engine_factory(Service.from_definitions("bad", [bad_format]))
+    with caplog.at_level(logging.CRITICAL, logger="eventual.workflow"):
+        id_ = await engine.start_execution("bad_format", None, "b")
+        await engine.run_until_idle()
+    assert [e.message for e in await _kept(engine, id_)] == ["%d items ('many',)"]

@@ -105,7 +105,7 @@ class WorkflowLogger(logging.LoggerAdapter[logging.Logger]):
             # Told even on replay: the runtime counts lines to key them, and drops them.
             sink = runtime if runtime is not None else current_task_context()
             if sink is not None:
-                sink.keep_log(logging.getLevelName(level), str(msg) % args if args else str(msg))
+                sink.keep_log(logging.getLevelName(level), _message(msg, args))
         if runtime is not None and runtime.is_replaying():
             return
         if self.isEnabledFor(level):
@@ -113,8 +113,18 @@ class WorkflowLogger(logging.LoggerAdapter[logging.Logger]):
             # Past this method (logging skips its own frames, LoggerAdapter.info's
             # included): the record names the caller's line.
             kwargs["stacklevel"] += 1
-            msg, kwargs = self.process(msg, kwargs)
-            self.logger.log(level, msg, *args, **kwargs)
+            msg, processed = self.process(msg, kwargs)
+            self.logger.log(level, msg, *args, **processed)
+
+
+def _message(msg: object, args: tuple[object, ...]) -> str:
+    if not args:
+        return str(msg)
+    try:
+        return str(msg) % args
+    except (TypeError, ValueError):
+        # logging reports a bad format on its own; the kept line says what was given.
+        return f"{msg} {args!r}"
 
 
 def _tags() -> dict[str, Any]:
