@@ -6,7 +6,9 @@ import json
 import threading
 import time
 import uuid
+from typing import Any
 
+import httpx
 from click.testing import Result
 
 from .conftest import RunCli
@@ -41,7 +43,7 @@ def test_logs_prints_the_lines_kept_so_far(run_cli: RunCli) -> None:
     assert (entry["execution_id"], entry["level"], entry["seq"]) == (execution_id, "INFO", 0)
 
 
-def test_follow_prints_new_lines_until_the_end(run_cli: RunCli) -> None:
+def test_follow_prints_new_lines_until_the_end(run_cli: RunCli, live: Any) -> None:
     """--follow waits for lines logged later and returns once the execution ended."""
     execution_id = _approve(run_cli)
     _wait_for_line(run_cli, execution_id)
@@ -50,7 +52,10 @@ def test_follow_prints_new_lines_until_the_end(run_cli: RunCli) -> None:
     follower.start()
     time.sleep(0.3)
     assert follower.is_alive()  # held: the execution still runs
-    assert run_cli("signal", execution_id, "approval", "true").exit_code == 0
+    # Over HTTP, not run_cli: CliRunner swaps sys.stdout for the whole process, and
+    # would take the follower's output while it runs.
+    sent = httpx.post(f"{live.url}/_eventual/executions/{execution_id}/signals/approval", json=True)
+    assert sent.status_code == 202
     follower.join(timeout=30)
     assert not follower.is_alive()
     lines = followed[0].stdout.splitlines()

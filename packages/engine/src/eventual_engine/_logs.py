@@ -2,9 +2,10 @@
 
 A backend offers a ``logs`` attribute implementing ``eventual.spi.LogStore``;
 one without it (written before logs existed) simply keeps none. Entries are
-stored after the step that logged them commits, not inside it: a crash between
-the two loses those lines, never a step, and a step that runs again after a
-lost commit logs them again under the same keys.
+stored just before the step that logged them commits, not inside it (so the
+backends' commit stays as it is): a reader that sees a step, or the end of an
+execution, finds its lines, and a step that loses its commit and runs again
+logs them again under the same keys, which the store keeps once.
 """
 
 from __future__ import annotations

@@ -342,6 +342,9 @@ class Orchestrator:
             finished=finished + tuple(output.forget_tasks),
             task_claim=claim,
         )
+        # Lines first: a reader that sees the step (or the end) finds its lines. A
+        # step that loses its commit runs again and logs them under the same keys.
+        await store_logs(self._logs, output.logs)
         try:
             await self._backend.executions.commit(step)
         except BaseException:
@@ -353,7 +356,6 @@ class Orchestrator:
         live.committed += len(output.events)
         live.record = new_record
         self._note_wakes(step)
-        await store_logs(self._logs, output.logs)
         if live.instance.ended:
             self.evict(execution_id)
         return new_record
