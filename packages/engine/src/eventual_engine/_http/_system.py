@@ -538,7 +538,8 @@ class SystemApi:
                 left = deadline - loop.time()
                 if entries or record.status.done or left <= 0 or not held or self._closing.is_set():
                     break
-                await self._held(engine.wait_for_progress(id_, min(left, _HISTORY_POLL)))
+                interval = max(_HISTORY_POLL, self._polls / _REREADS_PER_SECOND)
+                await self._held(engine.wait_for_progress(id_, min(left, interval)))
         body = LogsBody(
             entries=entries, next=entries[-1].position if entries else after, status=record.status
         )
