@@ -109,6 +109,16 @@ async def _signals(r: Recorder) -> None:
     await r.advance(timedelta(minutes=2))
 
 
+async def _timers_let_go(r: Recorder) -> None:
+    id_ = await r.start("timers_let_go", None)
+    await r.advance(timedelta(minutes=10))
+    await r.engine.send_signal(id_, "approval", True)
+    await r.engine.run_until_idle()
+    await r.advance(timedelta(minutes=1))  # the nap is cancelled once this sleep ends
+    await r.engine.send_signal(id_, "note", "done")
+    await r.engine.run_until_idle()
+
+
 async def _child(r: Recorder) -> None:
     await r.start("parent_of_child", 3)
 
@@ -139,6 +149,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "retries_backoff": _retries,
     "cancellation": _cancellation,
     "publish": _publish,
+    "timers_let_go": _timers_let_go,  # recorded with TimerCancelled
 }
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from eventual import Service, TaskError, WorkflowFailed, sleep, task, workflow
+from eventual import Service, TaskError, WorkflowFailed, signal, sleep, task, workflow
 from eventual.history import ExecutionRecord
 from eventual_testing import TestEnvironment
 
@@ -75,9 +75,29 @@ async def times_out(_: None) -> None:
     await slow()
 
 
+go = signal("go", bool)
+
+
+@workflow
+async def answered_then_naps(_: None) -> None:
+    await go.expect(timeout=timedelta(hours=1))
+    await sleep(timedelta(days=1))
+
+
 SERVICE = Service.from_definitions(
     "explain",
-    [add, explode, flip, long_then_fails, recovers_then_fails, slow, parent, times_out],
+    [
+        add,
+        explode,
+        flip,
+        long_then_fails,
+        recovers_then_fails,
+        slow,
+        parent,
+        times_out,
+        go,
+        answered_then_naps,
+    ],
 )
 
 
@@ -203,3 +223,22 @@ def test_an_empty_history_is_described() -> None:
         "history (position, time since start, seq, event):",
         "  (no history)",
     ]
+
+
+async def test_a_timer_let_go_is_not_waited_for() -> None:
+    """An expect answered before its timeout: its timer shows cancelled, not waiting."""
+    async with TestEnvironment(SERVICE) as env:
+        handle = await env.start(answered_then_naps, None)
+        await env.run_until_idle()
+        await handle.signal(go, True)
+        await env.run_until_idle()
+        history = await handle.history()
+        assert [event.type for event in history][-3:] == [
+            "SignalReceived",
+            "TimerCancelled",
+            "TimerScheduled",
+        ]
+        explained = await env.explain(handle)
+    waiting = explained.partition("waiting for:")[2].strip().splitlines()
+    assert len(waiting) == 1
+    assert waiting[0].startswith("seq 2 TimerScheduled")

@@ -39,6 +39,7 @@ __all__ = [
     "TaskScheduled",
     "TaskSucceeded",
     "TaskTimedOut",
+    "TimerCancelled",
     "TimerFired",
     "TimerScheduled",
     "WorkflowCancelRequested",
@@ -240,6 +241,19 @@ class TimerFired(SequencedEvent):
 
 
 @attrs.frozen(kw_only=True)
+class TimerCancelled(SequencedEvent):
+    """The timer with this ``seq`` stopped mattering before it fired.
+
+    The code let go of it: a ``sleep`` that was cancelled, or the timeout of an
+    ``expect``, ``condition`` or ``asyncio.wait_for`` whose wait ended first.
+    Written by the code, not applied on replay (older histories, which lack it,
+    replay the same).
+    """
+
+    type: ClassVar[str] = "TimerCancelled"
+
+
+@attrs.frozen(kw_only=True)
 class SignalReceived(HistoryEvent):
     """Signal ``signal`` arrived with ``payload``; ``id`` makes redelivery harmless."""
 
@@ -332,6 +346,7 @@ HISTORY_EVENT_TYPES: Final[dict[str, type[HistoryEvent]]] = {
         TaskRetryScheduled,
         TimerScheduled,
         TimerFired,
+        TimerCancelled,
         SignalReceived,
         SignalSent,
         ChildWorkflowScheduled,

@@ -21,6 +21,7 @@ from ._history import TaskRetryScheduled as TaskRetryScheduled
 from ._history import TaskScheduled as TaskScheduled
 from ._history import TaskSucceeded as TaskSucceeded
 from ._history import TaskTimedOut as TaskTimedOut
+from ._history import TimerCancelled as TimerCancelled
 from ._history import TimerFired as TimerFired
 from ._history import TimerScheduled as TimerScheduled
 from ._history import WorkflowCancelled as WorkflowCancelled
@@ -53,6 +54,7 @@ __all__ = [
     "TaskScheduled",
     "TaskSucceeded",
     "TaskTimedOut",
+    "TimerCancelled",
     "TimerFired",
     "TimerScheduled",
     "WorkflowCancelRequested",

@@ -80,6 +80,17 @@ async def gathered_tasks(parcels: list[Parcel]) -> list[str]:
 
 
 @workflow
+async def timers_let_go(_: None) -> list[str]:
+    """Timers that stop mattering: an answered expect's timeout, a cancelled sleep."""
+    seen = [f"approved={await approval.expect(timeout=timedelta(hours=1))}"]
+    nap = asyncio.ensure_future(sleep(timedelta(days=1)))
+    await sleep(timedelta(minutes=1))
+    nap.cancel()
+    seen.append(f"note={await note.expect(timeout=timedelta(hours=2))}")
+    return seen
+
+
+@workflow
 async def signals_and_timeouts(_: None) -> list[str]:
     notes: list[str] = []
     note.on(notes.append)

@@ -41,6 +41,7 @@ _OUTCOMES = frozenset(
         "TaskTimedOut",
         "TaskHeartbeatTimedOut",
         "TimerFired",
+        "TimerCancelled",
         "ChildWorkflowSucceeded",
         "ChildWorkflowFailed",
     }

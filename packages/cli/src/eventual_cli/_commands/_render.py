@@ -109,6 +109,8 @@ def describe_event(event: Mapping[str, Any]) -> str:
             return f"timer until {shown_time(event['until'])}"
         case "TimerFired":
             return "timer fired"
+        case "TimerCancelled":
+            return "timer cancelled (no longer waited for)"
         case "SignalReceived":
             return f"signal {event['signal']} received: {short_json(event.get('payload'))}"
         case "SignalSent":

@@ -19,6 +19,7 @@ from eventual.history import (
     SequencedEvent,
     SignalSent,
     TaskScheduled,
+    TimerCancelled,
     TimerScheduled,
     WorkflowCancelled,
     WorkflowPatched,
@@ -37,7 +38,7 @@ ENDINGS = (WorkflowSucceeded, WorkflowFailedEvent, WorkflowCancelled)
 SCHEDULED = (TaskScheduled, TimerScheduled, ChildWorkflowScheduled, SignalSent, EventsPublished)
 """Events the code's calls produce (replay checks them instead of applying them)."""
 
-MARKERS = (WorkflowPatched,)
+MARKERS = (WorkflowPatched, TimerCancelled)
 """Events the code writes that are not calls: read on replay, never applied."""
 
 _TERMINAL = (*ENDINGS, WorkflowTimedOut)
@@ -59,6 +60,8 @@ class Recorded:
         """The first contradiction found, raised once the current event is applied."""
         self.patches: dict[str, int] = {}
         """Patches the history records as taken, with the call after which each was."""
+        self.cancelled_timers: set[int] = set()
+        """Sequence numbers of the timers the history records as cancelled."""
 
     def read(self, history: Sequence[HistoryEvent]) -> None:
         """Note the scheduled calls and the ending of ``history``."""
@@ -67,6 +70,8 @@ class Recorded:
                 self._calls[event.seq] = event
             elif isinstance(event, WorkflowPatched):
                 self.patches.setdefault(event.patch, event.after_seq)
+            elif isinstance(event, TimerCancelled):
+                self.cancelled_timers.add(event.seq)
             elif isinstance(event, _TERMINAL):
                 self.terminal = event
 

@@ -27,6 +27,7 @@ from eventual.history import (
     SignalReceived,
     SignalSent,
     TaskScheduled,
+    TimerCancelled,
     TimerScheduled,
     WorkflowPatched,
     WorkflowStarted,
@@ -149,6 +150,10 @@ class WorkflowCalls:
         seq = self._timer_seqs.pop(id(handle), None)
         if seq is not None and self._calls.pop(seq, None) is not None and self.ending is None:
             self._out.cancel_timers.append(_ids.timer_id(self.id, "timer", seq))
+            # Recorded once: not again on replay, nor where an older history
+            # (written before TimerCancelled existed) already holds what followed.
+            if seq not in self._recorded.cancelled_timers and not self.is_replaying():
+                self._out.events.append(TimerCancelled(timestamp=self._now, seq=seq))
 
     def report_error(self, context: dict[str, Any]) -> None:
         """Log an error no workflow code caught (the loop's exception handler)."""

@@ -234,6 +234,7 @@ const ENDED = {
   ChildWorkflowSucceeded: "succeeded",
   ChildWorkflowFailed: "failed",
   TimerFired: "fired",
+  TimerCancelled: "cancelled",
 };
 
 function outcomeClass(outcome) {
