@@ -69,7 +69,9 @@ def _install_all(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (every package and example)."""
     _install_all(session)
-    session.run("pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    # One SST install (npm packages and SST's platform) serves both Pythons' runs.
+    env = {"PYTHONDONTWRITEBYTECODE": "1", "EVENTUAL_SST_CACHE": str(ROOT / ".nox" / "sst")}
+    session.run("pytest", *session.posargs, env=env)
 
 
 @nox.session(python="3.11")

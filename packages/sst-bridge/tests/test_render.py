@@ -15,6 +15,7 @@ where SST looks for its own, lets it complete with nothing but npm.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -60,12 +61,40 @@ def sst_environment() -> Callable[[Path], dict[str, str]]:
     return _sst_environment
 
 
+CACHE_ENV_VAR = "EVENTUAL_SST_CACHE"
+"""Names a folder where the installed app is kept across sessions (nox's tests on 3.11 and 3.13)."""
+
+
+def _install(app: Path) -> None:
+    """Install the app's ``sst`` and SST's platform in ``app``, once per cache key."""
+    done = app / ".eventual-installed"
+    if done.exists():
+        return
+    config_home = app / ".config"
+    env = _sst_environment(config_home)
+    pulumi = config_home / "sst" / "bin" / "pulumi"
+    pulumi.parent.mkdir(parents=True, exist_ok=True)
+    pulumi.write_text(f"#!/bin/sh\necho {PULUMI_VERSION}\n")
+    pulumi.chmod(0o755)
+    npm = shutil.which("npm")
+    assert npm is not None, "the SST tests need Node.js and npm"
+    _run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], app, env)
+    _run([str(app / "node_modules" / ".bin" / "sst"), "install"], app, env)
+    done.write_text(PULUMI_VERSION)
+
+
 @pytest.fixture(scope="module")
 def sst_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return examples/orders-sst installed in a temporary folder, with ``eventual sst add`` run."""
+    """Return examples/orders-sst installed (or from the cache), with ``eventual sst add`` run."""
     from eventual_cli import cli
 
-    app = tmp_path_factory.mktemp("orders-sst")
+    cache = os.environ.get(CACHE_ENV_VAR)
+    if cache:
+        package = (EXAMPLE / "package.json").read_bytes() + PULUMI_VERSION.encode()
+        app = Path(cache) / f"orders-sst-{hashlib.sha256(package).hexdigest()[:16]}"
+        app.mkdir(parents=True, exist_ok=True)
+    else:
+        app = tmp_path_factory.mktemp("orders-sst")
     for name in ("sst.config.ts", "package.json", "tsconfig.json"):
         shutil.copy(EXAMPLE / name, app / name)
     cwd = Path.cwd()
@@ -77,16 +106,8 @@ def sst_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         os.chdir(cwd)
     assert result.exit_code == 0, result.output
-    config_home = tmp_path_factory.mktemp("config")
-    env = _sst_environment(config_home)
-    pulumi = config_home / "sst" / "bin" / "pulumi"
-    pulumi.parent.mkdir(parents=True)
-    pulumi.write_text(f"#!/bin/sh\necho {PULUMI_VERSION}\n")
-    pulumi.chmod(0o755)
-    npm = shutil.which("npm")
-    assert npm is not None, "the SST tests need Node.js and npm"
-    _run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], app, env)
-    _run([str(app / "node_modules" / ".bin" / "sst"), "install"], app, env)
+    # After the component is there: `sst install` builds sst.config.ts, which imports it.
+    _install(app)
     return app
 
 
@@ -382,3 +403,15 @@ def test_linking_the_service_gives_its_url_and_bus(
     assert {"events:PutEvents"} <= {
         a for s in statements for st in s for a in st.get("actions", st.get("Action", []))
     }
+
+
+def test_the_app_type_checks_against_the_installed_platform(sst_app: Path) -> None:
+    """``tsc --noEmit`` accepts sst.config.ts and the component against SST's own types."""
+    tsc = sst_app / ".sst" / "platform" / "node_modules" / ".bin" / "tsc"
+    result = subprocess.run(
+        [str(tsc), "--noEmit", "-p", str(sst_app / "tsconfig.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -19,7 +19,80 @@ import * as path from "node:path";
 /** The plan format this component renders (`ServicePlan.to_json()`'s "version"). */
 const PLAN_VERSION = 1;
 
-type Json = Record<string, any>;
+/** A permission a plan grants: actions on ARNs (placeholders unresolved). */
+interface StatementPlan {
+  resource: string;
+  actions: string[];
+  arns: string[];
+}
+
+interface QueuePlan {
+  id: string;
+  name: string;
+  fifo: boolean;
+  visibility_timeout_s: number;
+  retention_s: number;
+  redrive: { dead_letter_queue: string; max_receive_count: number } | null;
+  high_throughput: boolean;
+  senders: string[];
+}
+
+interface EventSourcePlan {
+  queue: string;
+  batch_size: number;
+  batching_window_s: number;
+  report_batch_item_failures: boolean;
+  maximum_concurrency: number | null;
+}
+
+interface FunctionPlan {
+  name: string;
+  kind: string;
+  handler: string;
+  physical_name: string;
+  memory_mb: number;
+  timeout_s: number;
+  environment: Record<string, string>;
+  event_sources: EventSourcePlan[];
+  reserved_concurrency: number | null;
+  statements: StatementPlan[];
+  log_group: string;
+  runtime: string;
+  architecture: "arm64" | "x86_64";
+}
+
+/** The part of `ServicePlan.to_json()` this component reads (see docs/aws.md, "Reading a plan"). */
+export interface ServicePlan {
+  version: number;
+  service: string;
+  prefix: string;
+  table: {
+    partition_key: string;
+    sort_key: string;
+    indexes: { name: string; partition_key: string; sort_key: string }[];
+    ttl_attribute: string;
+    billing_mode: string;
+    point_in_time_recovery: boolean;
+  };
+  bucket: { enforce_ssl: boolean; versioned: boolean };
+  queues: QueuePlan[];
+  event_bus: { id: string; name: string; existing: boolean };
+  rules: {
+    id: string;
+    name: string;
+    subscription: string;
+    pattern: Record<string, unknown>;
+    target: string;
+  }[];
+  schedule_group: { id: string; name: string };
+  roles: { id: string; service_principal: string; statements: StatementPlan[] }[];
+  http_api: {
+    name: string;
+    routes: { method: string; path: string; function: string; authorization: string }[];
+  };
+  log_groups: { id: string; name: string; retention_days: number }[];
+  functions: FunctionPlan[];
+}
 
 export interface EventualServiceArgs {
   /** The service module, as `[tool.eventual] service` names it (e.g. "orders.service"). */
@@ -51,7 +124,7 @@ export interface EventualServiceArgs {
 }
 
 /** Reads the plan: the file given, or what `eventual plan --json` prints in the service's folder. */
-function readPlan(args: EventualServiceArgs, prefix: string): Json {
+function readPlan(args: EventualServiceArgs, prefix: string): ServicePlan {
   let text: string;
   if (args.plan !== undefined) {
     text = readFileSync(args.plan, "utf8");
@@ -74,7 +147,7 @@ function readPlan(args: EventualServiceArgs, prefix: string): Json {
       );
     }
   }
-  const plan = JSON.parse(text);
+  const plan: ServicePlan = JSON.parse(text);
   if (plan.version !== PLAN_VERSION) {
     throw new Error(
       `EventualService: plan version ${plan.version} is not ${PLAN_VERSION}; ` +
@@ -107,13 +180,13 @@ class References {
     return $util.all(parts).apply((resolved) => resolved.join(""));
   }
 
-  policy(statements: Json[]): $util.Output<string> {
+  policy(statements: StatementPlan[]): $util.Output<string> {
     return $util.jsonStringify({
       Version: "2012-10-17",
       Statement: statements.map((statement) => ({
         Effect: "Allow",
         Action: statement.actions,
-        Resource: statement.arns.map((arn: string) => this.resolve(arn)),
+        Resource: statement.arns.map((arn) => this.resolve(arn)),
       })),
     });
   }
@@ -121,7 +194,7 @@ class References {
 
 export class EventualService extends $util.ComponentResource {
   /** The plan rendered, as `eventual plan --json` printed it (placeholders unresolved). */
-  public readonly plan: Json;
+  public readonly plan: ServicePlan;
   public readonly table: sst.aws.Dynamo;
   public readonly bucket: sst.aws.Bucket;
   /** Every queue, by plan id (`queue.workflow`, `queue.workflow-dlq`, ...). */
@@ -207,7 +280,7 @@ export class EventualService extends $util.ComponentResource {
 
     // Dead-letter queues come before the queues that redrive to them.
     const queuePlans = [...plan.queues].sort(
-      (a: Json, b: Json) => Number(a.redrive !== null) - Number(b.redrive !== null),
+      (a, b) => Number(a.redrive !== null) - Number(b.redrive !== null),
     );
     for (const queue of queuePlans) {
       const created = new sst.aws.Queue(
@@ -242,7 +315,7 @@ export class EventualService extends $util.ComponentResource {
     }
 
     if (plan.event_bus.existing) {
-      this.busName = $util.output(plan.event_bus.name as string);
+      this.busName = $util.output(plan.event_bus.name);
       this.busArn = $util.interpolate`arn:${partition}:events:${region}:${account}:event-bus/${plan.event_bus.name}`;
     } else {
       this.bus = new sst.aws.Bus(
@@ -288,7 +361,7 @@ export class EventualService extends $util.ComponentResource {
           queueUrl: created.url,
           policy: $util.jsonStringify({
             Version: "2012-10-17",
-            Statement: queue.senders.map((sender: string) => ({
+            Statement: queue.senders.map((sender) => ({
               Effect: "Allow",
               Principal: { Service: "events.amazonaws.com" },
               Action: "sqs:SendMessage",
@@ -378,13 +451,14 @@ export class EventualService extends $util.ComponentResource {
       );
       this.roles[fn.name] = role;
       const environment: Record<string, $util.Input<string>> = {};
-      for (const [key, value] of Object.entries(fn.environment as Record<string, string>)) {
+      for (const [key, value] of Object.entries(fn.environment)) {
         environment[key] = refs.resolve(value);
       }
       const functionArgs: sst.aws.FunctionArgs = {
         name: fn.physical_name,
         description: `eventual ${plan.service}: ${fn.kind} ${fn.name}`,
-        runtime: fn.runtime,
+        // The plan names a Python runtime Lambda offers (python3.11 and later).
+        runtime: fn.runtime as sst.aws.FunctionArgs["runtime"],
         architecture: fn.architecture,
         handler: fn.handler,
         bundle,
