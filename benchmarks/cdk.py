@@ -30,9 +30,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from eventual_aws import plan
-from eventual_aws_cdk import BundleOptions
-from eventual_aws_cdk._bundle import build_bundle
+from eventual_aws import BundleOptions, build_bundle, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "orders-cdk"

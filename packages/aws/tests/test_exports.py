@@ -11,6 +11,7 @@ def test_all_is_pinned_and_sorted() -> None:
         "BucketPlan",
         "Bundle",
         "BundleError",
+        "BundleOptions",
         "EventBusPlan",
         "EventSourcePlan",
         "FunctionKind",

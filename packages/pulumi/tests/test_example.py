@@ -17,7 +17,7 @@ PROGRAM = Path(__file__).resolve().parents[3] / "examples" / "orders-pulumi" / "
 def recorder(bundle_dir: Path, run: Any) -> Any:
     """Run the example's program once, its archive built into the session's cache."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EVENTUAL_BUNDLE_DIR", str(bundle_dir))
+        patch.setenv("EVENTUAL_BUNDLE_CACHE", str(bundle_dir))
         return run(lambda: runpy.run_path(str(PROGRAM), run_name="__main__") and None)
 
 
@@ -42,4 +42,4 @@ def test_the_example_gives_its_task_more_memory(recorder: Any) -> None:
         if r.inputs["name"] == "orders-test-task-reserve_stock"
     ]
     assert task.inputs["memorySize"] == 1024
-    assert task.inputs["code"].path.endswith(".zip")
+    assert Path(task.inputs["code"].path, "orders", "service.py").is_file()

@@ -10,7 +10,7 @@ import attrs
 import pulumi
 import pytest
 
-from eventual_aws import ServicePlan
+from eventual_aws import BundleOptions, ServicePlan
 from eventual_pulumi import Service
 
 # What the mocks in conftest.py answer.
@@ -53,7 +53,10 @@ def rendered(bundle_dir: Path, orders_src: Path, run: Any) -> Rendered:
 
     def program() -> pulumi.Output[Any]:
         service = Service(
-            "orders", service="orders.service", source_dir=orders_src, bundle_dir=bundle_dir
+            "orders",
+            service="orders.service",
+            source_dir=orders_src,
+            bundling=BundleOptions(cache_dir=str(bundle_dir)),
         )
         holder["service"] = service
         urns = {

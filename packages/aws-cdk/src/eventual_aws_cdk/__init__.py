@@ -3,6 +3,8 @@
 The names that need aws-cdk-lib are imported on first use: the package's plugin
 is loaded by every ``eventual`` command, and importing aws-cdk-lib starts a
 Node.js process (seconds) that a command not synthesizing has no use for.
+``BundleOptions`` and ``BundleError`` are eventual-aws's, the bundler every
+renderer shares, re-exported for the construct's ``bundling=``.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from ._bundle import BundleError as BundleError
-from ._bundle import BundleOptions as BundleOptions
+from eventual_aws import BundleError as BundleError
+from eventual_aws import BundleOptions as BundleOptions
 
 if TYPE_CHECKING:
     from ._options import FunctionOptions as FunctionOptions

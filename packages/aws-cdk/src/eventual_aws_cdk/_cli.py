@@ -16,8 +16,8 @@ import click
 
 from eventual import EventualError
 from eventual.plugins import Plugins, get_plugin_manager, load_config
+from eventual_aws import BundleError
 
-from ._bundle import BundleError
 from ._target import default_source_dir
 
 __all__ = ["synth_command"]

@@ -24,10 +24,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 import eventual
-from eventual_aws import FunctionPlan, ServicePlan, plan
+from eventual_aws import BundleOptions, FunctionPlan, ServicePlan, build_bundle, plan
 
 from . import _monitoring, _nag, _resources
-from ._bundle import BundleOptions, build_bundle
 from ._options import FunctionOptions, retention
 
 __all__ = ["Service"]
@@ -122,13 +121,14 @@ class Service(Construct):
                 the table and bucket).
             log_retention: How long function logs are kept (default: the plan's).
             cors: CORS for the HTTP API.
-            bundling: How the Lambda code is bundled.
+            bundling: How the Lambda code is bundled (``eventual_aws.BundleOptions``,
+                shared with the other renderers).
             code: Lambda code to use instead of bundling (built another way).
             monitoring: Create the alarms and the dashboard.
 
         Raises:
             eventual_aws.PlanError: The service cannot be deployed as it is.
-            eventual_aws_cdk.BundleError: The Lambda code could not be bundled.
+            eventual_aws.BundleError: The Lambda code could not be bundled.
             KeyError: ``functions`` names a function the plan does not have.
         """
         super().__init__(scope, id)

@@ -15,8 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 import eventual
-
-from ._bundle import BundleOptions
+from eventual_aws import BundleOptions
 
 __all__ = ["synthesize", "default_source_dir"]
 

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from ._bundle import Bundle as Bundle
 from ._bundle import BundleError as BundleError
+from ._bundle import BundleOptions as BundleOptions
 from ._bundle import build_bundle as build_bundle
 from ._plan import PLAN_VERSION as PLAN_VERSION
 from ._plan import BucketPlan as BucketPlan
@@ -34,6 +35,7 @@ __all__ = [
     "BucketPlan",
     "Bundle",
     "BundleError",
+    "BundleOptions",
     "EventBusPlan",
     "EventSourcePlan",
     "FunctionKind",

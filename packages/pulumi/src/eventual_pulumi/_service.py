@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
 import pulumi
 
 from eventual import Service as EventualService
-from eventual_aws import Bundle, ServicePlan, build_bundle, plan
+from eventual_aws import Bundle, BundleError, BundleOptions, ServicePlan, build_bundle, plan
 
 from ._aws import aws
 from ._functions import (
@@ -41,16 +41,17 @@ RESOURCE_TYPE = "eventual:aws:Service"
 class Service(pulumi.ComponentResource):
     """An eventual service on AWS: every resource of its plan, wired, as one component.
 
-    It plans the service (``eventual_aws.plan``), builds one code archive for all
-    its functions (``eventual_aws.build_bundle``, no Docker) unless ``code`` is
-    given, and creates the table, bucket, queues with their dead-letter queues,
-    event bus, rules, schedule group, roles, log groups, functions, event source
-    mappings and HTTP API the plan lists, every placeholder filled with the
+    It plans the service (``eventual_aws.plan``), bundles the code of all its
+    functions once (``eventual_aws.build_bundle``, the bundler every renderer
+    shares, no Docker) unless ``code`` is given, and creates the table, bucket,
+    queues with their dead-letter queues, event bus, rules, schedule group,
+    roles, log groups, functions, event source mappings and HTTP API the plan
+    lists, every placeholder filled with the
     output of the resource it names. Every child is parented to the component.
 
     Attributes:
         plan: The plan rendered.
-        bundle: The code archive built, or ``None`` when ``code`` was given.
+        bundle: The code bundled, or ``None`` when ``code`` was given.
         api_url: The HTTP API's URL.
         table: The DynamoDB table.
         bucket: The S3 bucket and its configuration.
@@ -87,8 +88,7 @@ class Service(pulumi.ComponentResource):
         overrides: Mapping[str, FunctionOverrides] | None = None,
         kms_key: pulumi.Input[str] | None = None,
         code: pulumi.Archive | None = None,
-        requirements: Sequence[str] = (),
-        bundle_dir: str | os.PathLike[str] | None = None,
+        bundling: BundleOptions | None = None,
     ) -> None:
         """Plan ``service`` and create everything its plan lists.
 
@@ -111,14 +111,16 @@ class Service(pulumi.ComponentResource):
             kms_key: The ARN of a KMS key encrypting the table, bucket, queues,
                 log groups and functions' environment; every role may use it.
                 Its key policy must let CloudWatch Logs and EventBridge use it.
-            code: The archive every function runs, instead of building one.
-            requirements: More requirements for the built archive.
-            bundle_dir: Where built archives are kept; defaults to
-                ``.eventual/bundles`` in the current directory.
+            code: The archive every function runs, instead of bundling one.
+            bundling: How the code is bundled (``eventual_aws.BundleOptions``:
+                boto3 bundled or taken from Lambda's runtime, offline, an
+                index, more requirements, the cache folder, by default
+                ``.eventual/bundles`` in the current directory).
 
         Raises:
             eventual_aws.PlanError: The service cannot be deployed as it is.
-            eventual_aws.BundleError: The archive cannot be built.
+            eventual_aws.BundleError: The code cannot be bundled, or the plan's
+                functions disagree on runtime or architecture.
             ValueError: ``overrides`` names a function the plan does not have.
         """
         super().__init__(RESOURCE_TYPE, name, None, opts)
@@ -137,9 +139,7 @@ class Service(pulumi.ComponentResource):
             )
         self.bundle = None
         if code is None:
-            self.bundle = build_bundle(
-                self.plan, source, cache_dir=bundle_dir, requirements=requirements
-            )
+            self.bundle = _bundle(self.plan, source, bundling)
             code = pulumi.FileArchive(str(self.bundle.path))
         self._create(name, code, overrides, kms_key)
         self.register_outputs(
@@ -233,3 +233,19 @@ class Service(pulumi.ComponentResource):
     functions: dict[str, aws.lambda_.Function]
     roles: dict[str, aws.iam.Role]
     event_sources: dict[str, dict[str, aws.lambda_.EventSourceMapping]]
+
+
+def _bundle(service_plan: ServicePlan, source: Path, options: BundleOptions | None) -> Bundle:
+    targets = {(f.runtime, f.architecture) for f in service_plan.functions}
+    if len(targets) != 1:
+        raise BundleError(
+            f"the functions of {service_plan.service!r} run on {sorted(targets)}; the component "
+            "bundles one code folder for one runtime and architecture"
+        )
+    ((runtime, architecture),) = targets
+    return build_bundle(
+        source_dir=source,
+        python_version=runtime.removeprefix("python"),
+        architecture=architecture,
+        options=options,
+    )

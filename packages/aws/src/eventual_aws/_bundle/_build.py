@@ -1,234 +1,73 @@
-"""``build_bundle``: one Lambda code archive for every function of a plan, built without Docker.
+"""``build_bundle``: the service's code and its runtime, installed for Lambda's platform.
 
-Lambda runs Linux on arm64 or x86_64, so the archive cannot hold what the
-machine deploying it happens to have installed. It holds wheels installed for
-the plan's runtime and architecture instead (``uv pip install --target
---python-platform <arch>-manylinux2014 --only-binary :all:``): pure Python
-wheels work anywhere, and a native dependency must publish a manylinux wheel,
-which nearly all do. Docker would build anything, but needs a daemon that CI
-machines and laptops often lack; a renderer that synthesizes offline is worth
-more than the rare source-only dependency.
+Every renderer (the CDK construct, the Pulumi component, the SST bridge)
+bundles through this one function. Bundling runs on the machine that renders,
+without Docker: uv resolves the requirements for the function's Python version
+and architecture (``--python-platform aarch64-manylinux2014``) and installs only
+wheels built for that platform, so a compiled dependency is Lambda's build of
+it, not the host's. Workspace distributions installed in editable mode (a
+monorepo, this repository) are built as wheels first, so rendering works from a
+checkout as well as from released wheels, and offline when uv's cache holds the
+rest.
 
-Workspace distributions installed from a folder (``pip install -e``) are on no
-index, so they are built as wheels from that folder first. The archive is cached
-by the hash of everything that goes into it, so rendering again (``pulumi
-preview``, ``cdk synth``) costs one hash, and the zip is reproducible (sorted
-entries, fixed timestamps), so an unchanged service never redeploys its code.
+One bundle serves every function of a given runtime and architecture: the
+handlers differ only by their entry point. Bundles are kept in a cache keyed by
+everything that goes into them, so a second render reuses the first's.
 
-Subprocess, tempfile, zipfile, shutil and importlib.metadata are imported where
-used: handlers import ``eventual_aws`` on every cold start and never build
-bundles.
+Rejected: Docker bundling (``aws-lambda-python-alpha``) needs a daemon the
+rendering machine may not have; ``pip install --platform`` refuses to mix a
+local project with platform constraints; Lambda layers add a second asset for no
+gain when every function runs the same code.
+
+subprocess, tempfile, shutil and compileall are imported where used: handlers
+import ``eventual_aws`` on every cold start and never build bundles.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
 import attrs
 
-from .._plan import ServicePlan
+from ._options import CACHE_ENV_VAR, FORBIDDEN, RUNTIME_DISTRIBUTION, BundleError, BundleOptions
 from ._requirements import (
-    EXCLUDED,
-    RUNTIME_REQUIREMENT,
-    BundleError,
     local_distributions,
-    normalize,
+    parse_resolution,
+    project_requirements,
     requirement_name,
-    service_requirements,
+    without_boto3,
 )
 
-__all__ = ["BUNDLE_FORMAT", "Bundle", "build_bundle", "source_files"]
+__all__ = ["Bundle", "build_bundle", "source_files"]
 
-BUNDLE_FORMAT: Final = 1
-"""Raised when the layout of a bundle changes, so that cached bundles are rebuilt."""
-
-_SKIPPED_DIRS: Final = frozenset(
-    {"__pycache__", "tests", "node_modules", "build", "dist", "cdk.out", "venv"}
+_SKIPPED_NAMES: Final = frozenset(
+    {"__pycache__", ".venv", "venv", "node_modules", "cdk.out", ".git", ".mypy_cache"}
 )
-_SKIPPED_FILES: Final = frozenset({"pyproject.toml", "requirements.txt", "uv.lock"})
-_SKIPPED_SUFFIXES: Final = (".pyc", ".pyo", ".egg-info", ".zip")
 _PLATFORMS: Final = {"arm64": "aarch64-manylinux2014", "x86_64": "x86_64-manylinux2014"}
-_ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
+_BUNDLE_FORMAT: Final = "1"
 
 
 @attrs.frozen(kw_only=True)
 class Bundle:
-    """A built Lambda code archive.
+    """A bundled Lambda code folder and what it holds.
 
     Attributes:
-        path: The zip file, ready to upload as every function's code.
-        sha256: The hex SHA-256 of the zip file.
-        distributions: The distributions installed in it, by normalized name,
-            with their versions.
-        runtime: The Lambda runtime it was built for (``python3.11``).
+        path: The folder, the code of every function of its runtime and
+            architecture (``lambda_.Code.from_asset``, ``pulumi.FileArchive``).
+        distributions: The distributions installed in it, by normalized name.
+        python_version: The Lambda Python it was built for (``3.11``).
         architecture: The instruction set it was built for (``arm64``).
     """
 
     path: Path
-    sha256: str
-    distributions: dict[str, str]
-    runtime: str
+    distributions: tuple[str, ...]
+    python_version: str
     architecture: str
-
-
-def build_bundle(
-    plan: ServicePlan,
-    source_dir: str | os.PathLike[str],
-    *,
-    cache_dir: str | os.PathLike[str] | None = None,
-    requirements: Sequence[str] = (),
-) -> Bundle:
-    """Build (or reuse) the code archive every function of ``plan`` runs.
-
-    The archive holds the service's code (the files of ``source_dir``, tests,
-    caches and hidden files left out), its dependencies (``pyproject.toml``'s
-    ``[project] dependencies`` or ``requirements.txt`` in ``source_dir``) and
-    ``eventual-aws`` with what it needs, installed as wheels for the plan's
-    runtime and architecture. Deploy and developer tools (pulumi, aws-cdk-lib,
-    click, uvicorn, the eventual CLI, ...) are never installed.
-
-    Args:
-        plan: The service's plan; its functions give the runtime and
-            architecture, and its module must import from ``source_dir``.
-        source_dir: The folder the service module imports from.
-        cache_dir: Where archives are kept, by content hash; defaults to
-            ``EVENTUAL_BUNDLE_DIR`` when set (a CI cache), else
-            ``.eventual/bundles`` in the current directory.
-        requirements: More requirements to install (``"orjson>=3"``).
-
-    Returns:
-        The archive, built now or found in the cache.
-
-    Raises:
-        BundleError: The source folder does not hold the service, the plan's
-            functions disagree on runtime or architecture, or installing failed
-            (the installer's message is included).
-    """
-    source = Path(source_dir).resolve()
-    runtime, architecture = _target(plan)
-    python_version = runtime.removeprefix("python")
-    _check_source(plan, source)
-    wanted = [
-        RUNTIME_REQUIREMENT,
-        *service_requirements(source),
-        *(r for r in requirements if requirement_name(r) not in EXCLUDED),
-    ]
-    local = local_distributions(requirement_name(r) for r in wanted)
-    files = source_files(source)
-    key = _cache_key(runtime, architecture, wanted, local, source, files)
-    if cache_dir is None:
-        cache_dir = os.environ.get("EVENTUAL_BUNDLE_DIR") or Path.cwd() / ".eventual" / "bundles"
-    cache = Path(cache_dir)
-    archive = cache / f"{plan.service}-{key[:16]}.zip"
-    manifest = archive.with_suffix(".json")
-    if archive.is_file() and manifest.is_file():
-        return _bundle_from(archive, manifest, runtime, architecture)
-    import tempfile
-
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="eventual-bundle-") as scratch:
-        work = Path(scratch)
-        wheels = _build_wheels(local, work / "wheels")
-        target = work / "bundle"
-        _install(wanted, wheels, target, python_version, architecture, work)
-        _remove_excluded(target)
-        _copy_source(source, files, target)
-        distributions = _installed(target)
-        partial = archive.with_suffix(".zip.partial")
-        _zip(target, partial)
-        manifest.write_text(json.dumps({"distributions": distributions}, indent=2, sort_keys=True))
-        partial.replace(archive)
-    return _bundle_from(archive, manifest, runtime, architecture)
-
-
-def source_files(source: Path) -> list[Path]:
-    """Return the files of the service's code in ``source``, relative, sorted.
-
-    Hidden files and folders, ``__pycache__``, ``tests``, build output, virtual
-    environments and the project files (``pyproject.toml``,
-    ``requirements.txt``) are left out.
-    """
-    found: list[Path] = []
-    for root, dirs, names in os.walk(source):
-        dirs[:] = sorted(d for d in dirs if not _skipped(d, _SKIPPED_DIRS))
-        for name in names:
-            if not _skipped(name, _SKIPPED_FILES):
-                found.append((Path(root) / name).relative_to(source))
-    return sorted(found)
-
-
-def _skipped(name: str, names: frozenset[str]) -> bool:
-    return name.startswith(".") or name in names or name.endswith(_SKIPPED_SUFFIXES)
-
-
-def _target(plan: ServicePlan) -> tuple[str, str]:
-    targets = {(f.runtime, f.architecture) for f in plan.functions}
-    if len(targets) != 1:
-        raise BundleError(
-            f"the functions of {plan.service!r} run on {sorted(targets)}; one archive "
-            "serves one runtime and architecture"
-        )
-    runtime, architecture = targets.pop()
-    if not runtime.startswith("python3.") or architecture not in _PLATFORMS:
-        raise BundleError(f"cannot bundle for {runtime} on {architecture}")
-    return runtime, architecture
-
-
-def _check_source(plan: ServicePlan, source: Path) -> None:
-    top = plan.module.split(".", 1)[0]
-    if not source.is_dir():
-        raise BundleError(f"source_dir {source} is not a folder")
-    if not ((source / top).is_dir() or (source / f"{top}.py").is_file()):
-        raise BundleError(
-            f"{plan.module!r} does not import from {source}: neither {top}/ nor {top}.py is "
-            "there; source_dir is the folder the service module imports from "
-            "(for a src layout, its src folder)"
-        )
-
-
-def _cache_key(
-    runtime: str,
-    architecture: str,
-    wanted: Sequence[str],
-    local: dict[str, Path],
-    source: Path,
-    files: Sequence[Path],
-) -> str:
-    digest = hashlib.sha256()
-    header = {
-        "format": BUNDLE_FORMAT,
-        "runtime": runtime,
-        "architecture": architecture,
-        "requirements": sorted(wanted),
-        "excluded": sorted(EXCLUDED),
-    }
-    digest.update(json.dumps(header, sort_keys=True).encode())
-    for name, folder in sorted(local.items()):
-        digest.update(f"\0dist {name}\0".encode())
-        _hash_files(digest, folder, _package_files(folder))
-    digest.update(b"\0source\0")
-    _hash_files(digest, source, files)
-    return digest.hexdigest()
-
-
-def _package_files(folder: Path) -> Iterator[Path]:
-    yield Path("pyproject.toml")
-    src = folder / "src"
-    yield from (
-        (Path("src") / f for f in source_files(src)) if src.is_dir() else source_files(folder)
-    )
-
-
-def _hash_files(digest: hashlib._Hash, root: Path, files: Iterable[Path]) -> None:
-    for relative in files:
-        digest.update(f"\0{relative.as_posix()}\0".encode())
-        digest.update((root / relative).read_bytes())
 
 
 def _uv() -> str:
@@ -236,136 +75,244 @@ def _uv() -> str:
 
     try:
         from uv import find_uv_bin
-    except ImportError:
+    except ImportError:  # pragma: no cover - eventual-aws[bundle] has uv; PATH is a fallback
         found = shutil.which("uv")
         if found is None:
             raise BundleError(
-                "building a bundle needs uv: install eventual-aws[bundle] (or put uv on PATH)"
+                'uv is needed to bundle Lambda code: pip install "eventual-aws[bundle]"'
             ) from None
         return found
     return str(find_uv_bin())
 
 
-def _run(command: list[str], what: str) -> None:
+def _run(args: Sequence[str], what: str) -> str:
     import subprocess
 
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise BundleError(f"{what} failed ({' '.join(command)}):\n{done.stderr.strip()}")
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BundleError(f"{what} failed:\n{result.stderr.strip() or result.stdout.strip()}")
+    return result.stdout
 
 
-def _build_wheels(local: dict[str, Path], out: Path) -> dict[str, Path]:
-    out.mkdir(parents=True)
-    wheels: dict[str, Path] = {}
-    for name, folder in sorted(local.items()):
-        before = set(out.glob("*.whl"))
-        _run(
-            [_uv(), "build", "--wheel", "--quiet", "--out-dir", str(out), str(folder)],
-            f"building {name} from {folder}",
+def _build_wheels(projects: dict[str, Path], wheelhouse: Path, offline: bool) -> dict[str, Path]:
+    """Build a wheel of each local project, all at once (each build is a process)."""
+    import subprocess
+
+    running = []
+    for name, folder in sorted(projects.items()):
+        out = wheelhouse / name
+        args = [_uv(), "build", "--wheel", "--quiet", "--out-dir", str(out), str(folder)]
+        process = subprocess.Popen(
+            [*args, "--offline"] if offline else args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        built = sorted(set(out.glob("*.whl")) - before)
-        if len(built) != 1:
-            raise BundleError(f"building {name} from {folder} made {len(built)} wheels, not one")
+        running.append((name, folder, out, process))
+    wheels: dict[str, Path] = {}
+    for name, folder, out, process in running:
+        _stdout, stderr = process.communicate()
+        built = sorted(out.glob("*.whl"))
+        if process.returncode != 0 or len(built) != 1:
+            raise BundleError(f"building a wheel of {name} ({folder}) failed:\n{stderr.strip()}")
         wheels[name] = built[0]
     return wheels
 
 
-def _install(
-    wanted: Sequence[str],
-    wheels: dict[str, Path],
-    target: Path,
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def source_files(source_dir: Path) -> Iterator[Path]:
+    """Yield the files of the service's code, sorted; hidden files, caches and builds left out."""
+    for path in sorted(source_dir.rglob("*")):
+        relative = path.relative_to(source_dir)
+        if any(part in _SKIPPED_NAMES or part.startswith(".") for part in relative.parts):
+            continue
+        if path.suffix == ".pyc" or any(p.endswith(".egg-info") for p in relative.parts):
+            continue
+        if path.is_file():
+            yield path
+
+
+def _tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in source_files(folder):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + _sha256(path).encode())
+    return digest.hexdigest()
+
+
+def build_bundle(
+    *,
+    source_dir: str | os.PathLike[str],
     python_version: str,
     architecture: str,
+    options: BundleOptions | None = None,
+    default_cache: str | os.PathLike[str] | None = None,
+) -> Bundle:
+    """Bundle the service's code and runtime for one Lambda platform; reuse a cached bundle.
+
+    Args:
+        source_dir: The folder the service imports from; copied to the bundle's root.
+        python_version: Lambda's Python (``3.11``; a plan function's runtime
+            without ``python``).
+        architecture: ``arm64`` or ``x86_64``.
+        options: How to bundle (default: ``BundleOptions()``).
+        default_cache: Where bundles are kept when neither ``options.cache_dir``
+            nor ``EVENTUAL_BUNDLE_CACHE`` says (default: ``.eventual/bundles``
+            in the current folder).
+
+    Raises:
+        BundleError: Resolving or installing failed (the message has uv's
+            reason), or the service's requirements pull in deploy tooling.
+    """
+    import tempfile
+    from importlib import metadata
+
+    options = options or BundleOptions()
+    source = Path(source_dir)
+    if architecture not in _PLATFORMS:
+        raise BundleError(f"unknown Lambda architecture {architecture!r}: arm64 or x86_64")
+    if not source.is_dir():
+        raise BundleError(f"source_dir {str(source)!r} is not a folder")
+    platform = _PLATFORMS[architecture]
+    own = [*project_requirements(source), *options.requirements]
+    roots = [RUNTIME_DISTRIBUTION, *(n for r in own if (n := requirement_name(r)))]
+    cache = Path(
+        options.cache_dir
+        or os.environ.get(CACHE_ENV_VAR)
+        or default_cache
+        or Path.cwd() / ".eventual" / "bundles"
+    )
+    cache.mkdir(parents=True, exist_ok=True)
+    local = local_distributions(roots)
+    lines = [f"{name} @ {folder.as_uri()}" for name, folder in sorted(local.items())]
+    if RUNTIME_DISTRIBUTION not in local:
+        # The functions run the eventual-aws that planned them.
+        lines.append(f"{RUNTIME_DISTRIBUTION}=={metadata.version(RUNTIME_DISTRIBUTION)}")
+    lines += own
+    index_args = ["--python-platform", platform, "--python-version", python_version]
+    if options.offline:
+        index_args.append("--offline")
+    if options.index_url:
+        index_args += ["--index-url", options.index_url]
+    for link in options.find_links:
+        index_args += ["--find-links", link]
+    with tempfile.TemporaryDirectory(dir=cache, prefix="work-") as work_dir:
+        work = Path(work_dir)
+        (work / "requirements.in").write_text("\n".join(lines) + "\n")
+        compiled = _run(
+            [
+                _uv(),
+                "pip",
+                "compile",
+                "--quiet",
+                "--no-header",
+                "--annotation-style",
+                "line",
+                *index_args,
+                str(work / "requirements.in"),
+            ],
+            f"resolving the Lambda requirements for {platform}",
+        )
+        resolved = parse_resolution(compiled, local)
+        forbidden = sorted(set(resolved) & FORBIDDEN)
+        if forbidden:
+            detail = "; ".join(
+                f"{n} (required by {', '.join(sorted(resolved[n][1])) or 'the service'})"
+                for n in forbidden
+            )
+            raise BundleError(
+                f"the Lambda bundle would contain deploy or command-line tooling: {detail}. "
+                "Move them out of the service's runtime requirements (a dependency group)"
+            )
+        if not options.include_boto3:
+            resolved = without_boto3(resolved)
+        pins = sorted(line for name, (line, _parents) in resolved.items() if name not in local)
+        compile_bytecode = options.compile_bytecode and _same_python(python_version)
+        fingerprint = hashlib.sha256()
+        fingerprint.update(
+            f"{_BUNDLE_FORMAT}|{platform}|{python_version}|{compile_bytecode}\n".encode()
+        )
+        for pin in pins:
+            fingerprint.update(pin.encode() + b"\n")
+        for name in sorted(set(local) & set(resolved)):
+            fingerprint.update(f"{name}={_tree_digest(local[name])}\n".encode())
+        fingerprint.update(_tree_digest(source).encode())
+        target = cache / f"bundle-{architecture}-{fingerprint.hexdigest()[:24]}"
+        if not target.is_dir():
+            _install(
+                work,
+                target,
+                pins=pins,
+                wheels=_build_wheels(
+                    {n: local[n] for n in set(local) & set(resolved)},
+                    work / "wheels",
+                    options.offline,
+                ),
+                index_args=index_args,
+                source_dir=source,
+                compile_bytecode=compile_bytecode,
+            )
+    return Bundle(
+        path=target,
+        distributions=tuple(sorted(resolved)),
+        python_version=python_version,
+        architecture=architecture,
+    )
+
+
+def _install(
     work: Path,
+    target: Path,
+    *,
+    pins: list[str],
+    wheels: dict[str, Path],
+    index_args: list[str],
+    source_dir: Path,
+    compile_bytecode: bool,
 ) -> None:
-    lines = [r for r in wanted if requirement_name(r) not in wheels]
-    lines += [f"{name} @ {wheel.as_uri()}" for name, wheel in sorted(wheels.items())]
-    requirements = work / "requirements.txt"
-    requirements.write_text("\n".join(lines) + "\n")
-    # An override whose marker never holds takes a distribution out of the
-    # resolution, even when something the service needs depends on it.
-    overrides = work / "overrides.txt"
-    overrides.write_text("".join(f"{n} ; sys_platform == 'never'\n" for n in sorted(EXCLUDED)))
+    """Install the pinned requirements and local wheels, then the service's code."""
+    import compileall
+    import py_compile
+    import shutil
+
+    staging = work / "bundle"
+    requirements = [*pins, *(f"{name} @ {wheel.as_uri()}" for name, wheel in wheels.items())]
+    (work / "requirements.txt").write_text("\n".join(requirements) + "\n")
     _run(
         [
             _uv(),
             "pip",
             "install",
             "--quiet",
-            "--python",
-            sys.executable,
+            "--no-deps",
             "--target",
-            str(target),
-            "--python-version",
-            python_version,
-            "--python-platform",
-            _PLATFORMS[architecture],
-            "--only-binary",
-            ":all:",
-            "--no-compile",
-            "--overrides",
-            str(overrides),
-            "--requirement",
-            str(requirements),
+            str(staging),
+            *index_args,
+            "-r",
+            str(work / "requirements.txt"),
         ],
-        "installing the bundle's distributions",
+        "installing the Lambda requirements",
     )
-
-
-def _remove_excluded(target: Path) -> None:
-    import shutil
-
-    # Scripts are of no use to a handler and name the building machine's interpreter.
-    shutil.rmtree(target / "bin", ignore_errors=True)
-    # The installer's lock on the target folder.
-    (target / ".lock").unlink(missing_ok=True)
-    for cache in list(target.rglob("__pycache__")):
-        shutil.rmtree(cache, ignore_errors=True)
-
-
-def _copy_source(source: Path, files: Sequence[Path], target: Path) -> None:
-    import shutil
-
-    for relative in files:
-        destination = target / relative
-        if destination.exists():
-            raise BundleError(
-                f"{relative.as_posix()} of the service's code has the name of an installed "
-                "file; rename it"
-            )
+    shutil.rmtree(staging / "bin", ignore_errors=True)
+    for path in source_files(source_dir):
+        destination = staging / path.relative_to(source_dir)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / relative, destination)
+        shutil.copy2(path, destination)
+    if compile_bytecode:
+        compileall.compile_dir(
+            str(staging),
+            quiet=2,
+            workers=1,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+    try:
+        os.replace(staging, target)
+    except OSError:  # another render finished the same bundle first
+        if not target.is_dir():
+            raise
 
 
-def _installed(target: Path) -> dict[str, str]:
-    from importlib import metadata
-
-    found: dict[str, str] = {}
-    for distribution in metadata.distributions(path=[str(target)]):
-        found[normalize(distribution.metadata["Name"])] = distribution.version
-    return dict(sorted(found.items()))
-
-
-def _zip(folder: Path, archive: Path) -> None:
-    import zipfile
-
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
-        entries = sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob("*"))
-        for name, path in entries:
-            if not path.is_file():
-                continue
-            info = zipfile.ZipInfo(name, _ZIP_TIME)
-            info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            out.writestr(info, path.read_bytes())
-
-
-def _bundle_from(archive: Path, manifest: Path, runtime: str, architecture: str) -> Bundle:
-    distributions = json.loads(manifest.read_text())["distributions"]
-    return Bundle(
-        path=archive,
-        sha256=hashlib.sha256(archive.read_bytes()).hexdigest(),
-        distributions={str(k): str(v) for k, v in distributions.items()},
-        runtime=runtime,
-        architecture=architecture,
-    )
+def _same_python(python_version: str) -> bool:
+    return f"{sys.version_info.major}.{sys.version_info.minor}" == python_version

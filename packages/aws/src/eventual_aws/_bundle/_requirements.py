@@ -1,167 +1,154 @@
-"""What goes into a bundle: the service's requirements, the runtime's, and what never does.
+"""What goes into a bundle: the service's requirements, local distributions, boto3's closure.
 
-Modules beyond the basics are imported where used, as in ``_build``. A bundle
-installs ``eventual-aws`` (the handlers and the runtime it pulls in) and
-the service's own dependencies, read from ``pyproject.toml`` (``[project]
-dependencies``) or ``requirements.txt`` in the source folder. Deploy tooling and
-developer tools are left out even when the service's project lists them, because
-a handler never imports them and they would only grow every cold start.
+``importlib.metadata`` and ``tomllib`` are imported where used: handlers import
+``eventual_aws`` on every cold start and never build bundles.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:
-    from importlib import metadata
+from typing import Final
 
 __all__ = [
-    "EXCLUDED",
-    "RUNTIME_REQUIREMENT",
-    "BundleError",
+    "BOTO3_CLOSURE_ROOTS",
+    "canonical",
     "local_distributions",
-    "normalize",
+    "parse_resolution",
+    "project_requirements",
     "requirement_name",
-    "service_requirements",
+    "without_boto3",
 ]
 
-RUNTIME_REQUIREMENT: Final = "eventual-aws"
-"""The distribution every bundle installs: the Lambda handlers and the AWS runtime."""
-
-EXCLUDED: Final[frozenset[str]] = frozenset(
-    {
-        "aws-cdk-lib",
-        "click",
-        "constructs",
-        "eventual-aws-cdk",
-        "eventual-cli",
-        "eventual-pulumi",
-        "eventual-sst",
-        "eventual-testing",
-        "pulumi",
-        "pulumi-aws",
-        "rich",
-        "typer",
-        "uv",
-        "uvicorn",
-    }
-)
-"""Distributions never installed in a bundle, even as another's dependency."""
+BOTO3_CLOSURE_ROOTS: Final = frozenset({"boto3", "botocore"})
 
 _NAME: Final = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_EXTRA_ONLY: Final = re.compile(r";.*\bextra\s*==")
 
 
-class BundleError(Exception):
-    """A bundle cannot be built; the message says what was wrong and what to do."""
-
-
-def normalize(name: str) -> str:
+def canonical(name: str) -> str:
     """Return a distribution name in its normalized form (PEP 503): ``eventual-aws``."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def requirement_name(requirement: str) -> str:
-    """Return the normalized distribution name a requirement string names.
-
-    Raises:
-        BundleError: The string names no distribution.
-    """
-    match = _NAME.match(requirement)
-    if match is None:
-        raise BundleError(f"cannot read the requirement {requirement!r}: it names no distribution")
-    return normalize(match[1])
+def requirement_name(line: str) -> str | None:
+    """Return the normalized name a requirement line names, ``None`` for options and comments."""
+    line = line.split("#", 1)[0].strip()
+    if not line or line.startswith("-"):
+        return None
+    match = _NAME.match(line)
+    return canonical(match[1]) if match else None
 
 
-def service_requirements(source_dir: Path) -> list[str]:
-    """Return the service's own requirements, the excluded ones left out.
+def project_requirements(source_dir: Path) -> list[str]:
+    """Return the service's own requirements, from ``source_dir`` (or its parent for ``src``).
 
-    ``pyproject.toml``'s ``[project] dependencies`` win over ``requirements.txt``
-    when the folder has both.
-
-    Raises:
-        BundleError: A file cannot be read, or ``requirements.txt`` holds an
-            option (``-e``, ``-r``) a bundle cannot follow.
+    A ``requirements.txt`` wins over a ``pyproject.toml``'s ``[project] dependencies``.
+    A ``src`` layout (``source_dir`` named ``src``) reads its project's files one
+    folder up.
     """
     import tomllib
 
-    pyproject = source_dir / "pyproject.toml"
-    requirements_txt = source_dir / "requirements.txt"
-    if pyproject.is_file():
-        try:
-            project = tomllib.loads(pyproject.read_text()).get("project", {})
-        except tomllib.TOMLDecodeError as error:
-            raise BundleError(f"cannot read {pyproject}: {error}") from error
-        found = [str(r) for r in project.get("dependencies", [])]
-    elif requirements_txt.is_file():
-        found = list(_requirement_lines(requirements_txt))
-    else:
-        found = []
-    return [r for r in found if requirement_name(r) not in EXCLUDED]
+    folders = [source_dir]
+    if source_dir.name == "src":
+        folders.append(source_dir.parent)
+    for folder in folders:
+        requirements = folder / "requirements.txt"
+        if requirements.is_file():
+            return [
+                line.strip()
+                for line in requirements.read_text().splitlines()
+                if line.strip() and not line.lstrip().startswith("#")
+            ]
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            with pyproject.open("rb") as f:
+                project = tomllib.load(f).get("project", {})
+            return [str(r) for r in project.get("dependencies", [])]
+    return []
 
 
-def _requirement_lines(path: Path) -> Iterator[str]:
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("-"):
-            raise BundleError(
-                f"{path}:{number}: {line!r} is an option a bundle cannot follow; "
-                "list plain requirements (name and version) only"
-            )
-        yield line
-
-
-def local_distributions(names: Iterable[str]) -> dict[str, Path]:
-    """Find the installed distributions among ``names`` and their dependencies built from a folder.
-
-    Distributions installed from a local folder (an editable install of a
-    workspace, ``pip install ./path``) are not on any index, so the bundle
-    builds them as wheels from that folder. The search follows the
-    dependencies of local distributions only: a distribution from an index
-    brings its own dependencies from the index.
-
-    Returns:
-        The folder of each local distribution, by normalized name.
-    """
+def _local_project(name: str) -> Path | None:
+    """Return the folder of an installed distribution that was installed from a folder."""
     from importlib import metadata
 
+    try:
+        distribution = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return None
+    direct_url = distribution.read_text("direct_url.json")
+    if not direct_url:
+        return None
+    data = json.loads(direct_url)
+    url = str(data.get("url", ""))
+    if "dir_info" not in data or not url.startswith("file://"):
+        return None
+    folder = Path(url.removeprefix("file://"))
+    return folder if (folder / "pyproject.toml").is_file() else None
+
+
+def _installed_requires(name: str) -> list[str]:
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires(name) or []
+    except metadata.PackageNotFoundError:
+        return []
+    # Extras are not asked for; their requirements are left out.
+    return [r for r in requires if "extra ==" not in r.replace('"', "").replace("'", "")]
+
+
+def local_distributions(roots: Iterable[str]) -> dict[str, Path]:
+    """Find the distributions (roots and what they require) installed from local folders.
+
+    Such a distribution (an editable install of a workspace) is on no index, so
+    the bundle builds it as a wheel from its folder.
+    """
     found: dict[str, Path] = {}
-    pending = [normalize(n) for n in names]
     seen: set[str] = set()
+    pending = [canonical(r) for r in roots]
     while pending:
         name = pending.pop()
-        if name in seen or name in EXCLUDED:
+        if name in seen:
             continue
         seen.add(name)
-        try:
-            distribution = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue
-        folder = _local_folder(distribution)
+        folder = _local_project(name)
         if folder is None:
             continue
         found[name] = folder
-        for requirement in distribution.requires or ():
-            if not _EXTRA_ONLY.search(requirement):
-                pending.append(requirement_name(requirement))
+        pending.extend(n for r in _installed_requires(name) if (n := requirement_name(r)))
     return found
 
 
-def _local_folder(distribution: metadata.Distribution) -> Path | None:
-    from urllib.parse import unquote, urlparse
+def parse_resolution(text: str, local: dict[str, Path]) -> dict[str, tuple[str, set[str]]]:
+    """Map each resolved name to its requirement line and the names it is required by.
 
-    text = distribution.read_text("direct_url.json")
-    if not text:
-        return None
-    direct = json.loads(text)
-    url = urlparse(str(direct.get("url", "")))
-    if url.scheme != "file" or "dir_info" not in direct:
-        return None
-    folder = Path(unquote(url.path))
-    return folder if (folder / "pyproject.toml").is_file() else None
+    A local project's line is its folder's URL (uv writes ``-e file://...`` for a
+    workspace member); the caller installs its wheel instead.
+    """
+    by_url = {folder.as_uri(): name for name, folder in local.items()}
+    resolved: dict[str, tuple[str, set[str]]] = {}
+    for raw in text.splitlines():
+        line, _, comment = raw.partition("#")
+        line = line.strip().removeprefix("-e ").strip()
+        name = by_url.get(line.split(" @ ")[-1].rstrip("/")) or requirement_name(line)
+        if name is None:
+            continue
+        via = comment.strip().removeprefix("via").strip()
+        parents = {canonical(v.strip()) for v in via.split(",") if v.strip()} if via else set()
+        resolved[name] = (line, parents)
+    return resolved
+
+
+def without_boto3(resolved: dict[str, tuple[str, set[str]]]) -> dict[str, tuple[str, set[str]]]:
+    """Drop boto3, botocore and whatever only they need (Lambda's runtime has them)."""
+    dropped = {name for name in BOTO3_CLOSURE_ROOTS if name in resolved}
+    changed = True
+    while changed:
+        changed = False
+        for name, (_line, parents) in resolved.items():
+            if name not in dropped and parents and parents <= dropped:
+                dropped.add(name)
+                changed = True
+    return {n: v for n, v in resolved.items() if n not in dropped}
