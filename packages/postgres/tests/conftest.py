@@ -1,11 +1,11 @@
 """A throwaway PostgreSQL server for the whole test session, and a fresh schema per test.
 
-The server is the machine's own PostgreSQL (Debian's ``postgresql`` package):
-``initdb`` makes a cluster in a temporary folder and ``pg_ctl`` starts it on a
-free port of 127.0.0.1, with no system service and nothing left behind. Since
-``initdb`` refuses to run as root, a root test run starts it as the
-``postgres`` user. Durability is turned off (``fsync=off``): the cluster is
-thrown away, and the tests are about behaviour, not disks.
+The server is ``eventual_postgres.TemporaryServer``: the machine's own
+PostgreSQL binaries (Debian's ``postgresql`` package), a cluster made by
+``initdb`` in a temporary folder and started by ``pg_ctl`` on a free port of
+127.0.0.1, as the ``postgres`` user when the tests run as root. Durability is
+off (``fsync=off``): the cluster is thrown away, and the tests are about
+behaviour, not disks.
 
 In CI (``CI`` set) a machine without the server binaries fails the run instead
 of skipping the tests.
@@ -13,16 +13,10 @@ of skipping the tests.
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import cast
 
 import pytest
@@ -30,95 +24,22 @@ import pytest
 from eventual.codec import JsonValue
 from eventual.spi import Client
 from eventual_messaging import BusOptions
-from eventual_postgres import PostgresBackend, PostgresBus
+from eventual_postgres import PostgresBackend, PostgresBus, TemporaryServer
+from eventual_postgres._server import find_binaries
 
 pytest.register_assert_rewrite("eventual_engine.conformance")
-
-
-def _binaries() -> Path | None:
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda path: int(Path(path).parent.parent.name),
-    )
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _as_server_user(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
     """The URL of a PostgreSQL server that lives as long as the test session."""
-    binaries = _binaries()
-    if binaries is None:
+    if find_binaries() is None:
         message = "PostgreSQL's initdb and pg_ctl are not installed (apt-get install postgresql)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    folder = Path(tempfile.mkdtemp(prefix="eventual-pg-"))
-    folder.chmod(0o777)  # the server's user must be able to enter it
-    data = folder / "data"
-    port = _free_port()
-    subprocess.run(
-        _as_server_user(
-            [
-                str(binaries / "initdb"),
-                "-D",
-                str(data),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    subprocess.run(
-        _as_server_user(
-            [
-                str(binaries / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(folder / "server.log"),
-                "-w",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            _as_server_user(
-                [str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
-            ),
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+    with TemporaryServer() as server:
+        yield server.dsn()
 
 
 @pytest.fixture

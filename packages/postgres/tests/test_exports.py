@@ -19,6 +19,7 @@ def test_all_is_pinned_and_sorted() -> None:
         "PostgresSettings",
         "SCHEMA_VERSION",
         "SchemaVersionError",
+        "TemporaryServer",
         "postgres_settings",
     ]
     assert eventual_postgres.__all__ == sorted(eventual_postgres.__all__)

@@ -17,6 +17,7 @@ from ._config import DSN_ENV as DSN_ENV
 from ._config import PostgresSettings as PostgresSettings
 from ._config import postgres_settings as postgres_settings
 from ._database import DatabaseClosed as DatabaseClosed
+from ._server import TemporaryServer as TemporaryServer
 
 __all__ = [
     "BUS_SCHEMA_VERSION",
@@ -30,5 +31,6 @@ __all__ = [
     "PostgresSettings",
     "SCHEMA_VERSION",
     "SchemaVersionError",
+    "TemporaryServer",
     "postgres_settings",
 ]

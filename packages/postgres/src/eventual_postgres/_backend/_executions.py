@@ -136,64 +136,84 @@ class PostgresExecutions:
 async def apply_step(conn: Connection, step: StepCommit) -> None:
     """Write a step in the open transaction, or raise ``Conflict``.
 
-    Raising rolls the caller's transaction back, so a Conflict found after the
-    first write still leaves nothing.
+    The statements are sent as one pipeline, without waiting for each answer,
+    and checked once all have run: the conditional update must have matched the
+    expected length and the lease must have been held. Raising rolls the
+    caller's transaction back, so a Conflict found after the writes still
+    leaves nothing.
     """
     execution_id = step.execution_id
     length = step.expected_length
-    advanced = await conn.execute(
-        _ADVANCE,
-        (
-            length + len(step.events),
-            step.record.status.value,
-            dump_record(step.record),
-            execution_id,
-            length,
-        ),
-    )
+    try:
+        async with conn.pipeline() as pipeline:
+            advanced = await conn.execute(
+                _ADVANCE,
+                (
+                    length + len(step.events),
+                    step.record.status.value,
+                    dump_record(step.record),
+                    execution_id,
+                    length,
+                ),
+            )
+            # Matching the token (not its expiry) is what the in-memory backend does:
+            # a lapsed lease nobody else took is still ours, and the length check
+            # already rules out a competing step.
+            released = (
+                None
+                if step.lease is None
+                else await conn.execute(
+                    "DELETE FROM queue_claims WHERE execution_id = %s AND lease = %s",
+                    (execution_id, step.lease),
+                )
+            )
+            async with conn.cursor() as cursor:
+                if step.events:
+                    await cursor.executemany(
+                        _INSERT_HISTORY,
+                        [
+                            (execution_id, length + offset, dump_event(event))
+                            for offset, event in enumerate(step.events)
+                        ],
+                    )
+                if step.consumed:
+                    await cursor.execute(_CONSUME, (execution_id, list(step.consumed)))
+                if step.finished:
+                    await cursor.execute(
+                        "DELETE FROM tasks WHERE token = ANY(%s)", (list(step.finished),)
+                    )
+                if step.cancel_timers:
+                    await cursor.execute(
+                        "DELETE FROM timers WHERE id = ANY(%s)", (list(step.cancel_timers),)
+                    )
+            await add_tasks(conn, step.tasks, step.task_claim)
+            await schedule(conn, step.timers)
+            if not step.starts:
+                await _send(conn, step)
+            await pipeline.sync()
+    except psycopg.errors.UniqueViolation:
+        # History rows past the recorded length exist: another step got there first.
+        raise Conflict(f"{execution_id}: history changed") from None
     if advanced.rowcount != 1:
         raise Conflict(f"{execution_id}: history changed")
-    if step.lease is not None:
-        # Matching the token (not its expiry) is what the in-memory backend does: a
-        # lapsed lease nobody else took is still ours, and the length check above
-        # already rules out a competing step.
-        released = await conn.execute(
-            "DELETE FROM queue_claims WHERE execution_id = %s AND lease = %s",
-            (execution_id, step.lease),
-        )
-        if released.rowcount != 1:
-            raise Conflict(f"{execution_id}: lease lost")
-    async with conn.cursor() as cursor:
-        if step.events:
-            try:
-                await cursor.executemany(
-                    _INSERT_HISTORY,
-                    [
-                        (execution_id, length + offset, dump_event(event))
-                        for offset, event in enumerate(step.events)
-                    ],
-                )
-            except psycopg.errors.UniqueViolation:
-                # Rows past the recorded length exist: the store disagrees with what
-                # this step read, which is a conflict, not a crash.
-                raise Conflict(f"{execution_id}: history changed") from None
-        if step.consumed:
-            await cursor.execute(_CONSUME, (execution_id, list(step.consumed)))
-        if step.finished:
-            await cursor.execute("DELETE FROM tasks WHERE token = ANY(%s)", (list(step.finished),))
-        if step.cancel_timers:
-            await cursor.execute(
-                "DELETE FROM timers WHERE id = ANY(%s)", (list(step.cancel_timers),)
-            )
-    await add_tasks(conn, step.tasks, step.task_claim)
-    await schedule(conn, step.timers)
-    for record, started in step.starts:
-        existing = await create_execution(conn, record, started)
-        if existing is not None and existing.input_digest != record.input_digest:
-            await report_clash(conn, existing, started)
+    if released is not None and released.rowcount != 1:
+        raise Conflict(f"{execution_id}: lease lost")
+    if step.starts:
+        # Children are created after the checks, since each needs the answer of its
+        # insert, and before the step's messages, which may be for them: a child's
+        # start must be queued ahead of a signal its parent sends it.
+        for record, started in step.starts:
+            existing = await create_execution(conn, record, started)
+            if existing is not None and existing.input_digest != record.input_digest:
+                await report_clash(conn, existing, started)
+        await _send(conn, step)
+
+
+async def _send(conn: Connection, step: StepCommit) -> None:
+    """Queue the step's messages for other executions and its published events."""
     await enqueue(conn, step.messages)
     if step.published:
         async with conn.cursor() as cursor:
             await cursor.executemany(
-                _PUBLISH, [(execution_id, dump_published(event)) for event in step.published]
+                _PUBLISH, [(step.execution_id, dump_published(e)) for e in step.published]
             )

@@ -59,11 +59,15 @@ _INSERT_MESSAGE = """
     ON CONFLICT (execution_id, id) DO NOTHING
 """
 # An execution keeps its place in line from its first queued message; later
-# messages for it leave the row alone.
+# messages for it keep the row's place. The no-op update is not idle: it locks
+# the row, so a claim that found no messages and is deleting the row waits for
+# this transaction (and then sees the message), or this insert waits for the
+# delete and puts a new row in. With DO NOTHING, a message queued while a claim
+# emptied the line would be left with no place in it, never to be claimed.
 _INSERT_INBOX = """
     INSERT INTO inbox (execution_id, first_seq)
     SELECT execution_id, seq FROM messages WHERE execution_id = %s AND id = %s
-    ON CONFLICT (execution_id) DO NOTHING
+    ON CONFLICT (execution_id) DO UPDATE SET first_seq = inbox.first_seq
 """
 # Rescheduling a timer also drops any claim on it, as in memory.
 _UPSERT_TIMER = """

@@ -1,0 +1,263 @@
+"""PostgreSQL: eventual's ``postgres`` backend against DBOS on the same server, and scale-out.
+
+One throwaway PostgreSQL server (``eventual_postgres.TemporaryServer``, durable:
+``fsync`` and synchronous commits on) serves the whole run; every measurement
+gets a fresh database on it and runs in fresh processes.
+
+1. **Against DBOS**, the throughput workload of ``throughput.py``
+   (``three_tasks_and_timer``: three sequential tasks and a zero-length durable
+   timer; DBOS: three steps and a 1 µs durable sleep), sequential and with 100
+   executions in flight, eventual's ``LocalRuntime(backend="postgres")`` against
+   DBOS with ``system_database_url`` on the same server.
+2. **Scale-out**: the same executions started by a client that runs no work, all
+   at once, and run by 1, 2 and 4 worker processes (``LocalRuntime`` on the
+   ``postgres`` backend, as ``eventual local --backend postgres`` runs it) on one
+   database; executions per second from the first start to the last result.
+
+Run: ``python benchmarks/postgres.py [--quick] [--output FILE]`` in an environment
+with the workspace and ``benchmarks/requirements.txt`` installed (``nox -s bench``'s).
+Not part of ``run.py``: it needs the PostgreSQL binaries (Debian's ``postgresql``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+READY = "BENCH-READY"
+
+
+async def _create_database(dsn: str, name: str) -> str:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute(f"CREATE DATABASE {name}")
+    return dsn.rsplit("/", 1)[0] + f"/{name}"
+
+
+# --- one system, one mode, in a worker process ----------------------------------------------
+
+
+async def _ours(cfg: dict[str, Any]) -> dict[str, Any]:
+    from throughput import _rounds
+    from workloads import SERVICE, three_tasks_and_timer
+
+    from eventual.history import TaskSucceeded, TimerFired
+    from eventual_engine import LocalRuntime
+
+    settings: dict[str, object] = {"dsn": cfg["dsn"]}
+    async with LocalRuntime(SERVICE, backend="postgres", settings=settings) as rt:
+        handle = await rt.start(three_tasks_and_timer, 0)
+        if await handle.result() != 3:
+            raise AssertionError("wrong result")
+        kinds = Counter(type(event).__name__ for event in await handle.history())
+        if kinds[TaskSucceeded.__name__] != 3 or kinds[TimerFired.__name__] != 1:
+            raise AssertionError(f"unexpected history: {dict(kinds)}")
+
+        async def run_one(x: int) -> int:
+            started = await rt.start(three_tasks_and_timer, x)
+            return int(await started.result())
+
+        return {"recorded": dict(kinds), "seconds": await _rounds(run_one, cfg)}
+
+
+async def _dbos(cfg: dict[str, Any]) -> dict[str, Any]:
+    from dbos import DBOS
+    from throughput import _rounds
+    from workloads import DBOS_SLEEP_SECONDS
+
+    DBOS(
+        config={
+            "name": "eventual-bench",
+            "system_database_url": cfg["dsn"],
+            "log_level": "WARNING",
+        }
+    )
+
+    @DBOS.step()
+    async def dbos_add_one(x: int) -> int:
+        return x + 1
+
+    @DBOS.workflow()
+    async def dbos_three_steps_and_sleep(x: int) -> int:
+        x = await dbos_add_one(x)
+        x = await dbos_add_one(x)
+        await DBOS.sleep_async(DBOS_SLEEP_SECONDS)  # 0 s would record nothing
+        return await dbos_add_one(x)
+
+    DBOS.launch()
+    try:
+        handle: Any = await DBOS.start_workflow_async(dbos_three_steps_and_sleep, 0)
+        if await handle.get_result() != 3:
+            raise AssertionError("wrong result")
+        steps = await DBOS.list_workflow_steps_async(handle.get_workflow_id())
+        if len(steps) != 4:
+            raise AssertionError(f"unexpected DBOS steps: {steps}")
+
+        async def run_one(x: int) -> int:
+            started: Any = await DBOS.start_workflow_async(dbos_three_steps_and_sleep, x)
+            return int(await started.get_result())
+
+        recorded = Counter(str(step["function_name"]) for step in steps)
+        return {"recorded": dict(recorded), "seconds": await _rounds(run_one, cfg)}
+    finally:
+        DBOS.destroy(destroy_registry=True)
+
+
+async def _measure_worker(cfg: dict[str, Any]) -> dict[str, Any]:
+    result = await (_ours(cfg) if cfg["system"] == "ours" else _dbos(cfg))
+    rates = [cfg["n"] / s for s in result["seconds"]]
+    return {**cfg, **result, "per_second": rates, "median_per_second": statistics.median(rates)}
+
+
+# --- scale-out: worker processes serving one database -----------------------------------------
+
+
+async def _serve(cfg: dict[str, Any]) -> None:
+    from workloads import SERVICE
+
+    from eventual_engine import LocalRuntime
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    settings: dict[str, object] = {"dsn": cfg["dsn"]}
+    async with LocalRuntime(SERVICE, backend="postgres", settings=settings):
+        print(READY, flush=True)
+        await stop.wait()
+
+
+async def _drive(dsn: str, n: int) -> float:
+    """Start ``n`` executions from a client that runs no work; return seconds until all ended."""
+    from workloads import SERVICE
+
+    from eventual import ExecutionStatus
+    from eventual_engine import BackendClient
+    from eventual_postgres import PostgresBackend
+
+    backend = await PostgresBackend(dsn, pool_size=20).open()
+    try:
+        client = BackendClient(SERVICE, backend, poll_interval=0.02)
+        started = time.perf_counter()
+        ids = await asyncio.gather(
+            *(client.start_execution("three_tasks_and_timer", x, f"x{x}") for x in range(n))
+        )
+        records = await asyncio.gather(*(client.wait(id_) for id_ in ids))
+        seconds = time.perf_counter() - started
+        if any(r.status != ExecutionStatus.SUCCEEDED for r in records):
+            raise AssertionError("an execution did not succeed")
+        return seconds
+    finally:
+        await backend.close()
+
+
+def _scale(server_dsn: str, workers: int, n: int) -> dict[str, Any]:
+    dsn = asyncio.run(_create_database(server_dsn, f"scale_{workers}"))
+    cfg = json.dumps({"dsn": dsn})
+    processes = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--serve", cfg], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(workers)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != READY:
+                raise RuntimeError("a worker process did not start")
+        seconds = asyncio.run(_drive(dsn, n))
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=60)
+            if process.stdout is not None:
+                process.stdout.close()
+    return {"workers": workers, "n": n, "seconds": seconds, "per_second": n / seconds}
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    return {name: metadata.version(name) for name in ("dbos", "psycopg", "eventual-postgres")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "postgres.json")
+    args = parser.parse_args()
+    if args.worker is not None:
+        from throughput import RESULT_PREFIX
+
+        result = asyncio.run(_measure_worker(json.loads(args.worker)))
+        print(RESULT_PREFIX + json.dumps(result), flush=True)
+        return
+    if args.serve is not None:
+        asyncio.run(_serve(json.loads(args.serve)))
+        return
+
+    from throughput import run_worker
+
+    from eventual_postgres import TemporaryServer
+
+    # (executions per round, rounds, warm-up executions) per mode; executions for scale-out.
+    rounds = (
+        {"sequential": (20, 1, 2), "concurrent": (200, 1, 0)}
+        if args.quick
+        else {"sequential": (200, 3, 20), "concurrent": (1_000, 3, 100)}
+    )
+    scale_n = 200 if args.quick else 1_000
+    results: dict[str, Any] = {"versions": _versions(), "cpus": os.cpu_count(), "pairs": []}
+    with TemporaryServer(durable=True, max_connections=300) as server:
+        for mode in ("sequential", "concurrent"):
+            n, reps, warmup = rounds[mode]
+            pair: dict[str, Any] = {"mode": mode}
+            for system in ("dbos", "ours"):
+                dsn = asyncio.run(_create_database(server.dsn(), f"{system}_{mode}"))
+                cfg = {
+                    "system": system,
+                    "mode": mode,
+                    "dsn": dsn,
+                    "n": n,
+                    "reps": reps,
+                    "warmup": warmup,
+                    "concurrency": 100 if mode == "concurrent" else 1,
+                }
+                pair[system] = run_worker(Path(__file__), cfg, timeout=1800)
+            ratio = pair["ours"]["median_per_second"] / pair["dbos"]["median_per_second"]
+            pair["ratio"] = ratio
+            results["pairs"].append(pair)
+            print(
+                f"{mode:>10}: eventual {pair['ours']['median_per_second']:8.1f}/s  "
+                f"DBOS {pair['dbos']['median_per_second']:8.1f}/s  ratio {ratio:5.2f}x",
+                flush=True,
+            )
+        results["scale"] = []
+        for workers in (1, 2, 4):
+            row = _scale(server.dsn(), workers, scale_n)
+            results["scale"].append(row)
+            print(f"{workers} worker(s): {row['per_second']:8.1f} executions/s", flush=True)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2))
+    print(f"results in {args.output}")
+
+
+if __name__ == "__main__":
+    main()
