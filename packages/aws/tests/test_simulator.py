@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from eventual import ExecutionStatus
+from eventual import ExecutionStatus, RuntimeNotAvailable
 from eventual_aws import Simulator
 from eventual_engine import SystemClock
 
@@ -120,6 +121,22 @@ async def test_a_workflow_with_tasks_timer_signal_and_event_completes(simulate: 
             await asyncio.sleep(0.1)
         assert shop.audited == ["flow 3"]
         assert sim.requests["dynamodb.TransactWriteItems"] > 0
+
+
+async def test_an_open_simulator_serves_tasks_that_inherit_no_context(simulate: Open) -> None:
+    """A request handler's task, with no client in its context, starts workflows on it."""
+    async with simulate() as sim:
+        shop = _module(sim)
+
+        async def handler() -> str:
+            handle = await shop.fan_out.start(4, name="fresh")
+            return str(handle.id)
+
+        started = await asyncio.create_task(handler(), context=contextvars.Context())
+        assert started == "fan_out/fresh"
+        assert await asyncio.wait_for(sim.execution(started).result(), 60) == 12
+    with pytest.raises(RuntimeNotAvailable):
+        await asyncio.create_task(shop.fan_out.start(1), context=contextvars.Context())
 
 
 async def test_a_task_result_of_one_megabyte_round_trips(simulate: Open) -> None:

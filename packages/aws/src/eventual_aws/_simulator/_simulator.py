@@ -20,7 +20,7 @@ import httpx
 from eventual import Command, EventualError, ExecutionHandle, HttpError, Service, Workflow
 from eventual.codec import decode, encode
 from eventual.plugins import EventualConfig
-from eventual.spi import reset_client, set_client
+from eventual.spi import DefaultClient, add_default_client, reset_client, set_client
 from eventual_engine import BackendClient, SystemClock
 
 from .._backend import AwsBackend, AwsBackendConfig
@@ -103,6 +103,7 @@ class Simulator:
         self._mappings: list[EventSourceMapping] = []
         self._schedules: SchedulePoller | None = None
         self._token: Any = None
+        self._default: DefaultClient | None = None
         self.environments: dict[str, dict[str, str]] = {}
 
     # -- lifecycle ---------------------------------------------------------------
@@ -179,6 +180,9 @@ class Simulator:
             )
         self._pollers.append(asyncio.create_task(self._schedules.run(), name="simulator schedules"))
         self._token = set_client(self._client)
+        # Like an open LocalRuntime, the simulator serves code that runs in other
+        # tasks (a web app's request handlers) or threads with no client of its own.
+        self._default = add_default_client(self._client)
 
     def _environment(self, function: FunctionPlan) -> dict[str, str]:
         assert self.endpoint_url is not None
@@ -220,6 +224,9 @@ class Simulator:
         await self._close()
 
     async def _close(self) -> None:
+        if self._default is not None:
+            self._default.dispose()
+            self._default = None
         if self._token is not None:
             reset_client(self._token)
             self._token = None
