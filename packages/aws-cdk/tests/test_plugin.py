@@ -1,4 +1,4 @@
-"""The ``aws-cdk`` deploy target and ``eventual synth``, contributed by the plugin."""
+"""The ``aws-cdk`` deploy target, and ``eventual synth --target aws-cdk`` writing an assembly."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from eventual.plugins import DeployTarget, Plugins, get_plugin_manager, hookimpl
+from eventual.plugins import Plugins, get_plugin_manager
 
 if TYPE_CHECKING:
     from click.testing import Result
@@ -37,18 +37,6 @@ def test_aws_cdk_is_a_deploy_target() -> None:
     assert "cdk" in target.description
 
 
-def test_synth_without_a_known_target_names_the_ones_there_are(
-    monkeypatch: pytest.MonkeyPatch, orders_src: Path
-) -> None:
-    """``eventual synth --target helm`` fails with a message listing the targets."""
-    monkeypatch.chdir(orders_src.parent)
-    result: Result = click_testing.CliRunner().invoke(
-        eventual_cli.cli, ["synth", "--target", "helm"], prog_name="eventual"
-    )
-    assert result.exit_code == 1
-    assert "aws-cdk" in result.output
-
-
 def test_eventual_synth_writes_a_cloud_assembly(
     monkeypatch: pytest.MonkeyPatch, orders_src: Path, bundle_cache: Path, tmp_path: Path
 ) -> None:
@@ -71,38 +59,3 @@ def test_eventual_synth_writes_a_cloud_assembly(
     }
     assert "shop-orchestrator" in names
     assert "ApiUrl" in template["Outputs"]
-
-
-class _FilesTarget:
-    """A plugin whose deploy target returns files, as a Pulumi program does."""
-
-    @staticmethod
-    @hookimpl
-    def eventual_deploy_targets() -> list[DeployTarget]:
-        return [
-            DeployTarget(
-                name="files",
-                description="writes one file",
-                synthesize=lambda service, settings: {"main.txt": f"deploy {service}"},
-            )
-        ]
-
-
-def test_synth_writes_the_files_a_target_returns(
-    monkeypatch: pytest.MonkeyPatch, orders_src: Path, tmp_path: Path
-) -> None:
-    """A target returning file contents gets them written under -o DIR."""
-    monkeypatch.chdir(orders_src.parent)
-    real = get_plugin_manager
-
-    def with_files_target(**kwargs: Any) -> Any:
-        return real(plugins=[_FilesTarget()])
-
-    monkeypatch.setattr("eventual_aws_cdk._cli.get_plugin_manager", with_files_target)
-    result: Result = click_testing.CliRunner().invoke(
-        eventual_cli.cli,
-        ["synth", "--target", "files", "-o", str(tmp_path / "out")],
-        prog_name="eventual",
-    )
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "out" / "main.txt").read_text() == "deploy orders.service"

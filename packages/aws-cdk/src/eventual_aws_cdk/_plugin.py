@@ -1,9 +1,8 @@
 """eventual-aws-cdk's plugin, registered through the ``eventual`` entry-point group.
 
-It contributes the ``aws-cdk`` deploy target and ``eventual synth``. Loading the
-plugin imports neither aws-cdk-lib (seconds of jsii start-up) nor click: the
-target imports the CDK when it synthesizes, and the command is built only when
-the CLI asks for commands.
+It contributes the ``aws-cdk`` deploy target, which ``eventual synth`` (from
+eventual-aws's plugin) offers. Loading the plugin does not import aws-cdk-lib
+(seconds of jsii start-up): the target imports the CDK when it synthesizes.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from eventual.plugins import DeployTarget, hookimpl
 
-__all__ = ["eventual_cli_commands", "eventual_deploy_targets"]
+__all__ = ["eventual_deploy_targets"]
 
 
 def _synthesize(service: object, settings: Mapping[str, object]) -> object:
@@ -31,11 +30,3 @@ def eventual_deploy_targets() -> Sequence[DeployTarget]:
             synthesize=_synthesize,
         )
     ]
-
-
-@hookimpl
-def eventual_cli_commands() -> Sequence[object]:
-    """Contribute ``eventual synth``."""
-    from ._cli import synth_command
-
-    return [synth_command]

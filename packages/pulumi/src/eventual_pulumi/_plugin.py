@@ -1,13 +1,20 @@
 """eventual-pulumi's plugin: the ``pulumi`` deploy target, registered through ``eventual``.
 
-Synthesizing a Pulumi program needs the Pulumi engine, so the target's artifact
-is the program itself: the files of a Pulumi project that deploys the service
-with :class:`eventual_pulumi.Service`, ready for ``pulumi up``.
+Deploying a Pulumi program needs the Pulumi engine and a stack, so the target's
+artifact is the program itself, written offline by ``eventual synth --target
+pulumi [-o DIR]``: the files of a Pulumi project that deploys the service with
+:class:`eventual_pulumi.Service` (``pulumi up`` in that folder), and the
+service's plan (``plan.json``), which lists every resource the component will
+create, by the names it will give them.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
 
 from eventual.plugins import DeployTarget, hookimpl
 
@@ -18,19 +25,42 @@ def project_files(service: object, settings: Mapping[str, object]) -> dict[str, 
     """Return the files of a Pulumi project deploying ``service``, by file name.
 
     Args:
-        service: A dotted module path, or anything with a ``module`` attribute
-            naming one (an ``eventual.Service``).
+        service: A dotted module path, a module or an ``eventual.Service``
+            loaded from a module.
         settings: ``name`` (the project's and component's name, default: the
-            module's top-level package) and ``source_dir`` (default ``"."``).
+            module's top-level package), ``source_dir`` (default ``"."``),
+            ``outdir`` (where the files go, default ``pulumi``: a ``source_dir``
+            is written relative to it), ``prefix`` and ``event_bus`` (passed
+            to the component).
 
     Raises:
         ValueError: The service names no module.
+        eventual_aws.PlanError: The service cannot be planned.
     """
-    module = service if isinstance(service, str) else getattr(service, "module", None)
+    from eventual_aws import plan
+
+    if isinstance(service, ModuleType):
+        module: object = service.__name__
+    else:
+        module = service if isinstance(service, str) else getattr(service, "module", None)
     if not isinstance(module, str) or not module:
         raise ValueError(f"the pulumi target needs a service loaded from a module, not {service!r}")
     name = str(settings.get("name") or module.split(".", 1)[0])
-    source_dir = str(settings.get("source_dir") or ".")
+    outdir = Path(str(settings.get("outdir") or "pulumi"))
+    source_dir = Path(str(settings.get("source_dir") or "."))
+    if source_dir.is_absolute():
+        source_dir = Path(os.path.relpath(source_dir, outdir.resolve()))
+    options = {
+        key: str(value)
+        for key in ("prefix", "event_bus")
+        if (value := settings.get(key)) is not None
+    }
+    arguments = "".join(f", {key}={value!r}" for key, value in options.items())
+    service_plan = plan(
+        service if isinstance(service, str | ModuleType) else module,
+        prefix=options.get("prefix"),
+        event_bus=options.get("event_bus"),
+    )
     return {
         "Pulumi.yaml": (
             f"name: {name}\n"
@@ -42,12 +72,16 @@ def project_files(service: object, settings: Mapping[str, object]) -> dict[str, 
         ),
         "__main__.py": (
             f'"""Deploy {module} with eventual_pulumi.Service."""\n\n'
+            "from pathlib import Path\n\n"
             "import pulumi\n\n"
             "from eventual_pulumi import Service\n\n"
-            f"service = Service({name!r}, service={module!r}, source_dir={source_dir!r})\n"
+            "# The folder the service imports from, relative to this program.\n"
+            f"SOURCE_DIR = Path(__file__).resolve().parent / {source_dir.as_posix()!r}\n\n"
+            f"service = Service({name!r}, service={module!r}, source_dir=SOURCE_DIR{arguments})\n"
             'pulumi.export("api_url", service.api_url)\n'
         ),
         "requirements.txt": "eventual-pulumi\n",
+        "plan.json": json.dumps(service_plan.to_json(), indent=2, sort_keys=True) + "\n",
     }
 
 
@@ -57,7 +91,7 @@ def eventual_deploy_targets() -> Sequence[DeployTarget]:
     return [
         DeployTarget(
             name="pulumi",
-            description="a Pulumi program (Python) with eventual_pulumi.Service",
+            description="a Pulumi project (Python) with eventual_pulumi.Service, and its plan",
             synthesize=project_files,
         )
     ]

@@ -1,9 +1,13 @@
 """``eventual synth``: turn the project's service into a deploy target's artifact.
 
-Contributed to the ``eventual`` command line by eventual-aws-cdk's plugin, so the
-CLI does not depend on the CDK. The command serves every deploy target that
-plugins offer (``--target``), not only ``aws-cdk``. Importing this module
-imports click, which the CLI provides.
+Contributed to the ``eventual`` command line by eventual-aws's plugin, so the
+CLI depends on no renderer and no renderer repeats the command: each renderer
+only registers a deploy target (``eventual_deploy_targets``: ``aws-cdk``,
+``pulumi``, ...) and ``--target`` picks one. The command loads the project's
+configuration, puts the service's source folder on ``sys.path`` and hands the
+target its settings; a target returning files (file name to text) has them
+written under ``-o DIR``. Importing this module imports click, which the CLI
+provides.
 """
 
 from __future__ import annotations
@@ -16,9 +20,8 @@ import click
 
 from eventual import EventualError
 from eventual.plugins import Plugins, get_plugin_manager, load_config
-from eventual_aws import BundleError
 
-from ._target import default_source_dir
+from .._bundle import BundleError
 
 __all__ = ["synth_command"]
 
@@ -32,7 +35,7 @@ __all__ = ["synth_command"]
     metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write the artifact (aws-cdk: the cloud assembly, default cdk.out; "
-    "a target that returns files: default a folder named after it).",
+    "a target that returns files, such as pulumi: default a folder named after it).",
 )
 @click.option("--service", metavar="MODULE", help="The service module (default: [tool.eventual]).")
 @click.option(
@@ -55,7 +58,7 @@ def synth_command(
     event_bus: str | None,
     offline: bool,
 ) -> None:
-    """Synthesize the service for a deploy target (aws-cdk: a cloud assembly for `cdk deploy`)."""
+    """Synthesize the service for a deploy target (aws-cdk: a cloud assembly; pulumi: a project)."""
     plugins = Plugins(get_plugin_manager())
     config = load_config(overrides={"service": service}, plugins=plugins)
     if config.service is None:
@@ -89,9 +92,15 @@ def synth_command(
     if isinstance(artifact, Mapping):
         # A target that returns files (a Pulumi program, say) has them written out.
         folder = outdir or Path(target)
+        folder.mkdir(parents=True, exist_ok=True)
         for name, text in artifact.items():
             path = folder / str(name)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(str(text))
         artifact = folder
     click.echo(f"{target}: {config.service} synthesized to {artifact}")
+
+
+def default_source_dir(project: Path) -> Path:
+    """Return the folder a project's service imports from: ``src`` when it has one."""
+    return project / "src" if (project / "src").is_dir() else project

@@ -1,0 +1,1 @@
+"""``eventual synth``, shared by every deploy target (``aws-cdk``, ``pulumi``, ``sst``)."""
