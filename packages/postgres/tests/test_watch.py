@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import time
 
+import psycopg
+
 from eventual import ExecutionStatus, Service, task, workflow
 from eventual_engine import BackendClient, Engine, EngineOptions
+from eventual_engine.conformance._support import signal
 from eventual_postgres import PostgresBackend
 
 
@@ -49,3 +52,29 @@ async def test_an_execution_started_elsewhere_runs_long_before_the_next_poll(
             await serving
         await worker.close()
         await other.close()
+
+
+async def test_a_listener_whose_connection_is_killed_reconnects_and_wakes_every_loop(
+    postgres_dsn: str, schema: str
+) -> None:
+    """After the server drops the listening connection, the listener reconnects and hears again."""
+    backend = await PostgresBackend(postgres_dsn, schema=schema).open()
+    woken: asyncio.Queue[str] = asyncio.Queue()
+    watching = asyncio.create_task(backend.watch(woken.put_nowait))
+    try:
+        first = {await asyncio.wait_for(woken.get(), 10) for _ in range(4)}
+        assert first == {"orchestrator", "tasks", "timers", "events"}
+        async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as admin:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query = 'LISTEN eventual'"
+            )
+        again = {await asyncio.wait_for(woken.get(), 10) for _ in range(4)}
+        assert again == first  # reconnected: every loop is told to look once
+        await backend.queue.enqueue([signal("wf/none", "s")])
+        assert await asyncio.wait_for(woken.get(), 10) == "orchestrator"
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+        await backend.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Final
 
 import psycopg
@@ -54,14 +54,39 @@ async def listen(
         try:
             await conn.execute(f"LISTEN {CHANNEL}")
             _call(wake, known)
-            async for notice in conn.notifies():
-                if notice.payload.startswith(prefix):
-                    _call(wake, (notice.payload[len(prefix) :],))
+            async for payload in _notifications(conn):
+                if payload.startswith(prefix):
+                    _call(wake, (payload[len(prefix) :],))
         except psycopg.OperationalError:
             log.warning("eventual lost its listening connection on %s", schema, exc_info=True)
             await asyncio.sleep(retry_after)
         finally:
             await conn.close()
+
+
+async def _notifications(conn: psycopg.AsyncConnection[object]) -> AsyncIterator[str]:
+    """Yield the payload of each notification the connection receives, until it breaks.
+
+    Waits on the socket itself rather than in ``conn.notifies()``: cancelling a
+    wait there makes psycopg cancel a query that does not exist and log a
+    warning on every clean shutdown.
+
+    Raises:
+        psycopg.OperationalError: The connection was lost.
+    """
+    loop = asyncio.get_running_loop()
+    readable = asyncio.Event()
+    socket = conn.pgconn.socket
+    loop.add_reader(socket, readable.set)
+    try:
+        while True:
+            await readable.wait()
+            readable.clear()
+            conn.pgconn.consume_input()
+            while (notice := conn.pgconn.notifies()) is not None:
+                yield notice.extra.decode("utf-8", errors="replace")
+    finally:
+        loop.remove_reader(socket)
 
 
 def _call(wake: Callable[[str], None], loops: Iterable[str]) -> None:
