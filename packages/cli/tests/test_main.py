@@ -75,6 +75,7 @@ def test_builtin_commands_without_autoload(monkeypatch: pytest.MonkeyPatch) -> N
         "history",
         "local",
         "logs",
+        "new",
         "publish",
         "replay",
         "signal",

@@ -14,5 +14,6 @@ def eventual_cli_commands() -> Sequence[object]:
     """Return the built-in commands."""
     from ._commands import COMMANDS
     from ._local import local
+    from ._new import new
 
-    return [local, *COMMANDS]
+    return [local, new, *COMMANDS]
