@@ -23,6 +23,11 @@ from pathlib import Path
 import pytest
 
 from eventual import ExecutionStatus, Service
+
+# The workers are the `eventual` command; an install of eventual-postgres alone
+# (nox's isolated session) has no eventual-cli to start them with.
+pytest.importorskip("eventual_cli", reason="the worker processes are eventual-cli's command")
+
 from eventual_engine import BackendClient
 from eventual_postgres import PostgresBackend
 
