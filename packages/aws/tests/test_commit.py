@@ -8,6 +8,7 @@ import pytest
 
 from eventual.history import ExecutionRecord, TaskScheduled
 from eventual.spi import Conflict, InboundBatch, StepCommit
+from eventual_aws import plan
 from eventual_aws._backend import AwsBackend
 from eventual_engine.conformance._support import (
     LONG,
@@ -62,6 +63,27 @@ async def test_a_step_lost_to_a_conflict_writes_nothing_even_when_split(
         await backend.executions.commit(wide(batch, record, 0))
     assert await backend.executions.history(record.id) == [started_of(record)]
     assert await backend.tasks.pending() == 0
+
+
+async def test_the_remainder_of_a_split_step_is_kept_where_the_bucket_expires_objects(
+    backend: AwsBackend,
+) -> None:
+    """A split step's remainder, applied or orphaned by a conflict, is under the expiring prefix."""
+    (rule,) = plan("orders.service").bucket.expirations
+    clients = backend._store.clients
+
+    async def keys() -> set[str]:
+        listed = await clients.call(clients.s3.list_objects_v2, Bucket=backend.config.bucket)
+        return {o["Key"] for o in listed.get("Contents", [])}
+
+    before = await keys()
+    record, batch = await started_and_claimed(backend)
+    with pytest.raises(Conflict):
+        await backend.executions.commit(wide(batch, record, 0))  # its remainder is orphaned
+    await backend.executions.commit(wide(batch, record, 1))
+    added = await keys() - before
+    assert len(added) == 2
+    assert all(key.startswith(rule.prefix) for key in added)
 
 
 async def test_a_split_step_cut_short_is_finished_by_the_next_reader(

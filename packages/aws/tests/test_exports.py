@@ -14,6 +14,7 @@ def test_all_is_pinned_and_sorted() -> None:
         "BundleOptions",
         "EventBusPlan",
         "EventSourcePlan",
+        "ExpirationPlan",
         "FunctionKind",
         "FunctionPlan",
         "HttpApiPlan",

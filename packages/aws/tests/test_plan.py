@@ -151,6 +151,16 @@ def test_a_subscription_has_a_rule_to_its_queue() -> None:
     assert p.queue(rule.target).senders == (rule.id,)
 
 
+def test_split_step_remainders_expire_after_every_doorbell_that_could_apply_them() -> None:
+    """Only ``steps/`` expires, and later than any queue keeps the doorbell that applies it."""
+    p = plan("orders.service")
+    [rule] = p.bucket.expirations
+    assert (rule.id, rule.prefix) == ("steps", "steps/")
+    queued = max(q.retention_s for q in p.queues if q.redrive is not None)
+    dead = max(q.retention_s for q in p.queues if q.redrive is None)
+    assert rule.days * 24 * 3600 > queued + dead
+
+
 def test_an_existing_event_bus_is_named_not_created() -> None:
     """event_bus= marks the bus as existing, under that name; by default the service has its own."""
     assert plan("orders.service").event_bus.existing is False

@@ -109,7 +109,7 @@ def aws(endpoint: str, session: boto3.Session) -> Callable[[str], Any]:
 async def test_provisioning_creates_every_resource_of_the_plan(
     simulator: Open, aws: Callable[[str], Any]
 ) -> None:
-    """Table (indexes, TTL), bucket, queues with redrive, bus, rule, group and role all exist."""
+    """Table (indexes, TTL), bucket (lifecycle), queues, bus, rule, group and role all exist."""
     async with simulator() as sim:
         values = sim.provisioned.values
         table = aws("dynamodb").describe_table(TableName=values["table.name"])["Table"]
@@ -117,6 +117,11 @@ async def test_provisioning_creates_every_resource_of_the_plan(
         ttl = aws("dynamodb").describe_time_to_live(TableName=values["table.name"])
         assert ttl["TimeToLiveDescription"]["AttributeName"] == "ttl"
         aws("s3").head_bucket(Bucket=values["bucket.name"])
+        lifecycle = aws("s3").get_bucket_lifecycle_configuration(Bucket=values["bucket.name"])
+        assert [
+            (r["ID"], r["Filter"]["Prefix"], r["Status"], r["Expiration"]["Days"])
+            for r in lifecycle["Rules"]
+        ] == [(e.id, e.prefix, "Enabled", e.days) for e in sim.plan.bucket.expirations]
         sqs = aws("sqs")
         for queue in sim.plan.queues:
             attributes = sqs.get_queue_attributes(

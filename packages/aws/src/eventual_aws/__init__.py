@@ -10,6 +10,7 @@ from ._plan import PLAN_VERSION as PLAN_VERSION
 from ._plan import BucketPlan as BucketPlan
 from ._plan import EventBusPlan as EventBusPlan
 from ._plan import EventSourcePlan as EventSourcePlan
+from ._plan import ExpirationPlan as ExpirationPlan
 from ._plan import FunctionKind as FunctionKind
 from ._plan import FunctionPlan as FunctionPlan
 from ._plan import HttpApiPlan as HttpApiPlan
@@ -38,6 +39,7 @@ __all__ = [
     "BundleOptions",
     "EventBusPlan",
     "EventSourcePlan",
+    "ExpirationPlan",
     "FunctionKind",
     "FunctionPlan",
     "HttpApiPlan",

@@ -15,7 +15,8 @@ name is removed. A reader that finds ``rest`` (a claim, a history read) writes
 the remainder itself, and every later commit is conditional on ``rest`` being
 gone, so a crash in between delays the step's effects but never loses them.
 The S3 object stays (functions may read and write objects, not delete them);
-it is small, rare, and a lifecycle rule on ``steps/`` may expire it.
+it is small, rare, and the plan's lifecycle rule expires ``steps/`` after every
+doorbell that could still apply it is gone (docs/aws.md, "Orphans").
 """
 
 from __future__ import annotations

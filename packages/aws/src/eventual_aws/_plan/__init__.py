@@ -11,6 +11,7 @@ from ._names import PlanError as PlanError
 from ._references import Reference as Reference
 from ._resources import BucketPlan as BucketPlan
 from ._resources import EventBusPlan as EventBusPlan
+from ._resources import ExpirationPlan as ExpirationPlan
 from ._resources import HttpApiPlan as HttpApiPlan
 from ._resources import LogGroupPlan as LogGroupPlan
 from ._resources import QueuePlan as QueuePlan
@@ -29,6 +30,7 @@ __all__ = [
     "BucketPlan",
     "EventBusPlan",
     "EventSourcePlan",
+    "ExpirationPlan",
     "FunctionKind",
     "FunctionPlan",
     "HttpApiPlan",

@@ -25,6 +25,7 @@ from ._patterns import rule_pattern
 from ._resources import (
     BucketPlan,
     EventBusPlan,
+    ExpirationPlan,
     HttpApiPlan,
     LogGroupPlan,
     QueuePlan,
@@ -59,6 +60,9 @@ letter keeps its first enqueue time, so it must outlive its source's retention).
 MAX_RECEIVE_COUNT: Final = 5
 """Receives before a doorbell goes to its dead-letter queue (a handler failing again and again)."""
 LOG_RETENTION_DAYS: Final = 30
+STEP_REMAINDER_DAYS: Final = (RETENTION_S + DEAD_LETTER_RETENTION_S) // (24 * 3600) + 1
+"""How long the remainder of a split step is kept: past the last doorbell that could apply it
+(kept in its queue, then in the dead-letter queue, then in the queue again after a redrive)."""
 
 # (memory in MB, timeout in seconds) of each kind when the definition sets neither.
 DEFAULTS: Final[dict[FunctionKind, tuple[int, int]]] = {
@@ -374,7 +378,19 @@ class _Builder:
             module=self.module,
             prefix=self.prefix,
             table=TABLE,
-            bucket=BucketPlan(),
+            bucket=BucketPlan(
+                expirations=(
+                    ExpirationPlan(
+                        id="steps",
+                        prefix="steps/",
+                        days=STEP_REMAINDER_DAYS,
+                        purpose=(
+                            "remainders of steps split over several transactions, applied "
+                            "by the step or by the next claim of its execution"
+                        ),
+                    ),
+                )
+            ),
             queues=tuple(self.queues),
             event_bus=self.bus(),
             rules=tuple(rules),

@@ -14,6 +14,7 @@ import attrs
 
 __all__ = [
     "BucketPlan",
+    "ExpirationPlan",
     "EventBusPlan",
     "HttpApiPlan",
     "LogGroupPlan",
@@ -78,6 +79,23 @@ class TablePlan:
 
 
 @attrs.frozen(kw_only=True)
+class ExpirationPlan:
+    """A bucket lifecycle rule: objects under ``prefix`` expire ``days`` after they were written.
+
+    Attributes:
+        id: The rule's id (``steps``).
+        prefix: The key prefix it applies to.
+        days: Days after creation at which S3 deletes an object.
+        purpose: One line saying why objects there may go.
+    """
+
+    id: str
+    prefix: str
+    days: int
+    purpose: str
+
+
+@attrs.frozen(kw_only=True)
 class BucketPlan:
     """The S3 bucket for payloads, results and history events stored by reference.
 
@@ -87,6 +105,8 @@ class BucketPlan:
         encryption: ``S3_MANAGED`` (SSE-S3).
         enforce_ssl: A bucket policy refuses requests not made over TLS.
         versioned: Object versioning (off: objects are written once).
+        expirations: Lifecycle rules expiring objects that are only needed for
+            a while (the remainders of split steps, under ``steps/``).
     """
 
     id: str = "bucket"
@@ -94,6 +114,7 @@ class BucketPlan:
     encryption: Literal["S3_MANAGED"] = "S3_MANAGED"
     enforce_ssl: bool = True
     versioned: bool = False
+    expirations: tuple[ExpirationPlan, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

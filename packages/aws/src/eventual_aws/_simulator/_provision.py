@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from .._backend._backend import table_definition
 from .._backend._clients import Clients
-from .._plan import QueuePlan, ServicePlan
+from .._plan import BucketPlan, QueuePlan, ServicePlan
 from .._plan._references import PSEUDO_RESOURCE
 
 __all__ = ["Provisioned", "provision"]
@@ -84,7 +84,7 @@ async def provision(
         "table.name": table,
         "table.arn": f"arn:aws:dynamodb:{region}:{account}:table/{table}",
     }
-    await _bucket(clients, bucket, region)
+    await _bucket(clients, bucket, region, plan.bucket)
     values |= {"bucket.name": bucket, "bucket.arn": f"arn:aws:s3:::{bucket}"}
     # Dead-letter queues first: a queue's redrive policy names its dead-letter queue's ARN.
     ordered = sorted(plan.queues, key=lambda queue: queue.redrive is not None)
@@ -166,7 +166,7 @@ async def _ttl_enabled(clients: Clients, name: str) -> bool:
     return status in ("ENABLED", "ENABLING")
 
 
-async def _bucket(clients: Clients, name: str, region: str) -> None:
+async def _bucket(clients: Clients, name: str, region: str, bucket: BucketPlan) -> None:
     s3 = clients.s3
     options: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
@@ -193,6 +193,22 @@ async def _bucket(clients: Clients, name: str, region: str) -> None:
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
     )
+    if bucket.expirations:
+        await clients.call(
+            s3.put_bucket_lifecycle_configuration,
+            Bucket=name,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": rule.id,
+                        "Filter": {"Prefix": rule.prefix},
+                        "Status": "Enabled",
+                        "Expiration": {"Days": rule.days},
+                    }
+                    for rule in bucket.expirations
+                ]
+            },
+        )
 
 
 def _queue_attributes(queue: QueuePlan, values: Mapping[str, str]) -> dict[str, str]:
