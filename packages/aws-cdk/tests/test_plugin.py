@@ -15,9 +15,6 @@ from eventual.plugins import Plugins, get_plugin_manager
 if TYPE_CHECKING:
     from click.testing import Result
 
-click_testing = pytest.importorskip("click.testing")
-eventual_cli = pytest.importorskip("eventual_cli")
-
 
 def test_loading_the_plugin_imports_neither_the_cdk_nor_click() -> None:
     """Finding the plugin costs no jsii start-up: aws_cdk and click load only when used."""
@@ -41,6 +38,8 @@ def test_eventual_synth_writes_a_cloud_assembly(
     monkeypatch: pytest.MonkeyPatch, orders_src: Path, bundle_cache: Path, tmp_path: Path
 ) -> None:
     """``eventual synth --target aws-cdk -o DIR`` in a project writes a deployable assembly."""
+    click_testing = pytest.importorskip("click.testing")
+    eventual_cli = pytest.importorskip("eventual_cli")
     monkeypatch.chdir(orders_src.parent)
     monkeypatch.setenv("EVENTUAL_BUNDLE_CACHE", str(bundle_cache))
     outdir = tmp_path / "assembly"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,8 +18,17 @@ from eventual_aws import plan
 if TYPE_CHECKING:
     from click.testing import Result
 
-click_testing = pytest.importorskip("click.testing")
-eventual_cli = pytest.importorskip("eventual_cli")
+
+def test_loading_the_plugin_imports_no_pulumi() -> None:
+    """Finding the plugin, as every ``eventual`` command does, imports neither pulumi nor click."""
+    code = (
+        "import sys, eventual_pulumi._plugin as p; p.eventual_deploy_targets();"
+        "print(sorted(m for m in ('pulumi', 'pulumi_aws', 'click') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_the_pulumi_target_is_registered_by_its_entry_point() -> None:
@@ -48,6 +59,8 @@ def test_eventual_synth_writes_the_project_offline(
     monkeypatch: pytest.MonkeyPatch, orders_src: Path, tmp_path: Path
 ) -> None:
     """``eventual synth --target pulumi -o DIR`` writes a runnable program naming the prefix."""
+    click_testing = pytest.importorskip("click.testing")
+    eventual_cli = pytest.importorskip("eventual_cli")
     monkeypatch.chdir(orders_src.parent)
     outdir = tmp_path / "deploy"
     result: Result = click_testing.CliRunner().invoke(
