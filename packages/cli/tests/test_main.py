@@ -66,6 +66,7 @@ def test_builtin_commands_without_autoload(monkeypatch: pytest.MonkeyPatch) -> N
         "bus",
         "call",
         "cancel",
+        "client",
         "complete-task",
         "dead-letters",
         "execution",

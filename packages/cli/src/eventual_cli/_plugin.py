@@ -12,8 +12,9 @@ __all__ = ["eventual_cli_commands"]
 @hookimpl
 def eventual_cli_commands() -> Sequence[object]:
     """Return the built-in commands."""
+    from ._client import client_group
     from ._commands import COMMANDS
     from ._local import local
     from ._new import new
 
-    return [local, new, *COMMANDS]
+    return [local, new, client_group, *COMMANDS]
