@@ -49,6 +49,10 @@ def test_events_are_described() -> None:
         "signal go received: true"
     )
     assert describe_event({"type": "Future", "seq": 1, "x": 1}) == '{"x":1}'
+    continued = {"type": "WorkflowContinuedAsNew", "input": 2, "run": 1}
+    assert describe_event(continued) == "run 1 continued as new with 2"
+    second = {"type": "WorkflowStarted", "workflow": "billing", "input": 2, "run": 2}
+    assert describe_event(second) == "billing started with 2 (run 2)"
     patch = {"type": "WorkflowPatched", "patch": "email", "after_seq": 2, "deprecated": False}
     assert describe_event(patch) == "took patch email after call #2"
     assert (

@@ -49,6 +49,7 @@ EXPECTED: dict[str, list[str]] = {
         "complete_async",
         "complete_task",
         "condition",
+        "continue_as_new",
         "deprecate_patch",
         "event",
         "execution_info",

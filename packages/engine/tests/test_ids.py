@@ -21,6 +21,7 @@ def test_formats_of_stored_ids_are_pinned() -> None:
     assert _ids.child_outcome_message_id("c/b") == "c/b|outcome"
     assert _ids.clash_message_id("c/b", "wf/a") == "c/b|clash|wf/a"
     assert _ids.sent_signal_message_id("wf/a", 4) == "wf/a|signal|4"
+    assert _ids.carried_signal_id("wf/a", 2, 0) == "wf/a|run|2|signal|0"
     assert _ids.timer_id("wf/a", "timer", 5) == "wf/a|timer|5|0"
     assert _ids.timer_id("wf/a", "workflow_timeout") == "wf/a|workflow_timeout|0|0"
     assert _ids.deadline_timer_ids(_ids.parse_task_token(token)) == [

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from eventual import logger, patched, sleep, task, workflow
+from eventual import continue_as_new, logger, patched, sleep, task, workflow
+from eventual.history import WorkflowStarted
 from eventual_engine import load_service, replay
 from eventual_testing import TestEnvironment
 
@@ -45,6 +46,36 @@ async def test_new_executions_take_the_patch() -> None:
         assert await handle.result() == "emailed to acme"
         history = await handle.history()
     assert replay(load_service(SERVICE), history).patches == ("email-invoices",)
+
+
+# --- continue-as-new -----------------------------------------------------------------
+
+
+@task
+async def send_bill(month: int) -> str:
+    return f"bill {month}"
+
+
+@workflow
+async def billing_loop(month: int) -> str:
+    bill = await send_bill(month)
+    await sleep(timedelta(days=30))
+    if month < 12:
+        continue_as_new(month + 1)
+    return bill
+
+
+async def test_a_year_of_billing_is_twelve_runs_of_one_execution() -> None:
+    """Each month is a run of its own; the execution id and its handle stay the same."""
+    async with TestEnvironment(SERVICE) as env:
+        handle = await env.start(billing_loop, 1)
+        for _ in range(12):
+            await env.advance(timedelta(days=30))
+        assert await handle.result() == "bill 12"
+        history = await handle.history()
+    runs = [e for e in history if isinstance(e, WorkflowStarted)]
+    assert len(runs) == 12
+    assert {e.execution_id for e in runs} == {handle.id}
 
 
 # --- logging -------------------------------------------------------------------------

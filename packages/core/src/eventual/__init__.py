@@ -65,6 +65,7 @@ from ._time import random as random
 from ._time import sleep as sleep
 from ._time import sleep_until as sleep_until
 from ._time import uuid4 as uuid4
+from ._versioning import continue_as_new as continue_as_new
 from ._versioning import deprecate_patch as deprecate_patch
 from ._versioning import patched as patched
 from ._workflow import Workflow as Workflow
@@ -112,6 +113,7 @@ __all__ = [
     "complete_async",
     "complete_task",
     "condition",
+    "continue_as_new",
     "deprecate_patch",
     "event",
     "execution_info",

@@ -44,6 +44,7 @@ __all__ = [
     "TimerScheduled",
     "WorkflowCancelRequested",
     "WorkflowCancelled",
+    "WorkflowContinuedAsNew",
     "WorkflowFailed",
     "WorkflowPatched",
     "WorkflowStarted",
@@ -100,6 +101,11 @@ class WorkflowStarted(HistoryEvent):
     parent_seq: int | None = None
     seed: int = 0
     timeout_at: datetime | None = None
+    run: int = 1
+    """Which run of the execution this starts (``continue_as_new`` starts the next)."""
+    seq_base: int = 0
+    """The run's first call takes ``seq_base + 1``: sequence numbers never repeat
+    across runs, so a late outcome of the previous run's call matches nothing."""
 
 
 @attrs.frozen(kw_only=True)
@@ -117,6 +123,19 @@ class WorkflowFailed(HistoryEvent):
     type: ClassVar[str] = "WorkflowFailed"
     error_type: str
     message: str
+
+
+@attrs.frozen(kw_only=True)
+class WorkflowContinuedAsNew(HistoryEvent):
+    """Run ``run`` ended with ``continue_as_new(input)``; a ``WorkflowStarted`` follows.
+
+    The execution keeps its id: the next run starts right after this event, and
+    only that run is replayed from then on.
+    """
+
+    type: ClassVar[str] = "WorkflowContinuedAsNew"
+    input: Json
+    run: int
 
 
 @attrs.frozen(kw_only=True)
@@ -338,6 +357,7 @@ HISTORY_EVENT_TYPES: Final[dict[str, type[HistoryEvent]]] = {
         WorkflowCancelled,
         WorkflowTimedOut,
         WorkflowPatched,
+        WorkflowContinuedAsNew,
         TaskScheduled,
         TaskSucceeded,
         TaskFailed,
@@ -405,6 +425,8 @@ class ExecutionRecord:
         result: The JSON result when it succeeded.
         error_type: The error's class name when it failed, timed out or was cancelled.
         message: The error's message.
+        run: The current run (1 until ``continue_as_new`` starts another).
+        run_start: Where the current run's ``WorkflowStarted`` is in the history.
     """
 
     id: str
@@ -419,3 +441,5 @@ class ExecutionRecord:
     result: Json = None
     error_type: str | None = None
     message: str | None = None
+    run: int = 1
+    run_start: int = 0

@@ -21,7 +21,7 @@ import contextlib
 import contextvars
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, runtime_checkable
 
 from ._defaults import default_client, for_this_loop
 from ._errors import RuntimeNotAvailable
@@ -121,6 +121,9 @@ class WorkflowRuntime(Protocol):
 
     def is_replaying(self) -> bool:
         """Tell whether the code is re-running steps its history already records."""
+
+    def continue_as_new(self, input: Any) -> NoReturn:
+        """End this run; the execution continues with ``input`` (of the workflow's type)."""
 
     def log_tags(self) -> dict[str, Any]:
         """Return the attributes of workflow code's log records (``execution_id``, ``seq``)."""

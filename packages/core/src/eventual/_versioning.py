@@ -17,10 +17,12 @@ new code took it.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from ._errors import RuntimeNotAvailable
 from ._runtime import WorkflowRuntime, current_workflow_runtime
 
-__all__ = ["deprecate_patch", "patched"]
+__all__ = ["continue_as_new", "deprecate_patch", "patched"]
 
 
 def _runtime(what: str, patch: str) -> WorkflowRuntime:
@@ -63,3 +65,24 @@ def deprecate_patch(patch: str) -> None:
         RuntimeNotAvailable: Called outside a workflow.
     """
     _runtime("deprecate_patch", patch).patched(patch, deprecated=True)
+
+
+def continue_as_new(input: object) -> NoReturn:
+    """End this run of the workflow; the same execution continues with ``input``.
+
+    The execution keeps its id and a fresh history: the next run starts the
+    workflow function again with ``input``, and only that run is replayed from
+    then on, so a workflow that loops forever keeps its replay cost and memory
+    bounded. Signals that arrived and were not consumed are handed to the next
+    run, in order; timers and task attempts still waiting are cancelled.
+
+    Args:
+        input: The next run's input, of the workflow's input type.
+
+    Raises:
+        RuntimeNotAvailable: Called outside a workflow.
+    """
+    runtime = current_workflow_runtime()
+    if runtime is None:
+        raise RuntimeNotAvailable("continue_as_new() can only be called inside a workflow")
+    runtime.continue_as_new(input)

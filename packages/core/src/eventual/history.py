@@ -26,6 +26,7 @@ from ._history import TimerFired as TimerFired
 from ._history import TimerScheduled as TimerScheduled
 from ._history import WorkflowCancelled as WorkflowCancelled
 from ._history import WorkflowCancelRequested as WorkflowCancelRequested
+from ._history import WorkflowContinuedAsNew as WorkflowContinuedAsNew
 from ._history import WorkflowFailed as WorkflowFailed
 from ._history import WorkflowPatched as WorkflowPatched
 from ._history import WorkflowStarted as WorkflowStarted
@@ -59,6 +60,7 @@ __all__ = [
     "TimerScheduled",
     "WorkflowCancelRequested",
     "WorkflowCancelled",
+    "WorkflowContinuedAsNew",
     "WorkflowFailed",
     "WorkflowPatched",
     "WorkflowStarted",

@@ -30,6 +30,7 @@ from eventual.spi import (
 __all__ = [
     "TaskToken",
     "cancel_message_id",
+    "carried_signal_id",
     "child_cancel_message_id",
     "child_execution_name",
     "child_outcome_message_id",
@@ -163,6 +164,11 @@ def signal_message_id() -> str:
 def sent_signal_message_id(sender: str, seq: int) -> str:
     """Return the id of the signal a workflow sent at ``seq`` (deterministic: sent once)."""
     return f"{sender}|signal|{seq}"
+
+
+def carried_signal_id(execution_id: str, run: int, n: int) -> str:
+    """Return the id of the ``n``-th signal a run hands to run ``run`` (``continue_as_new``)."""
+    return f"{execution_id}|run|{run}|signal|{n}"
 
 
 # --- published events and the outbox ----------------------------------------------------

@@ -137,10 +137,12 @@ class Orchestrator:
         if created is not None:
             history = [created[1]]
         else:
-            history = await self._backend.executions.history(record.id)
+            # Only the current run is replayed, and so only it is read.
+            history = await self._backend.executions.history(record.id, record.run_start)
         self.replays += 1
         instance, output = WorkflowInstance.from_history(self._service, history)
-        live = _Live(instance, len(history), record)
+        instance.run_start += record.run_start
+        live = _Live(instance, record.run_start + len(history), record)
         self._cache[record.id] = live
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -203,7 +205,7 @@ class Orchestrator:
             self._cache.move_to_end(execution_id)
             try:
                 output = live.instance.apply([event])
-                self._fire_due_timers(live.instance, output)
+                self._advance(live, output)
                 new_record = live.instance.record(live.record)
             except DeterminismError:
                 # The queued path replays from history and records the failure.
@@ -240,7 +242,7 @@ class Orchestrator:
             record = created[0]
             try:
                 live, output = await self._replay(record)
-                self._fire_due_timers(live.instance, output)
+                self._advance(live, output)
                 new_record = live.instance.record(record)
             except DeterminismError:
                 self.evict(execution_id)
@@ -280,7 +282,7 @@ class Orchestrator:
             if live is None:
                 live, output = await self._replay(record)
             output.extend(live.instance.apply([m.event for m in batch.messages]))
-            self._fire_due_timers(live.instance, output)
+            self._advance(live, output)
             new_record = live.instance.record(record)
         except DeterminismError as error:
             log.error("%s", error)
@@ -364,6 +366,25 @@ class Orchestrator:
         if claim is not None and self._eager is not None:
             self._eager.release(len(step.tasks))
 
+    def _advance(self, live: _Live, output: StepOutput) -> None:
+        """Finish the step: start the next run of a workflow that continued as new, fire due timers.
+
+        The next run's ``WorkflowStarted`` (and the signals it takes over) are in
+        ``output`` already, written by the run that ended; its first step runs
+        here, in the same commit, on a fresh instance that replays only that run.
+        """
+        for _ in range(_MAX_IMMEDIATE_TIMER_ROUNDS):
+            ended = live.instance
+            if ended.continued is not None:
+                position = live.committed + len(output.events) - len(ended.continued)
+                instance, first = WorkflowInstance.from_history(self._service, ended.continued)
+                instance.run_start = position
+                output.extend(first)
+                live.instance = instance
+            self._fire_due_timers(live.instance, output)
+            if live.instance.continued is None:
+                return
+
     def _fire_due_timers(self, instance: WorkflowInstance, output: StepOutput) -> None:
         """Fire, within this step, the workflow timers it scheduled that are already due.
 
@@ -376,7 +397,7 @@ class Orchestrator:
         for _ in range(_MAX_IMMEDIATE_TIMER_ROUNDS):
             now = self._clock.now()
             due = [t for t in output.timers if t.kind == "timer" and t.due <= now]
-            if not due or instance.ended:
+            if not due or instance.ended or instance.continued is not None:
                 return
             fired = {t.id for t in due}
             output.timers = [t for t in output.timers if t.id not in fired]

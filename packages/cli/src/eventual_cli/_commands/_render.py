@@ -78,7 +78,13 @@ def describe_event(event: Mapping[str, Any]) -> str:
     match event.get("type"):
         case "WorkflowStarted":
             parent = f" (child of {event['parent_id']})" if event.get("parent_id") else ""
-            return f"{event['workflow']} started with {short_json(event.get('input'))}{parent}"
+            run = f" (run {event['run']})" if event.get("run", 1) > 1 else ""
+            started = f"{event['workflow']} started with {short_json(event.get('input'))}"
+            return started + parent + run
+        case "WorkflowContinuedAsNew":
+            return (
+                f"run {event.get('run', 1)} continued as new with {short_json(event.get('input'))}"
+            )
         case "WorkflowSucceeded":
             return f"succeeded: {short_json(event.get('result'))}"
         case "WorkflowFailed" | "ChildWorkflowFailed" | "TaskFailed":
@@ -200,6 +206,10 @@ def execution_table(record: Mapping[str, Any]) -> Table:
         table.add_row("ended", shown_time(record["ended_at"]))
         table.add_row("duration", duration(record.get("started_at"), record["ended_at"]))
     table.add_row("input", json.dumps(record.get("input"), ensure_ascii=False, indent=1))
+    if record.get("run", 1) > 1:
+        # continue_as_new: the history holds every run, the current one from run_start.
+        start = record.get("run_start", 0)
+        table.add_row("run", f"{record['run']} (continued as new; from history event {start})")
     if record["status"] == "SUCCEEDED":
         table.add_row("result", json.dumps(record.get("result"), ensure_ascii=False, indent=1))
     elif record.get("error_type"):

@@ -30,7 +30,19 @@ from .. import _ids
 from ._calls import Call, TaskCall, TimerCall
 from ._output import StepOutput
 
-__all__ = ["Ending", "write_ending"]
+__all__ = ["ContinueAsNew", "Ending", "write_ending"]
+
+
+class ContinueAsNew(BaseException):
+    """Raised by ``continue_as_new`` to end the run; carries the next run's JSON input.
+
+    A ``BaseException`` so that workflow code's ``except Exception`` does not
+    swallow it (``finally`` blocks still run).
+    """
+
+    def __init__(self, input: JsonValue) -> None:
+        super().__init__("continue as new")
+        self.input = input
 
 
 @attrs.frozen(kw_only=True)

@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from eventual import (
     DeterminismError,
     EventualError,
@@ -47,6 +49,7 @@ from eventual.history import (
     TaskTimedOut,
     TimerFired,
     WorkflowCancelRequested,
+    WorkflowContinuedAsNew,
     WorkflowStarted,
     WorkflowTimedOut,
 )
@@ -54,7 +57,7 @@ from eventual.spi import TaskRequest, set_workflow_runtime
 
 from .. import _ids
 from ._calls import Call, ChildCall, TaskCall, TimerCall
-from ._ending import Ending, write_ending
+from ._ending import ContinueAsNew, Ending, write_ending
 from ._failures import attempt_failure
 from ._loop import DeterministicLoop
 from ._output import StepOutput
@@ -78,9 +81,13 @@ class WorkflowInstance(WorkflowCalls):
         self.length = 0  # history events applied or produced
         self.ending: Ending | None = None
         """Why the execution ended; None while it runs."""
+        self.continued: list[HistoryEvent] | None = None
+        """After ``continue_as_new``: the next run's first events (written to the output too)."""
+        self.run_start = 0
+        """Where this run's ``WorkflowStarted`` is in the execution's history."""
         self._now = started.timestamp
         self._rng = _random.Random(started.seed)
-        self._seq = 0
+        self._seq = started.seq_base
         # typeshed marks the I/O methods abstract; workflow code must never reach them.
         self._loop = DeterministicLoop(self)  # type: ignore[abstract]
         self._main: asyncio.Task[Any] | None = None
@@ -134,7 +141,11 @@ class WorkflowInstance(WorkflowCalls):
         """
         if not history or not isinstance(history[0], WorkflowStarted):
             raise EventualError("a history must begin with WorkflowStarted")
+        # Only the last run replays: the runs before it ended with continue_as_new.
+        run_start = max(i for i, e in enumerate(history) if isinstance(e, WorkflowStarted))
+        history = history[run_start:]
         instance = cls(service, history[0])
+        instance.run_start = run_start
         instance.on_call = on_call
         instance._recorded.read(history)
         inbound = [e for e in history if not isinstance(e, (*SCHEDULED, *ENDINGS, *MARKERS))]
@@ -165,6 +176,11 @@ class WorkflowInstance(WorkflowCalls):
         return output
 
     @property
+    def run(self) -> int:
+        """Which run of the execution this instance runs (1 until ``continue_as_new``)."""
+        return self.started.run
+
+    @property
     def ended(self) -> bool:
         """Whether the execution has reached a terminal state."""
         return self.ending is not None
@@ -188,7 +204,9 @@ class WorkflowInstance(WorkflowCalls):
         """Return ``base`` updated with this instance's status and outcome."""
         ending = self.ending
         if ending is None:
-            return base
+            if (base.run, base.run_start) == (self.run, self.run_start):
+                return base
+            return attrs.evolve(base, run=self.run, run_start=self.run_start)
         return ExecutionRecord(
             id=base.id,
             workflow=base.workflow,
@@ -202,13 +220,15 @@ class WorkflowInstance(WorkflowCalls):
             result=ending.result,
             error_type=ending.error_type,
             message=ending.message,
+            run=self.run,
+            run_start=self.run_start,
         )
 
     # --- applying events ---------------------------------------------------------------
 
     def _apply(self, event: HistoryEvent, *, recorded: bool) -> None:
-        if self.ending is not None:
-            return  # late completions and signals for an ended execution are dropped
+        if self.ending is not None or self.continued is not None:
+            return  # late completions and signals for an ended run are dropped
         # The clock moves only for events that are applied (and so recorded): a
         # dropped duplicate must not change what now() returns, or a replay would
         # see another time.
@@ -380,6 +400,9 @@ class WorkflowInstance(WorkflowCalls):
             self._end(Ending.cancelled())
             return
         error = main.exception()
+        if isinstance(error, ContinueAsNew):
+            self._continue(error.input)
+            return
         if error is not None:
             if isinstance(error, DeterminismError):
                 self._recorded.nondeterminism = self._recorded.nondeterminism or error
@@ -395,6 +418,43 @@ class WorkflowInstance(WorkflowCalls):
             )
             return
         self._end(Ending.succeeded(result))
+
+    def _continue(self, input: JsonValue) -> None:
+        """End this run and write the next one's first events (see ``continue_as_new``)."""
+        run = self.started.run
+        out = self._out
+        out.events.append(WorkflowContinuedAsNew(timestamp=self._now, input=input, run=run))
+        for seq, call in self._calls.items():  # what this run left waiting stops with it
+            if isinstance(call, TimerCall):
+                out.cancel_timers.append(_ids.timer_id(self.id, "timer", seq))
+            elif isinstance(call, TaskCall):
+                token = _ids.TaskToken(execution_id=self.id, seq=seq, attempt=call.attempt)
+                out.forget_tasks.append(str(token))
+                out.cancel_timers.extend(_ids.deadline_timer_ids(token))
+        started = attrs.evolve(
+            self.started,
+            timestamp=self._now,
+            input=input,
+            seed=self._rng.getrandbits(63),
+            run=run + 1,
+            seq_base=self._seq,
+        )
+        # Signals this run did not consume are the next run's, in the order kept.
+        carried = [
+            SignalReceived(
+                timestamp=self._now,
+                signal=name,
+                payload=payload,
+                id=_ids.carried_signal_id(self.id, run + 1, n),
+            )
+            for n, (name, payload) in enumerate(self._signals.kept())
+        ]
+        self.continued = [started, *carried]
+        out.events.extend(self.continued)
+        main = self._main
+        if main is not None and not main.done():
+            main.cancel()
+        self._loop.run_ready()
 
     def _end(self, ending: Ending, *, event: HistoryEvent | None = None) -> None:
         self.ending = ending
@@ -424,7 +484,7 @@ class WorkflowInstance(WorkflowCalls):
         return False
 
     def _new_seq(self) -> int:
-        if self.ending is not None:
+        if self.ending is not None or self.continued is not None:
             raise asyncio.CancelledError()
         self._seq += 1
         if self.on_call is not None:

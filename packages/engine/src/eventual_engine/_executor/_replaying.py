@@ -22,6 +22,7 @@ from eventual.history import (
     TimerCancelled,
     TimerScheduled,
     WorkflowCancelled,
+    WorkflowContinuedAsNew,
     WorkflowPatched,
     WorkflowSucceeded,
     WorkflowTimedOut,
@@ -38,7 +39,7 @@ ENDINGS = (WorkflowSucceeded, WorkflowFailedEvent, WorkflowCancelled)
 SCHEDULED = (TaskScheduled, TimerScheduled, ChildWorkflowScheduled, SignalSent, EventsPublished)
 """Events the code's calls produce (replay checks them instead of applying them)."""
 
-MARKERS = (WorkflowPatched, TimerCancelled)
+MARKERS = (WorkflowPatched, TimerCancelled, WorkflowContinuedAsNew)
 """Events the code writes that are not calls: read on replay, never applied."""
 
 _TERMINAL = (*ENDINGS, WorkflowTimedOut)

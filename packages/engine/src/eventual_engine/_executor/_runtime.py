@@ -15,7 +15,7 @@ import random as _random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from eventual import EventualError, ExecutionInfo, Service, Workflow
 from eventual.codec import JsonValue
@@ -45,7 +45,7 @@ from eventual.spi import (
 from .. import _ids
 from .._start import new_execution
 from ._calls import Call, ChildCall, InWorkflowControl, TaskCall, TimerCall
-from ._ending import Ending
+from ._ending import ContinueAsNew, Ending
 from ._loop import DeterministicLoop
 from ._output import StepOutput
 from ._replaying import Recorded
@@ -66,6 +66,7 @@ class WorkflowCalls:
     service: Service
     id: str
     started: WorkflowStarted
+    workflow: Workflow[Any, Any]
     ending: Ending | None
     _loop: DeterministicLoop
     _now: datetime
@@ -314,6 +315,10 @@ class WorkflowCalls:
         if taken:
             self._patches[patch] = True
         return taken
+
+    def continue_as_new(self, input: Any) -> NoReturn:
+        """End this run; the execution goes on with ``input`` (``eventual.continue_as_new``)."""
+        raise ContinueAsNew(self.workflow.encode_input(input))
 
     def log_tags(self) -> dict[str, Any]:
         """Return what a log record of the workflow code carries (see ``eventual.logger``)."""

@@ -103,6 +103,10 @@ class SignalBox:
             self._call(handler, kept.popleft())
         return handler
 
+    def kept(self) -> list[tuple[str, JsonValue]]:
+        """Return the signals kept and not consumed, as (name, payload), each name's in order."""
+        return [(name, payload) for name, payloads in self._kept.items() for payload in payloads]
+
     def handlers_of(self, name: str) -> list[Handler]:
         """Return the live handler list of a signal (for ``Handler.dispose``)."""
         return self._handlers.setdefault(name, [])

@@ -312,6 +312,19 @@ function buildTimeline(record, events) {
       case "SignalReceived":
         rows.push({ seq: "", kind: "signal received", call: `${event.signal}: ${short(event.payload, 40)}`, start: at, end: at, outcome: "received", attempts: "", segments: [{ from: at, to: at, outcome: "instant" }] });
         break;
+      case "WorkflowContinuedAsNew":
+        // The run's calls still waiting were cancelled; the next run follows on the same axis.
+        for (const open of rows) {
+          if (open !== workflowRow && open.end === null) {
+            open.end = at;
+            open.outcome = "cancelled";
+            const last = open.segments[open.segments.length - 1];
+            last.to = at;
+            last.outcome = "cancelled";
+          }
+        }
+        rows.push({ seq: "", kind: "continued as new", call: `run ${event.run} \u2192 run ${event.run + 1} with ${short(event.input, 40)}`, start: at, end: at, outcome: "started", attempts: "", segments: [{ from: at, to: at, outcome: "instant" }] });
+        break;
       case "WorkflowCancelRequested":
         rows.push({ seq: "", kind: "cancel request", call: event.reason || "cancel requested", start: at, end: at, outcome: "requested", attempts: "", segments: [{ from: at, to: at, outcome: "instant" }] });
         break;
@@ -432,6 +445,8 @@ function drawDetail(id, record, events, logs, moveFocus) {
     summaryItem(summary, "Workflow", record.workflow);
     if (record.parent_id) summaryItem(summary, "Parent", element("a", { href: executionHref(record.parent_id), text: record.parent_id }));
     summaryItem(summary, "Started", clock(record.started_at));
+    // continue_as_new: every run is in the history and on the timeline, in order.
+    if (record.run > 1) summaryItem(summary, "Runs", `${record.run} (continued as new; the current run starts at history event ${record.run_start})`);
     summaryItem(summary, "Duration", duration((record.ended_at ? ms(record.ended_at) : Date.now()) - ms(record.started_at)) + (running ? " so far" : ""));
     summaryItem(summary, "Input", element("pre", { text: JSON.stringify(record.input, null, 1) }));
     if (record.status === "SUCCEEDED") summaryItem(summary, "Result", element("pre", { text: JSON.stringify(record.result, null, 1) }));
