@@ -144,7 +144,9 @@ class WorkflowInstance(WorkflowCalls):
         # Only the last run replays: the runs before it ended with continue_as_new.
         run_start = max(i for i, e in enumerate(history) if isinstance(e, WorkflowStarted))
         history = history[run_start:]
-        instance = cls(service, history[0])
+        started = history[0]
+        assert isinstance(started, WorkflowStarted)
+        instance = cls(service, started)
         instance.run_start = run_start
         instance.on_call = on_call
         instance._recorded.read(history)
