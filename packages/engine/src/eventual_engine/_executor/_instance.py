@@ -453,10 +453,6 @@ class WorkflowInstance(WorkflowCalls):
         ]
         self.continued = [started, *carried]
         out.events.extend(self.continued)
-        main = self._main
-        if main is not None and not main.done():
-            main.cancel()
-        self._loop.run_ready()
 
     def _end(self, ending: Ending, *, event: HistoryEvent | None = None) -> None:
         self.ending = ending

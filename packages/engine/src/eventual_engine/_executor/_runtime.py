@@ -22,6 +22,7 @@ from eventual.codec import JsonValue
 from eventual.history import (
     ChildWorkflowScheduled,
     EventsPublished,
+    HistoryEvent,
     PublishedEvent,
     SequencedEvent,
     SignalReceived,
@@ -85,6 +86,7 @@ class WorkflowCalls:
     _replay_more: bool
     _patches: dict[str, bool]
     _log_counts: dict[int, int]
+    continued: list[HistoryEvent] | None
 
     def _new_seq(self) -> int:
         raise NotImplementedError
@@ -149,7 +151,8 @@ class WorkflowCalls:
     def cancel_loop_timer(self, handle: asyncio.TimerHandle) -> None:
         """Forget a cancelled loop timer; its firing, if any, is ignored."""
         seq = self._timer_seqs.pop(id(handle), None)
-        if seq is not None and self._calls.pop(seq, None) is not None and self.ending is None:
+        ended = self.ending is not None or self.continued is not None
+        if seq is not None and self._calls.pop(seq, None) is not None and not ended:
             self._out.cancel_timers.append(_ids.timer_id(self.id, "timer", seq))
             # Recorded once: not again on replay, nor where an older history
             # (written before TimerCancelled existed) already holds what followed.
