@@ -1,4 +1,4 @@
-"""``eventual sst add``: put a service into the SST app of the current folder.
+"""``eventual sst add`` and ``eventual sst bundle``: a service in the SST app of this folder.
 
 Contributed to the ``eventual`` command line by eventual-sst's plugin, so the CLI
 does not depend on eventual-sst. Importing this module imports click, which the
@@ -7,6 +7,7 @@ CLI provides.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ import click
 from eventual import EventualError
 from eventual.plugins import Plugins, get_plugin_manager, load_config
 
+from ._bundle import bundle_folder, default_source_dir
 from ._component import COMPONENT_FILE, add_service
 
 __all__ = ["sst_group"]
@@ -82,3 +84,36 @@ def add_command(
     click.echo("Add to run() in sst.config.ts:\n")
     for line in added.lines:
         click.echo(f"  {line}")
+
+
+@sst_group.command("bundle")
+@click.option(
+    "--service",
+    metavar="MODULE",
+    help="The service module (default: the project's [tool.eventual]).",
+)
+@click.option("--prefix", metavar="P", help="Start of the physical AWS names (as the plan's).")
+@click.option("--event-bus", metavar="NAME", help="The existing bus the plan uses, if any.")
+@click.option("--offline", is_flag=True, help="Bundle from the package cache only.")
+def bundle_command(
+    service: str | None, prefix: str | None, event_bus: str | None, offline: bool
+) -> None:
+    """Build the service's Lambda code folder and print where it is (the component runs this)."""
+    from eventual_aws import BundleError, BundleOptions, PlanError, plan
+
+    config = load_config(overrides={"service": service}, plugins=Plugins(get_plugin_manager()))
+    if config.service is None:
+        raise click.UsageError(
+            "no service to bundle: pass --service MODULE, or name it in pyproject.toml "
+            '([tool.eventual] service = "orders.service")'
+        )
+    project = config.config_file.parent if config.config_file is not None else Path.cwd()
+    source = default_source_dir(project)
+    if str(source) not in sys.path:
+        sys.path.insert(0, str(source))
+    try:
+        service_plan = plan(config.service, prefix=prefix, event_bus=event_bus)
+        folder = bundle_folder(service_plan, source, options=BundleOptions(offline=offline))
+    except (EventualError, PlanError, BundleError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(str(folder))

@@ -145,10 +145,12 @@ it("renders the app's EventualService", async () => {
   const options = JSON.parse(process.env.EVENTUAL_SST_OPTIONS!);
   const service = new EventualService("Orders", options);
   // A resource of the app's own that links the service, as `link: [orders]` does.
+  const webCode = fs.mkdtempSync(path.join(path.dirname(out), "web-"));
+  fs.writeFileSync(path.join(webCode, "web.py"), "def handler(event, context):\n    return {}\n");
   const web = new g.sst.aws.Function("Web", {
     handler: "web.handler",
     runtime: "python3.11",
-    bundle: options.bundle,
+    bundle: webCode,
     link: [service],
   });
   const link = service.getSSTLink();
@@ -157,6 +159,10 @@ it("renders the app's EventualService", async () => {
     include: await unwrap(link.include),
   };
   await unwrap(web.arn);
+  // Zipping a real bundle takes a while: wait for every function before settling.
+  for (const fn of Object.values(service.functions) as any[]) {
+    await unwrap(fn.nodes.function);
+  }
   await settled();
   fs.writeFileSync(out, JSON.stringify({ resources, rpcCalls, link: linked }, null, 2));
   expect(resources.length).toBeGreaterThan(0);

@@ -101,7 +101,8 @@ export interface EventualServiceArgs {
   path: string;
   /**
    * The folder holding the Lambda code: the service's code and eventual-aws with its
-   * dependencies, installed for the functions' platform. Default: `<path>/.eventual/bundle`.
+   * dependencies, installed for the functions' platform. Default: what
+   * `eventual sst bundle` builds (cached in `<path>/.eventual/bundles`, rebuilt on change).
    */
   bundle?: string;
   /** Start of the physical AWS names (default: `<app>-<stage>`). */
@@ -109,8 +110,8 @@ export interface EventualServiceArgs {
   /** Publish and subscribe on this existing EventBridge bus instead of the service's own. */
   eventBus?: string;
   /**
-   * The command that prints the plan, run in `path` with
-   * `plan --json --service <service> --prefix <prefix>` appended.
+   * The eventual command, run in `path` with `plan --json ...` (and `sst bundle ...`
+   * unless `bundle` is given) appended.
    * Default: `["uv", "run", "eventual"]` when `path` has a uv.lock, else `["eventual"]`.
    */
   command?: string[];
@@ -123,30 +124,38 @@ export interface EventualServiceArgs {
   };
 }
 
+/** The eventual command line, run in the service's folder. */
+function eventual(args: EventualServiceArgs, words: string[]): string {
+  const command =
+    args.command ??
+    (existsSync(path.join(args.path, "uv.lock")) ? ["uv", "run", "eventual"] : ["eventual"]);
+  try {
+    return execFileSync(command[0], [...command.slice(1), ...words], {
+      cwd: args.path,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (error: any) {
+    throw new Error(
+      `EventualService: \`${[...command, ...words].join(" ")}\` failed in ${args.path}: ` +
+        `${String(error.stderr || error.message).trim()}`,
+    );
+  }
+}
+
+/** The options both `eventual plan` and `eventual sst bundle` take, so that they agree. */
+function planOptions(args: EventualServiceArgs, prefix: string): string[] {
+  const options = ["--service", args.service, "--prefix", prefix];
+  if (args.eventBus !== undefined) options.push("--event-bus", args.eventBus);
+  return options;
+}
+
 /** Reads the plan: the file given, or what `eventual plan --json` prints in the service's folder. */
 function readPlan(args: EventualServiceArgs, prefix: string): ServicePlan {
-  let text: string;
-  if (args.plan !== undefined) {
-    text = readFileSync(args.plan, "utf8");
-  } else {
-    const command =
-      args.command ??
-      (existsSync(path.join(args.path, "uv.lock")) ? ["uv", "run", "eventual"] : ["eventual"]);
-    const planArgs = ["plan", "--json", "--service", args.service, "--prefix", prefix];
-    if (args.eventBus !== undefined) planArgs.push("--event-bus", args.eventBus);
-    try {
-      text = execFileSync(command[0], [...command.slice(1), ...planArgs], {
-        cwd: args.path,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-    } catch (error: any) {
-      throw new Error(
-        `EventualService: \`${[...command, ...planArgs].join(" ")}\` failed in ${args.path}: ` +
-          `${String(error.stderr || error.message).trim()}`,
-      );
-    }
-  }
+  const text =
+    args.plan !== undefined
+      ? readFileSync(args.plan, "utf8")
+      : eventual(args, ["plan", "--json", ...planOptions(args, prefix)]);
   const plan: ServicePlan = JSON.parse(text);
   if (plan.version !== PLAN_VERSION) {
     throw new Error(
@@ -155,6 +164,13 @@ function readPlan(args: EventualServiceArgs, prefix: string): ServicePlan {
     );
   }
   return plan;
+}
+
+/** The Lambda code folder: the one given, or what `eventual sst bundle` builds (cached). */
+function codeFolder(args: EventualServiceArgs, prefix: string): string {
+  if (args.bundle !== undefined) return args.bundle;
+  const printed = eventual(args, ["sst", "bundle", ...planOptions(args, prefix)]);
+  return path.resolve(args.path, printed.trim().split("\n").at(-1)!);
 }
 
 /** A plan's `${<id>.<attribute>}` placeholders, filled with what was created. */
@@ -426,7 +442,7 @@ export class EventualService extends $util.ComponentResource {
     refs.set("api.id", this.api.nodes.api.id);
     refs.set("api.url", this.api.url);
 
-    const bundle = args.bundle ?? path.join(args.path, ".eventual", "bundle");
+    const bundle = codeFolder(args, prefix);
     for (const fn of plan.functions) {
       const id = child(`function.${fn.name}`);
       const role = new aws.iam.Role(
