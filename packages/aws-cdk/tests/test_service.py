@@ -225,6 +225,18 @@ def test_no_statement_allows_a_wildcard_action(template: Template) -> None:
                 assert "*" not in action, statement
 
 
+def test_the_bucket_expires_what_the_plan_says(plan: ServicePlan, template: Template) -> None:
+    """Each of the plan's expirations is a lifecycle rule on the bucket, by prefix and days."""
+    assert plan.bucket.expirations
+    rules = [
+        {"Id": e.id, "Prefix": e.prefix, "ExpirationInDays": e.days, "Status": "Enabled"}
+        for e in plan.bucket.expirations
+    ]
+    template.has_resource_properties(
+        "AWS::S3::Bucket", {"LifecycleConfiguration": {"Rules": rules}}
+    )
+
+
 def test_nothing_is_created_beyond_the_plan(plan: ServicePlan, template: Template) -> None:
     """Counts of each resource type match the plan (plus alarms and the dashboard)."""
     expected = {

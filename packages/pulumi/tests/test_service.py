@@ -266,6 +266,18 @@ def test_bucket_blocks_public_access_and_insecure_transport(rendered: Rendered) 
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def test_the_bucket_expires_what_the_plan_says(rendered: Rendered) -> None:
+    """Each of the plan's expirations is a lifecycle rule on the bucket, by prefix and days."""
+    expirations = rendered.plan.bucket.expirations
+    assert expirations
+    lifecycle = rendered.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    rules = {
+        r["id"]: (r["filter"]["prefix"], r["expiration"]["days"], r["status"])
+        for r in lifecycle.inputs["rules"]
+    }
+    assert rules == {e.id: (e.prefix, e.days, "Enabled") for e in expirations}
+
+
 def test_bus_schedule_group_and_log_groups_exist(rendered: Rendered) -> None:
     """The service's bus, its schedule group and one log group per function are created."""
     rendered.one("aws:cloudwatch/eventBus:EventBus", name=rendered.plan.event_bus.name)

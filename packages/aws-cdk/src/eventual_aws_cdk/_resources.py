@@ -78,7 +78,7 @@ def bucket(
     key: kms.IKey | None,
     removal_policy: RemovalPolicy | None,
 ) -> s3.Bucket:
-    """Create the bucket: public access blocked, encrypted, TLS only."""
+    """Create the bucket: public access blocked, encrypted, TLS only, the plan's expirations."""
     return s3.Bucket(
         scope,
         plan.id,
@@ -89,6 +89,15 @@ def bucket(
         enforce_ssl=plan.enforce_ssl,
         versioned=plan.versioned,
         removal_policy=removal_policy,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id=expiration.id,
+                prefix=expiration.prefix,
+                expiration=Duration.days(expiration.days),
+            )
+            for expiration in plan.expirations
+        ]
+        or None,
     )
 
 

@@ -68,6 +68,7 @@ class Bucket:
     public_access_block: aws.s3.BucketPublicAccessBlock | None
     encryption: aws.s3.BucketServerSideEncryptionConfiguration
     policy: aws.s3.BucketPolicy | None
+    lifecycle: aws.s3.BucketLifecycleConfiguration | None = None
 
 
 def _bucket_prefix(prefix: str) -> str:
@@ -142,4 +143,30 @@ def create_bucket(
                 parent=parent, depends_on=[block] if block is not None else []
             ),
         )
-    return Bucket(bucket=created, public_access_block=block, encryption=encryption, policy=policy)
+    lifecycle = None
+    if bucket.expirations:
+        lifecycle = aws.s3.BucketLifecycleConfiguration(
+            f"{name}-{bucket.id}-lifecycle",
+            bucket=created.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id=expiration.id,
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
+                        prefix=expiration.prefix
+                    ),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=expiration.days
+                    ),
+                )
+                for expiration in bucket.expirations
+            ],
+            opts=opts,
+        )
+    return Bucket(
+        bucket=created,
+        public_access_block=block,
+        encryption=encryption,
+        policy=policy,
+        lifecycle=lifecycle,
+    )
