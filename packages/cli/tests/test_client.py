@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from click.testing import CliRunner, Result
 from eventual_cli import cli
 
 FILES = Path(__file__).resolve().parent / "typescript"
+ORDERS_SRC = Path(__file__).resolve().parents[3] / "examples" / "orders" / "src"
 
 
 def _client(*args: str) -> Result:
@@ -48,10 +50,15 @@ def frontend(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     cwd = Path.cwd()
     os.chdir(app)  # npm exec finds the installed generator here
+    added = str(ORDERS_SRC) not in sys.path
+    if added:
+        sys.path.insert(0, str(ORDERS_SRC))
     try:
         result = _client("--service", "orders.service", "-o", "client.ts")
     finally:
         os.chdir(cwd)
+        if added:
+            sys.path.remove(str(ORDERS_SRC))
     assert result.exit_code == 0, result.output
     return app
 
@@ -117,6 +124,7 @@ def test_without_a_service_the_command_says_how_to_name_one(
 
 def test_without_npm_the_command_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     """With no npm on PATH the error asks for Node.js and npm."""
+    monkeypatch.syspath_prepend(ORDERS_SRC)
     monkeypatch.setenv("PATH", "")
     result = _client("--service", "orders.service")
     assert result.exit_code == 1

@@ -12,6 +12,7 @@ __all__ = ["NEXT_STEPS", "new"]
 
 NEXT_STEPS = {
     "local": ('pip install -e ".[dev]"', "pytest", "eventual local"),
+    "cdk": ('pip install -e ".[dev,deploy]"', "pytest", "npx aws-cdk@2 deploy"),
 }
 """The three commands a new project's README and ``eventual new`` suggest, per template."""
 

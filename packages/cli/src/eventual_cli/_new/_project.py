@@ -5,8 +5,9 @@ its tests, its settings) and then those of the target's own folder (its
 infrastructure and README), which win where both have a file. File names ending
 in ``.tmpl`` lose the suffix, so that the repository's test collector, linter
 and type checker leave the templates alone (the tests check what they generate
-instead); ``PACKAGE`` in a path and ``{{name}}``, ``{{package}}`` and
-``{{title}}`` in a file are replaced. ``dot-`` starts the name of a dotfile,
+instead); ``PACKAGE`` in a path and ``{{name}}``, ``{{package}}``,
+``{{title}}`` and ``{{deploy_extra}}`` (the ``deploy`` extra of
+``pyproject.toml``) in a file are replaced. ``dot-`` starts the name of a dotfile,
 which some tools drop from package data.
 """
 
@@ -23,8 +24,13 @@ import attrs
 
 __all__ = ["TEMPLATES", "NewProject", "ProjectExists", "project_files", "write_project"]
 
-TEMPLATES = ("local",)
+TEMPLATES = ("local", "cdk")
 """The templates ``eventual new`` offers; the first is the default."""
+
+_DEPLOY_REQUIREMENTS = {
+    "cdk": ("eventual-aws-cdk",),
+}
+"""The distributions a template's ``deploy`` extra installs."""
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
@@ -72,8 +78,17 @@ class NewProject:
 
     def substitute(self, text: str) -> str:
         """Return ``text`` with the template's placeholders filled in."""
+        requirements = _DEPLOY_REQUIREMENTS.get(self.template, ())
+        deploy_extra = (
+            "\n# What deploying needs: the renderer of the service's plan.\ndeploy = ["
+            + ", ".join(f'"{r}"' for r in requirements)
+            + "]"
+            if requirements
+            else ""
+        )
         return (
-            text.replace("{{name}}", self.name)
+            text.replace("{{deploy_extra}}", deploy_extra)
+            .replace("{{name}}", self.name)
             .replace("{{package}}", self.package)
             .replace("{{title}}", self.title)
         )
