@@ -119,6 +119,12 @@ async def _timers_let_go(r: Recorder) -> None:
     await r.engine.run_until_idle()
 
 
+async def _tasks_started(r: Recorder) -> None:
+    failures_left.update({"once": 1})
+    await r.start("retried", ["once"])
+    await r.advance(timedelta(seconds=30))
+
+
 async def _child(r: Recorder) -> None:
     await r.start("parent_of_child", 3)
 
@@ -150,6 +156,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "cancellation": _cancellation,
     "publish": _publish,
     "timers_let_go": _timers_let_go,  # recorded with TimerCancelled
+    "tasks_started": _tasks_started,  # recorded with TaskStarted
 }
 
 

@@ -7,7 +7,8 @@ import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 
-from eventual import ExecutionStatus, Service, task, workflow
+from eventual import ExecutionStatus, RetryPolicy, Service, task, workflow
+from eventual.history import TaskStarted, TaskSucceeded
 from eventual_engine import BackendClient, Engine, EngineOptions, ManualClock, MemoryBackend
 
 
@@ -92,3 +93,49 @@ async def test_a_backend_that_watches_for_work_wakes_an_engine_between_polls() -
         serving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await serving
+
+
+flaky_runs: list[int] = []
+
+
+@task(retry=RetryPolicy(max_attempts=2, initial_interval=timedelta(seconds=10)))
+async def flaky(x: int) -> int:
+    flaky_runs.append(x)
+    if len(flaky_runs) == 1:
+        raise ValueError("first attempt fails")
+    return x
+
+
+@workflow
+async def calls_flaky(x: int) -> int:
+    return await flaky(x)
+
+
+async def test_each_attempt_records_when_it_started(clock: ManualClock) -> None:
+    """TaskStarted, written with each outcome, carries its attempt and the time it started."""
+    flaky_runs.clear()
+    service = Service.from_definitions("started", [flaky, calls_flaky])
+    engine = Engine(service, MemoryBackend(), clock=clock)
+    began = clock.now()
+    id_ = await engine.start_execution("calls_flaky", 7, "s")
+    await engine.run_until_idle()
+    await engine.advance_to(began + timedelta(seconds=10))
+    await engine.run_until_idle()
+    assert (await engine.execution_record(id_)).status is ExecutionStatus.SUCCEEDED
+    history = await engine.execution_history(id_)
+    kinds = [event.type for event in history]
+    assert kinds[1:7] == [
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskRetryScheduled",
+        "TaskStarted",
+        "TaskSucceeded",
+        "WorkflowSucceeded",
+    ]
+    started = [event for event in history if isinstance(event, TaskStarted)]
+    assert [(e.seq, e.attempt, e.timestamp) for e in started] == [
+        (1, 1, began),
+        (1, 2, began + timedelta(seconds=10)),
+    ]
+    succeeded = next(event for event in history if isinstance(event, TaskSucceeded))
+    assert succeeded.started_at is None  # recorded as TaskStarted, not twice

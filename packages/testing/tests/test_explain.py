@@ -140,8 +140,8 @@ async def test_a_failed_task_is_marked_and_distant_history_is_left_out() -> None
     assert "history around sequence 32" in note
     assert "event(s) not shown" in note
     marked = [line for line in note.splitlines() if line.startswith("  >")]
-    assert [line.split()[5] for line in marked] == ["TaskScheduled", "TaskFailed"]
-    assert "message='out of fuel'" in marked[1]
+    assert [line.split()[5] for line in marked] == ["TaskScheduled", "TaskStarted", "TaskFailed"]
+    assert "message='out of fuel'" in marked[2]
     assert "WorkflowStarted" in note  # the start is always shown
     assert len(note.splitlines()) < 20
 
@@ -199,6 +199,7 @@ async def test_explain_marks_the_failure_in_the_whole_timeline() -> None:
     assert "event(s) not shown" not in text
     assert [line.split()[5] for line in lines if line.startswith("  >")] == [
         "TaskScheduled",
+        "TaskStarted",
         "TaskFailed",
     ]
     assert "+0:02:00  seq 3    TaskScheduled          task='add' args=[1, 1]" in text

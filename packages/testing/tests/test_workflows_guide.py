@@ -78,6 +78,7 @@ async def test_an_execution_is_started_once_per_name() -> None:
         assert [e.type for e in await handle.history()] == [
             "WorkflowStarted",
             "TaskScheduled",
+            "TaskStarted",
             "TaskSucceeded",
             "WorkflowSucceeded",
         ]

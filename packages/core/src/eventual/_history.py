@@ -37,6 +37,7 @@ __all__ = [
     "TaskHeartbeatTimedOut",
     "TaskRetryScheduled",
     "TaskScheduled",
+    "TaskStarted",
     "TaskSucceeded",
     "TaskTimedOut",
     "TimerCancelled",
@@ -190,12 +191,34 @@ class TaskScheduled(SequencedEvent):
 
 
 @attrs.frozen(kw_only=True)
+class TaskStarted(SequencedEvent):
+    """Attempt ``attempt`` of the task started running, at ``timestamp``.
+
+    Written together with the attempt's outcome (as Temporal writes its
+    ``ActivityTaskStarted``), so a started attempt costs no step of its own: the
+    time from ``TaskScheduled`` (or ``TaskRetryScheduled``) to this event is
+    queueing, from it to the outcome running. Its time may therefore be earlier
+    than events recorded before it. Read on replay, never applied: histories
+    without it replay the same.
+    """
+
+    type: ClassVar[str] = "TaskStarted"
+    attempt: int = 1
+
+
+@attrs.frozen(kw_only=True)
 class TaskSucceeded(SequencedEvent):
-    """Attempt ``attempt`` of the task returned ``result``."""
+    """Attempt ``attempt`` of the task returned ``result``.
+
+    ``started_at`` is when the attempt started, as the worker reports it with
+    the outcome; the executor records it as ``TaskStarted`` (and leaves it out
+    of the recorded outcome).
+    """
 
     type: ClassVar[str] = "TaskSucceeded"
     result: Json
     attempt: int = 1
+    started_at: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -212,6 +235,7 @@ class TaskFailed(SequencedEvent):
     message: str
     attempt: int = 1
     error_bases: list[str] = attrs.field(factory=list)
+    started_at: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -359,6 +383,7 @@ HISTORY_EVENT_TYPES: Final[dict[str, type[HistoryEvent]]] = {
         WorkflowPatched,
         WorkflowContinuedAsNew,
         TaskScheduled,
+        TaskStarted,
         TaskSucceeded,
         TaskFailed,
         TaskTimedOut,

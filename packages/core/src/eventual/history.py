@@ -19,6 +19,7 @@ from ._history import TaskFailed as TaskFailed
 from ._history import TaskHeartbeatTimedOut as TaskHeartbeatTimedOut
 from ._history import TaskRetryScheduled as TaskRetryScheduled
 from ._history import TaskScheduled as TaskScheduled
+from ._history import TaskStarted as TaskStarted
 from ._history import TaskSucceeded as TaskSucceeded
 from ._history import TaskTimedOut as TaskTimedOut
 from ._history import TimerCancelled as TimerCancelled
@@ -53,6 +54,7 @@ __all__ = [
     "TaskHeartbeatTimedOut",
     "TaskRetryScheduled",
     "TaskScheduled",
+    "TaskStarted",
     "TaskSucceeded",
     "TaskTimedOut",
     "TimerCancelled",

@@ -273,6 +273,7 @@ class TaskWorker:
         ``complete_task``/``fail_task``. Exceptions of the body are its outcome;
         only backend errors propagate.
         """
+        started_at = self.clock.now()
         deadlines = await self._deadlines(request)
         event: HistoryEvent
         context = _TaskContext(self, request)
@@ -289,6 +290,7 @@ class TaskWorker:
                 seq=request.seq,
                 attempt=request.attempt,
                 result=encode(result, definition.return_type),
+                started_at=started_at,
             )
         except CompleteAsync:
             # Finished later through complete_task/fail_task. The claim is held for
@@ -315,6 +317,7 @@ class TaskWorker:
                 error_type=type(error).__name__,
                 message=str(error),
                 error_bases=error_bases(type(error)),
+                started_at=started_at,
             )
         self._settling.add(request.token)
         try:

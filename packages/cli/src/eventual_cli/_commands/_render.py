@@ -115,6 +115,8 @@ def describe_event(event: Mapping[str, Any]) -> str:
             return f"timer until {shown_time(event['until'])}"
         case "TimerFired":
             return "timer fired"
+        case "TaskStarted":
+            return f"attempt {event.get('attempt', 1)} started"
         case "TimerCancelled":
             return "timer cancelled (no longer waited for)"
         case "SignalReceived":

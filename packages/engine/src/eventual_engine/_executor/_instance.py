@@ -22,7 +22,7 @@ import logging
 import random as _random
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -45,6 +45,7 @@ from eventual.history import (
     TaskFailed,
     TaskHeartbeatTimedOut,
     TaskRetryScheduled,
+    TaskStarted,
     TaskSucceeded,
     TaskTimedOut,
     TimerFired,
@@ -68,6 +69,8 @@ from ._signals import SignalBox
 __all__ = ["WorkflowInstance"]
 
 log = logging.getLogger("eventual.engine")
+
+_Outcome = TypeVar("_Outcome", TaskSucceeded, TaskFailed)
 
 
 class WorkflowInstance(WorkflowCalls):
@@ -247,6 +250,7 @@ class WorkflowInstance(WorkflowCalls):
                 if call is None:
                     return
                 self._tick(event)
+                appended = self._started(event, recorded)
                 del self._calls[seq]
                 if not call.future.done():
                     call.future.set_result(event.result)
@@ -254,6 +258,8 @@ class WorkflowInstance(WorkflowCalls):
                 if self._task_call(event.seq, event.attempt) is None:
                     return
                 self._tick(event)
+                if isinstance(event, TaskFailed):
+                    event = self._started(event, recorded)
                 appended = self._task_failed(event, recorded)
             case TaskRetryScheduled(seq=seq, attempt=attempt):
                 retried = self._calls.get(seq)
@@ -299,6 +305,17 @@ class WorkflowInstance(WorkflowCalls):
         if appended is not None and not recorded:
             self._out.events.append(appended)
         self._run()
+
+    def _started(self, outcome: _Outcome, recorded: bool) -> _Outcome:
+        """Record when the attempt started (``TaskStarted``), and the outcome without it."""
+        if outcome.started_at is None:
+            return outcome
+        if not recorded:
+            started = TaskStarted(
+                timestamp=outcome.started_at, seq=outcome.seq, attempt=outcome.attempt
+            )
+            self._out.events.append(started)
+        return attrs.evolve(outcome, started_at=None)
 
     def _tick(self, event: HistoryEvent) -> None:
         if event.timestamp > self._now:

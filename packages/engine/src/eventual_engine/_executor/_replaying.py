@@ -19,6 +19,7 @@ from eventual.history import (
     SequencedEvent,
     SignalSent,
     TaskScheduled,
+    TaskStarted,
     TimerCancelled,
     TimerScheduled,
     WorkflowCancelled,
@@ -39,7 +40,7 @@ ENDINGS = (WorkflowSucceeded, WorkflowFailedEvent, WorkflowCancelled)
 SCHEDULED = (TaskScheduled, TimerScheduled, ChildWorkflowScheduled, SignalSent, EventsPublished)
 """Events the code's calls produce (replay checks them instead of applying them)."""
 
-MARKERS = (WorkflowPatched, TimerCancelled, WorkflowContinuedAsNew)
+MARKERS = (WorkflowPatched, TimerCancelled, TaskStarted, WorkflowContinuedAsNew)
 """Events the code writes that are not calls: read on replay, never applied."""
 
 _TERMINAL = (*ENDINGS, WorkflowTimedOut)

@@ -289,6 +289,17 @@ function buildTimeline(record, events) {
         row.error = `${event.error_type}: ${event.message}`;
         break;
       }
+      case "TaskStarted": {
+        // Written with the outcome: the wait before it was queueing, not running.
+        if (!row) break;
+        const last = row.segments[row.segments.length - 1];
+        if (at > last.from) {
+          last.to = at;
+          last.outcome = "queued";
+          attempt(row, at, null, "running");
+        }
+        break;
+      }
       case "TimerScheduled": {
         const added = { seq: event.seq, kind: "timer", call: `sleep until ${clock(event.until)}`, start: at, end: null, planned: ms(event.until), outcome: "waiting", attempts: "", segments: [] };
         attempt(added, at, null, "running");
