@@ -7,7 +7,9 @@ feeding its own queue, consumed by its function. Every test is called with a
 harness whose ``bus`` is the simulator's bus, whose ``delivery`` lists and
 redrives the service's dead letters as ``eventual dead-letters`` does, and whose
 ``settle`` waits until the functions are idle (retries held back by their
-visibility timeout included), with every message delivered once and twice.
+visibility timeout included), with every message delivered once and twice. One
+simulator per setting serves all the tests (provisioning is most of a short
+test's time), which is why the tests look only at their own events.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from eventual import ExecutionHandle, Service, Workflow
-from eventual.spi import EventBus, SubscriptionDelivery
+from eventual.spi import EventBus, SubscriptionDelivery, reset_client, set_client
 from eventual_aws import Simulator
 
 pytest.importorskip("eventual_aws._lambda")
@@ -74,28 +77,39 @@ def messaging_tests() -> Iterator[ModuleType]:
     sys.modules.pop(MODULE, None)
 
 
+@pytest_asyncio.fixture(
+    scope="module", loop_scope="module", params=[False, True], ids=["once", "twice"]
+)
+async def simulator(
+    request: pytest.FixtureRequest, endpoint: str, messaging_tests: ModuleType
+) -> AsyncIterator[Simulator]:
+    """The service on moto, shared by the module's tests: every message delivered once or twice."""
+    service = Service.load(MODULE, name=messaging_tests.SOURCE)
+    async with Simulator(
+        service,
+        endpoint_url=endpoint,
+        prefix=f"msg{next(_prefixes)}",
+        duplicate_deliveries=request.param,
+    ) as running:
+        yield running
+
+
 TESTS = sorted(name for name in dir(_messaging_tests()) if name.startswith("test_"))
 sys.modules.pop(MODULE, None)
 
-CASES = [
-    pytest.param(name, twice, id=f"{name.removeprefix('test_')}-{'twice' if twice else 'once'}")
-    for twice in (False, True)
-    for name in TESTS
-]
 
-
-@pytest.mark.parametrize(("name", "twice"), CASES)
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("name", [pytest.param(n, id=n.removeprefix("test_")) for n in TESTS])
 async def test_messaging_semantics_hold_on_the_simulator(
-    name: str, twice: bool, endpoint: str, messaging_tests: ModuleType
+    name: str, simulator: Simulator, messaging_tests: ModuleType
 ) -> None:
     """Each event and subscription test of eventual-messaging passes on the AWS runtime."""
     messaging_tests.reset()
-    service = Service.load(MODULE, name=messaging_tests.SOURCE)
-    simulator = Simulator(
-        service, endpoint_url=endpoint, prefix=f"msg{next(_prefixes)}", duplicate_deliveries=twice
-    )
-    async with simulator:
-        bus = simulator.client.bus
-        assert bus is not None
-        delivery = await bus.attach(service, simulator.client, simulator.now, owner="tests")
+    bus = simulator.client.bus
+    assert bus is not None
+    delivery = await bus.attach(simulator.service, simulator.client, simulator.now, owner="tests")
+    token = set_client(simulator.client)  # the ambient client of the test's own task
+    try:
         await getattr(messaging_tests, name)(SimulatedHarness(simulator, delivery))
+    finally:
+        reset_client(token)
