@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
-import logging
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -30,7 +28,7 @@ from eventual import (
     Service,
     ValidationError,
 )
-from eventual.codec import JsonValue, check_storable, decode, encode
+from eventual.codec import JsonValue, decode, encode
 from eventual.history import ExecutionRecord, history_event_to_json
 from eventual.spi import ExecutionFilter, SubscriptionDelivery, execution_id
 
@@ -55,6 +53,7 @@ from ._responses import ApiError, json_response, with_header
 from ._routing import Endpoint, Router
 from ._served import RunsSubscriptions, ServedEngine
 from ._system_bodies import (
+    WITHHELD_HEADER,
     Accepted,
     CompleteTask,
     DeadLetterPage,
@@ -68,6 +67,7 @@ from ._system_bodies import (
     SignalAnswer,
     Started,
     StartExecution,
+    record_json,
 )
 
 __all__ = ["SYSTEM_PREFIX", "SystemApi"]
@@ -83,36 +83,11 @@ _EXECUTION_PARAMS: tuple[tuple[str, dict[str, JsonValue]], ...] = (
     ("name", {**_NAME_SCHEMA, "pattern": "^[^/]+$"}),
 )
 _HISTORY_POLL = 0.25
-# Held history polls re-read another process's progress this often in all, so
-# that hundreds of them do not crowd out other requests on the store.
+"""Longest wait between reads of a long-poll (another process may write)."""
+# Held polls re-read another process's progress this often in all, so that
+# hundreds of them do not crowd out other requests on the store.
 _REREADS_PER_SECOND = 100
-"""Longest wait between history reads of a long-poll (another process may write)."""
 T = TypeVar("T")
-log = logging.getLogger("eventual.http")
-
-
-WITHHELD_HEADER: Final = "x-eventual-withheld"
-"""Names the parts of a record left out (null) because they cannot be served."""
-
-
-def _record_json(record: ExecutionRecord) -> tuple[JsonValue, bool]:
-    """Return a record as JSON and whether it is whole.
-
-    A record stored before today's checks may hold an input or result that cannot
-    be served (a lone surrogate, nesting deeper than a JSON writer goes); it is
-    served with those left null, and logged, rather than failing the request.
-    """
-    try:
-        # The same limits as at the edge, so what is withheld does not depend on how
-        # deep the running Python's JSON writer happens to go.
-        check_storable(record.input)
-        check_storable(record.result)
-        data = encode(record)
-        json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    except (ValueError, RecursionError):  # ValidationError and UnicodeEncodeError too
-        log.warning("execution %s: its input or result cannot be served", record.id)
-        return encode(attrs.evolve(record, input=None, result=None)), False
-    return data, True
 
 
 class SystemApi:
@@ -177,6 +152,28 @@ class SystemApi:
                 task.cancel()
         return task.result() if task.done() and not task.cancelled() else None
 
+    async def _poll(
+        self, id_: str, read: Callable[[], Awaitable[list[T]]], wait: float
+    ) -> tuple[ExecutionRecord, list[T]]:
+        """Read the record, then ``read()``, until that finds something, it ends or ``wait`` passes.
+
+        The record comes first: once it has ended, what is read after it is whole.
+        Progress committed in this process wakes the poll at once; another process's
+        is re-read, the held polls sharing ``_REREADS_PER_SECOND``.
+        """
+        engine = self._engine()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        with self._poll_slot() as held:
+            while True:
+                record = await engine.execution_record(id_)
+                found = await read()
+                left = deadline - loop.time()
+                if found or record.status.done or left <= 0 or not held or self._closing.is_set():
+                    return record, found
+                interval = max(_HISTORY_POLL, self._polls / _REREADS_PER_SECOND)
+                await self._held(engine.wait_for_progress(id_, min(left, interval)))
+
     def openapi(self) -> dict[str, Any]:
         """Return (and cache) the OpenAPI document."""
         if self._openapi is None:
@@ -238,6 +235,17 @@ class SystemApi:
             "type": "string",
             "enum": ["", *(status.value for status in ExecutionStatus)],
         }
+
+        def long_poll(after: str, found: str) -> tuple[tuple[str, Any, str], ...]:
+            return (
+                ("after", _AFTER_SCHEMA, f"only {after} (a previous `next`)"),
+                (
+                    "wait",
+                    {"type": "number", "minimum": 0},
+                    f"wait up to this many seconds (at most {max_wait:g}) for {found} "
+                    "past `after` or the end (long-poll)",
+                ),
+            )
 
         def ep(method: str, path: str, handler: Any, **described: Any) -> Endpoint:
             described.setdefault("secured", True)
@@ -301,19 +309,7 @@ class SystemApi:
                 self._history,
                 summary="An execution's history",
                 response_type=HistoryBody,
-                query=(
-                    (
-                        "after",
-                        _AFTER_SCHEMA,
-                        "only events from this position on (a previous `next`)",
-                    ),
-                    (
-                        "wait",
-                        {"type": "number", "minimum": 0},
-                        f"wait up to this many seconds (at most {max_wait:g}) for an event "
-                        "past `after` or the end (long-poll)",
-                    ),
-                ),
+                query=long_poll("events from this position on", "an event"),
             ),
             ep(
                 "GET",
@@ -321,19 +317,7 @@ class SystemApi:
                 self._logs,
                 summary="Log lines of an execution's workflow code and tasks",
                 response_type=LogsBody,
-                query=(
-                    (
-                        "after",
-                        _AFTER_SCHEMA,
-                        "only entries after this position (a previous `next`)",
-                    ),
-                    (
-                        "wait",
-                        {"type": "number", "minimum": 0},
-                        f"wait up to this many seconds (at most {max_wait:g}) for an entry "
-                        "past `after` or the end (long-poll)",
-                    ),
-                ),
+                query=long_poll("entries after this position", "an entry"),
             ),
             ep(
                 "POST",
@@ -447,7 +431,7 @@ class SystemApi:
         records: list[JsonValue] = []
         withheld: list[JsonValue] = []
         for record in page.executions:
-            served, complete = _record_json(record)
+            served, complete = record_json(record)
             records.append(served)
             if not complete:
                 withheld.append(record.id)
@@ -487,7 +471,7 @@ class SystemApi:
                     record = await self._held(engine.wait(id_, wait))
         if record is None:
             record = await engine.execution_record(id_)
-        served, complete = _record_json(record)
+        served, complete = record_json(record)
         response = json_response(served)
         return response if complete else with_header(response, WITHHELD_HEADER, "input, result")
 
@@ -496,23 +480,8 @@ class SystemApi:
         after = query_int(request, "after", 0, 0, MAX_POSITION)
         wait = query_seconds(request, "wait", self._options.max_wait)
         engine = self._engine()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        with self._poll_slot() as held:
-            while True:
-                # The record first: once it has ended, the history read after it is whole.
-                # Only the events from `after` on are read, each time round.
-                record = await engine.execution_record(id_)
-                events = await engine.execution_history(id_, after)
-                left = deadline - loop.time()
-                if events or record.status.done or left <= 0 or not held:
-                    break
-                if self._closing.is_set():
-                    break
-                # Progress committed here wakes it at once; another process's
-                # is re-read, the held polls sharing _REREADS_PER_SECOND.
-                interval = max(_HISTORY_POLL, self._polls / _REREADS_PER_SECOND)
-                await self._held(engine.wait_for_progress(id_, min(left, interval)))
+        # Only the events from `after` on are read, each time round.
+        record, events = await self._poll(id_, lambda: engine.execution_history(id_, after), wait)
         length = after + len(events)
         if not events and after and not await engine.execution_history(id_, after - 1):
             # Past the end: say where the end is (a client error, so reading it all is fine).
@@ -529,17 +498,7 @@ class SystemApi:
         after = query_int(request, "after", 0, 0, MAX_POSITION)
         wait = query_seconds(request, "wait", self._options.max_wait)
         engine = self._engine()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        with self._poll_slot() as held:
-            while True:
-                record = await engine.execution_record(id_)
-                entries = await engine.execution_logs(id_, after)
-                left = deadline - loop.time()
-                if entries or record.status.done or left <= 0 or not held or self._closing.is_set():
-                    break
-                interval = max(_HISTORY_POLL, self._polls / _REREADS_PER_SECOND)
-                await self._held(engine.wait_for_progress(id_, min(left, interval)))
+        record, entries = await self._poll(id_, lambda: engine.execution_logs(id_, after), wait)
         body = LogsBody(
             entries=entries, next=entries[-1].position if entries else after, status=record.status
         )

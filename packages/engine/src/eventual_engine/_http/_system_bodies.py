@@ -5,11 +5,14 @@ Their types are also what the OpenAPI document describes.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+import logging
+from typing import Annotated, Any, Final
 
 import attrs
 
 from eventual import ExecutionStatus
+from eventual.codec import JsonValue, check_storable, encode
 from eventual.history import ExecutionRecord
 from eventual.spi import DeadLetter, LogEntry
 
@@ -17,6 +20,7 @@ from ._params import MAX_NAME, MAX_TOKEN
 from ._schema import Bounds
 
 __all__ = [
+    "WITHHELD_HEADER",
     "Accepted",
     "CompleteTask",
     "DeadLetterPage",
@@ -24,12 +28,16 @@ __all__ = [
     "FailTask",
     "Health",
     "HistoryBody",
+    "LogsBody",
     "Redrive",
     "Redriven",
     "SignalAnswer",
     "StartExecution",
     "Started",
+    "record_json",
 ]
+
+log = logging.getLogger("eventual.http")
 
 _TASK_TOKEN = Bounds.of(maxLength=MAX_TOKEN, pattern=r"^.+\|[0-9]+\|[0-9]+$")
 _EXECUTION_NAME = Bounds.of(minLength=1, maxLength=MAX_NAME, pattern="^[^/]+$")
@@ -157,3 +165,27 @@ class LogsBody:
     entries: list[LogEntry]
     next: int
     status: ExecutionStatus
+
+
+WITHHELD_HEADER: Final = "x-eventual-withheld"
+"""Names the parts of a record left out (null) because they cannot be served."""
+
+
+def record_json(record: ExecutionRecord) -> tuple[JsonValue, bool]:
+    """Return a record as JSON and whether it is whole.
+
+    A record stored before today's checks may hold an input or result that cannot
+    be served (a lone surrogate, nesting deeper than a JSON writer goes); it is
+    served with those left null, and logged, rather than failing the request.
+    """
+    try:
+        # The same limits as at the edge, so what is withheld does not depend on how
+        # deep the running Python's JSON writer happens to go.
+        check_storable(record.input)
+        check_storable(record.result)
+        data = encode(record)
+        json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, RecursionError):  # ValidationError and UnicodeEncodeError too
+        log.warning("execution %s: its input or result cannot be served", record.id)
+        return encode(attrs.evolve(record, input=None, result=None)), False
+    return data, True
