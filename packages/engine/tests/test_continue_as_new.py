@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,8 @@ from eventual import (
     RuntimeNotAvailable,
     Service,
     continue_as_new,
+    logger,
+    patched,
     signal,
     sleep,
     task,
@@ -21,8 +25,10 @@ from eventual.history import (
     TimerScheduled,
     WorkflowContinuedAsNew,
     WorkflowStarted,
+    history_event_from_json,
 )
 from eventual_engine import Engine, ManualClock, WorkflowInstance, replay
+from eventual_engine._logs import log_store
 
 from .conftest import START, EngineFactory
 
@@ -62,7 +68,18 @@ async def swallower(tries: int) -> int:
     return tries
 
 
-SERVICE = Service.from_definitions("cont", [billing, bill, inbox, note, swallower])
+@workflow
+async def relabel(taken: list[bool]) -> list[bool]:
+    label = patched("label")
+    logger.info("run %d took the label: %s", len(taken) + 1, label)
+    if taken:
+        return [*taken, label]
+    await sleep(timedelta(minutes=1))  # notes sent meanwhile are kept for the next run
+    logger.info("run 1 hands over")
+    continue_as_new([label])
+
+
+SERVICE = Service.from_definitions("cont", [billing, bill, inbox, note, relabel, swallower])
 
 
 async def test_a_loop_continues_under_the_same_id_with_a_run_per_month(
@@ -151,3 +168,41 @@ async def test_a_signal_after_the_end_of_a_run_reaches_the_next(
     await engine.send_signal(id_, "note", "z")
     await engine.advance_to(clock.now() + timedelta(minutes=1))
     assert await engine.execution_result(id_) == ["x", "y", "z"]
+
+
+async def test_a_run_handed_signals_runs_its_first_step_as_new_code(
+    any_engine_factory: EngineFactory, clock: ManualClock
+) -> None:
+    """A run that starts with handed-over signals takes patches and logs in its first step."""
+    engine = any_engine_factory(SERVICE)
+    id_ = await engine.start_execution("relabel", [], "r")
+    await engine.run_until_idle()
+    await engine.send_signal(id_, "note", "kept")
+    await engine.run_until_idle()
+    await engine.advance_to(clock.now() + timedelta(minutes=1))
+    assert await engine.execution_result(id_) == [True, True]
+    store = log_store(engine.backend)
+    assert store is not None
+    assert [e.message for e in await store.read_logs(id_, 0)] == [
+        "run 1 took the label: True",
+        "run 1 hands over",
+        "run 2 took the label: True",
+    ]
+    history = await engine.execution_history(id_)
+    second = [i for i, e in enumerate(history) if isinstance(e, WorkflowStarted)][-1]
+    assert [e.payload for e in history[second:] if isinstance(e, SignalReceived)] == ["kept"]
+    # Replayed later, the run gives the same answer from its record.
+    replayed = replay(SERVICE, history)
+    assert replayed.ok
+    assert replayed.result == [True, True]
+    assert replayed.patches == ("label",)
+
+
+def test_a_run_recorded_without_the_patch_replays_without_it() -> None:
+    """A history whose handed-signals run did not take a patch still replays as recorded."""
+    path = Path(__file__).parent / "histories" / "continued" / "handed_signals.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    history = [history_event_from_json(e) for e in document["events"]]
+    replayed = replay(SERVICE, history)
+    assert replayed.ok
+    assert replayed.result == [True, False]

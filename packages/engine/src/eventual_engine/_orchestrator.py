@@ -371,14 +371,15 @@ class Orchestrator:
 
         The next run's ``WorkflowStarted`` (and the signals it takes over) are in
         ``output`` already, written by the run that ended; its first step runs
-        here, in the same commit, on a fresh instance that replays only that run.
+        here, in the same commit, on a fresh instance that runs it as new code.
         """
         for _ in range(_MAX_IMMEDIATE_TIMER_ROUNDS):
             ended = live.instance
             if ended.continued is not None:
                 position = live.committed + len(output.events) - len(ended.continued)
-                instance, first = WorkflowInstance.from_history(self._service, ended.continued)
-                instance.run_start = position
+                instance, first = WorkflowInstance.next_run(
+                    self._service, ended.continued, run_start=position
+                )
                 output.extend(first)
                 live.instance = instance
             self._fire_due_timers(live.instance, output)

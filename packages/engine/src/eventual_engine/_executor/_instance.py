@@ -166,6 +166,36 @@ class WorkflowInstance(WorkflowCalls):
         instance.length += len(output.events)
         return instance, output
 
+    @classmethod
+    def next_run(
+        cls, service: Service, first: Sequence[HistoryEvent], *, run_start: int
+    ) -> tuple[WorkflowInstance, StepOutput]:
+        """Run the first step of the run a ``continue_as_new`` wrote.
+
+        Unlike :meth:`from_history`, nothing here is replayed: the run that ended
+        wrote ``first`` (its ``WorkflowStarted`` and the signals it hands over) in
+        the same step, so the code runs as new code throughout (it takes patches
+        and logs). Replaying the run later reads what this step recorded.
+
+        Args:
+            service: Where the workflow's code is found.
+            first: The next run's ``WorkflowStarted``, then the signals handed over.
+            run_start: Where that ``WorkflowStarted`` is in the execution's history.
+
+        Returns:
+            The instance and what its first step produced beyond ``first``.
+        """
+        started = first[0]
+        if not isinstance(started, WorkflowStarted):
+            raise EventualError("a run must begin with WorkflowStarted")
+        instance = cls(service, started)
+        instance.run_start = run_start
+        for event in first:
+            instance._apply(event, recorded=True)  # written already: applied, not output again
+        output, instance._out = instance._out, StepOutput()
+        instance.length = len(first) + len(output.events)
+        return instance, output
+
     def apply(self, events: Sequence[HistoryEvent]) -> StepOutput:
         """Apply new inbound events in order; return what to append and start.
 

@@ -334,10 +334,14 @@ class WorkflowCalls:
         self._log_counts[self._seq] = n + 1
         if self.is_replaying() or self.ending is not None:
             return
+        # A run after ``continue_as_new`` starts at the sequence number where the
+        # one before ended, so its lines are told apart by their run.
+        run = self.started.run
+        key = f"{self._seq}|workflow|{n}" + (f"|run|{run}" if run > 1 else "")
         self._out.logs.append(
             LogEntry(
                 execution_id=self.id,
-                key=f"{self._seq}|workflow|{n}",
+                key=key,
                 time=self._now,
                 level=level,
                 message=message,
