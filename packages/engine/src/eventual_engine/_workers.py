@@ -47,7 +47,8 @@ from eventual.spi import (
 
 from . import _ids
 from ._clock import Clock
-from ._logs import log_store, store_logs
+from ._logs import log_store
+from ._task_logs import LiveLogs
 
 __all__ = ["TaskWorker", "TimerWorker"]
 
@@ -59,16 +60,16 @@ _EXTERNAL_HOLD = timedelta(days=36500)
 class _TaskContext:
     """What a task body reaches through ``heartbeat()`` and ``task_info()``."""
 
-    def __init__(self, worker: TaskWorker, request: TaskRequest) -> None:
+    def __init__(self, worker: TaskWorker, request: TaskRequest, logs: LiveLogs) -> None:
         self._worker = worker
         self._request = request
+        self.logs = logs
         self._info = TaskInfo(
             execution_id=request.execution_id,
             task=request.task,
             attempt=request.attempt,
             token=request.token,
         )
-        self.logs: list[LogEntry] = []
 
     def info(self) -> TaskInfo:
         return self._info
@@ -84,10 +85,10 @@ class _TaskContext:
 
     def keep_log(self, level: str, message: str) -> None:
         request = self._request
-        self.logs.append(
+        self.logs.add(
             LogEntry(
                 execution_id=request.execution_id,
-                key=f"{request.seq}|{request.attempt}|{len(self.logs)}",
+                key=f"{request.seq}|{request.attempt}|{self.logs.next_number()}",
                 time=self._worker.clock.now(),
                 level=level,
                 message=message,
@@ -276,7 +277,7 @@ class TaskWorker:
         started_at = self.clock.now()
         deadlines = await self._deadlines(request)
         event: HistoryEvent
-        context = _TaskContext(self, request)
+        context = _TaskContext(self, request, LiveLogs(self._logs, asyncio.get_running_loop()))
         try:
             definition = self.service.task(request.task)
             args, kwargs = definition.decode_args(request.args)
@@ -284,7 +285,7 @@ class TaskWorker:
                 with use_client(self.client), use_task_context(context):
                     result = await definition.run(*args, **kwargs)
             finally:
-                await store_logs(self._logs, context.logs)
+                await context.logs.close()
             event = TaskSucceeded(
                 timestamp=self.clock.now(),
                 seq=request.seq,
