@@ -14,7 +14,7 @@ import contextlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import boto3
@@ -227,6 +227,28 @@ class Deployed:
             if not moved:
                 return total
         return total
+
+    async def pump_until(
+        self,
+        condition: Callable[[], Awaitable[bool]],
+        *,
+        pump: Callable[[], Awaitable[object]] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        """Pump (with ``pump`` if given) until ``condition`` holds; fail after ``timeout`` s.
+
+        Delayed messages (a timer's) become visible on moto's clock, not the test's, so
+        a test waits for what it expects rather than for a fixed time.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await (pump or self.pump)()
+            if await condition():
+                return
+            if loop.time() > deadline:
+                raise AssertionError(f"the condition still fails after {timeout} s of pumping")
+            await asyncio.sleep(0.1)
 
     def schedules(self) -> list[dict[str, Any]]:
         """Return the one-time schedules of the plan's group, with their targets."""

@@ -123,8 +123,11 @@ async def test_a_short_sleep_wakes_through_the_timer_queue(deployed: Deployed) -
     execution = await client.start_execution("short", "nap", "nap")
     await deployed.pump()
     assert (await client.execution_record(execution)).status is ExecutionStatus.RUNNING
-    await asyncio.sleep(1.5)
-    await deployed.pump()
+
+    async def ended() -> bool:
+        return (await client.execution_record(execution)).status is not ExecutionStatus.RUNNING
+
+    await deployed.pump_until(ended)
     record = await client.execution_record(execution)
     assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "nap slept")
     assert deployed.invocations["timer"] == 1

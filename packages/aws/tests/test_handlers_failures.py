@@ -83,10 +83,17 @@ async def test_a_crash_firing_a_timer_is_recovered_by_redelivery(deployed: Deplo
     runtime.faults.arm("timer.fired")
     client = deployed.runtime().client
     execution = await client.start_execution("short", "nap", "crash-timer")
-    await _pump_through_crashes(deployed)
-    await asyncio.sleep(1.2)
-    assert await _pump_through_crashes(deployed) >= 1
-    await _pump_through_crashes(deployed)
+    crashes = 0
+
+    async def pump() -> None:
+        nonlocal crashes
+        crashes += await _pump_through_crashes(deployed)
+
+    async def ended() -> bool:
+        return (await client.execution_record(execution)).status is not ExecutionStatus.RUNNING
+
+    await deployed.pump_until(ended, pump=pump)
+    assert crashes >= 1
     record = await client.execution_record(execution)
     assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "nap slept")
     history = [event.type for event in await client.execution_history(execution)]
