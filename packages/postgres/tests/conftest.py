@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import cast
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import pytest
 
-from eventual.codec import JsonValue
-from eventual.spi import Client
 from eventual_messaging import BusOptions
 from eventual_postgres import PostgresBackend, PostgresBus, TemporaryServer
 from eventual_postgres._server import find_binaries
 
-pytest.register_assert_rewrite("eventual_engine.conformance")
+pytest.register_assert_rewrite("eventual_engine.conformance", "eventual_messaging.conformance")
 
 
 @pytest.fixture(scope="session")
@@ -58,66 +55,16 @@ async def backend(postgres_dsn: str, schema: str) -> AsyncIterator[PostgresBacke
         await opened.close()
 
 
-# --- the fixtures of eventual-messaging's bus contract suite ---------------------------
+# --- eventual-messaging's bus contract: its own fixtures, and a PostgreSQL bus -----------
 
-_BUS_START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.time = _BUS_START
-
-    def now(self) -> datetime:
-        return self.time
-
-    def advance(self, delta: timedelta) -> None:
-        self.time += delta
-
-
-class _Recorder:
-    """Stands in for a runtime's client: records what handlers publish."""
-
-    def __init__(self, published: list[tuple[str, JsonValue]]) -> None:
-        self.published = published
-
-    async def publish_events(self, events: Sequence[tuple[str, JsonValue]]) -> None:
-        self.published.extend(events)
-
-
-@pytest.fixture
-def start() -> datetime:
-    """Where the suite's manual clock starts."""
-    return _BUS_START
-
-
-@pytest.fixture
-def _clock() -> _Clock:
-    return _Clock()
-
-
-@pytest.fixture
-def now(_clock: _Clock) -> Callable[[], datetime]:
-    """Read the manual clock."""
-    return _clock.now
-
-
-@pytest.fixture
-def advance(_clock: _Clock) -> Callable[[timedelta], None]:
-    """Move the manual clock forward."""
-    return _clock.advance
-
-
-@pytest.fixture
-def published() -> list[tuple[str, JsonValue]]:
-    """What handlers published through ``client``, as (event name, payload)."""
-    return []
-
-
-@pytest.fixture
-def client(published: list[tuple[str, JsonValue]]) -> Client:
-    """A client that records publishes into ``published``."""
-    # Handlers here only publish; the rest of the Client protocol is never reached.
-    return cast(Client, _Recorder(published))
+from eventual_messaging.conformance.fixtures import (  # noqa: E402, F401
+    advance,
+    client,
+    manual_clock,
+    now,
+    published,
+    start,
+)
 
 
 @pytest.fixture
