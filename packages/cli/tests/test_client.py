@@ -3,9 +3,12 @@
 The frontend files of ``typescript/`` are type-checked against the client
 generated for the orders service: ``frontend.ts`` uses it correctly and must
 pass; ``wrong_field.ts`` (an Order's ``qty``) and ``wrong_command.ts``
-(``place_ordr``) must each fail, for their own reason. One ``npm install`` (from
-npm's cache when it holds the pinned packages) and one ``tsc`` run serve the
-module.
+(``place_ordr``) must each fail, for their own reason. The same goes for a
+project ``eventual new`` writes: its client is generated in the project, from
+its ``[tool.eventual]`` settings, and ``new_project.ts`` must pass where
+``new_project_wrong.ts`` (a sign-up's ``mail``) must fail. One ``npm
+install`` (from npm's cache when it holds the pinned packages) and one ``tsc``
+run serve the module.
 """
 
 from __future__ import annotations
@@ -64,7 +67,28 @@ def frontend(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def type_errors(frontend: Path) -> dict[str, list[str]]:
+def new_project_client(frontend: Path) -> Path:
+    """Run ``eventual new my-shop`` in the frontend, then ``eventual client typescript`` in it.
+
+    The project sits inside the frontend folder, so that ``npm exec`` finds the
+    generator installed there; the client goes beside the frontend files.
+    """
+    project = frontend / "my-shop"
+    created = CliRunner().invoke(cli, ["new", "my-shop", "--directory", str(project)])
+    assert created.exit_code == 0, created.output
+    cwd, path = Path.cwd(), list(sys.path)
+    os.chdir(project)
+    try:
+        result = _client("-o", "../shop_client.ts")  # the service from [tool.eventual]
+    finally:
+        os.chdir(cwd)
+        sys.path[:] = path
+    assert result.exit_code == 0, result.output
+    return frontend / "shop_client.ts"
+
+
+@pytest.fixture(scope="module")
+def type_errors(frontend: Path, new_project_client: Path) -> dict[str, list[str]]:
     """Run tsc once over every frontend file; return each file's error lines."""
     tsc = frontend / "node_modules" / ".bin" / "tsc"
     result = subprocess.run(
@@ -109,6 +133,21 @@ def test_a_wrong_command_name_does_not_type_check(type_errors: dict[str, list[st
     (error,) = type_errors["wrong_command.ts"]
     assert error.startswith("TS2345:")
     assert '"/_rpc/place_ordr"' in error
+
+
+def test_a_new_projects_client_types_its_frontend(
+    type_errors: dict[str, list[str]], new_project_client: Path
+) -> None:
+    """The client of a new project types sign_up: a correct call passes, a wrong field fails."""
+    code = new_project_client.read_text()
+    assert code.startswith("// The typed client of the eventual service 'my_shop'")
+    assert '"/_rpc/sign_up": {' in code
+    assert type_errors.get("new_project.ts", []) == []
+    assert type_errors.get("shop_client.ts", []) == []
+    (error,) = type_errors["new_project_wrong.ts"]
+    assert error.startswith("TS2561:")  # an unknown property, with a suggestion
+    assert "'mail'" in error
+    assert "Did you mean to write 'email'?" in error
 
 
 def test_without_a_service_the_command_says_how_to_name_one(

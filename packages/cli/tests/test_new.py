@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from click.testing import CliRunner, Result
@@ -117,3 +117,30 @@ def test_an_unknown_template_is_refused(tmp_path: Path) -> None:
     result = _new("shop", "--template", "nope", "--directory", str(tmp_path / "shop"))
     assert result.exit_code == 2
     assert all(name in result.output for name in TEMPLATES)
+
+
+WORKSPACE = Path(__file__).resolve().parents[3] / "packages"
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_each_template_requires_distributions_of_this_workspace(template: str) -> None:
+    """Every eventual requirement of a template is a distribution here, with extras it has."""
+    if not WORKSPACE.is_dir():
+        pytest.skip("needs the repository's packages/")
+    if template == "sst":
+        pytest.importorskip("eventual_sst")  # the template holds its component
+    extras_of: dict[str, set[str]] = {}
+    for pyproject in WORKSPACE.glob("*/pyproject.toml"):
+        project = tomllib.loads(pyproject.read_text())["project"]
+        extras_of[project["name"]] = set(project.get("optional-dependencies", {}))
+    written = project_files(NewProject(name="shop", template=template))
+    project = tomllib.loads(written[PurePosixPath("pyproject.toml")])["project"]
+    requirements = [*project["dependencies"]]
+    for group in project["optional-dependencies"].values():
+        requirements += group
+    eventual = [r for r in requirements if r.startswith("eventual")]
+    assert eventual
+    for requirement in eventual:
+        name, _, extras = requirement.partition("[")
+        assert name in extras_of, f"{template}: {requirement!r} is not a workspace distribution"
+        assert set(filter(None, extras.rstrip("]").split(","))) <= extras_of[name], requirement

@@ -3,7 +3,9 @@
 Each template is generated once for the module. The service and its tests are
 the local template's (``test_new.py`` runs them); here the infrastructure is
 proven: the CDK app synthesizes as ``cdk synth`` runs it (``python3 app.py``),
-its Lambda code bundled from uv's cache without reaching an index.
+its Lambda code bundled from uv's cache without reaching an index. The pulumi
+and sst templates have modules of their own (``test_new_pulumi.py``,
+``test_new_sst.py``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ The app of examples/orders-sst is installed once: ``npm install`` brings the rea
 platform (its components, ``@pulumi/pulumi``, ``@pulumi/aws``, vitest) into
 ``.sst/platform``. ``sst install`` would download the Pulumi CLI; a stand-in
 ``pulumi`` that only answers ``version`` with the version this ``sst`` expects,
-where SST looks for its own, lets it complete with nothing but npm.
+where SST looks for its own, lets it complete with nothing but npm. The same
+platform type-checks the app ``eventual new --template sst`` writes.
 """
 
 from __future__ import annotations
@@ -419,3 +420,39 @@ def test_the_app_type_checks_against_the_installed_platform(sst_app: Path) -> No
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_new_projects_sst_app_type_checks(sst_app: Path, tmp_path: Path) -> None:
+    """The app ``eventual new --template sst`` writes passes ``tsc``; a misspelt option fails it.
+
+    The project borrows the installed app's SST platform (``.sst/platform``), the
+    folder ``sst install`` would fill from the same pinned ``sst``.
+    """
+    from eventual_cli import cli
+
+    project = tmp_path / "my-shop"
+    result = CliRunner().invoke(
+        cli, ["new", "my-shop", "--template", "sst", "--directory", str(project)]
+    )
+    assert result.exit_code == 0, result.output
+    # The same pinned sst as the installed app, so its platform is the one `sst install` gives.
+    pinned = json.loads((project / "package.json").read_text())["devDependencies"]
+    assert pinned == json.loads((EXAMPLE / "package.json").read_text())["devDependencies"]
+    (project / ".sst").mkdir()
+    (project / ".sst" / "platform").symlink_to(sst_app / ".sst" / "platform")
+    (project / "infra" / "wrong.ts").write_text(
+        'import { EventualService } from "./eventual";\n'
+        'export const wrong = new EventualService("Wrong", { servic: "x.service", path: "." });\n'
+    )
+    tsc = sst_app / ".sst" / "platform" / "node_modules" / ".bin" / "tsc"
+    checked = subprocess.run(
+        [str(tsc), "--noEmit", "-p", "tsconfig.json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    errors = [line for line in checked.stdout.splitlines() if ": error TS" in line]
+    assert len(errors) == 1, checked.stdout + checked.stderr
+    assert errors[0].startswith("infra/wrong.ts(")
+    assert "'servic'" in errors[0]

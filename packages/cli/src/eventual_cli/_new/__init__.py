@@ -5,13 +5,21 @@ command).
 """
 
 from ._command import NEXT_STEPS, new
-from ._project import TEMPLATES, NewProject, ProjectExists, project_files, write_project
+from ._project import (
+    TEMPLATES,
+    NewProject,
+    ProjectExists,
+    TemplateUnavailable,
+    project_files,
+    write_project,
+)
 
 __all__ = [
     "NEXT_STEPS",
     "TEMPLATES",
     "NewProject",
     "ProjectExists",
+    "TemplateUnavailable",
     "new",
     "project_files",
     "write_project",

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 
-from ._project import TEMPLATES, NewProject, ProjectExists, write_project
+from ._project import TEMPLATES, NewProject, ProjectExists, TemplateUnavailable, write_project
 
 __all__ = ["NEXT_STEPS", "new"]
 
 NEXT_STEPS = {
     "local": ('pip install -e ".[dev]"', "pytest", "eventual local"),
     "cdk": ('pip install -e ".[dev,deploy]"', "pytest", "npx aws-cdk@2 deploy"),
+    "pulumi": ('pip install -e ".[dev,deploy]"', "pytest", "pulumi up"),
+    "sst": ('pip install -e ".[dev,deploy]" && npm install', "pytest", "npx sst deploy"),
 }
 """The three commands a new project's README and ``eventual new`` suggest, per template."""
 
@@ -46,7 +48,7 @@ def new(name: str, template: str, directory: Path | None, force: bool) -> None:
     target = directory if directory is not None else Path(name)
     try:
         written = write_project(project, target, force=force)
-    except ProjectExists as error:
+    except (ProjectExists, TemplateUnavailable) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"wrote {len(written)} files of the {template!r} template into {target}/")
     click.echo("next:")

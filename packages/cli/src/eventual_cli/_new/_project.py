@@ -6,9 +6,12 @@ infrastructure and README), which win where both have a file. File names ending
 in ``.tmpl`` lose the suffix, so that the repository's test collector, linter
 and type checker leave the templates alone (the tests check what they generate
 instead); ``PACKAGE`` in a path and ``{{name}}``, ``{{package}}``,
-``{{title}}`` and ``{{deploy_extra}}`` (the ``deploy`` extra of
+``{{title}}``, ``{{slug}}`` and ``{{deploy_extra}}`` (the ``deploy`` extra of
 ``pyproject.toml``) in a file are replaced. ``dot-`` starts the name of a dotfile,
 which some tools drop from package data.
+
+The sst template also holds eventual-sst's SST component (``infra/eventual.ts``),
+taken from the installed eventual-sst so that it is the version that deploys it.
 """
 
 from __future__ import annotations
@@ -22,13 +25,23 @@ from pathlib import Path, PurePosixPath
 
 import attrs
 
-__all__ = ["TEMPLATES", "NewProject", "ProjectExists", "project_files", "write_project"]
+__all__ = [
+    "TEMPLATES",
+    "NewProject",
+    "ProjectExists",
+    "TemplateUnavailable",
+    "project_files",
+    "write_project",
+]
 
-TEMPLATES = ("local", "cdk")
+TEMPLATES = ("local", "cdk", "pulumi", "sst")
 """The templates ``eventual new`` offers; the first is the default."""
 
 _DEPLOY_REQUIREMENTS = {
     "cdk": ("eventual-aws-cdk",),
+    "pulumi": ("eventual-pulumi",),
+    # The component runs `eventual plan` and `eventual sst bundle` (uv builds the bundle).
+    "sst": ("eventual-sst", "eventual-aws[bundle]", "eventual-cli"),
 }
 """The distributions a template's ``deploy`` extra installs."""
 
@@ -37,6 +50,10 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 class ProjectExists(Exception):
     """The target folder is not empty and overwriting was not asked for."""
+
+
+class TemplateUnavailable(Exception):
+    """The template needs a distribution that is not installed."""
 
 
 @attrs.frozen(kw_only=True)
@@ -76,6 +93,11 @@ class NewProject:
         """The name as a CamelCase identifier (a stack or resource name), e.g. ``MyShop``."""
         return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]+", self.name))
 
+    @property
+    def slug(self) -> str:
+        """The name as an npm package or SST app name: lower case, ``_`` as ``-``."""
+        return self.name.replace("_", "-").lower()
+
     def substitute(self, text: str) -> str:
         """Return ``text`` with the template's placeholders filled in."""
         requirements = _DEPLOY_REQUIREMENTS.get(self.template, ())
@@ -91,6 +113,7 @@ class NewProject:
             .replace("{{name}}", self.name)
             .replace("{{package}}", self.package)
             .replace("{{title}}", self.title)
+            .replace("{{slug}}", self.slug)
         )
 
 
@@ -113,13 +136,30 @@ def _target_path(project: NewProject, template_path: PurePosixPath) -> PurePosix
     return PurePosixPath(*parts)
 
 
+def _sst_component() -> dict[PurePosixPath, str]:
+    try:
+        from eventual_sst import COMPONENT_FILE, component_source
+    except ImportError:
+        raise TemplateUnavailable(
+            "the sst template holds eventual-sst's SST component (infra/eventual.ts): "
+            "pip install eventual-sst, then run this again"
+        ) from None
+    return {PurePosixPath(COMPONENT_FILE): component_source()}
+
+
 def project_files(project: NewProject) -> dict[PurePosixPath, str]:
-    """Return the files of ``project``: each relative path and its content."""
+    """Return the files of ``project``: each relative path and its content.
+
+    Raises:
+        TemplateUnavailable: The sst template without eventual-sst installed.
+    """
     root = files("eventual_cli._new") / "templates"
     found: dict[PurePosixPath, str] = {}
     for layer in ("common", project.template):
         for path, text in _walk(root / layer, PurePosixPath()):
             found[_target_path(project, path)] = project.substitute(text)
+    if project.template == "sst":
+        found.update(_sst_component())
     return dict(sorted(found.items()))
 
 
@@ -134,6 +174,7 @@ def write_project(project: NewProject, directory: Path, *, force: bool = False) 
 
     Raises:
         ProjectExists: ``directory`` holds files and ``force`` is false.
+        TemplateUnavailable: The sst template without eventual-sst installed.
     """
     if directory.exists() and not directory.is_dir():
         raise ProjectExists(f"{str(directory)!r} is a file, not a folder")
@@ -142,8 +183,9 @@ def write_project(project: NewProject, directory: Path, *, force: bool = False) 
             f"{str(directory)!r} is not empty; choose a new folder, or pass --force to write "
             "the project's files into it (files of the same names are replaced)"
         )
+    contents = project_files(project)  # raises before anything is written
     written = []
-    for relative, text in project_files(project).items():
+    for relative, text in contents.items():
         path = directory.joinpath(*relative.parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
