@@ -1,9 +1,10 @@
 """The deploy templates of ``eventual new``: their infrastructure renders offline.
 
 Each template is generated once for the module. The service and its tests are
-the local template's (``test_new.py`` runs them); here the infrastructure is
-proven: the CDK app synthesizes as ``cdk synth`` runs it (``python3 app.py``),
-its Lambda code bundled from uv's cache without reaching an index. The pulumi
+the local template's (``test_new.py`` lints and type-checks them); here they
+pass in the cdk project too, and the infrastructure is proven: the CDK app
+synthesizes as ``cdk synth`` runs it (``python3 app.py``), its Lambda code
+bundled from uv's cache without reaching an index. The pulumi
 and sst templates have modules of their own (``test_new_pulumi.py``,
 ``test_new_sst.py``).
 """
@@ -86,6 +87,20 @@ def test_the_cdk_app_creates_every_function_of_the_services_plan(
     outputs = cdk_template["Outputs"]
     assert isinstance(outputs, dict)
     assert set(outputs) == {"ApiUrl", "EventBusName"}
+
+
+def test_the_cdk_projects_own_tests_pass(cdk_project: Path) -> None:
+    """Running pytest in the cdk project runs its two tests of the service, and they pass."""
+    pytest.importorskip("eventual_testing")  # the project's dev extra; not a CLI dependency
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=cdk_project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
 
 
 def test_the_cdk_project_is_linted_and_says_how_to_deploy(cdk_project: Path) -> None:
