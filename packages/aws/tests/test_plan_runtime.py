@@ -17,12 +17,13 @@ from .conftest import REGION, MakePackage
 SERVICE = """
     import asyncio
     from datetime import timedelta
-    from eventual import RetryPolicy, signal, sleep, task, workflow
+    from eventual import RetryPolicy, logger, signal, sleep, task, workflow
 
     approval = signal("approval", bool)
 
     @task(retry=RetryPolicy(max_attempts=2, initial_interval=timedelta(minutes=20)))
     async def double(x: int) -> int:
+        logger.info("doubling %d", x)
         return x * 2
 
     @workflow
@@ -35,6 +36,7 @@ SERVICE = """
         await sleep(timedelta(hours=1))
         await sleep(timedelta(minutes=5))
         approved = await approval.expect(timeout=timedelta(days=1))
+        logger.info("approved: %s", approved)
         extra = await child(sum(doubled))
         return f"{'approved' if approved else 'rejected'}:{extra}"
 """
@@ -99,11 +101,16 @@ async def test_every_call_of_the_runtime_is_granted_to_every_function(
         await engine.run_until_idle()
         record = await engine.execution_record(execution)
         assert record.status is ExecutionStatus.SUCCEEDED, (record, backend.requests)
+        # The system API's read of an execution's log lines.
+        lines = await backend.logs.read_logs(execution)
+        assert [e.message for e in lines][-1] == "approved: True"
     finally:
         await backend.close()
     calls = set(backend.requests - provisioning)
     # The run rang every kind of doorbell, a schedule for the far timers included.
     assert {"sqs.SendMessageBatch", "scheduler.CreateSchedule"} <= calls
+    # ... and kept log lines, each batch with its three requests.
+    assert {"dynamodb.BatchGetItem", "dynamodb.UpdateItem", "dynamodb.BatchWriteItem"} <= calls
     needed = {a for call in calls for a in ACTIONS.get(call, (call.replace(".", ":", 1),))}
     for function in p.functions:
         granted = {a for s in function.statements for a in s.actions}

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import io
 import itertools
+import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +17,7 @@ import pytest
 
 from eventual import ExecutionStatus, RuntimeNotAvailable
 from eventual_aws import Simulator
+from eventual_aws._lambda._log import ContextFilter, JsonFormatter
 from eventual_engine import SystemClock
 
 pytest.importorskip("eventual_aws._lambda")
@@ -22,7 +26,7 @@ SOURCE = """
 import asyncio
 from datetime import timedelta
 
-from eventual import command, event, signal, sleep, subscription, task, workflow
+from eventual import command, event, logger, signal, sleep, subscription, task, workflow
 
 approval = signal("approval", bool)
 audited: list[str] = []
@@ -48,9 +52,23 @@ async def flow(n: int) -> str:
     return f"{'approved' if approved else 'rejected'}:{sum(doubled)}"
 
 
+@task
+async def shout(word: str) -> str:
+    logger.info("shouting %s", word)
+    return word.upper()
+
+
 @workflow
 async def fan_out(n: int) -> int:
     return sum(await asyncio.gather(*(double(i) for i in range(n))))
+
+
+@workflow
+async def announce(word: str) -> str:
+    logger.info("announcing %s", word)
+    loud = await shout(word)
+    logger.warning("announced %s", loud)
+    return loud
 
 
 @workflow
@@ -197,3 +215,49 @@ async def test_a_crash_after_a_step_is_recovered_by_redelivery(simulate: Open) -
         assert await asyncio.wait_for(handle.result(), 60) == 6
         history = [event.type for event in await handle.history()]
         assert history.count("TaskSucceeded") == 3
+
+
+async def test_log_lines_are_served_by_the_system_api_and_written_as_json(simulate: Open) -> None:
+    """Workflow and task lines are kept in the table for the system API and logged as JSON."""
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(ContextFilter())
+    workflow_logger = logging.getLogger("eventual.workflow")
+    workflow_logger.addHandler(handler)
+    workflow_logger.setLevel(logging.INFO)
+    try:
+        async with simulate() as sim:
+            shop = _module(sim)
+            handle = await sim.start(shop.announce, "hello", name="a1")
+            assert await asyncio.wait_for(handle.result(), 60) == "HELLO"
+            response = await sim.http("GET", "/_eventual/executions/announce/a1/logs")
+            assert response.status_code == 200
+            body = response.json()
+            later = await sim.http(
+                "GET",
+                f"/_eventual/executions/announce/a1/logs?after={body['entries'][0]['position']}",
+            )
+    finally:
+        workflow_logger.removeHandler(handler)
+        workflow_logger.setLevel(logging.NOTSET)
+    entries = body["entries"]
+    assert [(e["level"], e["message"], e["task"]) for e in entries] == [
+        ("INFO", "announcing hello", None),
+        ("INFO", "shouting hello", "shout"),
+        ("WARNING", "announced HELLO", None),
+    ]
+    assert body["next"] == entries[-1]["position"]
+    assert [e["message"] for e in later.json()["entries"]] == [
+        "shouting hello",
+        "announced HELLO",
+    ]
+    lines = [json.loads(line) for line in written.getvalue().splitlines()]
+    assert [(line["message"], line["execution_id"], line["seq"]) for line in lines] == [
+        ("announcing hello", "announce/a1", 0),
+        ("shouting hello", "announce/a1", 1),
+        ("announced HELLO", "announce/a1", 1),
+    ]
+    assert {line["logger"] for line in lines} == {"eventual.workflow"}
+    assert all(line["timestamp"].endswith("Z") and line["level"] for line in lines)
+    assert lines[1]["function_kind"] == "task"

@@ -20,6 +20,7 @@ from ._doorbells import Bell
 from ._executions import Executions
 from ._idempotency import Idempotency
 from ._items import OUTBOX, execution_pk, load_published, s
+from ._logs import DynamoLogs
 from ._queue import Queue
 from ._store import Store
 from ._tasks import Tasks
@@ -46,6 +47,7 @@ class AwsBackend:
         self._timers = Timers(self._store)
         self._tasks = Tasks(self._store)
         self._idempotency = Idempotency(self._store)
+        self._logs = DynamoLogs(self._store.table)
 
     @property
     def executions(self) -> Executions:
@@ -71,6 +73,11 @@ class AwsBackend:
     def idempotency(self) -> Idempotency:
         """Answers kept under idempotency keys."""
         return self._idempotency
+
+    @property
+    def logs(self) -> DynamoLogs:
+        """Log lines kept per execution (``LogStore``)."""
+        return self._logs
 
     @property
     def clients(self) -> Clients:

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 
 from eventual.spi import Backend
 
-from . import _executions, _idempotency, _queue, _tasks, _timers
+from . import _executions, _idempotency, _logs, _queue, _tasks, _timers
 from ._support import Timing
 
 __all__ = ["CHECKS", "BackendCheck", "Timing", "run_checks"]
@@ -44,8 +44,9 @@ CHECKS: tuple[BackendCheck, ...] = (
     *_timers.CHECKS,
     *_tasks.CHECKS,
     *_idempotency.CHECKS,
+    *_logs.CHECKS,
 )
-"""Every check of the backend contract: executions, queue, timers, tasks, idempotency keys."""
+"""Every check of the backend contract: executions, queue, timers, tasks, idempotency keys, logs."""
 
 
 async def run_checks(
