@@ -113,6 +113,33 @@ def test_timeline_shows_the_execution_and_its_tasks(
         shutil.copy(screenshot, Path(artifacts) / "timeline.png")
 
 
+def test_timeline_shows_every_run_of_an_execution_continued_as_new(
+    live: Any, run_cli: RunCli, tmp_path: Path
+) -> None:
+    """Each run's calls are on one timeline, with a row for each hand-over to the next run."""
+    name = f"ui-{uuid.uuid4().hex[:8]}"
+    assert run_cli("start", "rollover", "1", "--name", name, "--follow").exit_code == 0
+    url = f"{live.url}/_eventual/ui/#/executions/rollover/{name}"
+    dom = _chromium(tmp_path / "profile", url, "--dump-dom")
+    assert "status-SUCCEEDED" in dom
+    assert "billed 3 months" in dom
+    continued = _rows(dom, "continued as new")
+    assert len(continued) == 2
+    assert "run 1 \u2192 run 2 with 2" in continued[0]
+    assert "run 2 \u2192 run 3 with 3" in continued[1]
+    prices = _rows(dom, "task")
+    assert len(prices) == 3  # one per run
+    assert all('price("pen")' in row and "succeeded" in row for row in prices)
+    # The reminder each run left waiting was cancelled by its hand-over.
+    reminders = [row for row in _rows(dom, "timer") if "cancelled" in row]
+    assert len(reminders) == 2
+    summary = html.unescape(dom.split('id="summary"')[1].split("</dl>")[0])
+    assert re.search(r"Runs\s*</dt>\s*<dd[^>]*>\s*3 \(continued as new", summary), summary
+    logs = dom.split('id="logs"')[1].split("</table>")[0]
+    assert "month 1 billed" in logs
+    assert "month 2 billed" in logs
+
+
 class _Page:
     """A page in a headless Chromium driven over the DevTools protocol on a pipe.
 

@@ -12,6 +12,7 @@ from eventual import (
     RetryPolicy,
     command,
     complete_async,
+    continue_as_new,
     event,
     logger,
     signal,
@@ -96,6 +97,19 @@ async def doomed(reason: str) -> str:
     """Fail after a short wait."""
     await sleep(0.2)
     raise ValueError(reason)
+
+
+@workflow
+async def rollover(month: int) -> str:
+    """Price a month's item, then go on as a new run until the third month."""
+    await price("pen")
+    if month < 3:
+        # A reminder the run leaves waiting: the hand-over cancels it.
+        asyncio.create_task(sleep(timedelta(hours=1)))  # noqa: RUF006
+        await sleep(0)
+        logger.info("month %d billed", month)
+        continue_as_new(month + 1)
+    return f"billed {month} months"
 
 
 @workflow
