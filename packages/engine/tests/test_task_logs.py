@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from eventual import Service, logger, task, workflow
 from eventual.spi import LogEntry, LogStore
 from eventual_engine import Engine
-from eventual_engine._logs import log_store
+from eventual_engine._logs import MemoryLogs, log_store
+from eventual_engine._task_logs import LiveLogs
 
-from .conftest import EngineFactory
+from .conftest import START, EngineFactory
 
 _gates: dict[str, asyncio.Event] = {}  # a new one per test: an Event binds to its loop
 _thread_gate = threading.Event()
@@ -119,3 +120,13 @@ async def test_a_burst_of_lines_is_one_write(engine_factory: EngineFactory) -> N
     await engine.run_until_idle()
     assert await watched.messages(id_) == [f"line {n}" for n in range(200)]
     assert watched.writes == [200]
+
+
+def test_a_line_logged_after_the_worker_stopped_does_not_fail_the_body() -> None:
+    """A threaded body still logging once its worker's loop has closed logs without error."""
+    loop = asyncio.new_event_loop()
+    loop.close()
+    lines = LiveLogs(MemoryLogs(), loop)
+    lines.add(
+        LogEntry(execution_id="w/1", key="1|1|0", time=START, level="INFO", message="m", seq=1)
+    )

@@ -56,7 +56,12 @@ class LiveLogs:
             self._pending.append(entry)
             first = len(self._pending) == 1
         if first:
-            self._loop.call_soon_threadsafe(self._wake)
+            try:
+                self._loop.call_soon_threadsafe(self._wake)
+            except RuntimeError:
+                # A threaded body that outlived its worker's loop: a log call must
+                # never fail the body, and nothing is left to write the line.
+                return
 
     async def close(self) -> None:
         """Write every line queued so far (the attempt has ended)."""
