@@ -67,7 +67,8 @@ SERVICE = textwrap.dedent(
 
     @task
     async def double(n: int) -> int:
-        log(f"start {task_info().token} {os.getpid()} {time.time()}")
+        attempt = task_info().token.rsplit("|", 1)[0]  # the attempt's id: without its mac
+        log(f"start {attempt} {os.getpid()} {time.time()}")
         await asyncio.sleep(0.005)
         return 2 * n
 

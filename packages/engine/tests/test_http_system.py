@@ -324,11 +324,12 @@ async def test_finish_task_by_token(client: httpx.AsyncClient, outcome: str) -> 
 
 
 async def test_bad_task_token(client: httpx.AsyncClient) -> None:
-    """A token of the wrong shape is a 400; one of an unknown execution a 404."""
+    """A token of the wrong shape, or of an execution that does not exist, is a 400."""
     bad = await client.post("/_eventual/tasks/complete", json={"token": "nonsense"})
     assert bad.status_code == 400
     unknown = await client.post("/_eventual/tasks/fail", json={"token": "w/x|1|1"})
-    assert unknown.status_code == 404
+    assert unknown.status_code == 400
+    assert "not a valid task token" in unknown.json()["detail"]["problem"]
 
 
 @pytest.fixture

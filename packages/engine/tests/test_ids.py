@@ -53,6 +53,45 @@ def test_a_task_token_parses_back(execution: str, seq: int, attempt: int) -> Non
     assert str(parsed) == _ids.task_token(execution, seq, attempt)
 
 
+@given(
+    execution=st.text(min_size=1),
+    seq=st.integers(min_value=0, max_value=10**9),
+    attempt=st.integers(min_value=1, max_value=10**6),
+)
+def test_a_signed_token_parses_back_and_matches_only_its_key(
+    execution: str, seq: int, attempt: int
+) -> None:
+    """A four-part token gives back its parts and verifies under its key, and no other."""
+    key, other = _ids.new_task_key(), _ids.new_task_key()
+    mac = _ids.task_mac(key, execution, seq, attempt)
+    assert len(mac) == _ids.MAC_LENGTH
+    token = _ids.completion_token(_ids.task_token(execution, seq, attempt), mac)
+    parsed = _ids.parse_task_token(token)
+    assert (parsed.execution_id, parsed.seq, parsed.attempt, parsed.mac) == (
+        execution,
+        seq,
+        attempt,
+        mac,
+    )
+    assert str(parsed) == _ids.task_token(execution, seq, attempt)
+    assert _ids.token_matches(parsed, key)
+    assert not _ids.token_matches(parsed, other)
+    assert not _ids.token_matches(parsed, None)  # an unsigned execution takes no mac
+    unsigned = _ids.parse_task_token(_ids.task_token(execution, seq, attempt))
+    assert _ids.token_matches(unsigned, None)
+    assert not _ids.token_matches(unsigned, key)
+
+
+def test_a_child_key_is_derived_from_its_parents() -> None:
+    """The same parent and child give the same key; another child or parent another one."""
+    parent = _ids.new_task_key()
+    child = _ids.child_task_key(parent, "wf/c")
+    assert child == _ids.child_task_key(parent, "wf/c")
+    assert child not in (parent, _ids.child_task_key(parent, "wf/d"))
+    assert child != _ids.child_task_key(_ids.new_task_key(), "wf/c")
+    assert _ids.child_task_key(None, "wf/c") is None
+
+
 @pytest.mark.parametrize("token", ["", "a", "a|1", "|1|1", "a|x|1", "a|1|-1", "a|1| 1", "a|²|1"])
 def test_a_malformed_task_token_is_refused(token: str) -> None:
     """A token without an execution and two decimal numbers raises, naming it."""

@@ -107,6 +107,11 @@ class WorkflowStarted(HistoryEvent):
     seq_base: int = 0
     """The run's first call takes ``seq_base + 1``: sequence numbers never repeat
     across runs, so a late outcome of the previous run's call matches nothing."""
+    task_key: str | None = attrs.field(default=None, repr=False, metadata={"secret": True})
+    """The secret that signs the execution's task tokens (every run keeps it).
+
+    None for an execution started before tokens were signed: its tokens stay
+    ``{execution}|{seq}|{attempt}``. Never served by the system API."""
 
 
 @attrs.frozen(kw_only=True)
@@ -452,6 +457,9 @@ class ExecutionRecord:
         message: The error's message.
         run: The current run (1 until ``continue_as_new`` starts another).
         run_start: Where the current run's ``WorkflowStarted`` is in the history.
+        task_key: The secret that signs the execution's task tokens (the one in its
+            ``WorkflowStarted``), or None for an execution started before tokens
+            were signed. Never served by the system API.
     """
 
     id: str
@@ -468,3 +476,4 @@ class ExecutionRecord:
     message: str | None = None
     run: int = 1
     run_start: int = 0
+    task_key: str | None = attrs.field(default=None, repr=False, metadata={"secret": True})

@@ -104,6 +104,9 @@ class TaskRequest:
         not_before: Earliest start (retry back-off), or None for now.
         timeout: Time allowed for the attempt.
         heartbeat_timeout: Longest silence between heartbeats.
+        mac: The signature that, appended to ``token``, makes the attempt's
+            completion token (``task_info().token``); None for an execution
+            started before tokens were signed, whose completion token is ``token``.
     """
 
     token: str
@@ -115,6 +118,7 @@ class TaskRequest:
     not_before: datetime | None = None
     timeout: timedelta | None = None
     heartbeat_timeout: timedelta | None = None
+    mac: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from eventual import (
+    EventualError,
     ExecutionAlreadyExists,
     ExecutionNotFound,
     ExecutionStatus,
     RuntimeNotAvailable,
     Service,
+    ValidationError,
     WorkflowFailed,
 )
 from eventual.codec import JsonValue
@@ -168,6 +170,7 @@ class BackendClient:
             input,
             now=self.clock.now(),
             parent_id=parent_id,
+            task_key=_ids.new_task_key(),
         )
         record = start.record
         stored = await self.backend.executions.create(record, start.started, start.timers)
@@ -380,18 +383,25 @@ class BackendClient:
         return len(items)
 
     async def complete_task(self, token: str, result: JsonValue) -> None:
-        """Finish an asynchronously completed task (see ``Client``)."""
-        parsed = _ids.parse_task_token(token)
-        await self._record(parsed.execution_id)
+        """Finish an asynchronously completed task (see ``Client``).
+
+        Raises:
+            ValidationError: ``token`` is not one ``task_info()`` gave (see
+                :meth:`_attempt`).
+        """
+        parsed = await self._attempt(token)
         event = TaskSucceeded(
             timestamp=self.clock.now(), seq=parsed.seq, attempt=parsed.attempt, result=result
         )
         await self._finish_task(parsed, event)
 
     async def fail_task(self, token: str, error_type: str, message: str) -> None:
-        """Fail an asynchronously completed task (see ``Client``)."""
-        parsed = _ids.parse_task_token(token)
-        await self._record(parsed.execution_id)
+        """Fail an asynchronously completed task (see ``Client``).
+
+        Raises:
+            ValidationError: ``token`` is not one ``task_info()`` gave.
+        """
+        parsed = await self._attempt(token)
         event = TaskFailed(
             timestamp=self.clock.now(),
             seq=parsed.seq,
@@ -400,6 +410,29 @@ class BackendClient:
             message=message,
         )
         await self._finish_task(parsed, event)
+
+    async def _attempt(self, token: str) -> _ids.TaskToken:
+        """Return the attempt a completion token names, once its mac is checked.
+
+        A malformed token, a wrong mac and an execution that does not exist get
+        one answer, so a caller learns nothing about which executions exist.
+
+        Raises:
+            ValidationError: ``token`` is not a token ``task_info()`` gave.
+        """
+        refused = ValidationError(
+            "token",
+            f"{token[:120]!r} is not a valid task token; pass the token task_info().token "
+            "gave the task attempt, unchanged",
+        )
+        try:
+            parsed = _ids.parse_task_token(token)
+        except EventualError:
+            raise refused from None
+        record = await self.backend.executions.get(parsed.execution_id)
+        if record is None or not _ids.token_matches(parsed, record.task_key):
+            raise refused
+        return parsed
 
     async def _finish_task(self, token: _ids.TaskToken, event: HistoryEvent) -> None:
         deadlines = _ids.deadline_timer_ids(token)

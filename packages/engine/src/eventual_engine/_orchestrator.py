@@ -426,6 +426,7 @@ class Orchestrator:
             input=record.input,
             input_digest=record.input_digest,
             parent_id=record.parent_id,
+            task_key=record.task_key,
             started_at=record.started_at,
             ended_at=now,
             error_type=type(error).__name__,

@@ -46,6 +46,7 @@ def new_execution(
     now: datetime,
     parent_id: str | None = None,
     parent_seq: int | None = None,
+    task_key: str | None = None,
 ) -> NewExecution:
     """Describe a new execution of ``workflow`` named ``name``, started at ``now``.
 
@@ -57,6 +58,9 @@ def new_execution(
         parent_id: The parent's execution id, for a child.
         parent_seq: The sequence number of the parent's call, for a child whose
             ending the parent awaits.
+        task_key: The secret that signs its task tokens (``_ids.new_task_key``,
+            or ``_ids.child_task_key`` for a child); None leaves them unsigned,
+            as for executions started before tokens were signed.
 
     Raises:
         ValueError: ``name`` is empty or contains ``/``.
@@ -73,6 +77,7 @@ def new_execution(
         parent_seq=parent_seq,
         seed=_ids.seed_for(id_),
         timeout_at=timeout_at,
+        task_key=task_key,
     )
     record = ExecutionRecord(
         id=id_,
@@ -83,6 +88,7 @@ def new_execution(
         input_digest=input_digest(input),
         parent_id=parent_id,
         started_at=now,
+        task_key=task_key,
     )
     timers: tuple[TimerRequest, ...] = ()
     if timeout_at is not None:

@@ -68,7 +68,7 @@ class _TaskContext:
             execution_id=request.execution_id,
             task=request.task,
             attempt=request.attempt,
-            token=request.token,
+            token=_ids.completion_token(request.token, request.mac),
         )
 
     def info(self) -> TaskInfo:

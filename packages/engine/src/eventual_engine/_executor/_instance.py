@@ -250,6 +250,7 @@ class WorkflowInstance(WorkflowCalls):
             input=base.input,
             input_digest=base.input_digest,
             parent_id=base.parent_id,
+            task_key=base.task_key,  # an ended execution still refuses forged tokens
             started_at=base.started_at,
             ended_at=self._now,
             result=ending.result,
@@ -540,8 +541,10 @@ class WorkflowInstance(WorkflowCalls):
 
     def _task_request(self, call: TaskCall, not_before: datetime | None) -> TaskRequest:
         definition = self.service.task(call.task)
+        key = self.started.task_key
         return TaskRequest(
             token=_ids.task_token(self.id, call.seq, call.attempt),
+            mac=None if key is None else _ids.task_mac(key, self.id, call.seq, call.attempt),
             execution_id=self.id,
             seq=call.seq,
             task=call.task,

@@ -188,7 +188,13 @@ class WorkflowCalls:
         )
         if self._next(event):
             start = new_execution(
-                definition, child_name, input, now=self._now, parent_id=self.id, parent_seq=seq
+                definition,
+                child_name,
+                input,
+                now=self._now,
+                parent_id=self.id,
+                parent_seq=seq,
+                task_key=_ids.child_task_key(self.started.task_key, child_id),
             )
             self._out.starts.append((start.record, start.started))
             self._out.timers.extend(start.timers)

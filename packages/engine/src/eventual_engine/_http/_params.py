@@ -36,7 +36,7 @@ MAX_POSITION: Final = 2**53 - 1
 MAX_NAME: Final = 256
 """The longest workflow, signal or event name accepted in a path or body."""
 MAX_TOKEN: Final = 1024
-"""The longest task token accepted (an execution id and two numbers)."""
+"""The longest task token accepted (an execution id, two numbers and a mac)."""
 
 
 def shown(text: str, limit: int = 40) -> str:

@@ -92,7 +92,8 @@ def record_fields(type_: Any) -> list[tuple[str, Any, bool]]:
     if attrs.has(cls):
         attrs.resolve_types(cls)
         for field in attrs.fields(cls):
-            if field.init:
+            # A secret field (an execution's task key) is stored, never served.
+            if field.init and not field.metadata.get("secret"):
                 fields.append((field.name, field.type, field.default is attrs.NOTHING))
     else:
         hints = typing.get_type_hints(cls)

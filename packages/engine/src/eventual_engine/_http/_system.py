@@ -29,7 +29,7 @@ from eventual import (
     ValidationError,
 )
 from eventual.codec import JsonValue, decode, encode
-from eventual.history import ExecutionRecord, history_event_to_json
+from eventual.history import ExecutionRecord
 from eventual.spi import ExecutionFilter, SubscriptionDelivery, execution_id
 
 from ._guard import check_json_type, check_origin
@@ -67,6 +67,8 @@ from ._system_bodies import (
     SignalAnswer,
     Started,
     StartExecution,
+    event_json,
+    page_json,
     record_json,
 )
 
@@ -424,9 +426,7 @@ class SystemApi:
             await self._check_cursor(query.after)
         page = await engine.executions(query)
         with contextlib.suppress(ValueError, RecursionError):  # ValidationError too
-            return json_response(
-                encode(ExecutionPageBody(executions=list(page.executions), next=page.next))
-            )
+            return json_response(page_json(page.executions, page.next))
         # One record that cannot be served must not hide the others.
         records: list[JsonValue] = []
         withheld: list[JsonValue] = []
@@ -487,7 +487,7 @@ class SystemApi:
             # Past the end: say where the end is (a client error, so reading it all is fine).
             length = len(await engine.execution_history(id_))
         body = HistoryBody(
-            events=[history_event_to_json(event) for event in events],
+            events=[event_json(event) for event in events],
             next=length,
             status=record.status,
         )
@@ -545,13 +545,19 @@ class SystemApi:
     async def _complete_task(self, request: HttpRequest) -> HttpResponse:
         completion: CompleteTask = read_body(request, CompleteTask)
         check_token(completion.token)
-        await self._engine().complete_task(completion.token, completion.result)
+        try:
+            await self._engine().complete_task(completion.token, completion.result)
+        except ValidationError as exc:  # a forged token, or one of no execution
+            raise invalid("body.token", exc.problem) from None
         return json_response({"accepted": True}, 202)
 
     async def _fail_task(self, request: HttpRequest) -> HttpResponse:
         failure: FailTask = read_body(request, FailTask)
         check_token(failure.token)
-        await self._engine().fail_task(failure.token, failure.error_type, failure.message)
+        try:
+            await self._engine().fail_task(failure.token, failure.error_type, failure.message)
+        except ValidationError as exc:
+            raise invalid("body.token", exc.problem) from None
         return json_response({"accepted": True}, 202)
 
     def _delivery(self) -> SubscriptionDelivery:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Annotated, Any, Final
 
 import attrs
 
 from eventual import ExecutionStatus
 from eventual.codec import JsonValue, check_storable, encode
-from eventual.history import ExecutionRecord
+from eventual.history import ExecutionRecord, HistoryEvent, history_event_to_json
 from eventual.spi import DeadLetter, LogEntry
 
 from ._params import MAX_NAME, MAX_TOKEN
@@ -34,12 +35,14 @@ __all__ = [
     "SignalAnswer",
     "StartExecution",
     "Started",
+    "event_json",
+    "page_json",
     "record_json",
 ]
 
 log = logging.getLogger("eventual.http")
 
-_TASK_TOKEN = Bounds.of(maxLength=MAX_TOKEN, pattern=r"^.+\|[0-9]+\|[0-9]+$")
+_TASK_TOKEN = Bounds.of(maxLength=MAX_TOKEN, pattern=r"^.+\|[0-9]+\|[0-9]+(\|[A-Za-z0-9_-]{22})?$")
 _EXECUTION_NAME = Bounds.of(minLength=1, maxLength=MAX_NAME, pattern="^[^/]+$")
 
 
@@ -171,8 +174,40 @@ WITHHELD_HEADER: Final = "x-eventual-withheld"
 """Names the parts of a record left out (null) because they cannot be served."""
 
 
+_SECRET: Final = "task_key"
+"""The field of records and ``WorkflowStarted`` never served: it signs task tokens."""
+
+
+def _served(data: JsonValue) -> JsonValue:
+    if isinstance(data, dict):
+        data.pop(_SECRET, None)
+    return data
+
+
+def event_json(event: HistoryEvent) -> dict[str, JsonValue]:
+    """Return a history event as the system API serves it: without the task key."""
+    data = history_event_to_json(event)
+    data.pop(_SECRET, None)
+    return data
+
+
+def page_json(records: Sequence[ExecutionRecord], next: str | None) -> JsonValue:
+    """Return a page of the execution list, each record without its task key.
+
+    Raises:
+        ValueError: A record cannot be served (see :func:`record_json`).
+    """
+    data = encode(ExecutionPageBody(executions=list(records), next=next))
+    assert isinstance(data, dict)
+    executions = data["executions"]
+    assert isinstance(executions, list)
+    for record in executions:
+        _served(record)
+    return data
+
+
 def record_json(record: ExecutionRecord) -> tuple[JsonValue, bool]:
-    """Return a record as JSON and whether it is whole.
+    """Return a record as JSON (without its task key) and whether it is whole.
 
     A record stored before today's checks may hold an input or result that cannot
     be served (a lone surrogate, nesting deeper than a JSON writer goes); it is
@@ -183,9 +218,9 @@ def record_json(record: ExecutionRecord) -> tuple[JsonValue, bool]:
         # deep the running Python's JSON writer happens to go.
         check_storable(record.input)
         check_storable(record.result)
-        data = encode(record)
+        data = _served(encode(record))
         json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (ValueError, RecursionError):  # ValidationError and UnicodeEncodeError too
         log.warning("execution %s: its input or result cannot be served", record.id)
-        return encode(attrs.evolve(record, input=None, result=None)), False
+        return _served(encode(attrs.evolve(record, input=None, result=None))), False
     return data, True

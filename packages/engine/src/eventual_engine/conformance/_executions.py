@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import attrs
+
 from eventual import ExecutionStatus
 from eventual.history import ChildWorkflowFailed, PublishedEvent, WorkflowSucceeded
 from eventual.spi import (
@@ -227,6 +229,25 @@ async def commit_ignores_known_task_token(backend: Backend, timing: Timing) -> N
     assert await backend.tasks.claim("w", T0, 10, LONG) == [task(record.id, 1)]
 
 
+async def task_key_and_mac_are_kept(backend: Backend, timing: Timing) -> None:
+    """An execution's task key, a child's and an attempt's mac read back as written."""
+    record = attrs.evolve(make_record("keyed"), task_key="k" * 43)
+    started = attrs.evolve(started_of(record), task_key=record.task_key)
+    assert await backend.executions.create(record, started, ()) == record
+    assert await backend.executions.get(record.id) == record
+    assert await backend.executions.history(record.id) == [started]
+    assert (await backend.executions.list(ExecutionFilter())).executions == (record,)
+    batch = await claim_one(backend)
+    child = attrs.evolve(make_record("child", parent_id=record.id), task_key="c" * 43)
+    child_started = attrs.evolve(started_of(child, parent_seq=2), task_key=child.task_key)
+    signed = attrs.evolve(task(record.id, 1), mac="m" * 22)
+    step = consume(batch, record, 1, tasks=(signed,), starts=((child, child_started),))
+    await backend.executions.commit(step)
+    assert await backend.executions.get(child.id) == child
+    assert await backend.executions.history(child.id) == [child_started]
+    assert await backend.tasks.claim("w", T0, 10, LONG) == [signed]
+
+
 async def child_start_clash_tells_parent(backend: Backend, timing: Timing) -> None:
     """Starting a child whose id exists with another input sends the parent a failure."""
     taken = await start(backend, "child")
@@ -339,6 +360,7 @@ CHECKS = (
     commit_conflict_on_unknown_execution,
     concurrent_commits_conflict_alone,
     commit_ignores_known_task_token,
+    task_key_and_mac_are_kept,
     child_start_clash_tells_parent,
     child_start_with_same_input_is_a_repeat,
     list_filters_and_pages_newest_first,
