@@ -150,3 +150,104 @@ def test_publish_and_errors() -> None:
             client.publish(event("other", int), 1)
     assert seen == [[{"id": "a", "quantity": 1}, {"id": "b", "quantity": 2}]]
     assert (teapot.value.status, teapot.value.message) == (418, "teapot")
+
+
+class _KeepsFirstAnswers:
+    """A server that answers each Idempotency-Key once, then loses the first ``drops`` answers."""
+
+    def __init__(self, drops: int) -> None:
+        self.drops = drops
+        self.keys: list[str | None] = []
+        self.runs: list[str] = []
+        self._answers: dict[str | None, httpx.Response] = {}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        key = request.headers.get("idempotency-key")
+        self.keys.append(key)
+        if key is None or key not in self._answers:
+            self.runs.append(request.url.path)
+            if request.url.path == "/_eventual/executions":
+                answer = httpx.Response(201, json={"id": f"fulfil/{len(self.runs)}"})
+            else:
+                answer = httpx.Response(200, json=[len(self.runs)])
+            self._answers[key] = answer
+        if self.drops:
+            self.drops -= 1
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return self._answers[key]
+
+
+def test_a_call_whose_answer_was_lost_is_retried_under_one_key() -> None:
+    """call() and start() send a lost request again with its key and get the first answer."""
+    server = _KeepsFirstAnswers(drops=2)
+    with _client(server) as client:
+        assert client.call(place, Order("a", 1)) == [1]
+        assert len(server.keys) == 3
+        assert server.keys[0] is not None
+        assert len(set(server.keys)) == 1
+        server.drops = 1
+        handle = client.start(fulfil, Order("b", 1), name="b")
+    assert handle.id == "fulfil/2"
+    assert server.runs == ["/_rpc/place", "/_eventual/executions"]
+    assert len(set(server.keys[3:])) == 1
+    assert server.keys[3] != server.keys[0]
+
+
+def test_retries_give_up_after_the_last_try() -> None:
+    """With retries=0 a lost answer raises at once; a negative count is refused."""
+    server = _KeepsFirstAnswers(drops=1)
+    client = SyncServiceClient("http://svc", transport=httpx.MockTransport(server), retries=0)
+    with client, pytest.raises(httpx.ReadError):
+        client.call(place, Order("a", 1))
+    assert len(server.keys) == 1
+    with pytest.raises(ValueError, match="retries must be 0 or more, got -1"):
+        SyncServiceClient("http://svc", retries=-1)
+
+
+def test_a_start_still_being_answered_is_asked_again() -> None:
+    """A 409 with Retry-After (the first try is still running) is retried under the same key."""
+    keys: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            return httpx.Response(409, headers={"retry-after": "1"}, json={"error": "in flight"})
+        return httpx.Response(201, json={"id": "fulfil/a"})
+
+    with _client(handler) as client:
+        assert client.start(fulfil, Order("a", 1), name="a").id == "fulfil/a"
+    assert len(keys) == 2
+    assert keys[0] == keys[1]
+
+
+def test_executions_follow_pages_up_to_the_limit() -> None:
+    """executions() asks page after page with the cursor given, and stops at the limit."""
+    asked: list[dict[str, str]] = []
+    names = ["e", "d", "c", "b", "a"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        query = dict(request.url.params)
+        asked.append(query)
+        start = names.index(query["cursor"]) if "cursor" in query else 0
+        page = names[start : start + min(2, int(query["limit"]))]
+        following = start + len(page)
+        next_ = names[following] if following < len(names) else None
+        return httpx.Response(
+            200,
+            json={
+                "executions": [_record("RUNNING", name=n, id=f"fulfil/{n}") for n in page],
+                "next": next_,
+            },
+        )
+
+    with _client(handler) as client:
+        assert [r.name for r in client.executions(fulfil, ExecutionStatus.RUNNING)] == names
+        first_pages = list(asked)
+        asked.clear()
+        assert [r.name for r in client.executions(limit=3)] == ["e", "d", "c"]
+    assert first_pages == [
+        {"workflow": "fulfil", "status": "RUNNING", "limit": "1000"},
+        {"workflow": "fulfil", "status": "RUNNING", "cursor": "c", "limit": "1000"},
+        {"workflow": "fulfil", "status": "RUNNING", "cursor": "a", "limit": "1000"},
+    ]
+    assert asked == [{"limit": "3"}, {"cursor": "c", "limit": "1"}]

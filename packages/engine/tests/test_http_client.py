@@ -18,6 +18,7 @@ from eventual import (
     RuntimeNotAvailable,
     Service,
     ServiceClient,
+    SyncServiceClient,
     ValidationError,
     WorkflowFailed,
     command,
@@ -56,7 +57,16 @@ async def version() -> str:
     return "1"
 
 
-SERVICE = Service.from_definitions("shop", [approval, placed, fulfil, place, version])
+counted: list[int] = []
+
+
+@command
+async def count(n: int) -> int:
+    counted.append(n)
+    return len(counted)
+
+
+SERVICE = Service.from_definitions("shop", [approval, placed, fulfil, place, version, count])
 
 
 @pytest.fixture
@@ -245,3 +255,58 @@ async def test_a_call_whose_answer_was_lost_is_retried_once_under_one_key() -> N
         async with ServiceClient("http://shop", transport=transport, retries=2) as service:
             with pytest.raises(httpx.ReadError):
                 await service.call(version, None)
+
+
+class _SyncDropsAnswers(httpx.BaseTransport):
+    """A blocking client's way to an app served on another thread's event loop, losing answers.
+
+    Each request runs on ``loop`` (where the runtime lives); the first ``drops``
+    answers are thrown away after the app gave them, as a reset connection does.
+    """
+
+    def __init__(self, app: HttpApp, loop: asyncio.AbstractEventLoop, drops: int) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._loop = loop
+        self.drops = drops
+        self.keys: list[str | None] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.keys.append(request.headers.get("idempotency-key"))
+        content = request.read()
+
+        async def answer() -> httpx.Response:
+            forwarded = httpx.Request(
+                request.method, request.url, headers=request.headers, content=content
+            )
+            response = await self._inner.handle_async_request(forwarded)
+            body = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+        response = asyncio.run_coroutine_threadsafe(answer(), self._loop).result()
+        if self.drops:
+            self.drops -= 1
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+
+async def test_a_blocking_call_whose_answer_was_lost_runs_once() -> None:
+    """SyncServiceClient retries a lost call or start under one key; the service runs it once."""
+    counted.clear()
+    async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
+        loop = asyncio.get_running_loop()
+        transport = _SyncDropsAnswers(HttpApp(runtime), loop, drops=2)
+
+        def drive() -> tuple[int, str]:
+            with SyncServiceClient("http://shop", transport=transport) as client:
+                answered = client.call(count, 7)
+                transport.drops = 1
+                return answered, client.start(fulfil, Order("s1", 1), name="s1").id
+
+        assert await asyncio.to_thread(drive) == (1, "fulfil/s1")
+        assert counted == [7]
+        assert len(transport.keys) == 5
+        assert len(set(transport.keys[:3])) == 1
+        assert len(set(transport.keys[3:])) == 1
+        assert transport.keys[0] != transport.keys[3]
+        records = await runtime.engine.executions(ExecutionFilter())
+        assert [r.id for r in records.executions] == ["fulfil/s1"]

@@ -60,6 +60,63 @@ _EARLY = 1.0  # a long-poll answered sooner than this while running was not held
 _MAX_BACKOFF = 2.0  # the longest pause before asking again after an early answer
 
 
+_PAGE = 1000  # the longest page the system API gives
+
+
+class _Pages:
+    """The paging of the execution list without its I/O, shared by both clients.
+
+    Ask :meth:`query` for the next page's query parameters (None once done),
+    hand what the server answered to :meth:`read`, and read :attr:`records`.
+    """
+
+    def __init__(
+        self,
+        workflow: Workflow[Any, Any] | str | None,
+        status: ExecutionStatus | None,
+        limit: int | None,
+    ) -> None:
+        name = workflow if isinstance(workflow, str) or workflow is None else workflow.name
+        self._filter = {"workflow": name, "status": None if status is None else status.value}
+        self._limit = limit
+        self._cursor: str | None = None
+        self._done = False
+        self.records: list[ExecutionRecord] = []
+
+    def query(self) -> dict[str, str] | None:
+        """Return the query of the next page, or None when every page wanted is read."""
+        have = len(self.records)
+        if self._done or (self._limit is not None and have >= self._limit):
+            return None
+        size = _PAGE if self._limit is None else min(_PAGE, self._limit - have)
+        query = {**self._filter, "cursor": self._cursor}
+        return {**{k: v for k, v in query.items() if v is not None}, "limit": str(size)}
+
+    def read(self, body: JsonValue) -> None:
+        """Take one page's answer: its records, and where the next page starts."""
+        assert isinstance(body, dict)
+        self.records += decode(body["executions"], list[ExecutionRecord], path="executions")
+        following = body["next"]
+        self._cursor = following if isinstance(following, str) else None
+        self._done = self._cursor is None
+
+
+def _keyed(headers: Mapping[str, str]) -> dict[str, str]:
+    """Return ``headers`` with a new Idempotency-Key, sent with every try of one request."""
+    return {**headers, "idempotency-key": str(ULID())}
+
+
+def _settled(response: httpx.Response, last: bool) -> bool:
+    """Return whether a try's answer is final (else it is sent again under its key)."""
+    # 409 with Retry-After: the first try is still being answered.
+    return last or response.status_code != 409 or "retry-after" not in response.headers
+
+
+def _pause(attempt: int) -> float:
+    """Return the seconds to wait before try ``attempt + 2`` (0-based ``attempt`` failed)."""
+    return min(0.2 * float(2**attempt), 2.0)
+
+
 def _quote(part: str) -> str:
     return urllib.parse.quote(part, safe="")
 
@@ -274,23 +331,10 @@ class ServiceClient:
         limit: int | None = None,
     ) -> list[ExecutionRecord]:
         """List executions, newest first, following pages up to ``limit`` (all by default)."""
-        name = workflow if isinstance(workflow, str) or workflow is None else workflow.name
-        records: list[ExecutionRecord] = []
-        cursor: str | None = None
-        while limit is None or len(records) < limit:
-            query = {"workflow": name, "status": None if status is None else status.value}
-            page_size = 1000 if limit is None else min(1000, limit - len(records))
-            params = {k: v for k, v in {**query, "cursor": cursor}.items() if v is not None}
-            body = await self._system(
-                "GET", f"{_SYSTEM}/executions", params={**params, "limit": str(page_size)}
-            )
-            assert isinstance(body, dict)
-            records += decode(body["executions"], list[ExecutionRecord], path="executions")
-            following = body["next"]
-            cursor = following if isinstance(following, str) else None
-            if cursor is None:
-                break
-        return records
+        pages = _Pages(workflow, status, limit)
+        while (query := pages.query()) is not None:
+            pages.read(await self._system("GET", f"{_SYSTEM}/executions", params=query))
+        return pages.records
 
     async def send_signal(self, execution_id: str, signal: Signal[P], payload: P) -> None:
         """Send ``signal`` with ``payload`` to an execution."""
@@ -378,7 +422,7 @@ class ServiceClient:
         """Send a request that must take effect once, retrying under one Idempotency-Key."""
         import httpx
 
-        keyed = {**headers, "idempotency-key": str(ULID())}
+        keyed = _keyed(headers)
         for attempt in range(self._retries + 1):
             last = attempt == self._retries
             try:
@@ -387,10 +431,9 @@ class ServiceClient:
                 if last:
                     raise
             else:
-                # 409 with Retry-After: the first try is still being answered.
-                if last or response.status_code != 409 or "retry-after" not in response.headers:
+                if _settled(response, last):
                     return response
-            await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
+            await asyncio.sleep(_pause(attempt))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     @staticmethod

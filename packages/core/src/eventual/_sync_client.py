@@ -20,7 +20,11 @@ from ._client import (
     _SYSTEM,
     ServiceClient,
     _execution_path,
+    _keyed,
+    _Pages,
+    _pause,
     _quote,
+    _settled,
 )
 from ._codec import JsonValue, decode, encode
 from ._errors import ExecutionNotFound, HttpError, WorkflowFailed
@@ -137,6 +141,11 @@ class SyncServiceClient:
         headers: Headers sent with every request.
         timeout: Seconds allowed for one request (a long-poll gets this on top).
         transport: An httpx transport, e.g. ``httpx.WSGITransport(app)`` in tests.
+        retries: How many times :meth:`call` and :meth:`start` send a request
+            again when the connection failed (refused, reset, or dropped before
+            the answer arrived) or the service asks to retry. Each call sends one
+            ``Idempotency-Key`` (a new ULID) with every try, so a retry gets the
+            first try's answer instead of running the command or the start again.
 
     Raises:
         ImportError: httpx is not installed.
@@ -150,6 +159,7 @@ class SyncServiceClient:
         headers: Mapping[str, str] | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        retries: int = 2,
     ) -> None:
         try:
             import httpx
@@ -161,6 +171,9 @@ class SyncServiceClient:
         self.url = url.rstrip("/")
         self._token = token
         self._timeout = timeout
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, got {retries}")
+        self._retries = retries
         self._http = httpx.Client(
             base_url=self.url, headers=dict(headers or {}), timeout=timeout, transport=transport
         )
@@ -190,7 +203,7 @@ class SyncServiceClient:
             HttpError: The service answered with an error status.
         """
         data = encode(input, command.input_type, path="input")
-        response = self._http.post(f"/_rpc/{_quote(command.name)}", json=data)
+        response = self._send_once("POST", f"/_rpc/{_quote(command.name)}", data, {})
         body = ServiceClient._json_or_raise(response, HttpError)
         output: OutputT = decode(body, command.output_type, path="output")
         return output
@@ -222,23 +235,10 @@ class SyncServiceClient:
         limit: int | None = None,
     ) -> list[ExecutionRecord]:
         """List executions, newest first, following pages up to ``limit`` (all by default)."""
-        name = workflow if isinstance(workflow, str) or workflow is None else workflow.name
-        records: list[ExecutionRecord] = []
-        cursor: str | None = None
-        while limit is None or len(records) < limit:
-            query = {"workflow": name, "status": None if status is None else status.value}
-            page_size = 1000 if limit is None else min(1000, limit - len(records))
-            params = {k: v for k, v in {**query, "cursor": cursor}.items() if v is not None}
-            body = self._system(
-                "GET", f"{_SYSTEM}/executions", params={**params, "limit": str(page_size)}
-            )
-            assert isinstance(body, dict)
-            records += decode(body["executions"], list[ExecutionRecord], path="executions")
-            following = body["next"]
-            cursor = following if isinstance(following, str) else None
-            if cursor is None:
-                break
-        return records
+        pages = _Pages(workflow, status, limit)
+        while (query := pages.query()) is not None:
+            pages.read(self._system("GET", f"{_SYSTEM}/executions", params=query))
+        return pages.records
 
     def send_signal(self, execution_id: str, signal: Signal[P], payload: P) -> None:
         """Send ``signal`` with ``payload`` to an execution."""
@@ -287,12 +287,35 @@ class SyncServiceClient:
         not_found: type[Exception] = ExecutionNotFound,
     ) -> JsonValue:
         headers = {} if self._token is None else {"authorization": f"Bearer {self._token}"}
-        response = self._http.request(
-            method,
-            path,
-            json=body if method != "GET" else None,
-            params=params,
-            headers=headers,
-            timeout=self._timeout + wait,
-        )
+        if method == "POST" and path == f"{_SYSTEM}/executions":
+            response = self._send_once(method, path, body, headers)
+        else:
+            response = self._http.request(
+                method,
+                path,
+                json=body if method != "GET" else None,
+                params=params,
+                headers=headers,
+                timeout=self._timeout + wait,
+            )
         return ServiceClient._json_or_raise(response, not_found)
+
+    def _send_once(
+        self, method: str, path: str, body: JsonValue, headers: Mapping[str, str]
+    ) -> httpx.Response:
+        """Send a request that must take effect once, retrying under one Idempotency-Key."""
+        import httpx
+
+        keyed = _keyed(headers)
+        for attempt in range(self._retries + 1):
+            last = attempt == self._retries
+            try:
+                response = self._http.request(method, path, json=body, headers=keyed)
+            except httpx.TransportError:
+                if last:
+                    raise
+            else:
+                if _settled(response, last):
+                    return response
+            time.sleep(_pause(attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
