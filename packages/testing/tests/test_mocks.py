@@ -15,6 +15,7 @@ from eventual import (
     Service,
     TaskError,
     Timeout,
+    ValidationError,
     WorkflowFailed,
     command,
     complete_async,
@@ -226,6 +227,24 @@ async def test_completes_async_waits_for_the_test_to_finish_the_task() -> None:
         assert await handle.status() is ExecutionStatus.RUNNING
         assert len(mock.tokens) == 1
         await env.complete_task(mock.tokens[0], True)
+        assert await handle.result() == "approved"
+
+
+async def test_complete_task_refuses_a_token_it_did_not_give() -> None:
+    """A token without its signature, or with another one, is refused; the given one works."""
+    async with TestEnvironment(SERVICE) as env:
+        mock = env.mock(approve).completes_async()
+        handle = await env.start(ask, "raise")
+        await env.run_until_idle()
+        [token] = mock.tokens
+        attempt, _, mac = token.rpartition("|")
+        for forged in [attempt, f"{attempt}|{mac[::-1]}"]:
+            with pytest.raises(ValidationError, match="not a valid task token"):
+                await env.complete_task(forged, True)
+            with pytest.raises(ValidationError, match="not a valid task token"):
+                await env.fail_task(forged, "forged")
+        assert await handle.status() is ExecutionStatus.RUNNING
+        await env.complete_task(token, True)
         assert await handle.result() == "approved"
 
 
