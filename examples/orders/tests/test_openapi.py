@@ -33,8 +33,15 @@ OPTIONS = HttpOptions(max_wait=0.05, allowed_hosts=HttpOptions.LOOPBACK_HOSTS)
 
 # Schema-valid requests these operations refuse on purpose, for reasons no schema
 # states: place_order names its execution after the order id (an empty id is a
-# 400), and a list cursor must be one a previous page gave.
-SEMANTIC_REFUSALS = {"POST /_rpc/place_order", "GET /_eventual/executions"}
+# 400), a list cursor must be one a previous page gave, and a task token must be
+# one task_info() gave (its signature is checked, and a token of no execution is
+# refused the same way, so the answer does not tell which executions exist).
+SEMANTIC_REFUSALS = {
+    "POST /_rpc/place_order",
+    "GET /_eventual/executions",
+    "POST /_eventual/tasks/complete",
+    "POST /_eventual/tasks/fail",
+}
 
 
 @attrs.frozen
