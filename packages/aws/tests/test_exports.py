@@ -28,6 +28,8 @@ def test_all_is_pinned_and_sorted() -> None:
         "RoutePlan",
         "RulePlan",
         "ScheduleGroupPlan",
+        "SchedulePlan",
+        "ScheduleRetryPlan",
         "ServicePlan",
         "Simulator",
         "StatementPlan",

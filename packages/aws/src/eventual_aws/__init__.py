@@ -23,6 +23,8 @@ from ._plan import RolePlan as RolePlan
 from ._plan import RoutePlan as RoutePlan
 from ._plan import RulePlan as RulePlan
 from ._plan import ScheduleGroupPlan as ScheduleGroupPlan
+from ._plan import SchedulePlan as SchedulePlan
+from ._plan import ScheduleRetryPlan as ScheduleRetryPlan
 from ._plan import ServicePlan as ServicePlan
 from ._plan import StatementPlan as StatementPlan
 from ._plan import TableIndexPlan as TableIndexPlan
@@ -53,6 +55,8 @@ __all__ = [
     "RoutePlan",
     "RulePlan",
     "ScheduleGroupPlan",
+    "SchedulePlan",
+    "ScheduleRetryPlan",
     "ServicePlan",
     "Simulator",
     "StatementPlan",

@@ -20,6 +20,8 @@ from ._resources import RolePlan as RolePlan
 from ._resources import RoutePlan as RoutePlan
 from ._resources import RulePlan as RulePlan
 from ._resources import ScheduleGroupPlan as ScheduleGroupPlan
+from ._resources import SchedulePlan as SchedulePlan
+from ._resources import ScheduleRetryPlan as ScheduleRetryPlan
 from ._resources import StatementPlan as StatementPlan
 from ._resources import TableIndexPlan as TableIndexPlan
 from ._resources import TablePlan as TablePlan
@@ -44,6 +46,8 @@ __all__ = [
     "RoutePlan",
     "RulePlan",
     "ScheduleGroupPlan",
+    "SchedulePlan",
+    "ScheduleRetryPlan",
     "ServicePlan",
     "StatementPlan",
     "TableIndexPlan",

@@ -38,6 +38,7 @@ from ._resources import (
     TablePlan,
 )
 from ._routes import routes
+from ._schedules import schedule_plan
 from ._service_plan import ServicePlan
 
 __all__ = ["LAMBDA_TIMEOUT_LIMIT_S", "TASK_TIMEOUT_MARGIN_S", "plan"]
@@ -395,6 +396,7 @@ class _Builder:
             event_bus=self.bus(),
             rules=tuple(rules),
             schedule_group=ScheduleGroupPlan(name=self.schedule_group),
+            schedules=tuple(schedule_plan(w, claim=self.claim) for w in manifest.schedules),
             roles=(
                 RolePlan(
                     id="role.scheduler",

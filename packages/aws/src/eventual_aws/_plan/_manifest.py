@@ -16,7 +16,7 @@ from eventual.codec import JsonValue
 
 from ._names import PlanError
 
-__all__ = ["Handler", "HttpEndpoint", "Manifest", "read_manifest"]
+__all__ = ["Handler", "HttpEndpoint", "Manifest", "ScheduledWorkflow", "read_manifest"]
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +55,21 @@ class Handler:
 
 
 @attrs.frozen(kw_only=True)
+class ScheduledWorkflow:
+    """A workflow with a schedule.
+
+    Attributes:
+        name: The workflow's name.
+        label: How messages name it (``workflow 'report' (reports.service:report)``).
+        schedule: Its schedule's JSON form (``eventual.Schedule.to_json()``).
+    """
+
+    name: str
+    label: str
+    schedule: dict[str, Any]
+
+
+@attrs.frozen(kw_only=True)
 class Manifest:
     """The parts of a manifest the plan is made from."""
 
@@ -64,6 +79,7 @@ class Manifest:
     subscriptions: tuple[Handler, ...]
     commands: tuple[Handler, ...]
     routes: tuple[Handler, ...]
+    schedules: tuple[ScheduledWorkflow, ...] = ()
 
 
 def _get(entry: Mapping[str, JsonValue], key: str, type_: type[Any], where: str) -> Any:
@@ -146,6 +162,16 @@ def read_manifest(manifest: Mapping[str, JsonValue]) -> Manifest:
         _handler("route", entry, endpoints=(_endpoint(entry, f"route {entry.get('name')!r}"),))
         for entry in _entries(manifest, "routes")
     ]
+    schedules = []
+    for entry in _entries(manifest, "workflows"):
+        schedule = entry.get("schedule")
+        if schedule is None:
+            continue
+        name, path = entry.get("name"), entry.get("import_path")
+        label = f"workflow {name!r}" + (f" ({path})" if isinstance(path, str) else "")
+        if not isinstance(name, str) or not isinstance(schedule, dict):
+            raise PlanError(f"manifest: {label} has a schedule that is not an object")
+        schedules.append(ScheduledWorkflow(name=name, label=label, schedule=dict(schedule)))
     return Manifest(
         service=str(service["name"]),
         module=module if isinstance(module, str) else None,
@@ -153,4 +179,5 @@ def read_manifest(manifest: Mapping[str, JsonValue]) -> Manifest:
         subscriptions=tuple(subscriptions),
         commands=tuple(commands),
         routes=tuple(routes),
+        schedules=tuple(schedules),
     )

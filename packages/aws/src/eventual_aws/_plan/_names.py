@@ -25,11 +25,13 @@ __all__ = [
     "QUEUE_NAME_LIMIT",
     "RULE_NAME_LIMIT",
     "SCHEDULE_GROUP_NAME_LIMIT",
+    "SCHEDULE_NAME_LIMIT",
     "PlanError",
     "check_prefix",
     "function_name",
     "queue_name",
     "rule_name",
+    "schedule_name",
     "shorten",
 ]
 
@@ -41,6 +43,8 @@ RULE_NAME_LIMIT: Final = 64
 """EventBridge: a rule name is at most 64 characters."""
 SCHEDULE_GROUP_NAME_LIMIT: Final = 64
 """EventBridge Scheduler: a schedule group name is at most 64 characters."""
+SCHEDULE_NAME_LIMIT: Final = 64
+"""EventBridge Scheduler: a schedule name is at most 64 characters of ``[0-9a-zA-Z-_.]``."""
 PREFIX_LIMIT: Final = 40
 """A prefix leaves room for the longest fixed suffix (``-workflow-dlq.fifo``, ``-orchestrator``)."""
 
@@ -49,6 +53,7 @@ _PREFIX: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # SQS queue and Lambda function names: letters, digits, '-' and '_'. Definition
 # names may also hold '.', which becomes '-'.
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_-]")
+_UNSAFE_IN_SCHEDULES: Final = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 class PlanError(EventualError, ValueError):
@@ -116,3 +121,11 @@ def function_name(prefix: str, name: str) -> str:
 def rule_name(prefix: str, subscription: str) -> str:
     """Return the EventBridge rule name of a subscription (``.`` is allowed there)."""
     return shorten(f"{prefix}-{subscription}", RULE_NAME_LIMIT)
+
+
+def schedule_name(workflow: str) -> str:
+    """Return the name of a scheduled workflow's recurring schedule in the service's group.
+
+    One-time timer schedules are named ``t-<hash>``, so ``workflow-`` keeps the two apart.
+    """
+    return shorten(_UNSAFE_IN_SCHEDULES.sub("-", f"workflow-{workflow}"), SCHEDULE_NAME_LIMIT)

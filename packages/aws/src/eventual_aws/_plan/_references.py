@@ -40,6 +40,7 @@ ATTRIBUTES: Final[Mapping[str, frozenset[str]]] = {
     "bus": frozenset({"name", "arn"}),
     "rule": frozenset({"name", "arn"}),
     "schedule_group": frozenset({"name", "arn"}),
+    "schedule": frozenset({"name", "arn"}),
     "role": frozenset({"name", "arn"}),
     "api": frozenset({"id", "url"}),
     "function": frozenset({"name", "arn"}),

@@ -24,6 +24,8 @@ __all__ = [
     "RoutePlan",
     "RulePlan",
     "ScheduleGroupPlan",
+    "SchedulePlan",
+    "ScheduleRetryPlan",
     "StatementPlan",
     "TableIndexPlan",
     "TablePlan",
@@ -202,6 +204,66 @@ class ScheduleGroupPlan:
 
     id: str = "schedule_group"
     name: str
+
+
+@attrs.frozen(kw_only=True)
+class ScheduleRetryPlan:
+    """How Scheduler retries an invocation of a schedule's target that failed.
+
+    Attributes:
+        maximum_event_age_s: How long an occurrence is retried, in seconds.
+        maximum_retry_attempts: Retries before the occurrence goes to the
+            schedule's dead-letter queue.
+    """
+
+    maximum_event_age_s: int
+    maximum_retry_attempts: int
+
+
+@attrs.frozen(kw_only=True)
+class SchedulePlan:
+    """A recurring EventBridge Scheduler schedule: a scheduled workflow's clock on AWS.
+
+    Each occurrence invokes the target with ``input``, in which Scheduler replaces
+    ``<aws.scheduler.scheduled-time>`` by the occurrence's time; the target tells
+    the workflow's scheduler execution, which applies the overlap and catch-up
+    policies and starts the run.
+
+    Attributes:
+        id: ``schedule.<workflow>``.
+        name: The physical name in the group.
+        workflow: The scheduled workflow's name.
+        declared: The schedule as the service declares it (its JSON form).
+        group: The plan id of the schedule group (``schedule_group``).
+        expression: ``cron(minutes hours day-of-month month day-of-week year)``
+            or ``rate(value unit)``.
+        timezone: The IANA time zone the expression is read in.
+        target: The plan id of the function invoked (``function.forwarder``).
+        role: The plan id of the role Scheduler invokes it as (``role.scheduler``).
+        input: The invocation's event: the text of a JSON object, given to
+            Scheduler as it is.
+        retry: How a failed invocation is retried.
+        dead_letter_queue: The plan id of the queue an occurrence goes to when
+            its retries are spent.
+        flexible_time_window: ``OFF``: each occurrence is invoked at its time.
+        state: ``ENABLED``; pausing a schedule happens in its scheduler
+            execution, not here (docs/aws.md, "Workflow schedules").
+    """
+
+    id: str
+    name: str
+    workflow: str
+    declared: dict[str, Any]
+    group: str = "schedule_group"
+    expression: str
+    timezone: str
+    target: str = "function.forwarder"
+    role: str = "role.scheduler"
+    input: str
+    retry: ScheduleRetryPlan
+    dead_letter_queue: str = "queue.forwarder-dlq"
+    flexible_time_window: Literal["OFF"] = "OFF"
+    state: Literal["ENABLED"] = "ENABLED"
 
 
 @attrs.frozen(kw_only=True)

@@ -21,12 +21,13 @@ from ._resources import (
     RolePlan,
     RulePlan,
     ScheduleGroupPlan,
+    SchedulePlan,
     TablePlan,
 )
 
 __all__ = ["PLAN_VERSION", "ServicePlan"]
 
-PLAN_VERSION: Final = 1
+PLAN_VERSION: Final = 2
 """Version of :meth:`ServicePlan.to_json`'s format; raised on incompatible changes."""
 
 Resource = (
@@ -36,6 +37,7 @@ Resource = (
     | EventBusPlan
     | RulePlan
     | ScheduleGroupPlan
+    | SchedulePlan
     | RolePlan
     | HttpApiPlan
     | LogGroupPlan
@@ -62,6 +64,7 @@ class ServicePlan:
         event_bus: The event bus.
         rules: One EventBridge rule per subscription.
         schedule_group: The EventBridge Scheduler group.
+        schedules: One recurring schedule per scheduled workflow, in the group.
         roles: Roles assumed by AWS services (the scheduler's).
         http_api: The HTTP API and its routes.
         log_groups: One per function.
@@ -78,6 +81,7 @@ class ServicePlan:
     event_bus: EventBusPlan
     rules: tuple[RulePlan, ...]
     schedule_group: ScheduleGroupPlan
+    schedules: tuple[SchedulePlan, ...]
     roles: tuple[RolePlan, ...]
     http_api: HttpApiPlan
     log_groups: tuple[LogGroupPlan, ...]
@@ -91,6 +95,7 @@ class ServicePlan:
         yield self.event_bus
         yield from self.rules
         yield self.schedule_group
+        yield from self.schedules
         yield from self.roles
         yield self.http_api
         yield from self.log_groups

@@ -35,11 +35,12 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 
 def summary(plan: ServicePlan) -> str:
-    """Return the plan as text: functions, queues, rules and routes, one per line."""
+    """Return the plan as text: functions, queues, rules, schedules and routes, one per line."""
     lines = [
         f"Plan of service {plan.service!r} (module {plan.module}, prefix {plan.prefix}): "
         f"{_count(plan.functions, 'function')}, {_count(plan.queues, 'queue')}, "
-        f"{_count(plan.rules, 'rule')}, {_count(plan.http_api.routes, 'route')}",
+        f"{_count(plan.rules, 'rule')}, {_count(plan.schedules, 'schedule')}, "
+        f"{_count(plan.http_api.routes, 'route')}",
         "",
         "Functions",
     ]
@@ -73,6 +74,11 @@ def summary(plan: ServicePlan) -> str:
                 [r.id, r.name, json.dumps(r.pattern, separators=(",", ":")), f"-> {r.target}"]
                 for r in plan.rules
             ]
+        )
+    if plan.schedules:
+        lines += ["", f"Schedules (group {plan.schedule_group.name})"]
+        lines += _table(
+            [[s.id, s.name, s.expression, s.timezone, f"-> {s.target}"] for s in plan.schedules]
         )
     lines += ["", f"Routes ({plan.http_api.name})"]
     lines += _table(

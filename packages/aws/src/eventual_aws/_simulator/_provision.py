@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from .._backend._backend import table_definition
 from .._backend._clients import Clients
-from .._plan import BucketPlan, QueuePlan, ServicePlan
+from .._plan import BucketPlan, QueuePlan, SchedulePlan, ServicePlan
 from .._plan._references import PSEUDO_RESOURCE
 
 __all__ = ["Provisioned", "provision"]
@@ -134,6 +134,9 @@ async def provision(
                 values[f"{queue.id}.arn"],
                 [values[f"{sender}.arn"] for sender in queue.senders],
             )
+    for schedule in resolved.schedules:
+        arn = await _schedule(clients, schedule, group_name, values)
+        values |= {f"{schedule.id}.name": schedule.name, f"{schedule.id}.arn": arn}
     return Provisioned(values=values, plan=resolved, account=account)
 
 
@@ -304,6 +307,38 @@ async def _schedule_group(clients: Clients, name: str) -> str:
             raise
     found = await clients.call(scheduler.get_schedule_group, Name=name)
     return str(found["Arn"])
+
+
+async def _schedule(
+    clients: Clients, schedule: SchedulePlan, group: str, values: Mapping[str, str]
+) -> str:
+    """Create a recurring schedule, or bring an existing one to the plan's settings."""
+    request: dict[str, Any] = {
+        "Name": schedule.name,
+        "GroupName": group,
+        "ScheduleExpression": schedule.expression,
+        "ScheduleExpressionTimezone": schedule.timezone,
+        "FlexibleTimeWindow": {"Mode": schedule.flexible_time_window},
+        "State": schedule.state,
+        "Target": {
+            "Arn": values[f"{schedule.target}.arn"],
+            "RoleArn": values[f"{schedule.role}.arn"],
+            "Input": schedule.input,
+            "RetryPolicy": {
+                "MaximumEventAgeInSeconds": schedule.retry.maximum_event_age_s,
+                "MaximumRetryAttempts": schedule.retry.maximum_retry_attempts,
+            },
+            "DeadLetterConfig": {"Arn": values[f"{schedule.dead_letter_queue}.arn"]},
+        },
+    }
+    scheduler = clients.scheduler
+    try:
+        answer = await clients.call(scheduler.create_schedule, **request)
+    except ClientError as error:
+        if _code(error) != "ConflictException":
+            raise
+        answer = await clients.call(scheduler.update_schedule, **request)
+    return str(answer["ScheduleArn"])
 
 
 async def _role(clients: Clients, iam: Any, name: str, principal: str) -> str:

@@ -66,7 +66,8 @@ class Simulator:
         service: A module path, a module or a ``Service`` loaded from a module.
         endpoint_url: The AWS endpoint, or None to start moto's server.
         region: The region to create resources in.
-        duplicate_deliveries: Hand every SQS message to its handler twice.
+        duplicate_deliveries: Hand every SQS message to its handler twice, and
+            invoke each schedule's target twice for each of its times.
         prefix: The plan's prefix of physical names (the service's name by default).
         functions: Runs the handlers (the ``eventual_aws`` handlers by default).
 
@@ -172,7 +173,12 @@ class Simulator:
                 )
         targets = {arns[f.name]: f for f in provisioned.plan.functions if f.kind == "forwarder"}
         self._schedules = SchedulePoller(
-            clients, invoker, provisioned.plan.schedule_group.name, targets, self.now
+            clients,
+            invoker,
+            provisioned.plan.schedule_group.name,
+            targets,
+            self.now,
+            duplicate_deliveries=self.duplicate_deliveries,
         )
         for mapping in self._mappings:
             self._pollers.append(

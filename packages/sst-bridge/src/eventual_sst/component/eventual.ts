@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 
 /** The plan format this component renders (`ServicePlan.to_json()`'s "version"). */
-const PLAN_VERSION = 1;
+const PLAN_VERSION = 2;
 
 /** A permission a plan grants: actions on ARNs (placeholders unresolved). */
 interface StatementPlan {
@@ -61,6 +61,23 @@ interface FunctionPlan {
   architecture: "arm64" | "x86_64";
 }
 
+/** A scheduled workflow's recurring EventBridge Scheduler schedule. */
+interface SchedulePlan {
+  id: string;
+  name: string;
+  workflow: string;
+  group: string;
+  expression: string;
+  timezone: string;
+  target: string;
+  role: string;
+  input: string;
+  retry: { maximum_event_age_s: number; maximum_retry_attempts: number };
+  dead_letter_queue: string;
+  flexible_time_window: string;
+  state: string;
+}
+
 /** The part of `ServicePlan.to_json()` this component reads (see docs/aws.md, "Reading a plan"). */
 export interface ServicePlan {
   version: number;
@@ -85,6 +102,7 @@ export interface ServicePlan {
     target: string;
   }[];
   schedule_group: { id: string; name: string };
+  schedules: SchedulePlan[];
   roles: { id: string; service_principal: string; statements: StatementPlan[] }[];
   http_api: {
     name: string;
@@ -222,6 +240,8 @@ export class EventualService extends $util.ComponentResource {
   public readonly rules: Record<string, aws.cloudwatch.EventRule> = {};
   public readonly scheduleGroup: aws.scheduler.ScheduleGroup;
   public readonly schedulerRole: aws.iam.Role;
+  /** Each scheduled workflow's recurring schedule, by plan id (`schedule.<workflow>`). */
+  public readonly schedules: Record<string, aws.scheduler.Schedule> = {};
   /** Every function, by plan name (`orchestrator`, `task-<task>`, ...). */
   public readonly functions: Record<string, sst.aws.Function> = {};
   /** Each function's role, by plan name: only the plan's statements. */
@@ -505,6 +525,32 @@ export class EventualService extends $util.ComponentResource {
           },
         });
       }
+    }
+
+    for (const schedule of plan.schedules) {
+      this.schedules[schedule.id] = new aws.scheduler.Schedule(
+        child(schedule.id),
+        {
+          name: schedule.name,
+          groupName: refs.resolve(`\${${schedule.group}.name}`),
+          description: `runs workflow '${schedule.workflow}'`,
+          scheduleExpression: schedule.expression,
+          scheduleExpressionTimezone: schedule.timezone,
+          flexibleTimeWindow: { mode: schedule.flexible_time_window },
+          state: schedule.state,
+          target: {
+            arn: refs.resolve(`\${${schedule.target}.arn}`),
+            roleArn: refs.resolve(`\${${schedule.role}.arn}`),
+            input: schedule.input,
+            retryPolicy: {
+              maximumEventAgeInSeconds: schedule.retry.maximum_event_age_s,
+              maximumRetryAttempts: schedule.retry.maximum_retry_attempts,
+            },
+            deadLetterConfig: { arn: refs.resolve(`\${${schedule.dead_letter_queue}.arn}`) },
+          },
+        },
+        { parent },
+      );
     }
 
     for (const route of plan.http_api.routes) {
