@@ -29,6 +29,7 @@ EXPECTED: dict[str, list[str]] = {
         "RetryPolicy",
         "Route",
         "RuntimeNotAvailable",
+        "Schedule",
         "Service",
         "ServiceClient",
         "ServiceLoadError",

@@ -43,8 +43,8 @@ def test_workflow_definition() -> None:
     assert greet.output_type is str
 
 
-def test_workflow_needs_async_def_with_one_input() -> None:
-    """A workflow must be an async def taking exactly one input."""
+def test_workflow_needs_async_def_with_one_input_or_none() -> None:
+    """A workflow must be an async def taking one input or none."""
 
     def sync(x: int) -> int:
         return x
@@ -54,8 +54,20 @@ def test_workflow_needs_async_def_with_one_input() -> None:
 
     with pytest.raises(TypeError, match="async def"):
         workflow(sync)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="exactly one input"):
+    with pytest.raises(TypeError, match="one input parameter or none, it takes 2"):
         workflow(two)  # type: ignore[arg-type]
+
+
+async def test_workflow_without_input_takes_none() -> None:
+    """A workflow without a parameter is started with None and its body runs without one."""
+
+    @workflow
+    async def tick() -> str:
+        return "ticked"
+
+    assert tick.input_type is type(None)
+    assert tick.decode_input(None) is None
+    assert await tick.run(None) == "ticked"
 
 
 def test_invalid_names_are_rejected() -> None:

@@ -30,6 +30,9 @@ def test_all_is_pinned() -> None:
         "history_to_json",
         "load_service",
         "replay",
+        "schedule_execution_id",
+        "schedule_tick",
+        "sync_schedules",
     ]
     for name in eventual_engine.__all__:
         assert hasattr(eventual_engine, name)

@@ -43,6 +43,7 @@ from ._plugins import get_plugin_manager as get_plugin_manager
 from ._plugins import hookimpl as hookimpl
 from ._plugins import hookspec as hookspec
 from ._retry import RetryPolicy as RetryPolicy
+from ._schedule import Schedule as Schedule
 from ._service import DefinitionNotFound as DefinitionNotFound
 from ._service import DuplicateDefinition as DuplicateDefinition
 from ._service import Service as Service
@@ -93,6 +94,7 @@ __all__ = [
     "RetryPolicy",
     "Route",
     "RuntimeNotAvailable",
+    "Schedule",
     "Service",
     "ServiceClient",
     "ServiceLoadError",

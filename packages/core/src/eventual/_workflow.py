@@ -15,9 +15,13 @@ from ._definition import Definition, check_name, parameters, resolved_hints, sou
 from ._errors import ValidationError
 from ._handle import ExecutionHandle
 from ._runtime import current_client, current_workflow_runtime, require_client
+from ._schedule import Schedule
 from ._task import _timedelta_or_none
 
-__all__ = ["Workflow", "execution_id", "new_execution_name", "workflow"]
+__all__ = ["RESERVED_PREFIX", "Workflow", "execution_id", "new_execution_name", "workflow"]
+
+RESERVED_PREFIX = "eventual."
+"""Workflow names starting with this belong to eventual itself (the schedulers)."""
 
 InputT = TypeVar("InputT")
 OutputT = TypeVar("OutputT")
@@ -59,9 +63,12 @@ class Workflow(Definition, Generic[InputT, OutputT]):
     Inside a workflow, ``await wf(input)`` runs a child execution and returns its
     result, and ``wf.start(...)`` starts a child without waiting.
 
+    A workflow takes one input parameter, or none (its input is then ``None``).
+
     Attributes:
         fn: The decorated ``async def``.
         timeout: The longest an execution may run before it times out.
+        schedule: When the workflow starts on its own (``None``: only when started).
     """
 
     kind = "workflow"
@@ -72,20 +79,39 @@ class Workflow(Definition, Generic[InputT, OutputT]):
         *,
         name: str | None = None,
         timeout: timedelta | float | None = None,
+        schedule: Schedule | None = None,
+        _builtin: bool = False,
     ) -> None:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"@workflow needs an async def, got {source_of(fn)}")
         params = parameters(fn)
-        if len(params) != 1:
+        if len(params) > 1:
             raise TypeError(
-                f"workflow {source_of(fn)} must take exactly one input parameter, "
+                f"workflow {source_of(fn)} must take one input parameter or none, "
                 f"it takes {len(params)}"
             )
         self.fn = fn
         self.name = check_name("workflow", name or fn.__name__)
+        if self.name.startswith(RESERVED_PREFIX) and not _builtin:
+            raise ValueError(
+                f"invalid workflow name {self.name!r}: names starting with "
+                f"{RESERVED_PREFIX!r} are reserved for eventual's own workflows; rename it"
+            )
         self.source = source_of(fn)
         self.timeout = _timedelta_or_none(f"workflow {self.name!r} timeout", timeout)
-        self._param = params[0].name
+        if schedule is not None and not isinstance(schedule, Schedule):
+            raise TypeError(
+                f"workflow {self.name!r} schedule must be a Schedule "
+                f"(Schedule.cron(...) or Schedule.every(...)), got {schedule!r}"
+            )
+        if schedule is not None and params:
+            raise TypeError(
+                f"scheduled workflow {source_of(fn)} must take no parameter, it takes "
+                f"{params[0].name!r}: a scheduled run has no input (its execution name "
+                "is its scheduled time)"
+            )
+        self.schedule = schedule
+        self._param = params[0].name if params else None
         functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
@@ -97,8 +123,8 @@ class Workflow(Definition, Generic[InputT, OutputT]):
 
     @property
     def input_type(self) -> Any:
-        """The declared input type (``Any`` when not annotated)."""
-        return self._hints.get(self._param, Any)
+        """The declared input type (``Any`` when not annotated, ``NoneType`` without input)."""
+        return type(None) if self._param is None else self._hints.get(self._param, Any)
 
     @property
     def output_type(self) -> Any:
@@ -113,6 +139,13 @@ class Workflow(Definition, Generic[InputT, OutputT]):
         """Decode a JSON input into the declared type (raises ``ValidationError``)."""
         # The codec built a value of the declared type, which mypy only sees as Any.
         return cast(InputT, decode(data, self.input_type, path="input"))
+
+    def run(self, input: InputT) -> Coroutine[Any, Any, OutputT]:
+        """Return the body's coroutine for a decoded input (dropped for a workflow without one)."""
+        if self._param is None:
+            # Typed as taking one input (``None``), the function takes none.
+            return cast(Callable[[], Coroutine[Any, Any, OutputT]], self.fn)()
+        return self.fn(input)
 
     def handle(self, execution_id: str) -> ExecutionHandle[OutputT]:
         """Return a handle on an execution of this workflow by id."""
@@ -160,33 +193,50 @@ class _WorkflowDecorator:
     def __init__(self, **options: Any) -> None:
         self._options = options
 
+    # A workflow without input is typed as taking ``None`` (what it is started with).
+    @overload
+    def __call__(
+        self, fn: Callable[[], Coroutine[Any, Any, OutputT]]
+    ) -> Workflow[None, OutputT]: ...
+    @overload
     def __call__(
         self, fn: Callable[[InputT], Coroutine[Any, Any, OutputT]]
-    ) -> Workflow[InputT, OutputT]:
+    ) -> Workflow[InputT, OutputT]: ...
+    def __call__(self, fn: Callable[..., Coroutine[Any, Any, Any]]) -> Workflow[Any, Any]:
         return Workflow(fn, **self._options)
 
 
+@overload
+def workflow(fn: Callable[[], Coroutine[Any, Any, OutputT]], /) -> Workflow[None, OutputT]: ...
 @overload
 def workflow(
     fn: Callable[[InputT], Coroutine[Any, Any, OutputT]], /
 ) -> Workflow[InputT, OutputT]: ...
 @overload
 def workflow(
-    *, name: str | None = None, timeout: timedelta | float | None = None
+    *,
+    name: str | None = None,
+    timeout: timedelta | float | None = None,
+    schedule: Schedule | None = None,
 ) -> _WorkflowDecorator: ...
 def workflow(
-    fn: Callable[[InputT], Coroutine[Any, Any, OutputT]] | None = None,
+    fn: Callable[..., Coroutine[Any, Any, Any]] | None = None,
     /,
     *,
     name: str | None = None,
     timeout: timedelta | float | None = None,
-) -> Workflow[InputT, OutputT] | _WorkflowDecorator:
-    """Define a workflow: ``@workflow`` or ``@workflow(name=, timeout=)``.
+    schedule: Schedule | None = None,
+) -> Workflow[Any, Any] | _WorkflowDecorator:
+    """Define a workflow: ``@workflow`` or ``@workflow(name=, timeout=, schedule=)``.
 
     Args:
-        fn: The ``async def`` taking one input (when used without parentheses).
+        fn: The ``async def`` taking one input or none (when used without parentheses).
         name: The workflow's name; defaults to the function's name.
         timeout: The longest an execution may run (timedelta or seconds).
+        schedule: Start the workflow on its own, on a cron expression or an
+            interval (``Schedule.cron(...)``, ``Schedule.every(...)``); a
+            scheduled workflow takes no parameter. See docs/workflows.md,
+            "Schedules".
     """
-    decorator = _WorkflowDecorator(name=name, timeout=timeout)
+    decorator = _WorkflowDecorator(name=name, timeout=timeout, schedule=schedule)
     return decorator if fn is None else decorator(fn)

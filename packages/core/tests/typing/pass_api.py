@@ -10,6 +10,7 @@ from eventual import (
     Command,
     Event,
     ExecutionHandle,
+    Schedule,
     ServiceClient,
     Signal,
     SyncExecutionHandle,
@@ -51,6 +52,14 @@ async def fulfil(order: Order) -> str:
     ok: bool = await reserve(order.id, order.quantity)
     text: str = await blocking(1)
     return text if ok else "no"
+
+
+@workflow(schedule=Schedule.cron("0 9 * * MON-FRI", tz="Europe/Paris", overlap="buffer_one"))
+async def morning_report() -> None:
+    pass
+
+
+report_workflow: Workflow[None, None] = morning_report
 
 
 @command

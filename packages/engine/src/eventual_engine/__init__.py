@@ -19,6 +19,9 @@ from ._replay import ReplayResult as ReplayResult
 from ._replay import history_from_json as history_from_json
 from ._replay import history_to_json as history_to_json
 from ._replay import replay as replay
+from ._schedules import schedule_execution_id as schedule_execution_id
+from ._schedules import schedule_tick as schedule_tick
+from ._schedules import sync_schedules as sync_schedules
 from ._start import clash_message as clash_message
 from ._workers import TaskWorker as TaskWorker
 from ._workers import TimerWorker as TimerWorker
@@ -46,4 +49,7 @@ __all__ = [
     "history_to_json",
     "load_service",
     "replay",
+    "schedule_execution_id",
+    "schedule_tick",
+    "sync_schedules",
 ]

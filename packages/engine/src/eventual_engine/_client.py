@@ -51,6 +51,7 @@ from eventual.spi import (
 from . import _ids
 from ._clock import Clock, SystemClock
 from ._logs import log_store
+from ._schedules._builtins import workflow_of
 from ._start import new_execution
 
 __all__ = ["BackendClient", "ClientHooks"]
@@ -162,7 +163,7 @@ class BackendClient:
         self, workflow: str, input: JsonValue, name: str | None, *, parent_id: str | None = None
     ) -> str:
         """Start an execution (see ``Client``)."""
-        definition = self.service.workflow(workflow)
+        definition = workflow_of(self.service, workflow)
         definition.decode_input(input)  # fails at start, naming the field
         start = new_execution(
             definition,

@@ -34,6 +34,7 @@ from eventual.spi import (
 
 from . import _plugin
 from ._engine import Engine, EngineOptions
+from ._schedules import sync_schedules
 
 __all__ = ["LocalRuntime", "load_service"]
 
@@ -103,6 +104,11 @@ class LocalRuntime:
     other threads (a web framework's request handlers), unless a client opened
     later or an explicit context says otherwise (see docs/embedding.md).
 
+    When it starts, the schedulers of the service's scheduled workflows are
+    started or brought in step with the code (``schedules=False`` leaves them
+    alone), and run on durable timers while it runs (see docs/workflows.md,
+    "Schedules").
+
     Example:
         async with LocalRuntime("orders.service", db="orders.db") as rt:
             handle = await rt.start(fulfil, order)
@@ -119,8 +125,10 @@ class LocalRuntime:
         bus_db: str | os.PathLike[str] | None = None,
         settings: dict[str, object] | None = None,
         options: EngineOptions | None = None,
+        schedules: bool = True,
     ) -> None:
         self.service = load_service(service)
+        self.schedules = schedules
         self.db = Path(db) if db is not None else None
         self.backend = backend
         self.event_bus = event_bus
@@ -180,6 +188,8 @@ class LocalRuntime:
         self._bus = await self._open_bus(plugins)
         if self._bus is not None:
             await self._engine.attach_bus(self._bus)
+        if self.schedules:
+            await sync_schedules(self._engine)
         self._serving = asyncio.create_task(self._engine.serve(), name="eventual local runtime")
         self._token = set_client(self._engine)
         self._default = add_default_client(self._engine)

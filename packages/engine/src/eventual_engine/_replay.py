@@ -41,6 +41,7 @@ from eventual.history import (
 
 from ._executor import WorkflowInstance
 from ._executor._loop import DeterministicLoop
+from ._schedules._builtins import workflow_of
 
 __all__ = ["ReplayResult", "history_from_json", "history_to_json", "replay"]
 
@@ -118,7 +119,7 @@ def replay(
     if not history or not isinstance(history[0], WorkflowStarted):
         raise EventualError("a history must begin with WorkflowStarted")
     started = history[0]
-    service.workflow(started.workflow)  # unknown workflow: a clear DefinitionNotFound
+    workflow_of(service, started.workflow)  # unknown workflow: a clear DefinitionNotFound
     ending = next((e for e in reversed(history) if type(e) in _ENDINGS), None)
     recorded_status = _ENDINGS[type(ending)] if ending is not None else ExecutionStatus.RUNNING
     common: dict[str, Any] = {

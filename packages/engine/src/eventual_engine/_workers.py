@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from eventual import Service, TaskInfo
+from eventual import DefinitionNotFound, Service, TaskInfo
 from eventual.codec import JsonValue, encode
 from eventual.history import (
     HistoryEvent,
@@ -48,6 +48,7 @@ from eventual.spi import (
 from . import _ids
 from ._clock import Clock
 from ._logs import log_store
+from ._schedules._builtins import task_of
 from ._task_logs import LiveLogs
 
 __all__ = ["TaskWorker", "TimerWorker"]
@@ -279,7 +280,7 @@ class TaskWorker:
         event: HistoryEvent
         context = _TaskContext(self, request, LiveLogs(self._logs, asyncio.get_running_loop()))
         try:
-            definition = self.service.task(request.task)
+            definition = task_of(self.service, request.task)
             args, kwargs = definition.decode_args(request.args)
             try:
                 with use_client(self.client), use_task_context(context):
@@ -400,8 +401,11 @@ class TimerWorker:
         self.fired = 0
 
     def _heartbeat_timeout(self, task: str) -> timedelta | None:
-        definition = self._service.tasks.get(task)
-        return definition.heartbeat_timeout if definition is not None else None
+        try:
+            definition = task_of(self._service, task)
+        except DefinitionNotFound:
+            return None
+        return definition.heartbeat_timeout
 
     batch = 256
     """Most timers fired by one :meth:`fire_due`."""

@@ -34,7 +34,14 @@ from eventual import (
 )
 from eventual.codec import decode, encode
 from eventual.spi import DeadLetter, reset_client, set_client
-from eventual_engine import Engine, EngineOptions, ManualClock, MemoryBackend, load_service
+from eventual_engine import (
+    Engine,
+    EngineOptions,
+    ManualClock,
+    MemoryBackend,
+    load_service,
+    sync_schedules,
+)
 from eventual_messaging import MemoryBus
 
 from ._bus import RecordingBus
@@ -98,6 +105,10 @@ class TestEnvironment:
             keeping it live in memory, so workflow code that does not replay the
             same way (reading the wall clock, ``random`` outside ``eventual``)
             fails at once with ``DeterminismError``. Slower; off by default.
+        schedules: Run the schedules of scheduled workflows on the virtual
+            clock from ``start`` (on by default); with ``False`` nothing starts
+            on its own, and a test starts a scheduled workflow directly with
+            ``env.start(workflow, None)``.
     """
 
     __test__: ClassVar[bool] = False  # a class named Test* that pytest must not collect
@@ -111,6 +122,7 @@ class TestEnvironment:
         start: datetime | None = None,
         *,
         replay: bool = False,
+        schedules: bool = True,
     ) -> None:
         self.service = load_service(service)
         start = self.DEFAULT_START if start is None else start
@@ -118,6 +130,7 @@ class TestEnvironment:
             raise ValueError(f"TestEnvironment needs a timezone-aware start, got {start!r}")
         self.start_time = start.astimezone(UTC)
         self.replay = replay
+        self.schedules = schedules
         self._running: _Running | None = None
         self._client_token: Any = None
 
@@ -158,6 +171,8 @@ class TestEnvironment:
         bus = await _open_bus()
         await engine.attach_bus(bus)
         http = open_http(engine, self.service)
+        if self.schedules:
+            await sync_schedules(engine)
         self._running = _Running(engine, client, bus, http, tasks, workflows)
         self._client_token = set_client(client)
         return self

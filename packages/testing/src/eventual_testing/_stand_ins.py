@@ -51,6 +51,7 @@ class StandInWorkflow(Workflow[Any, Any]):
 
         super().__init__(body, name=original.name, timeout=original.timeout)
         self.source = original.source
+        self.schedule = original.schedule
         self.original = original
         self.mock: WorkflowMock[Any, Any] | None = None
         # The answer each execution took on its first run. A workflow body runs
@@ -76,4 +77,4 @@ class StandInWorkflow(Workflow[Any, Any]):
         else:
             answer = None if self.mock is None else self.mock.choose((input,), {})
             self._answers[execution_id] = answer
-        return await run_answer(answer, (input,), {}, functools.partial(self.original.fn, input))
+        return await run_answer(answer, (input,), {}, functools.partial(self.original.run, input))

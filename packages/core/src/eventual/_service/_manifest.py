@@ -47,7 +47,12 @@ def build_manifest(
         "manifest_version": MANIFEST_VERSION,
         "service": {"name": service.name, "module": service.module},
         "workflows": [
-            entry(w, timeout_seconds=_seconds(w.timeout)) for w in by_name(service.workflows)
+            entry(
+                w,
+                timeout_seconds=_seconds(w.timeout),
+                schedule=None if w.schedule is None else w.schedule.to_json(),
+            )
+            for w in by_name(service.workflows)
         ],
         "tasks": [
             entry(

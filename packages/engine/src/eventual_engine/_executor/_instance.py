@@ -57,6 +57,7 @@ from eventual.history import (
 from eventual.spi import TaskRequest, set_workflow_runtime
 
 from .. import _ids
+from .._schedules._builtins import task_of, workflow_of
 from ._calls import Call, ChildCall, TaskCall, TimerCall
 from ._ending import ContinueAsNew, Ending, write_ending
 from ._failures import attempt_failure
@@ -80,7 +81,7 @@ class WorkflowInstance(WorkflowCalls):
         self.service = service
         self.started = started
         self.id = started.execution_id
-        self.workflow = service.workflow(started.workflow)
+        self.workflow = workflow_of(service, started.workflow)
         self.length = 0  # history events applied or produced
         self.ending: Ending | None = None
         """Why the execution ended; None while it runs."""
@@ -366,7 +367,7 @@ class WorkflowInstance(WorkflowCalls):
             return None
         failure = attempt_failure(event, call.task)
         if not recorded:
-            policy = self.service.task(call.task).retry
+            policy = task_of(self.service, call.task).retry
             if policy is not None and policy.should_retry(
                 event.attempt, failure.error_type, failure.bases
             ):
@@ -414,7 +415,7 @@ class WorkflowInstance(WorkflowCalls):
         except Exception as error:
             self._end(Ending.failed(type(error).__name__, str(error)))
             return
-        self._main = self._loop.create_task(self.workflow.fn(data), context=self._context)
+        self._main = self._loop.create_task(self.workflow.run(data), context=self._context)
 
     def _run(self) -> None:
         while True:
@@ -540,7 +541,7 @@ class WorkflowInstance(WorkflowCalls):
         return self._seq
 
     def _task_request(self, call: TaskCall, not_before: datetime | None) -> TaskRequest:
-        definition = self.service.task(call.task)
+        definition = task_of(self.service, call.task)
         key = self.started.task_key
         return TaskRequest(
             token=_ids.task_token(self.id, call.seq, call.attempt),

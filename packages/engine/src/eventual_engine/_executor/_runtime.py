@@ -44,6 +44,7 @@ from eventual.spi import (
 )
 
 from .. import _ids
+from .._schedules._builtins import task_of, workflow_of
 from .._start import new_execution
 from ._calls import Call, ChildCall, InWorkflowControl, TaskCall, TimerCall
 from ._ending import ContinueAsNew, Ending
@@ -103,7 +104,7 @@ class WorkflowCalls:
         self, task: str, args: Sequence[JsonValue], options: TaskCallOptions
     ) -> Awaitable[JsonValue]:
         """Schedule a task (see ``WorkflowRuntime``)."""
-        self.service.task(task)  # a clear error for a task outside the service
+        task_of(self.service, task)  # a clear error for a task outside the service
         seq = self._new_seq()
         call = TaskCall(seq=seq, future=self._loop.create_future(), task=task, args=list(args))
         self._calls[seq] = call
@@ -168,7 +169,7 @@ class WorkflowCalls:
     def _start_child(
         self, workflow: str, input: JsonValue, name: str | None, wait: bool
     ) -> ChildCall:
-        definition: Workflow[Any, Any] = self.service.workflow(workflow)
+        definition: Workflow[Any, Any] = workflow_of(self.service, workflow)
         seq = self._new_seq()
         child_name = name or _ids.child_execution_name(self.started.name, seq)
         child_id = _ids.execution_id(workflow, child_name)
