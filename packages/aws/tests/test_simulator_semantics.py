@@ -1,108 +1,95 @@
-"""The engine's workflow-semantics tests, run on the simulator: same results as on SQLite.
+"""The engine's workflow semantics (``eventual_engine.conformance``), run on the simulator.
 
-``packages/engine/tests/test_workflows.py`` is loaded by path (test modules of two
-distributions cannot import each other under ``--import-mode=importlib``) and
-its service is provisioned on moto; each selected test function is then called
-with a harness whose ``start``, ``advance`` and ``engine`` have the meaning the
-engine's own harness gives them, in real time: ``run_until_idle`` waits until
-the functions have nothing left to do now, and ``advance`` moves the wall clock
-the handlers read (``SystemClock.now``) and fires what came due. Timers due in
-the next seconds are SQS delays, which pass in real time.
+The checks of ``SEMANTICS`` run the suite's service
+(``eventual_engine.conformance.workflows``), provisioned on moto, with a harness
+whose ``start``, ``advance`` and ``settle`` have the meaning the engine's own
+harness gives them, in real time: ``settle`` waits until the functions have
+nothing left to do now, and ``advance`` moves the wall clock the handlers read
+(``SystemClock.now``) and fires what came due. Timers due in the next seconds
+are SQS delays, which pass in real time.
 
-Selected are the tests that need no more than a few seconds of real time
+Selected are the checks that need no more than a few seconds of real time
 (those waiting on SQS-delayed timers, retry back-off, task and workflow
-timeouts, 30-second sleeps, or reading the in-process engine's outbox stay with
-the engine's suite); CI runs a subset of them, ``EVENTUAL_SIMULATOR_SEMANTICS=all``
-the 23 once and 9 twice.
+timeouts or 30-second sleeps run only on the engine); CI runs a subset of them,
+``EVENTUAL_SIMULATOR_SEMANTICS=all`` the 23 once and 8 twice. One simulator per
+delivery setting serves all of the module's checks (provisioning is most of a
+short check's time): the checks name their executions apart, the clock only
+moves forward, and each check waits until the functions are idle before it ends.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import itertools
 import os
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from eventual import ExecutionHandle, Workflow
+from eventual.spi import Client, reset_client, set_client
 from eventual_aws import Simulator
 from eventual_engine import SystemClock
+from eventual_engine.conformance import SEMANTICS, WorkflowCheck, workflows
 
 pytest.importorskip("eventual_aws._lambda")
 
-ENGINE_TESTS = Path(__file__).resolve().parents[2] / "engine" / "tests" / "test_workflows.py"
-MODULE = "engine_workflow_semantics"
 _prefixes = itertools.count()
+_CHECKS = {check.__name__: check for check in SEMANTICS}
 
 ONCE = (
-    "test_sequential_tasks",
-    "test_gather_runs_tasks_together",
-    "test_task_error_carries_type_and_message",
-    "test_non_retryable_fails_at_once",
-    "test_complete_async",
-    "test_fail_task_by_token",
-    "test_signal_received",
-    "test_signal_timeout",
-    "test_signals_kept_until_consumed",
-    "test_child_workflow",
-    "test_child_failure",
-    "test_cancel_runs_cleanup_and_cancels_children",
-    "test_same_name_same_input_is_idempotent",
-    "test_bad_input_fails_at_start",
+    "sequential_tasks",
+    "gather_runs_tasks_together",
+    "task_error_carries_type_and_message",
+    "non_retryable_fails_at_once",
+    "complete_async",
+    "fail_task_by_token",
+    "signal_received",
+    "signal_timeout",
+    "signals_kept_until_consumed",
+    "child_workflow",
+    "child_failure",
+    "cancel_runs_cleanup_and_cancels_children",
+    "same_name_same_input_is_idempotent",
+    "bad_input_fails_at_start",
 )
 """Run with every message delivered once, in CI."""
 
 ONCE_MORE = (
-    "test_plain_def_task_runs_in_a_thread",
-    "test_workflow_exception_fails_execution",
-    "test_heartbeats_keep_task_alive",
-    "test_signal_to_ended_execution_is_discarded",
-    "test_execution_info_and_determinism_helpers",
-    "test_start_child_and_await_handle",
-    "test_structured_input_and_output",
-    "test_unserialisable_result_fails_clearly",
-    "test_unknown_workflow_and_execution",
+    "plain_def_task_runs_in_a_thread",
+    "workflow_exception_fails_execution",
+    "heartbeats_keep_task_alive",
+    "signal_to_ended_execution_is_discarded",
+    "execution_info_and_determinism_helpers",
+    "start_child_and_await_handle",
+    "structured_input_and_output",
+    "unserialisable_result_fails_clearly",
+    "unknown_workflow_and_execution",
 )
 """Also pass on the simulator; run with ``EVENTUAL_SIMULATOR_SEMANTICS=all`` (CI time)."""
 
 TWICE = (
-    "test_complete_async",
-    "test_signal_received",
-    "test_signal_timeout",
-    "test_cancel_runs_cleanup_and_cancels_children",
+    "complete_async",
+    "signal_received",
+    "signal_timeout",
+    "cancel_runs_cleanup_and_cancels_children",
 )
 """Run with every message delivered twice, in CI: a task completed from outside,
 signals, a timer through Scheduler, cancellation of a parent and its child."""
 
 TWICE_MORE = (
-    "test_child_workflow",
-    "test_sequential_tasks",
-    "test_gather_runs_tasks_together",
-    "test_same_name_same_input_is_idempotent",
+    "child_workflow",
+    "sequential_tasks",
+    "gather_runs_tasks_together",
+    "same_name_same_input_is_idempotent",
 )
 """Also pass with duplicates, slowly (held-back duplicates of task messages keep the
 queues busy until they come back); run with ``EVENTUAL_SIMULATOR_SEMANTICS=all``."""
 
 _ALL = os.environ.get("EVENTUAL_SIMULATOR_SEMANTICS") == "all"
-
-
-def _engine_tests() -> ModuleType:
-    loaded = sys.modules.get(MODULE)
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location(MODULE, ENGINE_TESTS)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class _Clock:
@@ -117,59 +104,63 @@ class _Clock:
 
         monkeypatch.setattr(SystemClock, "now", now)
 
-    def now(self) -> datetime:
-        return SystemClock().now()
-
-
-class _Engine:
-    """What the engine's tests read from ``h.engine``: the simulator's client, and settling."""
-
-    def __init__(self, simulator: Simulator, clock: _Clock) -> None:
-        self._simulator = simulator
-        self.clock = clock
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._simulator.client, name)
-
-    async def run_until_idle(self) -> None:
-        await self._simulator.settle()
-
 
 class SimulatedHarness:
-    """The engine's ``Harness`` in real time on the simulator."""
+    """The semantics' ``WorkflowHarness`` in real time on the simulator."""
 
     def __init__(self, simulator: Simulator, clock: _Clock) -> None:
         self.simulator = simulator
         self.clock = clock
-        self.engine = _Engine(simulator, clock)
+
+    @property
+    def client(self) -> Client:
+        """The simulator's client."""
+        return self.simulator.client
 
     async def start(
         self, workflow: Workflow[Any, Any], input: Any, name: str | None = None
     ) -> ExecutionHandle[Any]:
         """Start an execution and let the work that needs no time finish."""
         handle = await self.simulator.start(workflow, input, name)
-        await self.simulator.settle()
+        await self.settle()
         return handle
 
     async def advance(self, delta: timedelta) -> None:
         """Move the clock by ``delta``, then let what came due run."""
         self.clock.offset += delta
-        await self.simulator.settle()
+        await self.settle()
 
-    async def history_types(self, handle: ExecutionHandle[Any]) -> list[str]:
-        """Return the types of the execution's history events."""
-        return [e.type for e in await handle.history()]
+    async def settle(self) -> None:
+        """Wait until the functions have nothing left to do now."""
+        await self.simulator.settle()
 
 
 @pytest.fixture(scope="module")
-def engine_tests() -> Iterator[ModuleType]:
-    """The engine's test module, importable by name so the handlers load its service."""
-    yield _engine_tests()
-    sys.modules.pop(MODULE, None)
+def clock() -> Iterator[_Clock]:
+    """The handlers' wall clock for the whole module: it only ever moves forward."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield _Clock(monkeypatch)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def simulators(endpoint: str) -> AsyncIterator[dict[bool, Simulator]]:
+    """The suite's service on moto, shared by the module: every message delivered once, twice."""
+    async with contextlib.AsyncExitStack() as stack:
+        yield {
+            twice: await stack.enter_async_context(
+                Simulator(
+                    workflows.__name__,
+                    endpoint_url=endpoint,
+                    prefix=f"sem{next(_prefixes)}",
+                    duplicate_deliveries=twice,
+                )
+            )
+            for twice in (False, True)
+        }
 
 
 CASES = [
-    pytest.param(name, twice, id=f"{name.removeprefix('test_')}-{'twice' if twice else 'once'}")
+    pytest.param(_CHECKS[name], twice, id=f"{name}-{'twice' if twice else 'once'}")
     for twice, names in (
         (False, ONCE + (ONCE_MORE if _ALL else ())),
         (True, TWICE + (TWICE_MORE if _ALL else ())),
@@ -178,22 +169,16 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "twice"), CASES)
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize(("check", "twice"), CASES)
 async def test_engine_semantics_hold_on_the_simulator(
-    name: str,
-    twice: bool,
-    endpoint: str,
-    engine_tests: ModuleType,
-    monkeypatch: pytest.MonkeyPatch,
+    check: WorkflowCheck, twice: bool, simulators: dict[bool, Simulator], clock: _Clock
 ) -> None:
-    """Each selected workflow-semantics test of the engine passes on the AWS runtime."""
-    engine_tests.calls.clear()
-    clock = _Clock(monkeypatch)
-    simulator = Simulator(
-        MODULE,
-        endpoint_url=endpoint,
-        prefix=f"sem{next(_prefixes)}",
-        duplicate_deliveries=twice,
-    )
-    async with simulator:
-        await getattr(engine_tests, name)(SimulatedHarness(simulator, clock))
+    """Each selected workflow-semantics check of the engine passes on the AWS runtime."""
+    workflows.reset()
+    simulator = simulators[twice]
+    token = set_client(simulator.client)  # the ambient client of the test's own task
+    try:
+        await check(SimulatedHarness(simulator, clock))
+    finally:
+        reset_client(token)

@@ -36,3 +36,71 @@ def test_all_is_pinned() -> None:
     ]
     for name in eventual_engine.__all__:
         assert hasattr(eventual_engine, name)
+
+
+def test_the_conformance_suites_are_pinned() -> None:
+    """The backend contract's and the workflow semantics' public names are pinned."""
+    from eventual_engine import conformance
+    from eventual_engine.conformance import workflows
+
+    assert conformance.__all__ == [
+        "CHECKS",
+        "SEMANTICS",
+        "BackendCheck",
+        "Timing",
+        "WorkflowCheck",
+        "WorkflowHarness",
+        "run_checks",
+    ]
+    assert workflows.__all__ == [
+        "SERVICE",
+        "Item",
+        "approval",
+        "approve",
+        "async_completion",
+        "beating",
+        "blocking_add",
+        "blocks",
+        "boom",
+        "calls",
+        "cancellable",
+        "child_failing",
+        "child_flow",
+        "cleanup",
+        "collector",
+        "double",
+        "external",
+        "failing",
+        "fatal",
+        "fatal_flow",
+        "flaky",
+        "flaky_failures",
+        "heartbeat_flow",
+        "info_flow",
+        "interrupted",
+        "long_flow",
+        "note",
+        "parallel",
+        "parent_of_cancellable",
+        "placed",
+        "primitives",
+        "publisher",
+        "raising",
+        "reset",
+        "retrying",
+        "runs_a_blocking_task",
+        "sequential",
+        "silent",
+        "sleeper",
+        "slow",
+        "start_child",
+        "structured",
+        "threaded",
+        "timing_out",
+        "tokens",
+        "unserialisable",
+        "waits_with_condition",
+    ]
+    for module in (conformance, workflows):
+        for name in module.__all__:
+            assert hasattr(module, name)

@@ -19,7 +19,15 @@ caller would notice. The checks need no test framework; with pytest::
             await backend.close()
 
 The in-memory backend is the reference: every other backend must agree with it
-on everything a caller can observe. ``pytest.register_assert_rewrite(
+on everything a caller can observe.
+
+:data:`SEMANTICS` does the same for a whole runtime: each check is an
+``async def check(h) -> None`` on a :class:`WorkflowHarness` (start, advance the
+clock, settle, a client) whose runtime runs the service of
+:mod:`eventual_engine.conformance.workflows` (call its ``reset()`` before each
+check); a check starts workflows, signals, cancels and moves time, and asserts
+what a user would see. The engine runs them on ``Engine`` with each backend,
+eventual-aws on its simulator. ``pytest.register_assert_rewrite(
 "eventual_engine.conformance")`` in a ``conftest.py`` gives failing checks
 pytest's detailed assertion messages.
 """
@@ -31,9 +39,18 @@ from collections.abc import Awaitable, Callable
 from eventual.spi import Backend
 
 from . import _executions, _idempotency, _logs, _queue, _tasks, _timers
+from ._semantics import SEMANTICS, WorkflowCheck, WorkflowHarness
 from ._support import Timing
 
-__all__ = ["CHECKS", "BackendCheck", "Timing", "run_checks"]
+__all__ = [
+    "CHECKS",
+    "SEMANTICS",
+    "BackendCheck",
+    "Timing",
+    "WorkflowCheck",
+    "WorkflowHarness",
+    "run_checks",
+]
 
 BackendCheck = Callable[[Backend, Timing], Awaitable[None]]
 """One check: run it on a fresh backend; it raises ``AssertionError`` on a breach."""
