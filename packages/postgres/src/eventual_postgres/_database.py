@@ -7,8 +7,10 @@ connects, so statements name tables without qualifying them.
 
 Connections run in autocommit mode: a single statement is its own transaction
 and needs no ``BEGIN``/``COMMIT`` round trips; writes that touch several rows
-use :meth:`Database.transaction`, which retries the rare deadlock that two
-commits locking rows in different orders can cause.
+use :meth:`Database.atomic` (one pipeline, one implicit transaction, one
+round trip) or, when they need an answer half-way, :meth:`Database.transaction`;
+both retry the rare deadlock that two commits locking rows in different orders
+can cause.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from eventual import EventualError
 
-__all__ = ["Connection", "Database", "DatabaseClosed", "advisory_key", "check_schema_name"]
+__all__ = [
+    "Connection",
+    "Database",
+    "DatabaseClosed",
+    "advisory_key",
+    "check_schema_name",
+    "pipelined",
+]
 
 Connection = psycopg.AsyncConnection[tuple[object, ...]]
 ResultT = TypeVar("ResultT")
@@ -133,6 +142,28 @@ class Database:
         async with self._pool.connection() as conn:
             return await work(conn)
 
+    async def atomic(self, work: Callable[[Connection], Awaitable[ResultT]]) -> ResultT:
+        """Send ``work``'s statements as one pipeline, which the server runs as one transaction.
+
+        A pipeline's statements up to its ``Sync`` form one implicit transaction
+        on an autocommit connection: an error in any of them (a failed check
+        raised by the server, a unique violation) rolls them all back. So a
+        commit costs one round trip instead of three (``BEGIN``, the statements,
+        ``COMMIT``). ``work`` must not read a result before it returns (reading
+        sends a ``Sync``, which would commit what came before); its results are
+        read after. A deadlock rolls it back and runs it again.
+        """
+        await self._ready()
+        for attempt in range(_RETRIES):
+            try:
+                async with self._pool.connection() as conn:
+                    return await pipelined(conn, work)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                if attempt == _RETRIES - 1:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def transaction(self, work: Callable[[Connection], Awaitable[ResultT]]) -> ResultT:
         """Run ``work`` in one transaction; a deadlock rolls it back and runs it again.
 
@@ -148,3 +179,28 @@ class Database:
                     raise
                 await asyncio.sleep(0.005 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def pipelined(conn: Connection, work: Callable[[Connection], Awaitable[ResultT]]) -> ResultT:
+    """Run ``work`` in a pipeline of ``conn``; raise the server's error, if any, as it came.
+
+    psycopg raises a statement's error as soon as its answer arrives, maybe
+    while ``work`` still sends; the pipeline's end then fails too ("pipeline
+    aborted"). Only the first error says what went wrong, so it is kept and
+    raised once the pipeline is closed.
+    """
+    failure: psycopg.Error | None = None
+    try:
+        async with conn.pipeline():
+            try:
+                result = await work(conn)
+            except psycopg.errors.PipelineAborted:
+                raise
+            except psycopg.DatabaseError as error:
+                failure = error
+    except psycopg.errors.PipelineAborted:
+        if failure is None:
+            raise
+    if failure is not None:
+        raise failure
+    return result

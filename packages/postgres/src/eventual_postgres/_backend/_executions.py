@@ -21,17 +21,32 @@ from eventual.spi import (
     load_record,
 )
 
-from .._database import Connection, Database
+from .._database import Connection, Database, pipelined
+from ._schema import CHECK_FAILED
 from ._writes import add_tasks, create_execution, enqueue, report_clash, schedule
 
-__all__ = ["PostgresExecutions", "apply_step"]
+__all__ = ["PostgresExecutions", "apply_step", "write_step"]
 
-# The history-length check and the record update are one statement. Under READ
-# COMMITTED a second writer with the same expected length waits for the first
-# to commit, then re-reads the row, finds the length moved and matches nothing:
-# that step is a Conflict.
+# The history-length check and the record update are one statement, and the
+# server raises (``require``) when it matched nothing, which rolls back every
+# statement sent with it. Under READ COMMITTED a second writer with the same
+# expected length waits for the first to commit, then re-reads the row, finds
+# the length moved and matches nothing: that step is a Conflict.
 _ADVANCE = """
-    UPDATE executions SET length = %s, status = %s, record = %s WHERE id = %s AND length = %s
+    WITH advanced AS (
+        UPDATE executions SET length = %s, status = %s, record = %s
+        WHERE id = %s AND length = %s RETURNING 1
+    )
+    SELECT require(count(*) = 1, 'history changed') FROM advanced
+"""
+# Matching the token (not its expiry) is what the in-memory backend does: a
+# lapsed lease nobody else took is still ours, and the length check already
+# rules out a competing step.
+_RELEASE = """
+    WITH released AS (
+        DELETE FROM queue_claims WHERE execution_id = %s AND lease = %s RETURNING 1
+    )
+    SELECT require(count(*) = 1, 'lease lost') FROM released
 """
 _INSERT_HISTORY = "INSERT INTO history (execution_id, position, event) VALUES (%s, %s, %s)"
 _CONSUME = "DELETE FROM messages WHERE execution_id = %s AND id = ANY(%s)"
@@ -126,78 +141,80 @@ class PostgresExecutions:
     async def commit(self, step: StepCommit) -> None:
         """Apply one step atomically, in one transaction.
 
+        A step that starts no child is one pipeline, one round trip: its
+        statements form one implicit transaction, checked by the server. A step
+        that starts children needs the answer of each child's insert, so it
+        runs in an explicit transaction.
+
         Raises:
             Conflict: The history is no longer ``expected_length`` long, or the
                 lease of the consumed batch is not held; nothing was written.
         """
-        await self._db.transaction(lambda conn: apply_step(conn, step))
+        try:
+            if step.starts:
+                await self._db.transaction(lambda conn: apply_step(conn, step))
+            else:
+                await self._db.atomic(lambda conn: write_step(conn, step))
+        except psycopg.errors.UniqueViolation:
+            # History rows past the recorded length exist: another step got there first.
+            raise Conflict(f"{step.execution_id}: history changed") from None
+        except psycopg.Error as error:
+            if error.sqlstate != CHECK_FAILED:
+                raise
+            raise Conflict(f"{step.execution_id}: {error.diag.message_primary}") from None
 
 
-async def apply_step(conn: Connection, step: StepCommit) -> None:
-    """Write a step in the open transaction, or raise ``Conflict``.
+async def write_step(conn: Connection, step: StepCommit) -> None:
+    """Send a step's writes and checks in the caller's pipeline, without reading an answer.
 
-    The statements are sent as one pipeline, without waiting for each answer,
-    and checked once all have run: the conditional update must have matched the
-    expected length and the lease must have been held. Raising rolls the
-    caller's transaction back, so a Conflict found after the writes still
-    leaves nothing.
+    The server checks the expected length and the lease (``require``); a failed
+    check raises ``CHECK_FAILED`` when the pipeline is synced and rolls back
+    the transaction, as a history row that exists already does.
     """
     execution_id = step.execution_id
     length = step.expected_length
-    try:
-        async with conn.pipeline() as pipeline:
-            advanced = await conn.execute(
-                _ADVANCE,
-                (
-                    length + len(step.events),
-                    step.record.status.value,
-                    dump_record(step.record),
-                    execution_id,
-                    length,
-                ),
+    await conn.execute(
+        _ADVANCE,
+        (
+            length + len(step.events),
+            step.record.status.value,
+            dump_record(step.record),
+            execution_id,
+            length,
+        ),
+    )
+    if step.lease is not None:
+        await conn.execute(_RELEASE, (execution_id, step.lease))
+    async with conn.cursor() as cursor:
+        if step.events:
+            await cursor.executemany(
+                _INSERT_HISTORY,
+                [
+                    (execution_id, length + offset, dump_event(event))
+                    for offset, event in enumerate(step.events)
+                ],
             )
-            # Matching the token (not its expiry) is what the in-memory backend does:
-            # a lapsed lease nobody else took is still ours, and the length check
-            # already rules out a competing step.
-            released = (
-                None
-                if step.lease is None
-                else await conn.execute(
-                    "DELETE FROM queue_claims WHERE execution_id = %s AND lease = %s",
-                    (execution_id, step.lease),
-                )
+        if step.consumed:
+            await cursor.execute(_CONSUME, (execution_id, list(step.consumed)))
+        if step.finished:
+            await cursor.execute("DELETE FROM tasks WHERE token = ANY(%s)", (list(step.finished),))
+        if step.cancel_timers:
+            await cursor.execute(
+                "DELETE FROM timers WHERE id = ANY(%s)", (list(step.cancel_timers),)
             )
-            async with conn.cursor() as cursor:
-                if step.events:
-                    await cursor.executemany(
-                        _INSERT_HISTORY,
-                        [
-                            (execution_id, length + offset, dump_event(event))
-                            for offset, event in enumerate(step.events)
-                        ],
-                    )
-                if step.consumed:
-                    await cursor.execute(_CONSUME, (execution_id, list(step.consumed)))
-                if step.finished:
-                    await cursor.execute(
-                        "DELETE FROM tasks WHERE token = ANY(%s)", (list(step.finished),)
-                    )
-                if step.cancel_timers:
-                    await cursor.execute(
-                        "DELETE FROM timers WHERE id = ANY(%s)", (list(step.cancel_timers),)
-                    )
-            await add_tasks(conn, step.tasks, step.task_claim)
-            await schedule(conn, step.timers)
-            if not step.starts:
-                await _send(conn, step)
-            await pipeline.sync()
-    except psycopg.errors.UniqueViolation:
-        # History rows past the recorded length exist: another step got there first.
-        raise Conflict(f"{execution_id}: history changed") from None
-    if advanced.rowcount != 1:
-        raise Conflict(f"{execution_id}: history changed")
-    if released is not None and released.rowcount != 1:
-        raise Conflict(f"{execution_id}: lease lost")
+    await add_tasks(conn, step.tasks, step.task_claim)
+    await schedule(conn, step.timers)
+    if not step.starts:
+        await _send(conn, step)
+
+
+async def apply_step(conn: Connection, step: StepCommit) -> None:
+    """Write a step, children included, in the caller's open transaction.
+
+    The step's own writes go as one pipeline; a failed check raises when it
+    is synced, which rolls the caller's transaction back.
+    """
+    await pipelined(conn, lambda conn: write_step(conn, step))
     if step.starts:
         # Children are created after the checks, since each needs the answer of its
         # insert, and before the step's messages, which may be for them: a child's

@@ -63,7 +63,7 @@ class PostgresQueue:
     async def enqueue(self, messages: Sequence[InboundMessage]) -> None:
         """Add messages; a message whose id is already queued is ignored."""
         if messages:
-            await self._db.transaction(lambda conn: enqueue(conn, messages))
+            await self._db.atomic(lambda conn: enqueue(conn, messages))
 
     async def claim(self, owner: str, limit: int, lease: timedelta) -> list[InboundBatch]:
         """Claim all queued messages of up to ``limit`` executions nobody else holds.
@@ -108,7 +108,7 @@ class PostgresQueue:
             # The messages are claimable again: wake the orchestrators.
             await conn.execute("SELECT pg_notify('eventual', current_schema() || ' orchestrator')")
 
-        await self._db.transaction(run)
+        await self._db.atomic(run)
 
     async def pending(self) -> int:
         """Return how many messages are queued for running executions, claimed or not."""

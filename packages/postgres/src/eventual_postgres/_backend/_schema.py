@@ -33,12 +33,15 @@ from eventual import EventualError
 
 from .._database import Connection, advisory_key
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SchemaVersionError", "migrate"]
+__all__ = ["CHECK_FAILED", "MIGRATIONS", "SCHEMA_VERSION", "SchemaVersionError", "migrate"]
 
 
 class SchemaVersionError(EventualError):
     """The database schema was migrated by a newer release than this one."""
 
+
+CHECK_FAILED: Final = "EV409"
+"""The SQLSTATE of a failed ``require(ok, reason)``: a step's commit lost a race."""
 
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # 0 -> 1: the first schema.
@@ -122,6 +125,17 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             answer TEXT
         )""",
         "CREATE INDEX idempotency_by_expiry ON idempotency (expires_us)",
+    ),
+    # 2 -> 3: a check the server makes inside a step's commit, so that a commit
+    # is one pipeline whose failed check rolls back everything sent with it.
+    (
+        f"""CREATE FUNCTION require(ok boolean, reason text) RETURNS void
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NOT ok THEN
+                RAISE EXCEPTION USING ERRCODE = '{CHECK_FAILED}', MESSAGE = reason;
+            END IF;
+        END $$""",
     ),
 )
 

@@ -34,7 +34,7 @@ class PostgresTimers:
     async def schedule(self, timers: Sequence[TimerRequest]) -> None:
         """Schedule timers; a timer with a known id is replaced (and unclaimed)."""
         if timers:
-            await self._db.transaction(lambda conn: schedule(conn, timers))
+            await self._db.atomic(lambda conn: schedule(conn, timers))
 
     async def claim_due(
         self, owner: str, now: datetime, limit: int, lease: timedelta
