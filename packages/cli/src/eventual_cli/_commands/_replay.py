@@ -1,8 +1,10 @@
 """``eventual replay``: run the local workflow code against a recorded history.
 
 The history comes from a running service (``--url``), straight from a SQLite
-file (``--db``, e.g. a copy of a production database) or from a document
-``eventual export`` wrote (``--file``). Replay runs the executor only: no task
+file (``--db``, e.g. a copy of a production database), straight from the store
+of any backend a plugin provides (``--backend NAME``, e.g. ``postgres`` with
+``--dsn``, configured as ``eventual local`` is), or from a document ``eventual
+export`` wrote (``--file``). Replay runs the executor only: no task
 runs, nothing is published or written. ``--break-at SEQ`` stops in the debugger
 (``breakpoint()``, so ``PYTHONBREAKPOINT`` picks it) when the code makes that call.
 """
@@ -25,6 +27,7 @@ from rich.text import Text
 from eventual import EventualError, Service, ServiceLoadError
 from eventual.history import HistoryEvent, WorkflowStarted, history_event_from_json
 from eventual.plugins import EventualConfig, Plugins, get_plugin_manager, load_config
+from eventual.sqlite import database_path
 from eventual_engine import ReplayResult, history_from_json, replay
 
 from .._local import _importable
@@ -37,12 +40,13 @@ __all__ = ["load_history", "replay_command", "show_result"]
 
 @attrs.frozen(kw_only=True)
 class Source:
-    """Where a recorded history is read from: exactly one of the three is set."""
+    """Where a recorded history is read from: one of url, db, backend and file."""
 
     url: str | None = None
     token: str | None = None
     sigv4: bool | None = None
     db: Path | None = None
+    backend: str | None = None
     file: Path | None = None
 
 
@@ -87,6 +91,21 @@ def _from_db(path: Path, execution_id: str, config: EventualConfig) -> list[Hist
     return events
 
 
+def _from_store(backend: str, execution_id: str, config: EventualConfig) -> list[HistoryEvent]:
+    if backend == "sqlite":
+        return _from_db(Path.cwd() / database_path(config), execution_id, config)
+    config = attrs.evolve(config, backend=backend)
+    try:
+        events = asyncio.run(_from_backend(config, execution_id))
+    except EventualError as error:
+        raise click.ClickException(str(error)) from None
+    except Exception as error:  # a plugin's driver has errors of its own (psycopg's, ...)
+        raise click.ClickException(f"backend {backend!r}: {error}") from None
+    if not events:
+        raise click.ClickException(f"backend {backend!r} holds no execution {execution_id!r}")
+    return events
+
+
 def load_history(
     source: Source, execution_id: str | None, config: EventualConfig
 ) -> tuple[str, list[HistoryEvent]]:
@@ -101,6 +120,8 @@ def load_history(
         raise click.UsageError("give the execution ID (only --file can do without it)")
     elif source.db is not None:
         events = _from_db(source.db, execution_id, config)
+    elif source.backend is not None:
+        events = _from_store(source.backend, execution_id, config)
     else:
         with SystemClient(source.url or DEFAULT_URL, source.token, sigv4=source.sigv4) as client:
             events = [history_event_from_json(event) for event in client.history(execution_id)]
@@ -206,6 +227,18 @@ def _show_patches(out: Output, result: ReplayResult) -> None:
     help="Read the history from this SQLite file (e.g. .eventual/local.db).",
 )
 @click.option(
+    "--backend",
+    metavar="NAME",
+    help="Read the history from this backend's store, as a plugin names it (e.g. postgres), "
+    "configured as for `eventual local` ([tool.eventual], the environment, --dsn).",
+)
+@click.option(
+    "--dsn",
+    metavar="URL",
+    help="The database of a server backend (e.g. postgresql://user@host/db); "
+    "reads from the configured backend unless --backend names one.",
+)
+@click.option(
     "--file",
     "history_file",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
@@ -225,6 +258,8 @@ def replay_command(
     url: str | None,
     token: str | None,
     db: Path | None,
+    backend: str | None,
+    dsn: str | None,
     history_file: Path | None,
     service: str | None,
     break_at: int | None,
@@ -235,13 +270,32 @@ def replay_command(
     Exit status 0 when the code reproduces the recorded calls and outcome, 1 when
     it diverges (the first divergence is shown with the recorded and new call).
     """
-    if sum(source is not None for source in (url, db, history_file)) > 1:
-        raise click.UsageError("read the history from one place: --url, --db or --file")
-    # EVENTUAL_URL is only the default place: it must not clash with --db or --file.
+    store = backend is not None or dsn is not None
+    places = (url is not None, db is not None, store, history_file is not None)
+    if sum(places) > 1:
+        raise click.UsageError(
+            "read the history from one place: --url, --db, --backend (with --dsn) or --file"
+        )
+    # EVENTUAL_URL is only the default place: it must not clash with the others.
     url = url or os.environ.get("EVENTUAL_URL") or DEFAULT_URL
-    source = Source(url=url, token=token, sigv4=sigv4_choice(), db=db, file=history_file)
     try:
-        config = load_config(overrides={"service": service})
+        config = load_config(
+            overrides={"service": service, "backend": backend, "dsn": dsn},
+            plugins=Plugins(get_plugin_manager()),
+        )
+        if store and dsn is not None and backend is None and config.backend == "sqlite":
+            raise click.UsageError(
+                "--dsn names the database of a server backend: add --backend NAME "
+                '(e.g. --backend postgres) or set backend = "..." under [tool.eventual]'
+            )
+        source = Source(
+            url=url,
+            token=token,
+            sigv4=sigv4_choice(),
+            db=db,
+            backend=config.backend if store else None,
+            file=history_file,
+        )
         _, history = load_history(source, execution_id, config)
         loaded = _service(service, config)
         result = replay(loaded, history, break_at=break_at)

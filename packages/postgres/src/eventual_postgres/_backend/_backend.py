@@ -13,6 +13,7 @@ from .._database import Connection, Database
 from .._listen import listen
 from ._executions import PostgresExecutions
 from ._idempotency import PostgresIdempotency
+from ._logs import PostgresLogs
 from ._queue import PostgresQueue
 from ._schema import migrate
 from ._tasks import PostgresTasks
@@ -88,6 +89,7 @@ class PostgresBackend:
         self._timers = PostgresTimers(self._db)
         self._tasks = PostgresTasks(self._db)
         self._idempotency = PostgresIdempotency(self._db)
+        self._logs = PostgresLogs(self._db)
 
     def __repr__(self) -> str:
         return f"PostgresBackend(schema={self._db.schema!r})"
@@ -121,6 +123,11 @@ class PostgresBackend:
     def idempotency(self) -> PostgresIdempotency:
         """Answers kept under idempotency keys."""
         return self._idempotency
+
+    @property
+    def logs(self) -> PostgresLogs:
+        """Log lines of workflow code and task bodies, per execution."""
+        return self._logs
 
     async def open(self) -> PostgresBackend:
         """Connect, and create or migrate the schema if needed (idempotent).

@@ -137,6 +137,16 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             END IF;
         END $$""",
     ),
+    # 3 -> 4: log entries of workflow code and task bodies, kept per execution.
+    (
+        """CREATE TABLE logs (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            entry TEXT NOT NULL,
+            UNIQUE (execution_id, key)
+        )""",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
