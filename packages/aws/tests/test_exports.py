@@ -31,6 +31,7 @@ def test_all_is_pinned_and_sorted() -> None:
         "SchedulePlan",
         "ScheduleRetryPlan",
         "ServicePlan",
+        "SigV4Auth",
         "Simulator",
         "StatementPlan",
         "TableIndexPlan",

@@ -9,18 +9,22 @@ payload 2.0 events for the ``api`` handler, answered from DynamoDB.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import json
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from eventual_aws import Simulator
+from eventual import ExecutionStatus, HttpError, ServiceClient
+from eventual_aws import SigV4Auth, Simulator
 from eventual_engine import HttpApp
 
 from .conftest import MakePackage
@@ -74,6 +78,26 @@ def _free_port() -> int:
         return port
 
 
+@contextlib.contextmanager
+def _checking_gateway(sim: Simulator, port: int) -> Iterator[Any]:
+    """Check signatures on ``port`` as API Gateway does, then answer through ``sim.http``."""
+    loop = asyncio.get_running_loop()
+
+    async def forward(
+        method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> httpx.Response:
+        kept = {
+            name.decode(): value.decode()
+            for name, value in headers
+            if name.lower() not in (b"host", b"content-length", b"authorization")
+        }
+        call = sim.http(method, target, content=body, headers=kept)
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call, loop))
+
+    with _gateway_module().gateway(forward, {KEY: SECRET}, REGION, port) as gateway:
+        yield gateway
+
+
 @pytest.fixture
 def aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The CLI's credentials and region, from the environment only."""
@@ -99,26 +123,14 @@ async def test_replay_and_dead_letters_of_the_aws_runtime_through_iam_auth(
 ) -> None:
     """A signed CLI replays from DynamoDB and redrives eventbridge dead letters; unsigned is 403."""
     module = make_service(SOURCE)
-    loop = asyncio.get_running_loop()
     async with Simulator(module, endpoint_url=endpoint, prefix="signed") as sim:
         ship = sim.service.workflows["ship"]
         handle = await sim.start(ship, "lamp", name="o1")
         assert await asyncio.wait_for(handle.result(), 60) == "packed lamp"
 
-        async def forward(
-            method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes
-        ) -> httpx.Response:
-            kept = {
-                name.decode(): value.decode()
-                for name, value in headers
-                if name.lower() not in (b"host", b"content-length", b"authorization")
-            }
-            call = sim.http(method, target, content=body, headers=kept)
-            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call, loop))
-
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        with _gateway_module().gateway(forward, {KEY: SECRET}, REGION, port) as gateway:
+        with _checking_gateway(sim, port) as gateway:
             replayed = await _cli(url, "replay", "ship/o1", "--service", module)
             assert replayed.exit_code == 0, replayed.output
             assert "✓ ship/o1: replayed" in replayed.stdout
@@ -147,4 +159,27 @@ async def test_replay_and_dead_letters_of_the_aws_runtime_through_iam_auth(
 
             unsigned = await asyncio.to_thread(httpx.get, f"{url}/_eventual/dead-letters")
             assert unsigned.status_code == 403
+            assert gateway.refused == ["Forbidden"]
+
+
+@pytest.mark.usefixtures("aws_credentials")
+async def test_a_service_client_signed_with_sigv4auth_operates_the_aws_runtime(
+    make_service: MakePackage, endpoint: str
+) -> None:
+    """ServiceClient(auth=SigV4Auth()) starts, follows and lists via IAM auth; unsigned is 403."""
+    module = make_service(SOURCE)
+    async with Simulator(module, endpoint_url=endpoint, prefix="client") as sim:
+        ship = sim.service.workflows["ship"]
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        with _checking_gateway(sim, port) as gateway:
+            async with ServiceClient(url, auth=SigV4Auth()) as client:
+                handle = await client.start(ship, "desk", name="c1")
+                assert await asyncio.wait_for(handle.result(), 60) == "packed desk"
+                [record] = await client.executions(ship)
+                assert (record.id, record.status) == ("ship/c1", ExecutionStatus.SUCCEEDED)
+            async with ServiceClient(url) as unsigned:
+                with pytest.raises(HttpError) as refused:
+                    await unsigned.executions(ship)
+            assert refused.value.status == 403
             assert gateway.refused == ["Forbidden"]

@@ -218,9 +218,9 @@ def test_missing_region_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.mark.usefixtures("aws_credentials")
-def test_missing_botocore_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without botocore, signing asks for the CLI's aws extra; unsigned use needs nothing."""
-    monkeypatch.setitem(sys.modules, "botocore.session", None)
+def test_missing_eventual_aws_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without eventual-aws, signing asks for the CLI's aws extra; unsigned use needs nothing."""
+    monkeypatch.setitem(sys.modules, "eventual_aws", None)
     with pytest.raises(ApiFailure, match=r"pip install 'eventual-cli\[aws\]'"):
         SystemClient("https://a1b2c3.execute-api.eu-west-1.amazonaws.com")
     SystemClient("https://a1b2c3.execute-api.eu-west-1.amazonaws.com", sigv4=False).__exit__(

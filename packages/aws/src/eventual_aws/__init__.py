@@ -32,6 +32,7 @@ from ._plan import TablePlan as TablePlan
 from ._plan import plan as plan
 
 if TYPE_CHECKING:
+    from ._sigv4 import SigV4Auth as SigV4Auth
     from ._simulator import Simulator as Simulator
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "SchedulePlan",
     "ScheduleRetryPlan",
     "ServicePlan",
+    "SigV4Auth",
     "Simulator",
     "StatementPlan",
     "TableIndexPlan",
@@ -68,9 +70,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # The simulator needs boto3 and httpx; planning a service must not import them.
+    # The simulator needs boto3 and httpx, the signer httpx; planning a service
+    # (and every Lambda handler) must not import them.
     if name == "Simulator":
         from ._simulator import Simulator
 
         return Simulator
+    if name == "SigV4Auth":
+        from ._sigv4 import SigV4Auth
+
+        return SigV4Auth
     raise AttributeError(f"module 'eventual_aws' has no attribute {name!r}")

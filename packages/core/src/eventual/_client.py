@@ -224,6 +224,10 @@ class ServiceClient:
             the answer arrived) or the service asks to retry. Each call sends one
             ``Idempotency-Key`` (a new ULID) with every try, so a retry gets the
             first try's answer instead of running the command or the start again.
+        auth: An httpx auth applied to the system API's requests (``/_eventual/``),
+            like ``token``: ``eventual_aws.SigV4Auth()`` signs them with AWS
+            credentials for a service deployed on AWS, whose system routes use
+            IAM authorization. Each try of a retried request is signed again.
 
     Raises:
         ImportError: httpx is not installed.
@@ -238,6 +242,7 @@ class ServiceClient:
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         retries: int = 2,
+        auth: httpx.Auth | None = None,
     ) -> None:
         try:
             import httpx
@@ -248,6 +253,7 @@ class ServiceClient:
             ) from None
         self.url = url.rstrip("/")
         self._token = token
+        self._auth = auth
         self._timeout = timeout
         if retries < 0:
             raise ValueError(f"retries must be 0 or more, got {retries}")
@@ -299,7 +305,7 @@ class ServiceClient:
                 ``message`` and ``detail`` are the response's.
         """
         data = encode(input, command.input_type, path="input")
-        response = await self._send_once("POST", f"/_rpc/{_quote(command.name)}", data, {})
+        response = await self._send_once("POST", f"/_rpc/{_quote(command.name)}", data, {}, None)
         body = self._json_or_raise(response, HttpError)
         output: OutputT = decode(body, command.output_type, path="output")
         return output
@@ -404,7 +410,7 @@ class ServiceClient:
     ) -> JsonValue:
         headers = {} if self._token is None else {"authorization": f"Bearer {self._token}"}
         if method == "POST" and path == f"{_SYSTEM}/executions":
-            response = await self._send_once(method, path, body, headers)
+            response = await self._send_once(method, path, body, headers, self._auth)
         else:
             response = await self._http.request(
                 method,
@@ -413,11 +419,17 @@ class ServiceClient:
                 params=params,
                 headers=headers,
                 timeout=self._timeout + wait,
+                auth=self._auth,
             )
         return self._json_or_raise(response, not_found)
 
     async def _send_once(
-        self, method: str, path: str, body: JsonValue, headers: Mapping[str, str]
+        self,
+        method: str,
+        path: str,
+        body: JsonValue,
+        headers: Mapping[str, str],
+        auth: httpx.Auth | None,
     ) -> httpx.Response:
         """Send a request that must take effect once, retrying under one Idempotency-Key."""
         import httpx
@@ -426,7 +438,9 @@ class ServiceClient:
         for attempt in range(self._retries + 1):
             last = attempt == self._retries
             try:
-                response = await self._http.request(method, path, json=body, headers=keyed)
+                response = await self._http.request(
+                    method, path, json=body, headers=keyed, auth=auth
+                )
             except httpx.TransportError:
                 if last:
                     raise

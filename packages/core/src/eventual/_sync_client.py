@@ -146,6 +146,10 @@ class SyncServiceClient:
             the answer arrived) or the service asks to retry. Each call sends one
             ``Idempotency-Key`` (a new ULID) with every try, so a retry gets the
             first try's answer instead of running the command or the start again.
+        auth: An httpx auth applied to the system API's requests (``/_eventual/``),
+            like ``token``: ``eventual_aws.SigV4Auth()`` signs them with AWS
+            credentials for a service deployed on AWS, whose system routes use
+            IAM authorization. Each try of a retried request is signed again.
 
     Raises:
         ImportError: httpx is not installed.
@@ -160,6 +164,7 @@ class SyncServiceClient:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         retries: int = 2,
+        auth: httpx.Auth | None = None,
     ) -> None:
         try:
             import httpx
@@ -170,6 +175,7 @@ class SyncServiceClient:
             ) from None
         self.url = url.rstrip("/")
         self._token = token
+        self._auth = auth
         self._timeout = timeout
         if retries < 0:
             raise ValueError(f"retries must be 0 or more, got {retries}")
@@ -203,7 +209,7 @@ class SyncServiceClient:
             HttpError: The service answered with an error status.
         """
         data = encode(input, command.input_type, path="input")
-        response = self._send_once("POST", f"/_rpc/{_quote(command.name)}", data, {})
+        response = self._send_once("POST", f"/_rpc/{_quote(command.name)}", data, {}, None)
         body = ServiceClient._json_or_raise(response, HttpError)
         output: OutputT = decode(body, command.output_type, path="output")
         return output
@@ -288,7 +294,7 @@ class SyncServiceClient:
     ) -> JsonValue:
         headers = {} if self._token is None else {"authorization": f"Bearer {self._token}"}
         if method == "POST" and path == f"{_SYSTEM}/executions":
-            response = self._send_once(method, path, body, headers)
+            response = self._send_once(method, path, body, headers, self._auth)
         else:
             response = self._http.request(
                 method,
@@ -297,11 +303,17 @@ class SyncServiceClient:
                 params=params,
                 headers=headers,
                 timeout=self._timeout + wait,
+                auth=self._auth,
             )
         return ServiceClient._json_or_raise(response, not_found)
 
     def _send_once(
-        self, method: str, path: str, body: JsonValue, headers: Mapping[str, str]
+        self,
+        method: str,
+        path: str,
+        body: JsonValue,
+        headers: Mapping[str, str],
+        auth: httpx.Auth | None,
     ) -> httpx.Response:
         """Send a request that must take effect once, retrying under one Idempotency-Key."""
         import httpx
@@ -310,7 +322,7 @@ class SyncServiceClient:
         for attempt in range(self._retries + 1):
             last = attempt == self._retries
             try:
-                response = self._http.request(method, path, json=body, headers=keyed)
+                response = self._http.request(method, path, json=body, headers=keyed, auth=auth)
             except httpx.TransportError:
                 if last:
                     raise

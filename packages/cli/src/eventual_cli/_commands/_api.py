@@ -17,7 +17,7 @@ from typing import Any
 import click
 import httpx
 
-from ._sigv4 import AwsSigner, NeedsSetup, signs
+from ._sigv4 import NeedsSetup, signer, signs
 
 __all__ = ["DEFAULT_URL", "SYSTEM", "ApiFailure", "SystemClient", "execution_path"]
 
@@ -100,10 +100,11 @@ class SystemClient:
         sigv4: bool | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self._signer: AwsSigner | None = None
+        self._signer: httpx.Auth | None = None
+        self._region = ""
         if signs(self.url, sigv4):
             try:
-                self._signer = AwsSigner(self.url)
+                self._signer, self._region = signer(self.url)
             except NeedsSetup as problem:
                 raise ApiFailure(str(problem)) from None
         headers = {"accept": "application/json", "user-agent": "eventual-cli"}
@@ -209,7 +210,7 @@ class SystemClient:
             raise ApiFailure(
                 f"{self.url} refused the AWS-signed request: {problem} (HTTP 403); check that "
                 "the AWS credentials in use may call execute-api:Invoke on its system API, and "
-                f"that the API is in {self._signer.region} (AWS_REGION)",
+                f"that the API is in {self._region} (AWS_REGION)",
                 403,
             )
         raise ApiFailure(
