@@ -9,7 +9,7 @@ import pytest
 from eventual.spi import InboundMessage
 from eventual_aws._backend import AwsBackend
 from eventual_aws._backend._store import Store
-from eventual_engine.conformance._support import (
+from eventual_engine.conformance.support import (
     LONG,
     T0,
     consume,

@@ -8,7 +8,7 @@ import attrs
 
 from eventual_aws._backend import AwsBackend
 from eventual_aws._backend._clients import Clients
-from eventual_engine.conformance._support import consume, start, started_and_claimed
+from eventual_engine.conformance.support import consume, start, started_and_claimed
 
 
 async def test_requests_are_counted_by_service_and_operation(backend: AwsBackend) -> None:

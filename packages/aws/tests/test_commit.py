@@ -10,7 +10,7 @@ from eventual.history import ExecutionRecord, TaskScheduled
 from eventual.spi import Conflict, InboundBatch, StepCommit
 from eventual_aws import plan
 from eventual_aws._backend import AwsBackend
-from eventual_engine.conformance._support import (
+from eventual_engine.conformance.support import (
     LONG,
     T0,
     claim_one,

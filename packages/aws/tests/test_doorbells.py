@@ -13,7 +13,7 @@ import pytest
 
 from eventual.spi import Lease, StepCommit
 from eventual_aws._backend import AwsBackend, AwsBackendConfig
-from eventual_engine.conformance._support import (
+from eventual_engine.conformance.support import (
     LONG,
     claim_one,
     consume,

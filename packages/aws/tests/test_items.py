@@ -6,7 +6,7 @@ from eventual import ExecutionStatus
 from eventual.history import ExecutionRecord, TaskSucceeded
 from eventual.spi import ExecutionFilter, InboundMessage, Lease
 from eventual_aws._backend import AwsBackend
-from eventual_engine.conformance._support import (
+from eventual_engine.conformance.support import (
     LONG,
     T0,
     claim_one,

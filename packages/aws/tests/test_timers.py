@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from eventual_aws._backend import AwsBackend, AwsBackendConfig
-from eventual_engine.conformance._support import LONG, T0, timer
+from eventual_engine.conformance.support import LONG, T0, timer
 
 
 @pytest.fixture

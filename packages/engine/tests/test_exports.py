@@ -39,9 +39,9 @@ def test_all_is_pinned() -> None:
 
 
 def test_the_conformance_suites_are_pinned() -> None:
-    """The backend contract's and the workflow semantics' public names are pinned."""
+    """The names of the backend contract, its helpers and the workflow semantics are pinned."""
     from eventual_engine import conformance
-    from eventual_engine.conformance import workflows
+    from eventual_engine.conformance import support, workflows
 
     assert conformance.__all__ == [
         "CHECKS",
@@ -101,6 +101,25 @@ def test_the_conformance_suites_are_pinned() -> None:
         "unserialisable",
         "waits_with_condition",
     ]
-    for module in (conformance, workflows):
+    assert support.__all__ == [
+        "LONG",
+        "SCHEDULED",
+        "T0",
+        "Timing",
+        "claim_one",
+        "consume",
+        "dispatch",
+        "done",
+        "make_record",
+        "message_ids",
+        "raises_conflict",
+        "signal",
+        "start",
+        "started_and_claimed",
+        "started_of",
+        "task",
+        "timer",
+    ]
+    for module in (conformance, support, workflows):
         for name in module.__all__:
             assert hasattr(module, name)

@@ -8,7 +8,7 @@ import sys
 import psycopg
 import pytest
 
-from eventual_engine.conformance._support import LONG, T0, consume, started_and_claimed, task
+from eventual_engine.conformance.support import LONG, T0, consume, started_and_claimed, task
 from eventual_postgres import SCHEMA_VERSION, DatabaseClosed, PostgresBackend, SchemaVersionError
 
 OWNER_OF_THIS_PROCESS = "from eventual.spi import process_owner; print(process_owner('engine'))"

@@ -10,7 +10,7 @@ import psycopg
 
 from eventual import ExecutionStatus, Service, task, workflow
 from eventual_engine import BackendClient, Engine, EngineOptions
-from eventual_engine.conformance._support import signal
+from eventual_engine.conformance.support import signal
 from eventual_postgres import PostgresBackend
 
 

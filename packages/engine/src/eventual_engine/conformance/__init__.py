@@ -40,7 +40,7 @@ from eventual.spi import Backend
 
 from . import _executions, _idempotency, _logs, _queue, _tasks, _timers
 from ._semantics import SEMANTICS, WorkflowCheck, WorkflowHarness
-from ._support import Timing
+from .support import Timing
 
 __all__ = [
     "CHECKS",

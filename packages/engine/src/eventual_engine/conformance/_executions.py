@@ -18,7 +18,7 @@ from eventual.spi import (
     TaskRequest,
 )
 
-from ._support import (
+from .support import (
     LONG,
     SCHEDULED,
     T0,

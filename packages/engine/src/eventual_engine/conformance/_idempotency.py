@@ -8,7 +8,7 @@ from datetime import timedelta
 from eventual.codec import JsonValue
 from eventual.spi import Backend, KeptAnswer
 
-from ._support import T0, Timing
+from .support import T0, Timing
 
 __all__ = ["CHECKS"]
 

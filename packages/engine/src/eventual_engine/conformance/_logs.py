@@ -8,7 +8,7 @@ from __future__ import annotations
 from eventual.spi import Backend, LogEntry, LogStore
 
 from .._logs import log_store
-from ._support import T0, Timing
+from .support import T0, Timing
 
 __all__ = ["CHECKS"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from eventual.spi import Backend, StepCommit
+from eventual.spi import Backend, InboundMessage, StepCommit
 
-from ._support import (
+from .support import (
     LONG,
     Timing,
     claim_one,
@@ -117,6 +117,42 @@ async def pending_counts_claimed_and_unclaimed(backend: Backend, timing: Timing)
     assert await backend.queue.pending() == 3
 
 
+async def a_message_queued_while_a_claim_empties_the_line_is_claimed(
+    backend: Backend, timing: Timing
+) -> None:
+    """A message queued while a claim finds its execution idle is claimed next, never stranded.
+
+    An idle execution may still hold a place in line that a claim finds empty and
+    gives up; a message arriving at that moment must keep (or make) a place of its
+    own. The enqueue starts after a growing number of event-loop turns, so for a
+    backend in this process it lands at each await point of the claim in turn; a
+    backend across a network races for real, round after round.
+    """
+    for round_ in range(_RACE_ROUNDS):
+        record = await start(backend, f"race-{round_}")
+        await backend.executions.commit(consume(await claim_one(backend), record, 1))
+
+        arrival = _arrive(backend, signal(record.id, f"s{round_}"), turns=round_ % 8)
+        claimed, _ = await asyncio.gather(backend.queue.claim("w1", 10, LONG), arrival)
+        for taken in claimed:  # a claim that saw the message arrive may hold it: give it back
+            await backend.queue.release(taken)
+        again = await backend.queue.claim("w2", 10, LONG)
+        found = [(batch.execution_id, message_ids(batch)) for batch in again]
+        assert found == [(record.id, [f"s{round_}"])], f"round {round_}: claimed {found}"
+        await backend.executions.commit(consume(again[0], record, 1))
+
+
+_RACE_ROUNDS = 24
+"""Three rounds per enqueue delay of 0 to 7 event-loop turns."""
+
+
+async def _arrive(backend: Backend, message: InboundMessage, *, turns: int) -> None:
+    """Enqueue ``message`` after ``turns`` turns of the event loop."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    await backend.queue.enqueue([message])
+
+
 CHECKS = (
     claim_is_fifo_per_execution_and_keeps_unconsumed,
     claim_is_exclusive_between_owners,
@@ -127,4 +163,5 @@ CHECKS = (
     messages_of_ended_or_unknown_executions_are_discarded,
     enqueue_ignores_queued_ids,
     pending_counts_claimed_and_unclaimed,
+    a_message_queued_while_a_claim_empties_the_line_is_claimed,
 )

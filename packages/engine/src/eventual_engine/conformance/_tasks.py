@@ -8,7 +8,7 @@ from datetime import timedelta
 from eventual.history import PublishedEvent
 from eventual.spi import Backend, Lease
 
-from ._support import (
+from .support import (
     LONG,
     T0,
     Timing,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from eventual.spi import Backend
 
-from ._support import (
+from .support import (
     LONG,
     T0,
     Timing,

@@ -1,4 +1,11 @@
-"""What the checks share: lease timing, sample values and small steps written the engine's way."""
+"""What the checks share, for a backend's own tests too: lease timing, sample values, steps.
+
+A backend's tests of what the contract cannot stage (its own races, its storage
+layout) build executions, messages, tasks and commits with these helpers, the
+way the contract's checks do: ``start(backend, name)`` creates an execution,
+``signal``, ``task`` and ``timer`` make requests, ``consume`` a step that
+consumes a claimed batch, ``claim_one`` and ``started_and_claimed`` claim.
+"""
 
 from __future__ import annotations
 
