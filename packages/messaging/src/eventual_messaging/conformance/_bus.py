@@ -323,3 +323,31 @@ class RoutingContract:
         assert await gone.dead_letters() == []
         assert await kept.pending() == 3
         assert (await bus.forget("never-there")).subscriptions == ()
+
+    async def test_an_event_published_while_a_round_finds_nothing_is_delivered_next(
+        self, bus: LocalBus, now: Callable[[], datetime], client: Client
+    ) -> None:
+        """An event published while a delivery round finds nothing waiting is never stranded."""
+        seen: list[str] = []
+
+        @subscription(placed)
+        async def audit(p: Placed) -> None:
+            seen.append(p.order_id)
+
+        delivery = await bus.attach(Service.from_definitions("a", [audit]), client, now, owner="x")
+        for round_ in range(16):
+            # The publish starts after 0 to 7 event-loop turns, so for a bus in this
+            # process it lands at each await point of the round in turn.
+            arrival = _publish_after(bus, envelope(f"r{round_}", order(f"o{round_}")), round_ % 8)
+            ran, _ = await asyncio.gather(delivery.deliver_due(), arrival)
+            ran += await delivery.deliver_due()
+            assert ran == 1, f"round {round_}: {ran} deliveries ran"
+        assert sorted(seen) == sorted(f"o{n}" for n in range(16))
+        assert await delivery.pending() == 0
+
+
+async def _publish_after(bus: LocalBus, published: EventEnvelope, turns: int) -> None:
+    """Publish ``published`` after ``turns`` turns of the event loop."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    await bus.publish([published])
