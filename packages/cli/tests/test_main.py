@@ -79,6 +79,7 @@ def test_builtin_commands_without_autoload(monkeypatch: pytest.MonkeyPatch) -> N
         "new",
         "publish",
         "replay",
+        "schedules",
         "signal",
         "start",
     ]

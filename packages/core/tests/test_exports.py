@@ -30,6 +30,7 @@ EXPECTED: dict[str, list[str]] = {
         "Route",
         "RuntimeNotAvailable",
         "Schedule",
+        "ScheduleInfo",
         "Service",
         "ServiceClient",
         "ServiceLoadError",

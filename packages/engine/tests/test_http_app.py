@@ -713,4 +713,5 @@ def test_the_http_layer_imports_no_runtime() -> None:
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.level == 2:
                 imported.add(node.module or "")
-    assert imported <= {"_ids"}, imported
+    # _schedules drives schedulers through the same protocols (it runs nothing itself).
+    assert imported <= {"_ids", "_schedules"}, imported

@@ -689,7 +689,7 @@ def _normalized(code: str) -> str:
 
 
 def test_every_code_block_of_the_guide_is_tested() -> None:
-    """Each python block of docs/workflows.md is a verbatim part of this module or its sequel."""
+    """Each python block of docs/workflows.md is a verbatim part of this module or its sequels."""
     import re
 
     root = Path(__file__).resolve().parents[3]
@@ -697,7 +697,11 @@ def test_every_code_block_of_the_guide_is_tested() -> None:
     blocks = re.findall(r"```python\n(.*?)```", guide, re.DOTALL)
     source = "\n".join(
         _normalized(path.read_text(encoding="utf-8"))
-        for path in (Path(__file__), Path(__file__).with_name("test_workflows_guide_evolve.py"))
+        for path in (
+            Path(__file__),
+            Path(__file__).with_name("test_workflows_guide_evolve.py"),
+            Path(__file__).with_name("test_workflows_guide_schedules.py"),
+        )
     )
     assert len(blocks) >= 20
     missing = [block for block in blocks if _normalized(block) not in source]

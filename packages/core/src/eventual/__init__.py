@@ -44,6 +44,7 @@ from ._plugins import hookimpl as hookimpl
 from ._plugins import hookspec as hookspec
 from ._retry import RetryPolicy as RetryPolicy
 from ._schedule import Schedule as Schedule
+from ._schedule import ScheduleInfo as ScheduleInfo
 from ._service import DefinitionNotFound as DefinitionNotFound
 from ._service import DuplicateDefinition as DuplicateDefinition
 from ._service import Service as Service
@@ -95,6 +96,7 @@ __all__ = [
     "Route",
     "RuntimeNotAvailable",
     "Schedule",
+    "ScheduleInfo",
     "Service",
     "ServiceClient",
     "ServiceLoadError",

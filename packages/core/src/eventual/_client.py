@@ -38,6 +38,7 @@ from ._handle import ExecutionHandle
 from ._history import ExecutionRecord, HistoryEvent, history_event_from_json
 from ._info import ExecutionStatus
 from ._runtime import Client, reset_client, set_client
+from ._schedule import ScheduleInfo
 from ._service import DefinitionNotFound
 
 if TYPE_CHECKING:
@@ -126,6 +127,17 @@ def _execution_path(execution_id: str) -> str:
     if not sep or not workflow or not name:
         raise ValueError(f"invalid execution id {execution_id!r}: expected 'workflow/name'")
     return f"{_SYSTEM}/executions/{_quote(workflow)}/{_quote(name)}"
+
+
+def _schedule_path(workflow: Workflow[Any, Any] | str, action: str) -> str:
+    name = workflow if isinstance(workflow, str) else workflow.name
+    return f"{_SYSTEM}/schedules/{_quote(name)}/{action}"
+
+
+def schedules_of(body: JsonValue) -> list[ScheduleInfo]:
+    """Read the answer of ``GET /_eventual/schedules`` (shared by both clients)."""
+    listed = body.get("schedules") if isinstance(body, dict) else None
+    return decode(listed, list[ScheduleInfo], path="schedules")
 
 
 class _Control:
@@ -371,6 +383,29 @@ class ServiceClient:
         else:
             body = {"token": token, "error_type": "Error", "message": error}
         await self._system("POST", f"{_SYSTEM}/tasks/fail", body)
+
+    # --- schedules --------------------------------------------------------------------
+
+    async def schedules(self) -> list[ScheduleInfo]:
+        """List the service's scheduled workflows: schedule, pause, next and last run."""
+        body = await self._system("GET", f"{_SYSTEM}/schedules")
+        return schedules_of(body)
+
+    async def pause_schedule(self, workflow: Workflow[Any, Any] | str) -> None:
+        """Pause a scheduled workflow: no run starts until it is resumed.
+
+        Raises:
+            DefinitionNotFound: The service does not schedule that workflow.
+        """
+        await self._system("POST", _schedule_path(workflow, "pause"), not_found=DefinitionNotFound)
+
+    async def resume_schedule(self, workflow: Workflow[Any, Any] | str) -> None:
+        """Resume a paused scheduled workflow; missed runs follow its catch-up policy.
+
+        Raises:
+            DefinitionNotFound: The service does not schedule that workflow.
+        """
+        await self._system("POST", _schedule_path(workflow, "resume"), not_found=DefinitionNotFound)
 
     # --- the Client protocol, so a ServiceClient can be the ambient client -------------
 

@@ -22,8 +22,9 @@ import attrs
 from cronsim import CronSim, CronSimError
 
 from ._codec import JsonValue
+from ._info import ExecutionStatus
 
-__all__ = ["CatchUpPolicy", "OverlapPolicy", "Schedule", "ScheduleKind"]
+__all__ = ["CatchUpPolicy", "OverlapPolicy", "Schedule", "ScheduleInfo", "ScheduleKind"]
 
 OverlapPolicy = Literal["skip", "buffer_one", "allow"]
 """What a fire time does while the run of an earlier one is still running."""
@@ -234,3 +235,76 @@ class Schedule:
         if fields["kind"] == "cron":
             return cls.cron(fields["expression"], fields["tz"], **policies)
         return cls.every(timedelta(seconds=fields["interval_seconds"]), **policies)
+
+
+@attrs.frozen(kw_only=True)
+class ScheduleInfo:
+    """Where a scheduled workflow stands: what ``ServiceClient.schedules()`` lists.
+
+    Attributes:
+        workflow: The scheduled workflow.
+        kind: ``"cron"`` or ``"every"``.
+        expression: The cron expression (``None`` for ``every``).
+        interval_seconds: The interval of an ``every`` schedule (``None`` for ``cron``).
+        tz: The time zone a cron expression is read in.
+        overlap: The overlap policy.
+        catch_up: The catch-up policy.
+        paused: Whether runs are paused.
+        next_run: When the next run is due (``None`` while paused, or before
+            the scheduler has started).
+        last_run: The execution id of the latest scheduled run, if any.
+        last_status: That run's status.
+    """
+
+    workflow: str
+    kind: ScheduleKind
+    expression: str | None
+    interval_seconds: float | None
+    tz: str
+    overlap: OverlapPolicy
+    catch_up: CatchUpPolicy
+    paused: bool
+    next_run: datetime | None
+    last_run: str | None
+    last_status: ExecutionStatus | None
+
+    @classmethod
+    def of(
+        cls,
+        workflow: str,
+        schedule: Schedule,
+        *,
+        paused: bool,
+        next_run: datetime | None,
+        last_run: str | None,
+        last_status: ExecutionStatus | None,
+    ) -> ScheduleInfo:
+        """Describe ``workflow`` scheduled by ``schedule``."""
+        return cls(
+            workflow=workflow,
+            kind=schedule.kind,
+            expression=schedule.expression,
+            interval_seconds=None
+            if schedule.interval is None
+            else schedule.interval.total_seconds(),
+            tz=schedule.tz,
+            overlap=schedule.overlap,
+            catch_up=schedule.catch_up,
+            paused=paused,
+            next_run=next_run,
+            last_run=last_run,
+            last_status=last_status,
+        )
+
+    @property
+    def schedule(self) -> Schedule:
+        """The schedule itself."""
+        if self.kind == "cron":
+            assert self.expression is not None
+            return Schedule.cron(
+                self.expression, self.tz, overlap=self.overlap, catch_up=self.catch_up
+            )
+        assert self.interval_seconds is not None
+        return Schedule.every(
+            timedelta(seconds=self.interval_seconds), overlap=self.overlap, catch_up=self.catch_up
+        )

@@ -24,12 +24,15 @@ from ._client import (
     _Pages,
     _pause,
     _quote,
+    _schedule_path,
     _settled,
+    schedules_of,
 )
 from ._codec import JsonValue, decode, encode
 from ._errors import ExecutionNotFound, HttpError, WorkflowFailed
 from ._history import ExecutionRecord, HistoryEvent, history_event_from_json
 from ._info import ExecutionStatus
+from ._schedule import ScheduleInfo
 from ._service import DefinitionNotFound
 
 if TYPE_CHECKING:
@@ -276,6 +279,18 @@ class SyncServiceClient:
             "message": str(error),
         }
         self._system("POST", f"{_SYSTEM}/tasks/fail", body)
+
+    def schedules(self) -> list[ScheduleInfo]:
+        """List the service's scheduled workflows (see ``ServiceClient.schedules``)."""
+        return schedules_of(self._system("GET", f"{_SYSTEM}/schedules"))
+
+    def pause_schedule(self, workflow: Workflow[Any, Any] | str) -> None:
+        """Pause a scheduled workflow (see ``ServiceClient.pause_schedule``)."""
+        self._system("POST", _schedule_path(workflow, "pause"), not_found=DefinitionNotFound)
+
+    def resume_schedule(self, workflow: Workflow[Any, Any] | str) -> None:
+        """Resume a paused scheduled workflow (see ``ServiceClient.resume_schedule``)."""
+        self._system("POST", _schedule_path(workflow, "resume"), not_found=DefinitionNotFound)
 
     def _record(self, execution_id: str, wait: float = 0.0) -> ExecutionRecord:
         params = {"wait": str(wait)} if wait else None

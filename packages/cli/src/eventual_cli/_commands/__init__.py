@@ -10,6 +10,7 @@ from ._dead_letters import dead_letters
 from ._executions import execution, executions, export, history
 from ._logs import logs
 from ._replay import replay_command
+from ._schedules import schedules
 from ._send import call, cancel, complete_task, fail_task, publish, signal
 from ._start import start
 
@@ -29,6 +30,7 @@ COMMANDS = (
     complete_task,
     fail_task,
     dead_letters,
+    schedules,
     replay_command,
     bus,
 )

@@ -2,7 +2,8 @@
 
 The client, the CLI and a web UI use it: list and read executions (with a
 long-poll for the end), history, start, signal, cancel, publish events, finish
-tasks that completed asynchronously, dead letters and redrive, the service's
+tasks that completed asynchronously, dead letters and redrive, schedules (list,
+pause, resume), the service's
 manifest, its OpenAPI document and a health check. When ``HttpOptions.token`` is
 set, every endpoint but the health check needs ``Authorization: Bearer <token>``.
 """
@@ -71,6 +72,7 @@ from ._system_bodies import (
     page_json,
     record_json,
 )
+from ._system_schedules import ScheduleRoutes
 
 __all__ = ["SYSTEM_PREFIX", "SystemApi"]
 
@@ -117,6 +119,7 @@ class SystemApi:
         self._service = service
         self._options = options
         self._service_endpoints = tuple(service_endpoints)
+        self._schedules = ScheduleRoutes(engine)
         self._router = Router(self._endpoints())
         self._openapi: dict[str, Any] | None = None
         self._token = None if options.token is None else options.token.encode("utf-8")
@@ -387,6 +390,7 @@ class SystemApi:
                 response_type=Redriven,
                 errors=("501",),
             ),
+            *self._schedules.endpoints(p, ep),
         ]
 
     # --- handlers -------------------------------------------------------------------

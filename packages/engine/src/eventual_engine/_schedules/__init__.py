@@ -4,7 +4,7 @@ from ._builtins import BUILTIN_TASKS as BUILTIN_TASKS
 from ._builtins import BUILTIN_WORKFLOWS as BUILTIN_WORKFLOWS
 from ._builtins import task_of as task_of
 from ._builtins import workflow_of as workflow_of
-from ._control import ScheduleStatus as ScheduleStatus
+from ._control import SchedulingClient as SchedulingClient
 from ._control import pause_schedule as pause_schedule
 from ._control import resume_schedule as resume_schedule
 from ._control import schedule_execution_id as schedule_execution_id
@@ -20,7 +20,7 @@ __all__ = [
     "BUILTIN_WORKFLOWS",
     "SCHEDULER",
     "STEPS_PER_RUN",
-    "ScheduleStatus",
+    "SchedulingClient",
     "pause_schedule",
     "resume_schedule",
     "run_name",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import attrs
 
@@ -14,18 +14,35 @@ from eventual import (
     ExecutionNotFound,
     ExecutionStatus,
     Schedule,
+    ScheduleInfo,
+    Service,
 )
 from eventual.codec import JsonValue, decode, encode
-from eventual.history import SignalReceived, WorkflowStarted
-from eventual.spi import ExecutionFilter, execution_id
+from eventual.history import ExecutionRecord, HistoryEvent, SignalReceived, WorkflowStarted
+from eventual.spi import Client, ExecutionFilter, ExecutionPage, execution_id
 
 from ._scheduler import PAUSE, RESUME, SCHEDULER, TICK, UPDATE, SchedulerState
 
-if TYPE_CHECKING:
-    from .._client import BackendClient
+
+class SchedulingClient(Client, Protocol):
+    """What driving schedulers needs: a ``BackendClient``, an ``Engine``, a served engine."""
+
+    @property
+    def service(self) -> Service:
+        """The service whose workflows are scheduled."""
+
+    async def executions(self, query: ExecutionFilter) -> ExecutionPage:
+        """List executions, newest first."""
+
+    async def execution_record(self, execution_id: str) -> ExecutionRecord:
+        """Return an execution's record (raises ``ExecutionNotFound``)."""
+
+    async def execution_history(self, execution_id: str, after: int = 0) -> list[HistoryEvent]:
+        """Return an execution's history from position ``after`` on."""
+
 
 __all__ = [
-    "ScheduleStatus",
+    "SchedulingClient",
     "pause_schedule",
     "resume_schedule",
     "schedule_execution_id",
@@ -47,7 +64,7 @@ def schedule_execution_id(workflow: str) -> str:
     return execution_id(SCHEDULER, workflow)
 
 
-def _scheduled(client: BackendClient, workflow: str) -> Schedule:
+def _scheduled(client: SchedulingClient, workflow: str) -> Schedule:
     definition = client.service.workflows.get(workflow)
     if definition is None or definition.schedule is None:
         scheduled = sorted(n for n, w in client.service.workflows.items() if w.schedule)
@@ -59,7 +76,7 @@ def _scheduled(client: BackendClient, workflow: str) -> Schedule:
 
 
 async def _ensure(
-    client: BackendClient, workflow: str, schedule: Schedule | None, clock: Clock
+    client: SchedulingClient, workflow: str, schedule: Schedule | None, clock: Clock
 ) -> bool:
     """Start the scheduler, or bring a running one to ``schedule``; False if it has ended."""
     state = SchedulerState(
@@ -81,7 +98,7 @@ async def _ensure(
     return True
 
 
-async def sync_schedules(client: BackendClient, *, clock: Clock = "timers") -> None:
+async def sync_schedules(client: SchedulingClient, *, clock: Clock = "timers") -> None:
     """Bring the schedulers in step with the code of ``client.service``.
 
     Each scheduled workflow's scheduler is started if absent, and told the
@@ -104,7 +121,7 @@ async def sync_schedules(client: BackendClient, *, clock: Clock = "timers") -> N
         query = attrs.evolve(query, after=page.next)
 
 
-async def schedule_tick(client: BackendClient, workflow: str, scheduled_time: datetime) -> str:
+async def schedule_tick(client: SchedulingClient, workflow: str, scheduled_time: datetime) -> str:
     """Run a fire time of a scheduled workflow that an outside scheduler reports.
 
     Starts the workflow's scheduler with ``clock="ticks"`` if absent (with the
@@ -125,7 +142,7 @@ async def schedule_tick(client: BackendClient, workflow: str, scheduled_time: da
     return id_
 
 
-async def pause_schedule(client: BackendClient, workflow: str) -> None:
+async def pause_schedule(client: SchedulingClient, workflow: str) -> None:
     """Pause a scheduled workflow: no run starts until it is resumed.
 
     Raises:
@@ -136,7 +153,7 @@ async def pause_schedule(client: BackendClient, workflow: str) -> None:
     await client.send_signal(schedule_execution_id(workflow), PAUSE, None)
 
 
-async def resume_schedule(client: BackendClient, workflow: str) -> None:
+async def resume_schedule(client: SchedulingClient, workflow: str) -> None:
     """Resume a paused scheduled workflow (missed fire times follow its catch-up policy).
 
     Raises:
@@ -147,29 +164,7 @@ async def resume_schedule(client: BackendClient, workflow: str) -> None:
     await client.send_signal(schedule_execution_id(workflow), RESUME, None)
 
 
-@attrs.frozen(kw_only=True)
-class ScheduleStatus:
-    """Where a scheduled workflow stands (the system API's schedule listing).
-
-    Attributes:
-        workflow: The scheduled workflow.
-        schedule: Its schedule in the code.
-        paused: Whether its runs are paused.
-        next_run: When the next run is due (``None`` while paused or before the
-            scheduler started).
-        last_run: The execution id of the latest scheduled run, if any.
-        last_status: That run's status.
-    """
-
-    workflow: str
-    schedule: Schedule
-    paused: bool
-    next_run: datetime | None
-    last_run: str | None
-    last_status: ExecutionStatus | None
-
-
-async def _scheduler_state(client: BackendClient, workflow: str) -> SchedulerState | None:
+async def _scheduler_state(client: SchedulingClient, workflow: str) -> SchedulerState | None:
     """Fold the scheduler's current run: its input, then the signals it applied."""
     id_ = schedule_execution_id(workflow)
     try:
@@ -187,7 +182,7 @@ async def _scheduler_state(client: BackendClient, workflow: str) -> SchedulerSta
 
 
 async def _last_run(
-    client: BackendClient, workflow: str
+    client: SchedulingClient, workflow: str
 ) -> tuple[str | None, ExecutionStatus | None]:
     """The newest execution of ``workflow`` named like a scheduled run."""
     page = await client.executions(ExecutionFilter(workflow=workflow, limit=50))
@@ -198,7 +193,7 @@ async def _last_run(
     return None, None
 
 
-async def schedule_statuses(client: BackendClient) -> list[ScheduleStatus]:
+async def schedule_statuses(client: SchedulingClient) -> list[ScheduleInfo]:
     """Return the status of each scheduled workflow of ``client.service``, by name."""
     statuses = []
     now = client.now()
@@ -211,9 +206,9 @@ async def schedule_statuses(client: BackendClient) -> list[ScheduleStatus]:
         last_run, last_status = await _last_run(client, name)
         next_run = None if state is None or paused else schedule.next_after(now)
         statuses.append(
-            ScheduleStatus(
-                workflow=name,
-                schedule=schedule,
+            ScheduleInfo.of(
+                name,
+                schedule,
                 paused=paused,
                 next_run=next_run,
                 last_run=last_run,
