@@ -20,6 +20,7 @@ def test_all_is_pinned() -> None:
         "MemoryBackend",
         "Orchestrator",
         "ReplayResult",
+        "SCHEDULER_TASKS",
         "StepOutput",
         "SystemClock",
         "TaskWorker",

@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 
 from eventual import ExecutionNotFound, Schedule, Service, Workflow, workflow
-from eventual.history import SignalReceived, TimerCancelled, TimerFired, TimerScheduled
+from eventual.history import (
+    SignalReceived,
+    TaskScheduled,
+    TimerCancelled,
+    TimerFired,
+    TimerScheduled,
+)
 from eventual.spi import ExecutionFilter
 from eventual_engine import (
+    SCHEDULER_TASKS,
     Engine,
     LocalRuntime,
     ManualClock,
@@ -103,6 +110,10 @@ async def test_a_stopped_process_catches_up_once_when_it_starts_again(tmp_path: 
         await engine.advance_to(START + timedelta(minutes=90))
     async with Started(db, HOURLY, START + timedelta(hours=6, minutes=5)) as engine:
         assert await _runs(engine) == ["20260101T010000Z", "20260101T060000Z"]
+        # A runtime that routes tasks by name learns the scheduler's from SCHEDULER_TASKS.
+        history = await engine.execution_history(schedule_execution_id("report"))
+        called = {e.task for e in history if isinstance(e, TaskScheduled)}
+        assert called == set(SCHEDULER_TASKS)
 
 
 async def test_local_runtime_starts_schedulers_unless_told_not_to(tmp_path: Path) -> None:

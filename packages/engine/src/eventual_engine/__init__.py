@@ -19,6 +19,7 @@ from ._replay import ReplayResult as ReplayResult
 from ._replay import history_from_json as history_from_json
 from ._replay import history_to_json as history_to_json
 from ._replay import replay as replay
+from ._schedules import SCHEDULER_TASKS as SCHEDULER_TASKS
 from ._schedules import schedule_execution_id as schedule_execution_id
 from ._schedules import schedule_tick as schedule_tick
 from ._schedules import sync_schedules as sync_schedules
@@ -39,6 +40,7 @@ __all__ = [
     "MemoryBackend",
     "Orchestrator",
     "ReplayResult",
+    "SCHEDULER_TASKS",
     "StepOutput",
     "SystemClock",
     "TaskWorker",

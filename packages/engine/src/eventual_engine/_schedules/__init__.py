@@ -2,6 +2,7 @@
 
 from ._builtins import BUILTIN_TASKS as BUILTIN_TASKS
 from ._builtins import BUILTIN_WORKFLOWS as BUILTIN_WORKFLOWS
+from ._builtins import SCHEDULER_TASKS as SCHEDULER_TASKS
 from ._builtins import task_of as task_of
 from ._builtins import workflow_of as workflow_of
 from ._control import SchedulingClient as SchedulingClient
@@ -19,6 +20,7 @@ __all__ = [
     "BUILTIN_TASKS",
     "BUILTIN_WORKFLOWS",
     "SCHEDULER",
+    "SCHEDULER_TASKS",
     "STEPS_PER_RUN",
     "SchedulingClient",
     "pause_schedule",

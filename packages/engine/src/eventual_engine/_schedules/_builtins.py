@@ -16,7 +16,7 @@ from eventual import Service, Task, Workflow
 
 from ._scheduler import run_status, scheduler, start_run
 
-__all__ = ["BUILTIN_TASKS", "BUILTIN_WORKFLOWS", "task_of", "workflow_of"]
+__all__ = ["BUILTIN_TASKS", "BUILTIN_WORKFLOWS", "SCHEDULER_TASKS", "task_of", "workflow_of"]
 
 BUILTIN_WORKFLOWS: Final[Mapping[str, Workflow[Any, Any]]] = MappingProxyType(
     {scheduler.name: scheduler}
@@ -24,6 +24,13 @@ BUILTIN_WORKFLOWS: Final[Mapping[str, Workflow[Any, Any]]] = MappingProxyType(
 BUILTIN_TASKS: Final[Mapping[str, Task[Any, Any]]] = MappingProxyType(
     {start_run.name: start_run, run_status.name: run_status}
 )
+
+SCHEDULER_TASKS: Final[tuple[str, ...]] = tuple(sorted(BUILTIN_TASKS))
+"""The names of the tasks a scheduler calls (start a run, read a run's status).
+
+They run like any task, through ``TaskWorker.run``; a runtime that routes tasks
+by name (a queue per task on AWS) routes these too when a workflow is scheduled.
+"""
 
 
 def workflow_of(service: Service, name: str) -> Workflow[Any, Any]:
