@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -12,6 +15,7 @@ from click.testing import CliRunner, Result
 from eventual_cli import cli
 
 from .conftest import LiveServer, start_server, stop_server
+from .test_ui_page import CHROMIUM, _chromium
 
 RunCli = Callable[..., Result]
 
@@ -85,6 +89,19 @@ def _wait_until(run: RunCli, check: Callable[[dict[str, dict[str, object]]], boo
     while not check(_listed(run)):
         assert time.monotonic() < deadline, "the schedule did not change"
         time.sleep(0.05)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_the_timeline_page_lists_the_schedules(timed: LiveServer, tmp_path: Path) -> None:
+    """The timeline UI's list shows each scheduled workflow with its schedule and state."""
+    dom = _chromium(tmp_path / "profile", f"{timed.url}/_eventual/ui/", "--dump-dom")
+    assert '<div id="schedules-section">' in dom
+    rows = re.findall(r'<tr data-schedule="([^"]+)">(.*?)</tr>', dom, re.S)
+    cells = {name: html.unescape(re.sub(r"<[^>]+>", "|", row)) for name, row in rows}
+    assert set(cells) == {"morning_report", "weekly_cleanup"}
+    assert "cron 0 9 * * MON-FRI (Europe/Paris)" in cells["morning_report"]
+    assert "buffer_one, once" in cells["morning_report"]
+    assert "every 7 d" in cells["weekly_cleanup"]
 
 
 def test_a_service_without_schedules_says_so(run_cli: RunCli) -> None:

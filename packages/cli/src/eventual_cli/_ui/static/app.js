@@ -16,6 +16,7 @@ const state = {
   timer: null,
   rendered: "",
   workflowsLoaded: false,
+  schedules: "",
   // Bumped on every navigation, so a long-poll answering late draws nothing.
   generation: 0,
 };
@@ -219,9 +220,47 @@ async function renderList(filters, moveFocus) {
     $("executions").tBodies[0].replaceChildren(...rows);
     $("list-empty").hidden = rows.length > 0;
   }
+  await renderSchedules();
   $("live").textContent = `${page.executions.length} executions, updated ${new Date().toLocaleTimeString()}`;
   if (moveFocus) $("list-title").focus({ preventScroll: true });
   schedule(() => renderList(filters, false).catch((error) => handle(error, "list-error")), LIST_REFRESH_MS);
+}
+
+function scheduleText(entry) {
+  if (entry.kind === "cron") return `cron ${entry.expression} (${entry.tz})`;
+  const seconds = entry.interval_seconds;
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["min", 60]]) {
+    if (seconds % size === 0) return `every ${seconds / size} ${unit}`;
+  }
+  return `every ${seconds} s`;
+}
+
+// The scheduled workflows, under the list; a service without any shows nothing.
+async function renderSchedules() {
+  const body = await api("/schedules");
+  const key = JSON.stringify(body.schedules);
+  if (key === state.schedules) return;
+  state.schedules = key;
+  const rows = body.schedules.map((entry) =>
+    element(
+      "tr",
+      { "data-schedule": entry.workflow },
+      element("td", { text: entry.workflow }),
+      element("td", { text: scheduleText(entry) }),
+      element("td", { text: `${entry.overlap}, ${entry.catch_up}` }),
+      element("td", { text: entry.paused ? "paused" : "active" }),
+      element("td", { text: clock(entry.next_run) }),
+      element(
+        "td",
+        {},
+        entry.last_run ? element("a", { href: executionHref(entry.last_run), text: entry.last_run }) : "",
+        entry.last_status ? " " : "",
+        entry.last_status ? statusBadge(entry.last_status) : "",
+      ),
+    ),
+  );
+  $("schedules").tBodies[0].replaceChildren(...rows);
+  $("schedules-section").hidden = rows.length === 0;
 }
 
 // --- one execution ---------------------------------------------------------------
