@@ -14,8 +14,18 @@ its markers (lines stored already are left out), one ``UpdateItem`` adding the
 number of new lines to the counter (which hands out their positions, so two
 functions logging at once never take the same one), and ``BatchWriteItem``s of
 lines and markers, 25 items each, unprocessed items sent again. Positions
-follow the order lines were stored in, never a clock, so a follower asking for
-lines after the last position it saw misses none that were stored by then.
+follow the order lines were stored in, never a clock.
+
+A batch takes its positions before it writes its lines, so for a moment a later
+batch's lines can be stored while an earlier one's are not yet: a follower
+reading then, and asking next for lines after the last position it saw, would
+skip the earlier batch. So reading stops at the first missing position (a
+gap) and returns the lines before it; the follower asks again and finds the gap
+filled. A gap can also stay for good (a function that took positions and then
+timed out or crashed before writing): each line records when it was written
+(``at``, milliseconds), and a gap followed by a line written more than
+:data:`ABANDONED_AFTER` seconds ago is read past, as abandoned, since every
+batch writes its lines right after it took its positions.
 
 Every item carries the table's TTL attribute: lines are kept as long as the
 functions' log groups keep theirs (30 days), and the counter as long as its
@@ -27,7 +37,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import attrs
@@ -38,12 +48,18 @@ from eventual.spi import LogEntry
 from ._items import Item, dump_json, execution_pk, n, s
 from ._table import Table
 
-__all__ = ["MAX_MESSAGE", "RETENTION_DAYS", "DynamoLogs"]
+__all__ = ["ABANDONED_AFTER", "MAX_MESSAGE", "RETENTION_DAYS", "DynamoLogs"]
 
 MAX_MESSAGE: Final = 16_000
 """Longest message kept whole (characters); a longer one is cut and marked."""
 RETENTION_DAYS: Final = 30
 """How long lines are kept: as long as the functions' log groups keep theirs."""
+ABANDONED_AFTER: Final = 30.0
+"""Seconds after which missing positions followed by a stored line are read past.
+
+Far longer than a batch takes from its ``UpdateItem`` to its last ``BatchWriteItem``
+(unprocessed items included), far shorter than a follower would wait unawares.
+"""
 _COUNTER: Final = "G"
 _LAST_POSITION: Final = 10**16 - 1
 _LAST: Final = f"G#{_LAST_POSITION:016d}"
@@ -65,10 +81,24 @@ def _bounded(entry: LogEntry) -> LogEntry:
 
 
 class DynamoLogs:
-    """Log entries kept per execution in the backend's table."""
+    """Log entries kept per execution in the backend's table.
 
-    def __init__(self, table: Table) -> None:
+    Args:
+        table: The backend's table.
+        clock: Seconds since the epoch, now (lines record when they were written).
+        abandoned_after: Seconds after which a gap in positions is read past.
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        clock: Callable[[], float] = time.time,
+        abandoned_after: float = ABANDONED_AFTER,
+    ) -> None:
         self._table = table
+        self._clock = clock
+        self._abandoned_after = abandoned_after
 
     async def append_logs(self, entries: Sequence[LogEntry]) -> None:
         """Store entries; one whose ``(execution_id, key)`` is stored already is skipped."""
@@ -94,6 +124,7 @@ class DynamoLogs:
         if counter is None:  # an unconditional update always answers
             raise RuntimeError(f"DynamoDB did not count the log lines of {execution_id}")
         first = int(counter["next"]["N"]) - len(keyed) + 1
+        written = n(int(self._clock() * 1000))
         puts: list[Item] = []
         for position, (key, entry) in enumerate(keyed.items(), start=first):
             text = dump_json(encode(_bounded(entry), LogEntry))
@@ -102,6 +133,7 @@ class DynamoLogs:
                     "pk": s(execution_pk(execution_id)),
                     "sk": s(_line_sk(position)),
                     "entry": s(text),
+                    "at": written,
                     "ttl": expires,
                 }
             )
@@ -111,10 +143,16 @@ class DynamoLogs:
     async def read_logs(
         self, execution_id: str, after: int = 0, limit: int = 1000
     ) -> list[LogEntry]:
-        """Return the execution's entries with ``position > after``, oldest first."""
+        """Return the execution's entries with ``position > after``, oldest first.
+
+        Stops before the first missing position that a batch may still fill
+        (see the module's docstring).
+        """
         found: list[LogEntry] = []
         if limit <= 0 or after >= _LAST_POSITION:
             return found
+        expected = max(after, 0) + 1
+        settled_before = (self._clock() - self._abandoned_after) * 1000
         async for item in self._table.query(
             limit=limit,
             KeyConditionExpression="pk = :pk AND sk BETWEEN :from AND :last",
@@ -125,8 +163,12 @@ class DynamoLogs:
             },
             ConsistentRead=True,
         ):
-            entry = decode(json.loads(item["entry"]["S"]), LogEntry, path="log")
             position = int(str(item["sk"]["S"])[len("G#") :])
+            # Lines stored before they recorded "at" are old enough to read past any gap.
+            if position != expected and float(item.get("at", {"N": "0"})["N"]) > settled_before:
+                break
+            expected = position + 1
+            entry = decode(json.loads(item["entry"]["S"]), LogEntry, path="log")
             found.append(attrs.evolve(entry, position=position))
             if len(found) >= limit:
                 break
