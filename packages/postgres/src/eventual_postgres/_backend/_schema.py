@@ -10,7 +10,7 @@ then find the schema current. A database migrated by a newer release is refused
 rather than read, since rows written by it may mean something this code would
 get wrong.
 
-The tables mirror the embedded SQLite backend's (see its module), with two
+The tables mirror the embedded SQLite backend's (see its module), with three
 differences that come from many machines sharing one server:
 
 - Lease expiries (``until``) are the *server's* clock, ``clock_timestamp()`` in
@@ -21,6 +21,9 @@ differences that come from many machines sharing one server:
   scheduled timers commits, so idle workers on other machines wake at once
   (``LISTEN``) instead of polling. PostgreSQL folds identical notifications of
   one transaction into one.
+- A log line's position counts per execution (``log_positions``) instead of
+  being a row id, so lines become visible in the order of their positions
+  however their writers' transactions interleave (see ``_logs``).
 """
 
 from __future__ import annotations
@@ -146,6 +149,22 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             entry TEXT NOT NULL,
             UNIQUE (execution_id, key)
         )""",
+    ),
+    # 4 -> 5: a log line's position counts per execution (``log_positions``, see
+    # ``_logs``) instead of coming from a sequence, so lines become visible in the
+    # order of their positions. Lines kept already keep their positions, so a
+    # follower's ``after`` stays valid, and each counter starts from its largest.
+    (
+        "ALTER TABLE logs DROP CONSTRAINT logs_pkey",
+        "ALTER TABLE logs ALTER COLUMN seq DROP IDENTITY",
+        "ALTER TABLE logs RENAME COLUMN seq TO position",
+        "ALTER TABLE logs ADD PRIMARY KEY (execution_id, position)",
+        """CREATE TABLE log_positions (
+            execution_id TEXT PRIMARY KEY,
+            last BIGINT NOT NULL
+        )""",
+        """INSERT INTO log_positions (execution_id, last)
+            SELECT execution_id, max(position) FROM logs GROUP BY execution_id""",
     ),
 )
 
