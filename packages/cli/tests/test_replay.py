@@ -17,18 +17,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from eventual_cli import cli
+from eventual_engine.conformance import histories
 
 RunCli = Callable[..., Result]
-# The engine's recorded histories, and beside them compat_shop.py, the workflows
-# that recorded them (put on sys.path by the compat_shop fixture).
-HISTORIES = Path(__file__).resolve().parents[2] / "engine" / "tests" / "histories"
-
-
-@pytest.fixture
-def compat_shop(services_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Make ``compat_shop`` importable, with the tests' other service modules."""
-    monkeypatch.syspath_prepend(str(HISTORIES))
-    return HISTORIES
+# The engine's recorded histories, and the workflows that recorded them.
+HISTORIES = histories.FOLDER
+COMPAT_SHOP = histories.COMPAT_SHOP
+INVOICING_V2 = f"{histories.__name__}.versions.invoicing_v2"
 
 
 def _replay(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
@@ -75,27 +70,26 @@ def test_replays_from_the_service_and_from_its_database(run_cli: RunCli, live: A
     assert "✓" in from_db.stdout
 
 
-@pytest.mark.usefixtures("compat_shop")
+@pytest.mark.usefixtures("services_path")
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
 def test_histories_recorded_by_older_code_replay(path: Path) -> None:
     """Each history the engine's compatibility suite keeps replays against the same workflows."""
-    result = _replay("--file", str(path), "--service", "compat_shop", "--json")
+    result = _replay("--file", str(path), "--service", COMPAT_SHOP, "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["ok"] is True
     assert data["status"] == data["recorded_status"] != "RUNNING"
 
 
-def test_replay_reports_the_patches_an_execution_took(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_reports_the_patches_an_execution_took() -> None:
     """Version 2 of the invoicing service replays both recordings, naming the patches taken."""
-    monkeypatch.syspath_prepend(str(HISTORIES / "versions"))
     old = _replay(
-        "--file", str(HISTORIES / "versions" / "invoice_v1.json"), "--service", "invoicing_v2"
+        "--file", str(HISTORIES / "versions" / "invoice_v1.json"), "--service", INVOICING_V2
     )
     assert old.exit_code == 0, old.output
     assert "patches taken: none" in old.stdout
     new = _replay(
-        "--file", str(HISTORIES / "versions" / "invoice_v2.json"), "--service", "invoicing_v2"
+        "--file", str(HISTORIES / "versions" / "invoice_v2.json"), "--service", INVOICING_V2
     )
     assert new.exit_code == 0, new.output
     assert "patches taken: email" in new.stdout
@@ -104,7 +98,7 @@ def test_replay_reports_the_patches_an_execution_took(monkeypatch: pytest.Monkey
             "--file",
             str(HISTORIES / "versions" / "invoice_v2.json"),
             "--service",
-            "invoicing_v2",
+            INVOICING_V2,
             "--json",
         ).stdout
     )
@@ -141,7 +135,7 @@ def test_a_different_outcome_is_reported() -> None:
     assert "the history records the result 4, the code now returns 40" in result.stdout
 
 
-@pytest.mark.usefixtures("compat_shop")
+@pytest.mark.usefixtures("services_path")
 def test_break_at_calls_the_debugger_at_that_sequence_number(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -151,15 +145,15 @@ def test_break_at_calls_the_debugger_at_that_sequence_number(
     calls: list[str] = breakpoints.calls
     calls.clear()
     path = str(HISTORIES / "sequential.json")
-    result = _replay("--file", path, "--service", "compat_shop", "--break-at", "2")
+    result = _replay("--file", path, "--service", COMPAT_SHOP, "--break-at", "2")
     assert result.exit_code == 0, result.output
     assert len(calls) == 1
     assert "sequential_tasks" in calls[0]
     assert "never made" not in result.stderr
     calls.clear()
-    assert _replay("--file", path, "--service", "compat_shop").exit_code == 0
+    assert _replay("--file", path, "--service", COMPAT_SHOP).exit_code == 0
     assert calls == []
-    beyond = _replay("--file", path, "--service", "compat_shop", "--break-at", "99", "--json")
+    beyond = _replay("--file", path, "--service", COMPAT_SHOP, "--break-at", "99", "--json")
     assert beyond.exit_code == 0, beyond.output
     assert calls == []
     assert json.loads(beyond.stdout)["stopped_at"] is None
@@ -168,10 +162,10 @@ def test_break_at_calls_the_debugger_at_that_sequence_number(
 
 def test_break_at_opens_pdb_in_the_workflows_own_frame(tmp_path: Path) -> None:
     """With pdb, --break-at SEQ opens at the workflow's line making that call, locals at hand."""
-    env = {**os.environ, "PYTHONPATH": str(HISTORIES), "COLUMNS": "200"}
+    env = {**os.environ, "COLUMNS": "200"}
     env.pop("PYTHONBREAKPOINT", None)
     path = str(HISTORIES / "sequential.json")
-    args = ["replay", "--file", path, "--service", "compat_shop", "--break-at", "2"]
+    args = ["replay", "--file", path, "--service", COMPAT_SHOP, "--break-at", "2"]
     result = subprocess.run(
         [sys.executable, "-m", "eventual_cli", *args],
         input="p total\ncontinue\n",
@@ -189,7 +183,7 @@ def test_break_at_opens_pdb_in_the_workflows_own_frame(tmp_path: Path) -> None:
     assert "(Pdb) 1\n" in result.stdout  # total after the first call
 
 
-@pytest.mark.usefixtures("compat_shop")
+@pytest.mark.usefixtures("services_path")
 def test_user_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No service, a missing module or file, two sources, a mismatched id: one line each."""
     monkeypatch.chdir(tmp_path)
@@ -198,12 +192,12 @@ def test_user_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cases = {
         ("--file", path): "no service to replay against",
         ("--file", path, "--service", "no_such_module_x"): "no_such_module_x",
-        ("--file", str(tmp_path / "none.json"), "--service", "compat_shop"): "cannot read",
-        ("x/1", "--db", str(tmp_path / "none.db"), "--service", "compat_shop"): "no database",
+        ("--file", str(tmp_path / "none.json"), "--service", COMPAT_SHOP): "cannot read",
+        ("x/1", "--db", str(tmp_path / "none.db"), "--service", COMPAT_SHOP): "no database",
         ("x/1", "--db", "a.db", "--file", path): "one place",
-        ("other/1", "--file", path, "--service", "compat_shop"): "not 'other/1'",
-        ("--service", "compat_shop"): "give the execution ID",
-        ("--file", __file__, "--service", "compat_shop"): "not JSON",
+        ("other/1", "--file", path, "--service", COMPAT_SHOP): "not 'other/1'",
+        ("--service", COMPAT_SHOP): "give the execution ID",
+        ("--file", __file__, "--service", COMPAT_SHOP): "not JSON",
     }
     for args, message in cases.items():
         result = _replay(*args)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -29,6 +28,7 @@ from eventual.history import (
 )
 from eventual_engine import Engine, ManualClock, WorkflowInstance, replay
 from eventual_engine._logs import log_store
+from eventual_engine.conformance import histories
 
 from .conftest import START, EngineFactory
 
@@ -200,7 +200,7 @@ async def test_a_run_handed_signals_runs_its_first_step_as_new_code(
 
 def test_a_run_recorded_without_the_patch_replays_without_it() -> None:
     """A history whose handed-signals run did not take a patch still replays as recorded."""
-    path = Path(__file__).parent / "histories" / "continued" / "handed_signals.json"
+    path = histories.FOLDER / "continued" / "handed_signals.json"
     document = json.loads(path.read_text(encoding="utf-8"))
     history = [history_event_from_json(e) for e in document["events"]]
     replayed = replay(SERVICE, history)

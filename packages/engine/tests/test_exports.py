@@ -40,9 +40,9 @@ def test_all_is_pinned() -> None:
 
 
 def test_the_conformance_suites_are_pinned() -> None:
-    """The names of the backend contract, its helpers and the workflow semantics are pinned."""
+    """The names of the contract, its helpers, the semantics and the histories are pinned."""
     from eventual_engine import conformance
-    from eventual_engine.conformance import support, workflows
+    from eventual_engine.conformance import histories, support, workflows
 
     assert conformance.__all__ == [
         "CHECKS",
@@ -121,6 +121,7 @@ def test_the_conformance_suites_are_pinned() -> None:
         "task",
         "timer",
     ]
-    for module in (conformance, support, workflows):
+    assert histories.__all__ == ["COMPAT_SHOP", "FOLDER", "recorded"]
+    for module in (conformance, histories, support, workflows):
         for name in module.__all__:
             assert hasattr(module, name)

@@ -1,7 +1,8 @@
 """Replay compatibility: histories recorded by earlier versions still replay.
 
-``tests/histories/*.json`` hold histories recorded from real runs of the
-workflows of ``tests/histories/compat_shop.py``. Each must replay against the current code without a
+``eventual_engine.conformance.histories`` holds histories recorded from real
+runs of the workflows of its ``compat_shop`` module. Each must replay against
+the current code without a
 ``DeterminismError``, making the same calls and reaching the recorded outcome; a
 change to the executor or the history format that breaks old executions fails
 here. ``EVENTUAL_UPDATE_HISTORIES=1 pytest packages/engine/tests/test_replay_compat.py``
@@ -11,14 +12,11 @@ rewriting an existing file throws away what it guards.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -41,31 +39,14 @@ from eventual.history import (
 )
 from eventual.spi import ExecutionFilter
 from eventual_engine import Engine, ManualClock, MemoryBackend, WorkflowInstance
+from eventual_engine.conformance import histories
+from eventual_engine.conformance.histories import compat_shop
 
-HISTORIES = Path(__file__).parent / "histories"
+HISTORIES = histories.FOLDER
 SERVICE_NAME = "test_replay_compat"
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _load_compat_shop() -> ModuleType:
-    """Load ``histories/compat_shop.py``, the workflows that recorded the histories.
-
-    Registered as ``compat_shop``, the name under which the CLI's replay tests
-    import the same file, so both suites use one module object in one process.
-    """
-    loaded = sys.modules.get("compat_shop")
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location("compat_shop", HISTORIES / "compat_shop.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["compat_shop"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-compat_shop = _load_compat_shop()
 failures_left: dict[str, int] = compat_shop.failures_left
 SERVICE = Service.load(compat_shop, name=SERVICE_NAME)
 
@@ -166,10 +147,10 @@ def _file_name(scenario: str, record_name: str, workflow_name: str) -> str:
 
 @pytest.mark.skipif(
     not os.environ.get("EVENTUAL_UPDATE_HISTORIES"),
-    reason="set EVENTUAL_UPDATE_HISTORIES=1 to re-record tests/histories/*.json",
+    reason="set EVENTUAL_UPDATE_HISTORIES=1 to re-record the recorded histories",
 )
 async def test_update_recorded_histories() -> None:
-    """Record every scenario's executions to tests/histories (run on purpose only)."""
+    """Record every scenario's executions to the recorded histories (run on purpose only)."""
     HISTORIES.mkdir(exist_ok=True)
     for scenario, run in SCENARIOS.items():
         recorder = Recorder()
@@ -212,7 +193,7 @@ def _load(path: Path) -> tuple[dict[str, Any], list[HistoryEvent]]:
 
 
 def _recorded_files() -> list[Path]:
-    return sorted(HISTORIES.glob("*.json"))
+    return histories.recorded()
 
 
 def test_every_scenario_has_a_recorded_history() -> None:

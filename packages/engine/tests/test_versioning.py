@@ -1,19 +1,15 @@
 """Versioning: ``patched`` and ``deprecate_patch`` across recorded histories and live runs.
 
-``histories/versions/`` holds three versions of one invoicing service and the
-histories versions 1 and 2 recorded. Each version must replay what the
+``eventual_engine.conformance.histories.versions`` holds three versions of one
+invoicing service and the histories versions 1 and 2 recorded. Each version must replay what the
 previous one recorded; ``EVENTUAL_UPDATE_HISTORIES=1`` re-records the files.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -34,26 +30,16 @@ from eventual.history import (
     history_event_to_json,
 )
 from eventual_engine import Engine, ManualClock, MemoryBackend, WorkflowInstance, replay
+from eventual_engine.conformance import histories
+from eventual_engine.conformance.histories.versions import invoicing_v1, invoicing_v2, invoicing_v3
 
-VERSIONS = Path(__file__).parent / "histories" / "versions"
+VERSIONS = histories.FOLDER / "versions"
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _load(name: str) -> ModuleType:
-    """Load ``histories/versions/{name}.py`` under its own name (as the CLI's tests do)."""
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location(name, VERSIONS / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-V1, V2, V3 = (Service.load(_load(f"invoicing_v{n}"), name="invoicing") for n in (1, 2, 3))
+V1, V2, V3 = (
+    Service.load(module, name="invoicing") for module in (invoicing_v1, invoicing_v2, invoicing_v3)
+)
 
 
 def _history(version: int) -> list[HistoryEvent]:
@@ -72,7 +58,7 @@ async def _run_invoice(service: Service) -> list[HistoryEvent]:
 
 @pytest.mark.skipif(
     not os.environ.get("EVENTUAL_UPDATE_HISTORIES"),
-    reason="set EVENTUAL_UPDATE_HISTORIES=1 to re-record tests/histories/versions/*.json",
+    reason="set EVENTUAL_UPDATE_HISTORIES=1 to re-record the recorded versions",
 )
 async def test_update_recorded_histories() -> None:
     """Record an invoice under versions 1 and 2 (run on purpose only)."""

@@ -179,6 +179,8 @@ def _breaker(break_at: int | None, stops: list[int]) -> Callable[[int], None] | 
 
 # Modules whose frames lie between the workflow's code and the call it made.
 _RUNTIME_MODULES = ("eventual", "eventual_engine", "asyncio", "contextvars")
+# Except the services the conformance suites ship: their workflows are a user's code.
+_SERVICES_WITHIN = "eventual_engine.conformance."
 _DRIVER = DeterministicLoop.run_ready.__code__
 
 
@@ -191,7 +193,7 @@ def _workflow_frame(frame: FrameType | None) -> FrameType | None:
     """
     while frame is not None and frame.f_code is not _DRIVER:
         module = str(frame.f_globals.get("__name__", ""))
-        if module.partition(".")[0] not in _RUNTIME_MODULES:
+        if module.partition(".")[0] not in _RUNTIME_MODULES or module.startswith(_SERVICES_WITHIN):
             return frame
         frame = frame.f_back
     return None

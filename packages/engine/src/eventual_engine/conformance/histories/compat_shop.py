@@ -1,10 +1,9 @@
 """The workflows that recorded the histories beside this file, as a service module.
 
-The one copy both suites replay those histories against: the engine's
-``test_replay_compat.py`` loads it by path, and the CLI's ``test_replay.py`` runs
-``eventual replay --service compat_shop`` with this folder on ``sys.path``. Test
-modules of two packages cannot import each other, so the module lives with the
-data it explains. Change a workflow here only together with a new recording.
+The one copy every replay of those histories runs against: the engine's replay
+compatibility tests import it, and ``eventual replay --service
+eventual_engine.conformance.histories.compat_shop`` loads it by name. Change a
+workflow here only together with a new recording.
 """
 
 from __future__ import annotations
@@ -30,17 +29,21 @@ from eventual import (
 
 @attrs.frozen
 class Parcel:
+    """A parcel: the structured input."""
+
     sku: str
     quantity: int
 
 
 @task
 async def add_one(x: int) -> int:
+    """Return ``x + 1``."""
     return x + 1
 
 
 @task
 async def label(parcel: Parcel) -> str:
+    """Return the parcel's label."""
     return f"{parcel.sku}x{parcel.quantity}"
 
 
@@ -49,6 +52,7 @@ failures_left: dict[str, int] = {}
 
 @task(retry=RetryPolicy(max_attempts=3, initial_interval=timedelta(seconds=10), backoff=3.0))
 async def flaky(key: str) -> str:
+    """Fail while ``failures_left[key]`` counts down; three attempts, back-off 10 s times 3."""
     left = failures_left.get(key, 0)
     if left:
         failures_left[key] = left - 1
@@ -58,6 +62,7 @@ async def flaky(key: str) -> str:
 
 @task
 async def release(key: str) -> str:
+    """Release ``key`` (the cleanup of a cancelled execution)."""
     return f"released {key}"
 
 
@@ -68,6 +73,7 @@ shipped = event("shipped", Parcel)
 
 @workflow
 async def sequential_tasks(n: int) -> int:
+    """Add one ``n`` times, one task after another."""
     total = 0
     for _ in range(n):
         total = await add_one(total)
@@ -76,6 +82,7 @@ async def sequential_tasks(n: int) -> int:
 
 @workflow
 async def gathered_tasks(parcels: list[Parcel]) -> list[str]:
+    """Label every parcel together with ``asyncio.gather``."""
     return list(await asyncio.gather(*(label(p) for p in parcels)))
 
 
@@ -92,6 +99,7 @@ async def timers_let_go(_: None) -> list[str]:
 
 @workflow
 async def signals_and_timeouts(_: None) -> list[str]:
+    """Expect approvals with timeouts, collect notes with ``on`` and ``condition``."""
     notes: list[str] = []
     note.on(notes.append)
     seen: list[str] = []
@@ -110,11 +118,13 @@ async def signals_and_timeouts(_: None) -> list[str]:
 
 @workflow
 async def child_sum(n: int) -> int:
+    """Add one to 0 to ``n - 1`` together; return the sum."""
     return sum(await asyncio.gather(*(add_one(i) for i in range(n))))
 
 
 @workflow
 async def parent_of_child(n: int) -> str:
+    """Run ``child_sum`` as a child, then signal an execution that does not exist."""
     total = await child_sum(n)
     await approval.send(f"signals_and_timeouts/{n}", True)  # to nobody: discarded
     return f"child gave {total}"
@@ -122,6 +132,7 @@ async def parent_of_child(n: int) -> str:
 
 @workflow
 async def retried(keys: list[str]) -> list[str]:
+    """Call ``flaky`` for each key, describing the calls that gave up."""
     results: list[str] = []
     for key in keys:
         try:
@@ -133,6 +144,7 @@ async def retried(keys: list[str]) -> list[str]:
 
 @workflow
 async def cancelled_with_cleanup(key: str) -> str:
+    """Wait for approval; when cancelled, release ``key`` first."""
     try:
         await approval.expect()
     except asyncio.CancelledError:
@@ -143,6 +155,7 @@ async def cancelled_with_cleanup(key: str) -> str:
 
 @workflow
 async def publishing(parcel: Parcel) -> int:
+    """Publish parcels, sleep, publish again."""
     await shipped.publish(parcel, Parcel(parcel.sku, parcel.quantity + 1))
     await sleep(5)
     await shipped.publish(Parcel("last", 0))

@@ -1,0 +1,1 @@
+"""Three versions of one invoicing service, and the histories two of them recorded."""
