@@ -90,6 +90,13 @@ async def test_overlap_skip_does_not_start_while_the_previous_run_runs() -> None
     async with TestEnvironment(Service.from_definitions("s", [long])) as env:
         await env.advance(timedelta(hours=4, minutes=10))
         assert await _runs(env.engine, long.name) == ["20260101T010000Z", "20260101T030000Z"]
+        logs = await env.engine.execution_logs(schedule_execution_id(long.name))
+        lines = [entry.message for entry in logs]
+        assert "started long_skip/20260101T010000Z" in lines
+        assert (
+            "run 20260101T020000Z of long_skip skipped: long_skip/20260101T010000Z is still running"
+            in lines
+        )
 
 
 async def test_overlap_buffer_one_starts_when_the_previous_run_ends() -> None:
