@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import psycopg
 
 from eventual import ExecutionStatus, Service, task, workflow
+from eventual.spi import EventEnvelope
 from eventual_engine import BackendClient, Engine, EngineOptions
 from eventual_engine.conformance.support import signal
-from eventual_postgres import PostgresBackend
+from eventual_messaging import Route
+from eventual_postgres import PostgresBackend, PostgresBusStore
 
 
 @task
@@ -78,3 +82,44 @@ async def test_a_listener_whose_connection_is_killed_reconnects_and_wakes_every_
         with contextlib.suppress(asyncio.CancelledError):
             await watching
         await backend.close()
+
+
+async def _heard_before_marker(
+    dsn: str, schema: str, work: Callable[[], Awaitable[object]]
+) -> list[str]:
+    """Return the notifications of ``schema`` that ``work`` caused (those before a marker)."""
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as listener:
+        await listener.execute("LISTEN eventual")
+        await work()
+        await listener.execute("SELECT pg_notify('eventual', %s)", (f"{schema} marker",))
+        heard: list[str] = []
+        async for notice in listener.notifies():
+            if notice.payload == f"{schema} marker":
+                return heard
+            if notice.payload.startswith(f"{schema} "):
+                heard.append(notice.payload.partition(" ")[2])
+    raise AssertionError("unreachable")
+
+
+async def test_claiming_deliveries_wakes_nobody_but_new_ones_do(
+    postgres_dsn: str, schema: str
+) -> None:
+    """A bus claim (even of nothing) sends no notification; a published delivery wakes "events"."""
+    store = PostgresBusStore(postgres_dsn, schema=schema, pool_size=2)
+    await store.open()
+    try:
+        route = Route(service="s", subscription="sub", patterns=({"detail-type": ["E"]},))
+        await store.register("s", [route])
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        envelope = EventEnvelope(id="e1", source="t", name="E", time=at, payload=1)
+        assert await _heard_before_marker(
+            postgres_dsn, schema, lambda: store.publish([envelope])
+        ) == ["events"]
+
+        async def claim_all() -> object:
+            return await store.claim("s", at, "me", 10, 30.0)
+
+        assert await _heard_before_marker(postgres_dsn, schema, claim_all) == []
+        assert await _heard_before_marker(postgres_dsn, schema, claim_all) == []
+    finally:
+        await store.close()

@@ -76,6 +76,21 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """CREATE TRIGGER bus_deliveries_notify AFTER INSERT OR UPDATE OF not_before_us, until
             ON bus_deliveries FOR EACH STATEMENT EXECUTE FUNCTION bus_notify()""",
     ),
+    # 1 -> 2: notify only when a delivery becomes claimable (added, released, set to
+    # retry later, redriven). A statement trigger also fired for a claim, even one
+    # that took nothing, and every engine's claim woke every engine's claim again.
+    (
+        "DROP TRIGGER bus_deliveries_notify ON bus_deliveries",
+        """CREATE TRIGGER bus_deliveries_added AFTER INSERT ON bus_deliveries
+            FOR EACH ROW EXECUTE FUNCTION bus_notify()""",
+        """CREATE TRIGGER bus_deliveries_freed AFTER UPDATE ON bus_deliveries
+            FOR EACH ROW WHEN (
+                NEW.status = 'waiting' AND NEW.until = 0 AND (
+                    OLD.until <> 0 OR OLD.status <> 'waiting'
+                    OR OLD.not_before_us <> NEW.not_before_us
+                )
+            ) EXECUTE FUNCTION bus_notify()""",
+    ),
 )
 
 BUS_SCHEMA_VERSION: Final = len(MIGRATIONS)
