@@ -147,6 +147,27 @@ def _logical(plan_id: str) -> str:
     return "Orders" + "".join(p[0].upper() + p[1:] for p in parts)
 
 
+def _harness(platform: Path, env: dict[str, str], *options: str) -> None:
+    """Copy the harness into SST's platform and run it with vitest; fail with its output."""
+    harness_dir = platform / "eventual-test"
+    harness_dir.mkdir(exist_ok=True)
+    shutil.copy(HARNESS, harness_dir / HARNESS.name)
+    result = subprocess.run(
+        [
+            str(platform / "node_modules" / ".bin" / "vitest"),
+            "run",
+            f"eventual-test/{HARNESS.name}",
+            *options,
+        ],
+        cwd=platform,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.fixture(scope="module")
 def rendered(
     sst_app: Path,
@@ -154,10 +175,6 @@ def rendered(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Rendered:
     """Run the harness once in the installed app and return what it recorded."""
-    platform = sst_app / ".sst" / "platform"
-    harness_dir = platform / "eventual-test"
-    harness_dir.mkdir(exist_ok=True)
-    shutil.copy(HARNESS, harness_dir / HARNESS.name)
     work = tmp_path_factory.mktemp("render")
     bundle = work / "bundle"
     (bundle / "eventual_aws").mkdir(parents=True)
@@ -177,19 +194,7 @@ def rendered(
         "EVENTUAL_SST_OUT": str(out),
         "EVENTUAL_SST_OPTIONS": json.dumps(options),
     }
-    result = subprocess.run(
-        [
-            str(platform / "node_modules" / ".bin" / "vitest"),
-            "run",
-            f"eventual-test/{HARNESS.name}",
-        ],
-        cwd=platform,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    _harness(sst_app / ".sst" / "platform", env)
     return Rendered(json.loads(out.read_text()))
 
 
@@ -374,6 +379,23 @@ def test_table_schedule_group_and_log_groups(rendered: Rendered, orders_plan: Se
         assert created["inputs"]["retentionInDays"] == log_group.retention_days
 
 
+def test_the_bucket_expires_what_the_plan_lets_go(
+    rendered: Rendered, orders_plan: ServicePlan
+) -> None:
+    """The bucket's lifecycle rules are the plan's expirations: prefix, days, enabled."""
+    assert orders_plan.bucket.expirations, "examples/orders plans no expiration to check"
+    (bucket,) = rendered.of_type("aws:s3/bucket:Bucket")
+    (lifecycle,) = rendered.of_type(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    )
+    inputs = lifecycle["inputs"]
+    assert inputs["bucket"] == bucket["inputs"]["bucket"]
+    assert [
+        (rule["id"], rule["status"], rule["filter"]["prefix"], rule["expiration"]["days"])
+        for rule in inputs["rules"]
+    ] == [(e.id, "Enabled", e.prefix, e.days) for e in orders_plan.bucket.expirations]
+
+
 def test_functions_are_built_from_the_bundle(rendered: Rendered, orders_plan: ServicePlan) -> None:
     """SST is asked to build every function from the one code folder, with the plan's handler."""
     builds = [c["params"] for c in rendered.rpc_calls if c["method"] == "Runtime.Build"]
@@ -456,3 +478,61 @@ def test_a_new_projects_sst_app_type_checks(sst_app: Path, tmp_path: Path) -> No
     assert len(errors) == 1, checked.stdout + checked.stderr
     assert errors[0].startswith("infra/wrong.ts(")
     assert "'servic'" in errors[0]
+
+
+def test_a_new_projects_sst_config_runs(
+    sst_app: Path, sst_environment: Callable[[Path], dict[str, str]], tmp_path: Path
+) -> None:
+    """``run()`` of the sst.config.ts ``eventual new --template sst`` writes creates the plan.
+
+    The harness runs the config as ``sst deploy`` would, in the project's folder:
+    the component runs ``eventual plan`` there (the CLI on ``PATH``), and a
+    stand-in answers ``eventual sst bundle`` with a small folder, as real bundles
+    are checked elsewhere.
+    """
+    from eventual_cli import cli
+
+    project = tmp_path / "my-shop"
+    result = CliRunner().invoke(
+        cli, ["new", "my-shop", "--template", "sst", "--directory", str(project)]
+    )
+    assert result.exit_code == 0, result.output
+    bundle = tmp_path / "bundle"
+    (bundle / "eventual_aws").mkdir(parents=True)
+    (bundle / "eventual_aws" / "__init__.py").write_text("")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    eventual = bin_dir / "eventual"
+    eventual.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = sst ]; then echo "{bundle}"; exit 0; fi\n'
+        f'exec "{sys.executable}" -m eventual_cli "$@"\n'
+    )
+    eventual.chmod(0o755)
+    out = tmp_path / "rendered.json"
+    environment = sst_environment(tmp_path)
+    env = {
+        **environment,
+        "PATH": f"{bin_dir}{os.pathsep}{environment.get('PATH', '')}",
+        "EVENTUAL_SST_APP": str(project),
+        "EVENTUAL_SST_OUT": str(out),
+        "EVENTUAL_SST_CONFIG": str(project / "sst.config.ts"),
+    }
+    _harness(sst_app / ".sst" / "platform", env, "--pool=forks")
+    ran = json.loads(out.read_text())
+
+    src = str(project / "src")
+    sys.path.insert(0, src)
+    try:
+        expected = plan("my_shop.service", prefix="my-shop-test")
+    finally:
+        sys.path.remove(src)
+        for module in [m for m in sys.modules if m == "my_shop" or m.startswith("my_shop.")]:
+            del sys.modules[module]
+    functions = sorted(
+        r["inputs"]["name"] for r in ran["resources"] if r["type"] == "aws:lambda/function:Function"
+    )
+    assert functions == sorted(f.physical_name for f in expected.functions)
+    assert ran["outputs"] == {"url": "https://MyShopApiApi.execute-api.us-east-1.amazonaws.com"}
+    builds = [c["params"] for c in ran["rpcCalls"] if c["method"] == "Runtime.Build"]
+    assert {b["bundle"] for b in builds} == {str(bundle)}

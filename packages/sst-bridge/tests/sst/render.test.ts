@@ -7,6 +7,11 @@
  * `@pulumi/*` and SST's components resolve from the platform SST installed.
  * `sst.aws.Function` asks SST's local server (`$SST_SERVER/rpc`) to build the
  * code and for the region's bootstrap bucket: a stand-in server answers both.
+ *
+ * With $EVENTUAL_SST_CONFIG set, it runs that app's `sst.config.ts` instead, as
+ * `sst deploy` does: `$config(...)` returns the config, whose `run()` is awaited
+ * in the app's folder (vitest's `forks` pool, so the worker may change folder),
+ * and writes what it registered and the outputs `run()` returned.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import * as fs from "node:fs";
@@ -18,6 +23,7 @@ import * as aws from "@pulumi/aws";
 
 const app = process.env.EVENTUAL_SST_APP!;
 const out = process.env.EVENTUAL_SST_OUT!;
+const config = process.env.EVENTUAL_SST_CONFIG;
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 
@@ -46,6 +52,7 @@ g.$resolve = pulumi.all;
 g.$concat = pulumi.concat;
 g.$secrets = {};
 g.aws = aws;
+g.$config = (input: any) => input;
 
 function arn(type: string, name: string): string {
   const service = type.split(":")[1].split("/")[0];
@@ -140,7 +147,7 @@ function unwrap(value: pulumi.Input<any>): Promise<any> {
   return new Promise((resolve) => pulumi.output(value).apply(resolve));
 }
 
-it("renders the app's EventualService", async () => {
+it.skipIf(config)("renders the app's EventualService", async () => {
   const { EventualService } = await import(path.join(app, "infra", "eventual.ts"));
   const options = JSON.parse(process.env.EVENTUAL_SST_OPTIONS!);
   const service = new EventualService("Orders", options);
@@ -165,5 +172,21 @@ it("renders the app's EventualService", async () => {
   }
   await settled();
   fs.writeFileSync(out, JSON.stringify({ resources, rpcCalls, link: linked }, null, 2));
+  expect(resources.length).toBeGreaterThan(0);
+}, 120_000);
+
+it.runIf(config)("runs the app's sst.config.ts", async () => {
+  process.chdir(path.dirname(config!));
+  const app = (await import(config!)).default;
+  const settings = app.app({ stage: "test" });
+  expect(settings.home).toBe("aws");
+  g.$app = { ...g.$app, name: settings.name, removal: settings.removal };
+  const outputs = await app.run();
+  const resolved: Record<string, any> = {};
+  for (const [name, value] of Object.entries(outputs ?? {})) {
+    resolved[name] = await unwrap(value as pulumi.Input<any>);
+  }
+  await settled();
+  fs.writeFileSync(out, JSON.stringify({ resources, rpcCalls, outputs: resolved }, null, 2));
   expect(resources.length).toBeGreaterThan(0);
 }, 120_000);

@@ -91,7 +91,11 @@ export interface ServicePlan {
     billing_mode: string;
     point_in_time_recovery: boolean;
   };
-  bucket: { enforce_ssl: boolean; versioned: boolean };
+  bucket: {
+    enforce_ssl: boolean;
+    versioned: boolean;
+    expirations: { id: string; prefix: string; days: number }[];
+  };
   queues: QueuePlan[];
   event_bus: { id: string; name: string; existing: boolean };
   rules: {
@@ -308,6 +312,12 @@ export class EventualService extends $util.ComponentResource {
       {
         enforceHttps: plan.bucket.enforce_ssl,
         versioning: plan.bucket.versioned,
+        // What the plan lets S3 delete on its own (the remainders of split steps).
+        lifecycle: plan.bucket.expirations.map((expiration) => ({
+          id: expiration.id,
+          prefix: expiration.prefix,
+          expiresIn: `${expiration.days} days` as const,
+        })),
       },
       { parent },
     );
