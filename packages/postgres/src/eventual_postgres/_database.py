@@ -164,16 +164,25 @@ class Database:
                 await asyncio.sleep(0.005 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def transaction(self, work: Callable[[Connection], Awaitable[ResultT]]) -> ResultT:
+    async def transaction(
+        self, work: Callable[[Connection], Awaitable[ResultT]], *, pipeline: bool = False
+    ) -> ResultT:
         """Run ``work`` in one transaction; a deadlock rolls it back and runs it again.
 
         An exception raised by ``work`` rolls the transaction back and propagates.
+        With ``pipeline``, the transaction runs in a pipeline: ``BEGIN`` goes
+        with the first statement, statements whose answer ``work`` does not
+        read go with the next one it reads, and ``COMMIT`` with the last
+        writes, so a transaction costs one round trip per answer read plus one.
         """
         await self._ready()
         for attempt in range(_RETRIES):
             try:
-                async with self._pool.connection() as conn, conn.transaction():
-                    return await work(conn)
+                async with self._pool.connection() as conn:
+                    if pipeline:
+                        return await _pipelined_transaction(conn, work)
+                    async with conn.transaction():
+                        return await work(conn)
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
                 if attempt == _RETRIES - 1:
                     raise
@@ -203,4 +212,26 @@ async def pipelined(conn: Connection, work: Callable[[Connection], Awaitable[Res
             raise
     if failure is not None:
         raise failure
+    return result
+
+
+async def _pipelined_transaction(
+    conn: Connection, work: Callable[[Connection], Awaitable[ResultT]]
+) -> ResultT:
+    """Run ``work`` in a transaction inside a pipeline; raise the first error the server gave.
+
+    After a failed statement, psycopg reports every later one, and the
+    pipeline's end, as "pipeline aborted": only the first error says what went
+    wrong (a deadlock to retry, a unique violation), so that one is raised.
+    """
+    failure: psycopg.DatabaseError | None = None
+    try:
+        async with conn.pipeline(), conn.transaction():
+            try:
+                result = await work(conn)
+            except psycopg.DatabaseError as error:
+                failure = error
+                raise
+    except psycopg.DatabaseError as error:
+        raise (failure or error) from None
     return result

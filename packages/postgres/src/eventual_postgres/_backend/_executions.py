@@ -23,7 +23,7 @@ from eventual.spi import (
 
 from .._database import Connection, Database, pipelined
 from ._schema import CHECK_FAILED
-from ._writes import add_tasks, create_execution, enqueue, report_clash, schedule
+from ._writes import add_tasks, create_execution, enqueue, report_clash, schedule, send_create
 
 __all__ = ["PostgresExecutions", "apply_step", "write_step"]
 
@@ -64,19 +64,27 @@ class PostgresExecutions:
     ) -> ExecutionRecord:
         """Create an execution and queue its ``WorkflowStarted``, unless it exists.
 
+        One pipeline, one round trip: the server refuses the rest when the id
+        is taken (``require``), and only then is the stored record read.
+
         Returns:
             ``record`` when it was created (its ``timers`` are then scheduled), else
             the record already stored under that id.
         """
 
-        async def run(conn: Connection) -> ExecutionRecord:
-            existing = await create_execution(conn, record, started)
-            if existing is not None:
-                return existing
+        async def run(conn: Connection) -> None:
+            await send_create(conn, record, started)
             await schedule(conn, timers)
-            return record
 
-        return await self._db.transaction(run)
+        try:
+            await self._db.atomic(run)
+        except psycopg.Error as error:
+            if error.sqlstate != CHECK_FAILED:
+                raise
+            existing = await self.get(record.id)
+            assert existing is not None  # the conflicting row exists: rows are never deleted
+            return existing
+        return record
 
     async def get(self, execution_id: str) -> ExecutionRecord | None:
         """Return the execution's record, or None."""

@@ -95,7 +95,7 @@ class PostgresQueue:
                     break
             return batches
 
-        return await self._db.transaction(run)
+        return await self._db.transaction(run, pipeline=True)
 
     async def release(self, batch: InboundBatch) -> None:
         """Give up a claim without consuming; ignored if the claim is no longer ours."""

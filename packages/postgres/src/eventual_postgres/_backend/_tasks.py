@@ -119,7 +119,7 @@ class PostgresTasks:
                 conn, outcome.execution_id, claim.owner, claim.duration.total_seconds()
             )
 
-        return await self._db.transaction(run)
+        return await self._db.transaction(run, pipeline=True)
 
     async def next_ready(self) -> datetime | None:
         """Return the earliest ``not_before`` of unclaimed attempts, or None.

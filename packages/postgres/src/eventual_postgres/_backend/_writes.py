@@ -39,6 +39,7 @@ __all__ = [
     "enqueue",
     "report_clash",
     "schedule",
+    "send_create",
 ]
 
 NOW: Final = "extract(epoch FROM clock_timestamp())::float8"
@@ -159,6 +160,34 @@ async def create_execution(
         [InboundMessage(id=start_message_id(record.id), execution_id=record.id, event=started)],
     )
     return None
+
+
+_CREATE_CHECKED = """
+    WITH created AS (
+        INSERT INTO executions (id, workflow, status, length, record) VALUES (%s, %s, %s, 1, %s)
+        ON CONFLICT (id) DO NOTHING RETURNING 1
+    )
+    SELECT require(count(*) = 1, 'the execution exists') FROM created
+"""
+
+
+async def send_create(conn: Connection, record: ExecutionRecord, started: WorkflowStarted) -> None:
+    """Send, in the caller's pipeline, the creation of an execution and its start message.
+
+    Reads no answer: when the id is taken, the server raises ``CHECK_FAILED``
+    as the pipeline is synced, which rolls back everything sent with it.
+    """
+    await conn.execute(
+        _CREATE_CHECKED, (record.id, record.workflow, record.status.value, dump_record(record))
+    )
+    await conn.execute(
+        "INSERT INTO history (execution_id, position, event) VALUES (%s, 0, %s)",
+        (record.id, dump_event(started)),
+    )
+    await enqueue(
+        conn,
+        [InboundMessage(id=start_message_id(record.id), execution_id=record.id, event=started)],
+    )
 
 
 async def report_clash(
