@@ -21,7 +21,7 @@ from eventual_cli import cli
 from eventual_cli._new import NEXT_STEPS
 
 if TYPE_CHECKING:
-    from .pulumi_mocks import Recorder
+    from eventual_pulumi.testing import Recorder
 
 # The CLI depends neither on the renderer nor on the test plugin the project's tests use.
 eventual_aws = pytest.importorskip("eventual_aws")
@@ -43,14 +43,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def recorder(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Recorder:
     """Run the project's program once under mocks, on stack ``test``; return what it created."""
-    from .pulumi_mocks import run_program  # imports pulumi, which the skips above make sure of
+    from eventual_pulumi.testing import run_program  # the skips above make sure it is there
 
     name = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EVENTUAL_BUNDLE_CACHE", str(tmp_path_factory.mktemp("bundles")))
         patch.setenv("UV_OFFLINE", "1")  # bundle from uv's cache: tests reach no index
         return run_program(
-            lambda: runpy.run_path(str(project / "__main__.py"), run_name="__main__") and None,
+            lambda: runpy.run_path(str(project / "__main__.py"), run_name="__main__"),
             project=name,
             stack="test",
         )

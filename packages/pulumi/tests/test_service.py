@@ -12,12 +12,7 @@ import pytest
 
 from eventual_aws import BundleOptions, ServicePlan
 from eventual_pulumi import Service
-
-# What the mocks in conftest.py answer.
-ACCOUNT = "123456789012"
-REGION = "eu-west-1"
-API_ENDPOINT = "https://abc123.execute-api.eu-west-1.amazonaws.com"
-Recorder = Any  # conftest.Recorder, reached through fixtures (tests import no conftest)
+from eventual_pulumi.testing import ACCOUNT, API_ENDPOINT, REGION, Recorder
 
 
 def policy_statements(document: str) -> list[dict[str, Any]]:

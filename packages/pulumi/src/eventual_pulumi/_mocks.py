@@ -1,12 +1,15 @@
 """Running a Pulumi program under Pulumi's mocks, offline, leaving no event loop behind.
 
-The same approach as eventual-pulumi's tests (its conftest's ``run_program``):
-Pulumi's runtime runs on the thread's current event loop and hands each resource
-to the mock monitor through the loop's default executor, whose worker threads
-each get an event loop that the monitor never closes. Collected unclosed, those
-loops warn, and ``filterwarnings = error`` fails the run. So the program runs on
-a loop of its own, whose executor closes what each call left on its thread, and
-the thread is left without a current loop, as pytest-asyncio's runners leave it.
+Pulumi's runtime runs on the thread's current event loop and sends each
+resource to the mock monitor through the loop's default executor, where the
+monitor gives every worker thread an event loop of its own and never closes it
+(``pulumi.runtime.mocks.MockMonitor.RegisterResource`` calls
+``_ensure_event_loop``). Left alone, those loops are collected unclosed when the
+executor's threads end, and a test run with ``filterwarnings = error`` fails. So
+each program runs on a loop of its own whose executor closes what a call left on
+its thread. The thread is left without a current loop, as pytest-asyncio's
+runners leave it (asking for the previous one would make one on the main thread,
+to be collected unclosed in turn).
 """
 
 from __future__ import annotations
@@ -22,13 +25,20 @@ import pulumi
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
+API_ENDPOINT = f"https://abc123.execute-api.{REGION}.amazonaws.com"
 
 _T = TypeVar("_T")
 
 
 @attrs.frozen(kw_only=True)
 class Resource:
-    """One resource the program registered, with its resolved inputs."""
+    """One resource a program registered.
+
+    Attributes:
+        type: The resource's Pulumi type token, such as ``aws:sqs/queue:Queue``.
+        name: The resource's logical name.
+        inputs: Its inputs, resolved (outputs of other resources filled in).
+    """
 
     type: str
     name: str
@@ -37,30 +47,46 @@ class Resource:
 
 @attrs.define
 class Recorder(pulumi.runtime.Mocks):
-    """Mocks recording each resource; outputs are its inputs plus a name and an ARN."""
+    """Mocks that record each resource and answer the attributes AWS would compute.
+
+    A resource's outputs are its inputs plus a ``name`` and an ``arn`` in account
+    ``ACCOUNT`` and region ``REGION``; queues get a ``url``, buckets a generated
+    ``bucket`` name, HTTP APIs ``API_ENDPOINT``, functions an ``invokeArn``.
+    The AWS invokes (partition, region, caller identity) answer the same account
+    and region.
+
+    Attributes:
+        resources: Every resource registered so far, in order.
+    """
 
     resources: list[Resource] = attrs.field(factory=list)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        """Record a resource and answer its outputs."""
+        """Record a resource and answer its id and outputs."""
         inputs = dict(args.inputs)
         self.resources.append(Resource(type=args.typ, name=args.name, inputs=inputs))
         physical = str(inputs.get("name", args.name))
         kind = args.typ.split(":")[1].split("/")[0]
-        outputs = {
-            **inputs,
-            "name": physical,
-            "arn": f"arn:aws:{kind}:{REGION}:{ACCOUNT}:{physical}",
-        }
-        if args.typ == "aws:apigatewayv2/api:Api":
-            outputs["apiEndpoint"] = f"https://abc123.execute-api.{REGION}.amazonaws.com"
+        outputs = {**inputs, "name": physical}
+        outputs["arn"] = f"arn:aws:{kind}:{REGION}:{ACCOUNT}:{physical}"
+        if args.typ == "aws:sqs/queue:Queue":
+            outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"
+        elif args.typ == "aws:s3/bucket:Bucket":
+            outputs["bucket"] = f"{args.name}-a1b2c3"
+            outputs["arn"] = f"arn:aws:s3:::{args.name}-a1b2c3"
+        elif args.typ == "aws:apigatewayv2/api:Api":
+            outputs["apiEndpoint"] = API_ENDPOINT
             outputs["executionArn"] = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:abc123"
+        elif args.typ == "aws:lambda/function:Function":
+            outputs["invokeArn"] = f"arn:aws:apigateway:{REGION}:lambda:path/{physical}"
+        elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            outputs["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{physical}"
         return f"{args.name}-id", outputs
 
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        """Answer the AWS invokes the component makes: partition, region, caller identity."""
+        """Answer the AWS invokes: partition, region, caller identity; others answer nothing."""
         answers: dict[str, dict[str, Any]] = {
             "aws:index/getPartition:getPartition": {
                 "partition": "aws",
@@ -76,12 +102,24 @@ class Recorder(pulumi.runtime.Mocks):
         return answers.get(args.token, {}), []
 
     def of_type(self, type_: str) -> list[Resource]:
-        """Return the recorded resources of one type."""
+        """Return the recorded resources of one type token, in the order they were registered."""
         return [r for r in self.resources if r.type == type_]
 
 
-def run_program(program: Callable[[], object], *, project: str, stack: str) -> Recorder:
-    """Run ``program`` under fresh mocks until every output settles; return what it registered."""
+def run_program(
+    program: Callable[[], object], *, project: str = "eventual", stack: str = "test"
+) -> Recorder:
+    """Run a Pulumi program under fresh mocks until every output settles.
+
+    Args:
+        program: The program, called once with no arguments, as ``pulumi up``
+            would run ``__main__.py``; what it returns is ignored.
+        project: The Pulumi project name the program sees.
+        stack: The stack name the program sees.
+
+    Returns:
+        The recorder, with every resource the program registered.
+    """
     recorder = Recorder()
     policy = asyncio.get_event_loop_policy()
     loop = asyncio.new_event_loop()
@@ -91,7 +129,7 @@ def run_program(program: Callable[[], object], *, project: str, stack: str) -> R
     try:
         pulumi.runtime.set_mocks(recorder, project=project, stack=stack, preview=False)
         # pulumi.runtime.test is untyped: it wraps a function and awaits every output.
-        pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
+        pulumi.runtime.test(lambda: program() and None)()  # type: ignore[no-untyped-call]
     finally:
         executor.shutdown(wait=True)
         loop.close()
