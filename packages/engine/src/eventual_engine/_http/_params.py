@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from eventual import EventualError, HttpRequest, ValidationError
-from eventual.codec import decode
+from eventual.codec import JsonValue, decode
 from eventual.spi import execution_id
 
 from .._ids import parse_task_token
@@ -18,6 +18,8 @@ from ._inputs import invalid, parse_json
 from ._responses import ApiError
 
 __all__ = [
+    "LIMIT_SCHEMA",
+    "MAX_LIMIT",
     "MAX_NAME",
     "MAX_POSITION",
     "MAX_TOKEN",
@@ -37,6 +39,9 @@ MAX_NAME: Final = 256
 """The longest workflow, signal or event name accepted in a path or body."""
 MAX_TOKEN: Final = 1024
 """The longest task token accepted (an execution id, two numbers and a mac)."""
+MAX_LIMIT: Final = 1000
+"""The most items one page of executions or dead letters holds."""
+LIMIT_SCHEMA: Final[dict[str, JsonValue]] = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}
 
 
 def shown(text: str, limit: int = 40) -> str:
