@@ -113,6 +113,16 @@ def _settled(response: httpx.Response, last: bool) -> bool:
     return last or response.status_code != 409 or "retry-after" not in response.headers
 
 
+def _system_headers(token: str | None) -> dict[str, str]:
+    """Return the headers of a system request: the token, if the client has one."""
+    return {} if token is None else {"authorization": f"Bearer {token}"}
+
+
+def _takes_effect_once(method: str, path: str) -> bool:
+    """Return whether a system request is a start, sent under one Idempotency-Key with retries."""
+    return method == "POST" and path == f"{_SYSTEM}/executions"
+
+
 def _pause(attempt: int) -> float:
     """Return the seconds to wait before try ``attempt + 2`` (0-based ``attempt`` failed)."""
     return min(0.2 * float(2**attempt), 2.0)
@@ -443,8 +453,8 @@ class ServiceClient:
         wait: float = 0.0,
         not_found: type[Exception] = ExecutionNotFound,
     ) -> JsonValue:
-        headers = {} if self._token is None else {"authorization": f"Bearer {self._token}"}
-        if method == "POST" and path == f"{_SYSTEM}/executions":
+        headers = _system_headers(self._token)
+        if _takes_effect_once(method, path):
             response = await self._send_once(method, path, body, headers, self._auth)
         else:
             response = await self._http.request(

@@ -26,6 +26,8 @@ from ._client import (
     _quote,
     _schedule_path,
     _settled,
+    _system_headers,
+    _takes_effect_once,
     schedules_of,
 )
 from ._codec import JsonValue, decode, encode
@@ -307,8 +309,8 @@ class SyncServiceClient:
         wait: float = 0.0,
         not_found: type[Exception] = ExecutionNotFound,
     ) -> JsonValue:
-        headers = {} if self._token is None else {"authorization": f"Bearer {self._token}"}
-        if method == "POST" and path == f"{_SYSTEM}/executions":
+        headers = _system_headers(self._token)
+        if _takes_effect_once(method, path):
             response = self._send_once(method, path, body, headers, self._auth)
         else:
             response = self._http.request(
