@@ -6,10 +6,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
@@ -18,14 +19,27 @@ from eventual_aws_cdk import BundleOptions, Service
 
 Resources = dict[str, dict[str, Any]]
 
+
+class Synthesized(NamedTuple):
+    """The orders service, its template, the output folder, and the scheduled service."""
+
+    service: Service
+    template: Template
+    outdir: Path
+    reports: tuple[Service, Template]
+
+
 # cfn-lint's console script, run with this interpreter (it has no ``__main__``).
 _CFN_LINT = "import sys; from cfnlint.runner import main; sys.exit(main())"
 
 
 @pytest.fixture(scope="module")
 def synthesized(
-    tmp_path_factory: pytest.TempPathFactory, bundle_cache: Path, orders_src: Path
-) -> tuple[Service, Template, Path]:
+    tmp_path_factory: pytest.TempPathFactory,
+    bundle_cache: Path,
+    orders_src: Path,
+    services_dir: Path,
+) -> Synthesized:
     """Synthesize the orders service once, with cdk-nag's AwsSolutions pack checking it."""
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = App(outdir=str(outdir))
@@ -37,18 +51,37 @@ def synthesized(
         source_dir=orders_src,
         bundling=BundleOptions(offline=True, cache_dir=str(bundle_cache)),
     )
+    # A second service whose workflows are scheduled, in a stack of its own so that the
+    # orders template stays the orders plan's; checked by cdk-nag and cfn-lint too.
+    reports_stack = Stack(app, "Reports")
+    reports = Service(
+        reports_stack,
+        "Reports",
+        service="reports.service",
+        source_dir=services_dir,
+        code=lambda_.Code.from_inline("def handler(event, context): ..."),
+        monitoring=False,
+    )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises when a cdk-nag finding is not acknowledged
-    return service, Template.from_stack(stack), outdir
+    return Synthesized(
+        service, Template.from_stack(stack), outdir, (reports, Template.from_stack(reports_stack))
+    )
 
 
 @pytest.fixture(scope="module")
-def plan(synthesized: tuple[Service, Template, Path]) -> ServicePlan:
+def reports(synthesized: Synthesized) -> tuple[Service, Template]:
+    """The scheduled service synthesized beside orders."""
+    return synthesized.reports
+
+
+@pytest.fixture(scope="module")
+def plan(synthesized: Synthesized) -> ServicePlan:
     return synthesized[0].plan
 
 
 @pytest.fixture(scope="module")
-def template(synthesized: tuple[Service, Template, Path]) -> Template:
+def template(synthesized: Synthesized) -> Template:
     return synthesized[1]
 
 
@@ -258,7 +291,7 @@ def test_nothing_is_created_beyond_the_plan(plan: ServicePlan, template: Templat
 
 
 def test_alarms_watch_dead_letters_and_orchestrator_errors(
-    synthesized: tuple[Service, Template, Path], plan: ServicePlan
+    synthesized: Synthesized, plan: ServicePlan
 ) -> None:
     """There is an alarm per dead-letter queue and one on the orchestrator's errors."""
     service = synthesized[0]
@@ -267,11 +300,12 @@ def test_alarms_watch_dead_letters_and_orchestrator_errors(
     assert service.dashboard is not None
 
 
-def test_cfn_lint_reports_no_error(synthesized: tuple[Service, Template, Path]) -> None:
-    """cfn-lint finds no error in the synthesized template (warnings are CDK's own)."""
+def test_cfn_lint_reports_no_error(synthesized: Synthesized) -> None:
+    """cfn-lint finds no error in the synthesized templates (warnings are CDK's own)."""
     outdir = synthesized[2]
+    templates = [str(outdir / name) for name in ("Shop.template.json", "Reports.template.json")]
     result = subprocess.run(
-        [sys.executable, "-c", _CFN_LINT, "--format", "json", str(outdir / "Shop.template.json")],
+        [sys.executable, "-c", _CFN_LINT, "--format", "json", *templates],
         capture_output=True,
         text=True,
         check=False,
@@ -281,8 +315,34 @@ def test_cfn_lint_reports_no_error(synthesized: tuple[Service, Template, Path]) 
     assert [f for f in findings if f["Level"] == "Error"] == []
 
 
+def test_each_scheduled_workflow_has_its_recurring_schedule(
+    reports: tuple[Service, Template],
+) -> None:
+    """A schedule per scheduled workflow, with the plan's expression, zone, target and retries."""
+    service, template = reports
+    assert set(service.schedules) == {s.id for s in service.plan.schedules} != set()
+    schedules = _by_property(template, "AWS::Scheduler::Schedule", "Name")
+    assert set(schedules) == {s.name for s in service.plan.schedules}
+    for planned in service.plan.schedules:
+        props = schedules[planned.name]
+        assert props["ScheduleExpression"] == planned.expression
+        assert props["ScheduleExpressionTimezone"] == planned.timezone
+        assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        assert props["State"] == "ENABLED"
+        target = props["Target"]
+        assert target["Input"] == planned.input
+        assert target["RetryPolicy"] == {
+            "MaximumEventAgeInSeconds": planned.retry.maximum_event_age_s,
+            "MaximumRetryAttempts": planned.retry.maximum_retry_attempts,
+        }
+        assert "DeadLetterConfig" in target
+        assert json.dumps(target["Arn"]).find(service.plan.function("forwarder").physical_name) > 0
+    expressions = {p["ScheduleExpression"] for p in schedules.values()}
+    assert expressions == {"cron(0 9 ? * MON-FRI *)", "rate(90 minutes)"}
+
+
 def test_cdk_nag_findings_are_all_acknowledged_with_reasons(
-    synthesized: tuple[Service, Template, Path],
+    synthesized: Synthesized,
 ) -> None:
     """cdk-nag's report has no open violation, and every acknowledgment states a reason."""
     report = json.loads((synthesized[2] / "validation-report.json").read_text())
@@ -293,7 +353,7 @@ def test_cdk_nag_findings_are_all_acknowledged_with_reasons(
 
 
 def test_all_functions_share_one_code_asset_without_deploy_tooling(
-    synthesized: tuple[Service, Template, Path],
+    synthesized: Synthesized,
 ) -> None:
     """One asset serves every function; it holds the runtime and service, not CDK or the CLI."""
     template, outdir = synthesized[1], synthesized[2]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import pytest
@@ -10,8 +10,14 @@ from cronsim import CronSim
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eventual import Schedule
 from eventual_aws import PlanError
-from eventual_aws._plan._cron import DAY_NAMES, cron_expression, rate_expression
+from eventual_aws._plan._cron import (
+    DAY_NAMES,
+    cron_expression,
+    interval_expression,
+    rate_expression,
+)
 from eventual_aws._simulator._recurring import recurrence
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -158,3 +164,30 @@ def test_an_interval_under_a_minute_is_refused() -> None:
     """Scheduler's shortest rate is a minute; a shorter interval is refused."""
     with pytest.raises(PlanError, match="shortest rate is one minute"):
         rate_expression(0, label="workflow 'w'")
+
+
+ALIGNED = [1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(ALIGNED), STARTS)
+def test_intervals_dividing_a_day_fire_at_the_engines_times(minutes: int, start: datetime) -> None:
+    """An interval dividing an hour or a day fires on AWS exactly when the engine fires it."""
+    expression = interval_expression(minutes, label="workflow 'w'")
+    assert expression.startswith("cron(")
+    engine = Schedule.every(timedelta(minutes=minutes))
+    aws = recurrence(expression, "UTC", start=start.replace(tzinfo=UTC))
+    moment = start.replace(tzinfo=UTC)
+    for _ in range(5):
+        expected = engine.next_after(moment)
+        assert aws.next_after(moment) == expected, expression
+        moment = expected
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expression"),
+    [(60, "cron(0 * * * ? *)"), (1440, "cron(0 0 * * ? *)"), (90, "rate(90 minutes)")],
+)
+def test_other_intervals_are_rates(minutes: int, expression: str) -> None:
+    """An hour and a day read plainly; an interval dividing neither is a rate()."""
+    assert interval_expression(minutes, label="workflow 'w'") == expression

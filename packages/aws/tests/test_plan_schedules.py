@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import attrs
 import pytest
@@ -12,6 +13,7 @@ from eventual_aws import PlanError, SchedulePlan, ServicePlan, plan
 from eventual_aws._plan._manifest import ScheduledWorkflow, read_manifest
 from eventual_aws._plan._schedules import schedule_plan
 from eventual_aws._plan._summary import summary
+from eventual_engine import SCHEDULER_TASKS
 
 
 def _claim(space: str, name: str, owner: str) -> str:
@@ -36,7 +38,9 @@ def _scheduled(schedule: dict[str, JsonValue], name: str = "report") -> Schedule
 
 
 CRON: dict[str, JsonValue] = {
+    "format": 1,
     "kind": "cron",
+    "interval_seconds": None,
     "expression": "0 9 * * MON-FRI",
     "tz": "Europe/Paris",
     "overlap": "skip",
@@ -68,12 +72,13 @@ def test_a_cron_schedule_is_a_recurring_schedule_invoking_the_forwarder() -> Non
     assert planned.declared == CRON
 
 
-def test_an_interval_is_a_rate() -> None:
-    """Every two hours is rate(2 hours), in UTC unless a zone is given."""
-    planned = schedule_plan(
-        _scheduled({"kind": "every", "interval_seconds": 7200, "tz": "UTC"}), claim=_claim
-    )
-    assert (planned.expression, planned.timezone) == ("rate(2 hours)", "UTC")
+def test_an_interval_fires_at_the_engines_times() -> None:
+    """Every two hours is a UTC cron at the engine's times; every five hours a rate()."""
+    two = _scheduled({"kind": "every", "interval_seconds": 7200.0, "tz": "UTC"})
+    five = _scheduled({"kind": "every", "interval_seconds": 18000.0, "tz": "UTC"})
+    assert schedule_plan(two, claim=_claim).expression == "cron(0 0/2 * * ? *)"
+    assert schedule_plan(five, claim=_claim).expression == "rate(5 hours)"
+    assert schedule_plan(five, claim=_claim).timezone == "UTC"
 
 
 @pytest.mark.parametrize(
@@ -81,7 +86,7 @@ def test_an_interval_is_a_rate() -> None:
     [
         ({**CRON, "expression": "0 9 1 * MON"}, r"workflow 'report' \(shop.service:report\)"),
         ({**CRON, "tz": "Mars/Olympus"}, "not an IANA time zone name"),
-        ({"kind": "every", "interval_seconds": 90}, "whole minutes"),
+        ({"kind": "every", "interval_seconds": 90.0}, "whole minutes"),
         ({"kind": "hourly"}, "unknown kind 'hourly'"),
     ],
 )
@@ -128,3 +133,59 @@ def test_eventual_plan_lists_the_schedules() -> None:
     assert "cron(0 9 ? * MON-FRI *)" in line
     assert "Europe/Paris" in line
     assert "function.forwarder" in line
+
+
+SOURCE = """
+from datetime import timedelta
+
+from eventual import Schedule, task, workflow
+
+
+@task
+async def write() -> str:
+    return "written"
+
+
+@workflow(schedule=Schedule.cron("0 9 * * MON-FRI", tz="Europe/Paris"))
+async def report() -> str:
+    return await write()
+
+
+@workflow(schedule=Schedule.every(timedelta(minutes=15), overlap="buffer_one"))
+async def sweep() -> None:
+    return None
+
+
+@workflow
+async def other(n: int) -> int:
+    return n
+"""
+
+
+def test_a_scheduled_service_plans_its_schedules_and_the_schedulers_tasks(
+    make_service: Callable[[str], str],
+) -> None:
+    """Each scheduled workflow gets a schedule; the engine's scheduler tasks get their functions."""
+    planned = plan(make_service(SOURCE))
+    assert {(s.workflow, s.expression, s.timezone) for s in planned.schedules} == {
+        ("report", "cron(0 9 ? * MON-FRI *)", "Europe/Paris"),
+        ("sweep", "cron(0/15 * * * ? *)", "UTC"),
+    }
+    for task in SCHEDULER_TASKS:
+        function = planned.function(f"task-{task}")
+        assert function.environment["EVENTUAL_AWS_TASK"] == task
+        assert function.timeout_s == 60
+        (source,) = function.event_sources
+        assert source.queue == f"queue.task.{task}"
+    # Every function may ring the scheduler tasks' queues (a scheduler's step dispatches them).
+    orchestrator = planned.function("orchestrator")
+    rung = {s.resource for s in orchestrator.statements if "sqs:SendMessage" in s.actions}
+    assert {f"queue.task.{task}" for task in SCHEDULER_TASKS} <= rung
+    planned.check()
+
+
+def test_a_service_without_schedules_has_no_scheduler_functions() -> None:
+    """The orders example schedules nothing: no schedule, no scheduler task function."""
+    planned = plan("orders.service")
+    assert planned.schedules == ()
+    assert not [f for f in planned.functions if "eventual.schedule" in f.name]

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from eventual import Schedule
 from eventual_aws import FunctionPlan, plan
 from eventual_aws._backend import AwsBackendConfig
 from eventual_aws._backend._clients import Clients
@@ -111,6 +112,16 @@ def _recurring(scheduler: Any, group: str, expression: str, zone: str, **target:
     )
 
 
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _created(scheduler: Any, group: str) -> datetime:
+    detail = scheduler.get_schedule(Name="workflow-report", GroupName=group)
+    changed: datetime = detail.get("LastModificationDate") or detail["CreationDate"]
+    return changed.astimezone(UTC)
+
+
 async def test_a_cron_schedule_runs_at_its_wall_times_with_the_scheduled_time(
     fresh_config: AwsBackendConfig,
     session: boto3.Session,
@@ -118,44 +129,44 @@ async def test_a_cron_schedule_runs_at_its_wall_times_with_the_scheduled_time(
     scheduler: Any,
     group: str,
 ) -> None:
-    """Weekdays at nine in Paris invoke the forwarder at 08:00 UTC, the time filled in."""
+    """Weekdays at nine in Paris invoke the forwarder then, once each, the time filled in."""
     _recurring(scheduler, group, "cron(0 9 ? * MON-FRI *)", "Europe/Paris")
-    functions, clock = Recorded(), Clock(datetime(2026, 1, 5, 7, 59, tzinfo=UTC))  # a Monday
+    weekdays = Schedule.cron("0 9 * * MON-FRI", tz="Europe/Paris")  # the engine's reading
+    created = _created(scheduler, group)
+    functions, clock = Recorded(), Clock(created)
     poller = _poller(fresh_config, session, forwarder, group, functions, clock)
     assert await poller.fire_due() == 0
-    clock.now = datetime(2026, 1, 5, 8, 0, 20, tzinfo=UTC)
+    first = weekdays.next_after(created)
+    clock.now = first + timedelta(seconds=20)
     assert await poller.fire_due() == 1
     assert await poller.fire_due() == 0  # the same time is not invoked again
-    assert functions.events == [{"schedule": "report", "scheduled_time": "2026-01-05T08:00:00Z"}]
-    clock.now = datetime(2026, 1, 8, 12, tzinfo=UTC)  # three weekdays later
+    assert functions.events == [{"schedule": "report", "scheduled_time": _stamp(first)}]
+    third = weekdays.next_after(weekdays.next_after(first))
+    clock.now = third + timedelta(hours=1)  # two weekdays later
     assert await poller.fire_due() == 1
-    assert functions.times()[-1] == "2026-01-08T08:00:00Z"  # only the latest
+    assert functions.times() == [_stamp(first), _stamp(third)]  # only the latest
     assert scheduler.list_schedules(GroupName=group)["Schedules"], "a recurring schedule stays"
 
 
-async def test_a_rate_schedule_runs_from_when_it_was_seen_then_every_period(
+async def test_a_rate_schedule_runs_from_its_creation_then_every_period(
     fresh_config: AwsBackendConfig,
     session: boto3.Session,
     forwarder: FunctionPlan,
     scheduler: Any,
     group: str,
 ) -> None:
-    """rate(5 minutes) runs at once, then five minutes later, and twice with duplicates on."""
+    """rate(5 minutes) runs when created, then five minutes later, twice with duplicates on."""
     _recurring(scheduler, group, "rate(5 minutes)", "UTC")
-    start = datetime(2026, 1, 5, 7, 0, 10, tzinfo=UTC)
-    functions, clock = Recorded(), Clock(start)
+    created = _created(scheduler, group)
+    functions, clock = Recorded(), Clock(created + timedelta(seconds=1))
     poller = _poller(fresh_config, session, forwarder, group, functions, clock, duplicates=True)
     assert await poller.fire_due() == 1
-    clock.now = start + timedelta(minutes=4)
+    clock.now = created + timedelta(minutes=4)
     assert await poller.fire_due() == 0
-    clock.now = start + timedelta(minutes=5)
+    clock.now = created + timedelta(minutes=5, seconds=1)
     assert await poller.fire_due() == 1
-    assert functions.times() == [
-        "2026-01-05T07:00:10Z",
-        "2026-01-05T07:00:10Z",
-        "2026-01-05T07:05:10Z",
-        "2026-01-05T07:05:10Z",
-    ]
+    later = _stamp(created + timedelta(minutes=5))
+    assert functions.times() == [_stamp(created), _stamp(created), later, later]
 
 
 async def test_a_failing_time_is_retried_then_dead_lettered_and_the_schedule_goes_on(
@@ -178,19 +189,23 @@ async def test_a_failing_time_is_retried_then_dead_lettered_and_the_schedule_goe
         RetryPolicy={"MaximumRetryAttempts": 1, "MaximumEventAgeInSeconds": 3600},
         DeadLetterConfig={"Arn": dead_letters["Attributes"]["QueueArn"]},
     )
-    functions, clock = Recorded(), Clock(datetime(2026, 1, 5, 6, 59, tzinfo=UTC))
+    hourly = Schedule.cron("0 * * * *")
+    created = _created(scheduler, group)
+    functions, clock = Recorded(), Clock(created)
     poller = _poller(fresh_config, session, forwarder, group, functions, clock)
     await poller.fire_due()
     functions.failures = 2
-    clock.now = datetime(2026, 1, 5, 7, 0, 5, tzinfo=UTC)
+    first = hourly.next_after(created)
+    clock.now = first + timedelta(seconds=5)
     assert await poller.fire_due() == 0  # failed: retried after a pause
     clock.now += timedelta(minutes=1)
     assert await poller.fire_due() == 0  # failed again: dead-lettered
     message = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]
-    assert json.loads(message["Body"])["scheduled_time"] == "2026-01-05T07:00:00Z"
-    clock.now = datetime(2026, 1, 5, 8, 0, 5, tzinfo=UTC)
+    assert json.loads(message["Body"])["scheduled_time"] == _stamp(first)
+    second = hourly.next_after(first)
+    clock.now = second + timedelta(seconds=5)
     assert await poller.fire_due() == 1
-    assert functions.times() == ["2026-01-05T08:00:00Z"]
+    assert functions.times() == [_stamp(second)]
 
 
 async def test_a_disabled_schedule_is_not_run(

@@ -113,6 +113,21 @@ def sst_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 HARNESS = Path(__file__).resolve().parent / "sst" / "render.test.ts"
+SERVICES = Path(__file__).resolve().parent / "services"
+
+
+def _scheduled_plan() -> ServicePlan:
+    """The plan of the test service ``rounds`` (two scheduled workflows), prefix ``shop-test``."""
+    added = str(SERVICES) not in sys.path
+    if added:
+        sys.path.insert(0, str(SERVICES))
+    try:
+        return plan("rounds.service", prefix="shop-test")
+    finally:
+        if added:
+            sys.path.remove(str(SERVICES))
+
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -126,6 +141,7 @@ class Rendered:
         self.resources: list[Resource] = data["resources"]
         self.rpc_calls: list[dict[str, Any]] = data["rpcCalls"]
         self.link: dict[str, Any] = data["link"]
+        self.scheduled: list[Resource] = data["scheduled"]
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r["type"] == type_]
@@ -188,11 +204,20 @@ def rendered(
         # and the real one is built by test_eventual_sst_bundle_builds_the_code_folder.
         "bundle": str(bundle),
     }
+    scheduled_plan = work / "scheduled-plan.json"
+    scheduled_plan.write_text(json.dumps(_scheduled_plan().to_json()))
+    scheduled = {
+        "service": "rounds.service",
+        "path": str(SERVICES),
+        "plan": str(scheduled_plan),
+        "bundle": str(bundle),
+    }
     env = {
         **sst_environment(work),
         "EVENTUAL_SST_APP": str(sst_app),
         "EVENTUAL_SST_OUT": str(out),
         "EVENTUAL_SST_OPTIONS": json.dumps(options),
+        "EVENTUAL_SST_SCHEDULED_OPTIONS": json.dumps(scheduled),
     }
     _harness(sst_app / ".sst" / "platform", env)
     return Rendered(json.loads(out.read_text()))
@@ -536,3 +561,33 @@ def test_a_new_projects_sst_config_runs(
     assert ran["outputs"] == {"url": "https://MyShopApiApi.execute-api.us-east-1.amazonaws.com"}
     builds = [c["params"] for c in ran["rpcCalls"] if c["method"] == "Runtime.Build"]
     assert {b["bundle"] for b in builds} == {str(bundle)}
+
+
+def test_each_scheduled_workflow_has_its_recurring_schedule(rendered: Rendered) -> None:
+    """A service of scheduled workflows gets one Scheduler schedule each, as its plan says."""
+    planned = _scheduled_plan()
+    schedules = {
+        r["inputs"]["name"]: r["inputs"]
+        for r in rendered.scheduled
+        if r["type"] == "aws:scheduler/schedule:Schedule"
+    }
+    assert set(schedules) == {s.name for s in planned.schedules} != set()
+    forwarder = planned.function("forwarder").physical_name
+    for schedule in planned.schedules:
+        inputs = schedules[schedule.name]
+        assert inputs["groupName"] == planned.schedule_group.name
+        assert inputs["scheduleExpression"] == schedule.expression
+        assert inputs["scheduleExpressionTimezone"] == schedule.timezone
+        assert inputs["flexibleTimeWindow"] == {"mode": "OFF"}
+        assert inputs["state"] == "ENABLED"
+        target = inputs["target"]
+        assert target["arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{forwarder}"
+        # The scheduler role, named by the mocks after its Pulumi name.
+        assert target["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/ReportsRoleScheduler-physical"
+        assert target["input"] == schedule.input
+        assert target["retryPolicy"] == {
+            "maximumEventAgeInSeconds": schedule.retry.maximum_event_age_s,
+            "maximumRetryAttempts": schedule.retry.maximum_retry_attempts,
+        }
+        dead_letter = planned.queue(schedule.dead_letter_queue).name
+        assert target["deadLetterConfig"]["arn"].endswith(f":{dead_letter}")

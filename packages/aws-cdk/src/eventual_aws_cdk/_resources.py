@@ -4,7 +4,9 @@ Every function here creates what one plan entry lists, with the settings the
 plan gives, and returns the construct; :class:`~eventual_aws_cdk.Service`
 keeps them all reachable. L2 constructs are used where they exist and add
 nothing the plan does not list; an EventBridge rule is an L1 ``CfnRule``
-because a plan's pattern (``$or``, any field) is richer than ``EventPattern``.
+because a plan's pattern (``$or``, any field) is richer than ``EventPattern``,
+and a recurring schedule an L1 ``CfnSchedule`` because the plan gives its exact
+expression, input, retry policy and dead-letter queue.
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from eventual_aws import BucketPlan, HttpApiPlan, QueuePlan, RulePlan, StatementPlan, TablePlan
+from eventual_aws import (
+    BucketPlan,
+    HttpApiPlan,
+    QueuePlan,
+    RulePlan,
+    SchedulePlan,
+    StatementPlan,
+    TablePlan,
+)
 
-__all__ = ["bucket", "http_api", "policy_statements", "queue", "rule", "table"]
+__all__ = ["bucket", "http_api", "policy_statements", "queue", "rule", "schedule", "table"]
 
 _HTTP_API_TIMEOUT_S = 30
 
@@ -164,6 +175,43 @@ def rule(
         )
     )
     return created
+
+
+def schedule(
+    scope: Construct,
+    plan: SchedulePlan,
+    *,
+    group: scheduler.ScheduleGroup,
+    role: iam.IRole,
+    target_arn: str,
+    dead_letter_queue: sqs.IQueue,
+) -> scheduler.CfnSchedule:
+    """Create a scheduled workflow's recurring schedule (an L1 ``CfnSchedule``)."""
+    return scheduler.CfnSchedule(
+        scope,
+        plan.id,
+        name=plan.name,
+        group_name=group.schedule_group_name,
+        description=f"runs workflow {plan.workflow!r}",
+        schedule_expression=plan.expression,
+        schedule_expression_timezone=plan.timezone,
+        flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(
+            mode=plan.flexible_time_window
+        ),
+        state=plan.state,
+        target=scheduler.CfnSchedule.TargetProperty(
+            arn=target_arn,
+            role_arn=role.role_arn,
+            input=plan.input,
+            retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                maximum_event_age_in_seconds=plan.retry.maximum_event_age_s,
+                maximum_retry_attempts=plan.retry.maximum_retry_attempts,
+            ),
+            dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                arn=dead_letter_queue.queue_arn
+            ),
+        ),
+    )
 
 
 def http_api(

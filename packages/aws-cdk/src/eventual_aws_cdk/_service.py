@@ -45,7 +45,8 @@ class Service(Construct):
 
     It creates exactly what :func:`eventual_aws.plan` lists: the table, bucket,
     queues and dead-letter queues, the event bus (unless one is given), one rule
-    per subscription, the schedule group and scheduler role, the HTTP API and its
+    per subscription, the schedule group and scheduler role, one recurring schedule
+    per scheduled workflow, the HTTP API and its
     routes, and one Lambda function per handler with its own role, log group and
     event source, plus CloudWatch alarms and a dashboard. Every construct stays
     reachable through an attribute, so anything can be changed after the fact.
@@ -68,6 +69,8 @@ class Service(Construct):
         rules: Each subscription's rule, by plan id (``rule.<subscription>``).
         schedule_group: The EventBridge Scheduler group.
         scheduler_role: The role the service's schedules run as.
+        schedules: Each scheduled workflow's recurring schedule, by plan id
+            (``schedule.<workflow>``).
         http_api: The API Gateway HTTP API.
         code: The Lambda code, by architecture (one shared asset each).
         alarms: Alarms on each dead-letter queue's depth (by queue id) and on the
@@ -229,9 +232,21 @@ class Service(Construct):
         )
         self.api_url: str = self.http_api.api_endpoint
 
-        resolved = self.plan.resolve(self._reference_values())
+        values = self._reference_values()
+        resolved = self.plan.resolve(values)
         for role_statement in _resources.policy_statements(resolved.roles[0].statements):
             self.scheduler_role.add_to_policy(role_statement)
+        self.schedules: dict[str, scheduler.CfnSchedule] = {
+            schedule_plan.id: _resources.schedule(
+                self,
+                schedule_plan,
+                group=self.schedule_group,
+                role=self.scheduler_role,
+                target_arn=values[f"{schedule_plan.target}.arn"],
+                dead_letter_queue=self.queues[schedule_plan.dead_letter_queue],
+            )
+            for schedule_plan in resolved.schedules
+        }
         for function_plan in resolved.functions:
             function = created[function_plan.name]
             options = overrides.get(function_plan.name, FunctionOptions())

@@ -1,4 +1,4 @@
-"""Queues and their dead letters, the event bus, the rules and the schedule group."""
+"""Queues and their dead letters, the event bus, the rules, the schedule group and schedules."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pulumi
 
-from eventual_aws import EventBusPlan, QueuePlan, RulePlan, ScheduleGroupPlan
+from eventual_aws import EventBusPlan, QueuePlan, RulePlan, ScheduleGroupPlan, SchedulePlan
 
 from ._aws import aws
 from ._values import Values
@@ -17,6 +17,7 @@ __all__ = [
     "create_queues",
     "create_rules",
     "create_schedule_group",
+    "create_schedules",
 ]
 
 
@@ -186,4 +187,48 @@ def create_schedule_group(
     )
     values.provide(f"{group.id}.name", created.name)
     values.provide(f"{group.id}.arn", created.arn)
+    return created
+
+
+def create_schedules(
+    name: str,
+    schedules: tuple[SchedulePlan, ...],
+    values: Values,
+    *,
+    parent: pulumi.Resource,
+) -> dict[str, aws.scheduler.Schedule]:
+    """Create each scheduled workflow's recurring schedule in the service's group.
+
+    Returns:
+        The schedules, by plan id (``schedule.<workflow>``).
+    """
+    created: dict[str, aws.scheduler.Schedule] = {}
+    for schedule in schedules:
+        created[schedule.id] = aws.scheduler.Schedule(
+            f"{name}-{schedule.id}",
+            name=schedule.name,
+            group_name=values.get(f"{schedule.group}.name"),
+            description=f"runs workflow {schedule.workflow!r}",
+            schedule_expression=schedule.expression,
+            schedule_expression_timezone=schedule.timezone,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(
+                mode=schedule.flexible_time_window
+            ),
+            state=schedule.state,
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=values.get(f"{schedule.target}.arn"),
+                role_arn=values.get(f"{schedule.role}.arn"),
+                input=schedule.input,
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_event_age_in_seconds=schedule.retry.maximum_event_age_s,
+                    maximum_retry_attempts=schedule.retry.maximum_retry_attempts,
+                ),
+                dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(
+                    arn=values.get(f"{schedule.dead_letter_queue}.arn")
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        values.provide(f"{schedule.id}.name", created[schedule.id].name)
+        values.provide(f"{schedule.id}.arn", created[schedule.id].arn)
     return created

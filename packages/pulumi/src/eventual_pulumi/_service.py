@@ -28,6 +28,7 @@ from ._messaging import (
     create_queues,
     create_rules,
     create_schedule_group,
+    create_schedules,
 )
 from ._options import FunctionOverrides
 from ._storage import Bucket, create_bucket, create_table
@@ -45,7 +46,7 @@ class Service(pulumi.ComponentResource):
     functions once (``eventual_aws.build_bundle``, the bundler every renderer
     shares, no Docker) unless ``code`` is given, and creates the table, bucket,
     queues with their dead-letter queues, event bus, rules, schedule group,
-    roles, log groups, functions, event source mappings and HTTP API the plan
+    recurring schedules, roles, log groups, functions, event source mappings and HTTP API the plan
     lists, every placeholder filled with the
     output of the resource it names. Every child is parented to the component.
 
@@ -64,6 +65,8 @@ class Service(pulumi.ComponentResource):
         queue_policies: Queue policies letting rules send, by queue plan id.
         schedule_group: The Scheduler group.
         scheduler_role: The role schedules run as.
+        schedules: Each scheduled workflow's recurring schedule, by plan id
+            (``schedule.<workflow>``).
         log_groups: Each function's log group, by plan id (``log_group.api``).
         functions: Each Lambda function, by plan name (``task-reserve_stock``).
         roles: Each function's role, by plan name.
@@ -209,6 +212,7 @@ class Service(pulumi.ComponentResource):
                 parent=self,
             )
         self.functions = {n: f.function for n, f in created.items()}
+        self.schedules = create_schedules(name, p.schedules, values, parent=self)
         self.roles = {n: f.role for n, f in created.items()}
         self.event_sources = {n: f.event_sources for n, f in created.items()}
 
@@ -229,6 +233,7 @@ class Service(pulumi.ComponentResource):
     queue_policies: dict[str, aws.sqs.QueuePolicy]
     schedule_group: aws.scheduler.ScheduleGroup
     scheduler_role: aws.iam.Role
+    schedules: dict[str, aws.scheduler.Schedule]
     log_groups: dict[str, aws.cloudwatch.LogGroup]
     functions: dict[str, aws.lambda_.Function]
     roles: dict[str, aws.iam.Role]

@@ -1,7 +1,8 @@
 /**
  * Renders an SST app's EventualService under Pulumi's mocks, offline, and writes
  * every resource registered (type, name, inputs), every call to SST's local server
- * and the service's link to $EVENTUAL_SST_OUT for the Python tests to check.
+ * and the service's link to $EVENTUAL_SST_OUT for the Python tests to check; with
+ * $EVENTUAL_SST_SCHEDULED_OPTIONS, a second service (of scheduled workflows) too.
  *
  * Copied into `<app>/.sst/platform/eventual-test/` by the tests, so that
  * `@pulumi/*` and SST's components resolve from the platform SST installed.
@@ -171,8 +172,27 @@ it.skipIf(config)("renders the app's EventualService", async () => {
     await unwrap(fn.nodes.function);
   }
   await settled();
-  fs.writeFileSync(out, JSON.stringify({ resources, rpcCalls, link: linked }, null, 2));
-  expect(resources.length).toBeGreaterThan(0);
+  // A second service, of scheduled workflows, from a plan file: its resources are kept
+  // apart so that the checks of the first see only its own.
+  const ordersResources = resources.splice(0);
+  const ordersCalls = rpcCalls.splice(0);
+  const scheduled = process.env.EVENTUAL_SST_SCHEDULED_OPTIONS;
+  if (scheduled) {
+    const reports = new EventualService("Reports", JSON.parse(scheduled));
+    for (const fn of Object.values(reports.functions) as any[]) {
+      await unwrap(fn.nodes.function);
+    }
+    await settled();
+  }
+  fs.writeFileSync(
+    out,
+    JSON.stringify(
+      { resources: ordersResources, scheduled: resources, rpcCalls: ordersCalls, link: linked },
+      null,
+      2,
+    ),
+  );
+  expect(ordersResources.length).toBeGreaterThan(0);
 }, 120_000);
 
 it.runIf(config)("runs the app's sst.config.ts", async () => {

@@ -26,7 +26,7 @@ CRASH_POINTS: Final = frozenset(
         "timer.claimed",  # the timer is claimed, not fired
         "timer.fired",  # its message is queued, the SQS message not acknowledged
         "forwarder.received",  # the schedule's input is read, nothing done
-        "forwarder.handled",  # the timer is fired or handed on, the answer not returned
+        "forwarder.handled",  # the timer is fired or handed on (the schedule ticked), not answered
         "subscription.handled",  # a handler returned, its delivery not yet remembered
         "subscription.dead_lettered",  # a dead letter is stored, its message not settled
         "subscription.delivered",  # the batch is delivered, the answer not returned

@@ -5,7 +5,8 @@ the message names and runs it with the ``TaskWorker``: deadlines, body, outcome
 queued for the workflow. The timer function (``{"timer_id"}``, delayed until
 due) claims the timer and fires it with the ``TimerWorker``. The forwarder gets
 a one-time schedule's input (``{"timer_id", "due"}``) and fires the timer, or
-hands it to the timer queue when that cannot be done now. A subscription's
+hands it to the timer queue when that cannot be done now; a recurring
+schedule's input (``{"schedule", "scheduled_time"}``) it hands to the engine. A subscription's
 function delivers its queue's events with the bus's ``handle_batch``.
 
 When the claim takes nothing, what waits decides: a finished attempt or fired
@@ -30,6 +31,7 @@ from .._bus._consume import MAX_VISIBILITY_SECONDS
 from ._common import hold_back, lease_of
 from ._log import log_context
 from ._runtime import Runtime
+from ._schedules import is_schedule_event, tick
 from ._sqs import BadEvent, Record, answer, records_of
 
 __all__ = ["deliver", "fire_timer", "forward", "run_task", "timer"]
@@ -199,10 +201,17 @@ async def _ring_timer(runtime: Runtime, timer_id: str, seconds: float) -> None:
 async def forward(runtime: Runtime, event: object, context: object) -> dict[str, object]:
     """Fire a timer whose one-time schedule ran, or hand it to the timer queue.
 
+    A recurring schedule's occurrence (``{"schedule", "scheduled_time"}``) is
+    handed to the engine instead (:func:`._schedules.tick`).
+
     Returns:
         ``{"timer_id", "outcome"}``: ``fired``, ``gone`` (fired already),
-        ``forwarded`` (rung on the timer queue) or ``invalid`` (the input names no timer).
+        ``forwarded`` (rung on the timer queue) or ``invalid`` (the input names no timer);
+        for an occurrence, ``{"schedule", "scheduled_time", "outcome"}``.
     """
+    if is_schedule_event(event):
+        assert isinstance(event, dict)
+        return await tick(runtime, event)
     timer_id = event.get("timer_id") if isinstance(event, dict) else None
     if not isinstance(timer_id, str) or not timer_id:
         # The schedule's input is written by the backend; retrying cannot fix it.

@@ -38,7 +38,7 @@ from ._resources import (
     TablePlan,
 )
 from ._routes import routes
-from ._schedules import schedule_plan
+from ._schedules import schedule_plan, with_scheduler_tasks
 from ._service_plan import ServicePlan
 
 __all__ = ["LAMBDA_TIMEOUT_LIMIT_S", "TASK_TIMEOUT_MARGIN_S", "plan"]
@@ -499,7 +499,7 @@ def plan(
     """
     if not isinstance(service, Service):
         service = Service.load(service)
-    manifest = read_manifest(service.manifest())
+    manifest = with_scheduler_tasks(read_manifest(service.manifest()))
     if manifest.module is None:
         raise PlanError(
             f"service {manifest.service!r} was built from definitions, not loaded from a "

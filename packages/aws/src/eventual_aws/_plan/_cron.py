@@ -29,7 +29,7 @@ from typing import Final
 
 from ._names import PlanError
 
-__all__ = ["DAY_NAMES", "cron_expression", "rate_expression"]
+__all__ = ["DAY_NAMES", "cron_expression", "interval_expression", "rate_expression"]
 
 DAY_NAMES: Final = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 """Days of week by their unix number (0 = Sunday)."""
@@ -226,3 +226,25 @@ def rate_expression(minutes: int, *, label: str) -> str:
             count = minutes // size
             return f"rate({count} {unit}{'' if count == 1 else 's'})"
     raise AssertionError("unreachable: every interval is a whole number of minutes")
+
+
+def interval_expression(minutes: int, *, label: str) -> str:
+    """Return the Scheduler expression of an interval schedule, at the engine's times.
+
+    The engine fires an interval schedule on multiples of the interval since the
+    Unix epoch in UTC (every six hours: 00:00, 06:00, 12:00, 18:00 UTC), while a
+    ``rate()`` counts from when its schedule was created. When the interval
+    divides an hour or a day, a cron expression in UTC fires at exactly the
+    engine's times, so it is used; other intervals are a ``rate()``, whose times
+    keep the interval but not that phase.
+
+    Raises:
+        PlanError: The interval is not a positive number of minutes.
+    """
+    if 1 <= minutes < 60 and 60 % minutes == 0:
+        return "cron(* * * * ? *)" if minutes == 1 else f"cron(0/{minutes} * * * ? *)"
+    if minutes % 60 == 0 and (24 * 60) % minutes == 0:
+        hours = minutes // 60
+        hour_field = {1: "*", 24: "0"}.get(hours, f"0/{hours}")
+        return f"cron(0 {hour_field} * * ? *)"
+    return rate_expression(minutes, label=label)

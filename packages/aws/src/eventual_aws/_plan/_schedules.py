@@ -19,8 +19,12 @@ from collections.abc import Callable
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ._cron import cron_expression, rate_expression
-from ._manifest import ScheduledWorkflow
+import attrs
+
+from eventual_engine import SCHEDULER_TASKS
+
+from ._cron import cron_expression, interval_expression
+from ._manifest import Handler, Manifest, ScheduledWorkflow
 from ._names import SCHEDULE_NAME_LIMIT, PlanError, schedule_name
 from ._resources import SchedulePlan, ScheduleRetryPlan
 
@@ -30,6 +34,7 @@ __all__ = [
     "SCHEDULE_RETRY",
     "SCHEDULED_TIME_KEY",
     "schedule_plan",
+    "with_scheduler_tasks",
 ]
 
 SCHEDULE_INPUT_KEY: Final = "schedule"
@@ -38,6 +43,9 @@ SCHEDULED_TIME_KEY: Final = "scheduled_time"
 """The key of the occurrence's time in a recurring schedule's input."""
 SCHEDULED_TIME: Final = "<aws.scheduler.scheduled-time>"
 """Scheduler's context attribute, replaced in the input by the occurrence's time (ISO 8601, UTC)."""
+_SCHEDULER_TASK_TIMEOUT_S: Final = 50
+"""Each is one call to the table; a short timeout keeps its queue's visibility short."""
+_SCHEDULER_TASK_MEMORY_MB: Final = 256
 SCHEDULE_RETRY: Final = ScheduleRetryPlan(maximum_event_age_s=86400, maximum_retry_attempts=185)
 """Scheduler's longest retries, as the one-time timer schedules get by default: a late
 occurrence still counts (the engine ignores one older than what it has seen)."""
@@ -60,7 +68,7 @@ def _expression(workflow: ScheduledWorkflow) -> str:
                 f"{workflow.label} runs every {seconds:g} s; EventBridge Scheduler's rates are "
                 "whole minutes: give an interval of whole minutes"
             )
-        return rate_expression(math.floor(seconds) // 60, label=workflow.label)
+        return interval_expression(math.floor(seconds) // 60, label=workflow.label)
     raise PlanError(f"manifest: {workflow.label} has a schedule of unknown kind {kind!r}")
 
 
@@ -107,3 +115,27 @@ def schedule_plan(
         ),
         retry=SCHEDULE_RETRY,
     )
+
+
+def with_scheduler_tasks(manifest: Manifest) -> Manifest:
+    """Return the manifest with the engine's scheduler tasks, when it schedules a workflow.
+
+    The manifest lists what the code declares; the scheduler executions that run
+    scheduled workflows dispatch the engine's own tasks, which need a queue and a
+    function on AWS like any task.
+    """
+    if not manifest.schedules:
+        return manifest
+    declared = {task.name for task in manifest.tasks}
+    builtins = tuple(
+        Handler(
+            kind="task",
+            name=name,
+            label=f"the engine's scheduler task {name!r}",
+            timeout_s=_SCHEDULER_TASK_TIMEOUT_S,
+            memory_mb=_SCHEDULER_TASK_MEMORY_MB,
+        )
+        for name in SCHEDULER_TASKS
+        if name not in declared
+    )
+    return attrs.evolve(manifest, tasks=manifest.tasks + builtins)

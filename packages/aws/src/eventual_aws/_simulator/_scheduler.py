@@ -10,8 +10,8 @@ as Scheduler invokes a Lambda target:
 - a recurring schedule (``rate(...)``, ``cron(...)``, read by
   :mod:`._recurring`) at each of its times, with Scheduler's context attributes
   (``<aws.scheduler.scheduled-time>``, ...) replaced in the input. A rate runs
-  from the schedule's start date, else from when the poller first saw it; a
-  cron's first time is the first after the poller first saw it. When the clock
+  from the schedule's start date, else from when it was created or last
+  updated; a cron's first time is the first after that. When the clock
   moves past several times at once (a test moving it ahead), the latest is
   invoked and the ones before are skipped, as after an outage: what runs for
   them is the engine's catch-up policy's to decide.
@@ -148,13 +148,16 @@ class SchedulePoller:
             return None  # deleted in between
         detail = dict(found)
         expression = str(detail.get("ScheduleExpression", ""))
-        now = self._now()
+        # A schedule counts from when it was created or last changed (provisioning
+        # again updates it), else from now; a rate from its start date if it has one.
+        changed = detail.get("LastModificationDate") or detail.get("CreationDate")
+        since = changed.astimezone(UTC) if isinstance(changed, datetime) else self._now()
         start, zone = detail.get("StartDate"), detail.get("ScheduleExpressionTimezone")
         try:
             when = recurrence(
                 expression,
                 zone if isinstance(zone, str) else None,
-                start=start if isinstance(start, datetime) else now,
+                start=start.astimezone(UTC) if isinstance(start, datetime) else since,
             )
         except (UnsupportedExpression, ValueError) as error:
             if name not in self._refused:
@@ -162,10 +165,10 @@ class SchedulePoller:
                 log.warning("schedule %s is not run by the simulator: %s", name, error)
             return None
         recurring = not expression.startswith("at(")
-        # A rate runs from its start; a cron from the first time after it was seen.
-        last = datetime.min.replace(tzinfo=UTC) if not recurring else now
+        # A rate runs from its start; a cron from its first time after ``since``.
+        last = datetime.min.replace(tzinfo=UTC) if not recurring else since
         if recurring and expression.startswith("rate("):
-            last = when.next_after(datetime.min.replace(tzinfo=UTC)) or now
+            last = when.next_after(datetime.min.replace(tzinfo=UTC)) or since
             last -= timedelta(microseconds=1)
         self._known[name] = schedule = _Schedule(
             detail=detail, when=when, recurring=recurring, last=last
