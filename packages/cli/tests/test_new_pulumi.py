@@ -8,17 +8,16 @@ CLI, no AWS), its Lambda code bundled from uv's cache without reaching an index.
 from __future__ import annotations
 
 import runpy
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from click.testing import CliRunner
 
-from eventual_cli import cli
 from eventual_cli._new import NEXT_STEPS
+
+from .new_projects import assert_linted, assert_own_tests_pass, generate
 
 if TYPE_CHECKING:
     from eventual_pulumi.testing import Recorder
@@ -32,12 +31,7 @@ pytest.importorskip("eventual_testing")
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a project generated from the pulumi template, named my-shop."""
-    target = tmp_path_factory.mktemp("pulumi") / "my-shop"
-    result = CliRunner().invoke(
-        cli, ["new", "my-shop", "--template", "pulumi", "--directory", str(target)]
-    )
-    assert result.exit_code == 0, result.output
-    return target
+    return generate("pulumi", tmp_path_factory.mktemp("pulumi") / "my-shop")
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +52,7 @@ def recorder(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Recorde
 
 def test_the_generated_tests_pass(project: Path) -> None:
     """Running pytest in the new project runs its two tests of the service, and they pass."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert_own_tests_pass(project)
 
 
 def test_the_program_creates_exactly_the_plans_functions_and_routes(
@@ -90,11 +76,7 @@ def test_the_program_creates_exactly_the_plans_functions_and_routes(
 
 def test_the_pulumi_project_is_linted_and_says_how_to_deploy(project: Path) -> None:
     """Ruff finds nothing; Pulumi.yaml runs Python; the README's last step is pulumi up."""
-    for args in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args], cwd=project, capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+    assert_linted(project)
     settings = (project / "Pulumi.yaml").read_text()
     assert settings.startswith("name: my-shop\n")
     assert "  name: python\n" in settings

@@ -9,7 +9,6 @@ runs over it in eventual-sst's tests, which install SST's platform
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -19,6 +18,8 @@ from click.testing import CliRunner
 
 from eventual_cli import cli
 from eventual_cli._new import NEXT_STEPS
+
+from .new_projects import assert_own_tests_pass, generate
 
 # The CLI depends neither on eventual-sst nor on the test plugin the project's tests use.
 eventual_sst = pytest.importorskip("eventual_sst")
@@ -30,25 +31,12 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "orders-sst"
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a project generated from the sst template, named my-shop."""
-    target = tmp_path_factory.mktemp("sst") / "my-shop"
-    result = CliRunner().invoke(
-        cli, ["new", "my-shop", "--template", "sst", "--directory", str(target)]
-    )
-    assert result.exit_code == 0, result.output
-    return target
+    return generate("sst", tmp_path_factory.mktemp("sst") / "my-shop")
 
 
 def test_the_generated_tests_pass(project: Path) -> None:
     """Running pytest in the new project runs its two tests of the service, and they pass."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert_own_tests_pass(project)
 
 
 def test_the_config_creates_the_service_with_the_installed_component(project: Path) -> None:

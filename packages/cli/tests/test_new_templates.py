@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from eventual_cli import cli
 from eventual_cli._new import NEXT_STEPS
+
+from .new_projects import assert_linted, assert_own_tests_pass, generate
 
 # The CLI does not depend on the renderers; where they are not installed (the
 # cli package's isolated run) there is nothing to render with.
@@ -29,18 +29,10 @@ eventual_aws = pytest.importorskip("eventual_aws")
 pytest.importorskip("eventual_aws_cdk")
 
 
-def _generate(template: str, target: Path) -> Path:
-    result = CliRunner().invoke(
-        cli, ["new", "my-shop", "--template", template, "--directory", str(target)]
-    )
-    assert result.exit_code == 0, result.output
-    return target
-
-
 @pytest.fixture(scope="module")
 def cdk_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a project generated from the cdk template."""
-    return _generate("cdk", tmp_path_factory.mktemp("cdk") / "my-shop")
+    return generate("cdk", tmp_path_factory.mktemp("cdk") / "my-shop")
 
 
 @pytest.fixture(scope="module")
@@ -92,24 +84,12 @@ def test_the_cdk_app_creates_every_function_of_the_services_plan(
 def test_the_cdk_projects_own_tests_pass(cdk_project: Path) -> None:
     """Running pytest in the cdk project runs its two tests of the service, and they pass."""
     pytest.importorskip("eventual_testing")  # the project's dev extra; not a CLI dependency
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=cdk_project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert_own_tests_pass(cdk_project)
 
 
 def test_the_cdk_project_is_linted_and_says_how_to_deploy(cdk_project: Path) -> None:
     """Ruff finds nothing in app.py and the service; the README's last step deploys."""
-    for args in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args], cwd=cdk_project, capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+    assert_linted(cdk_project)
     readme = (cdk_project / "README.md").read_text()
     assert all(step in readme for step in NEXT_STEPS["cdk"])
     assert NEXT_STEPS["cdk"][-1].endswith("deploy")
