@@ -60,10 +60,25 @@ def unix_field(
 @st.composite
 def unix_cron(draw: st.DrawFn) -> str:
     """A 5-field unix cron expression whose day fields are often left open."""
-    days = draw(st.one_of(st.just("*"), unix_field(1, 31, star=False), unix_field(1, 31)))
+    days = draw(
+        st.one_of(
+            st.just("*"),
+            unix_field(1, 31, star=False),
+            unix_field(1, 31),
+            st.sampled_from(["L", "LW"]),
+        )
+    )
     weekdays = draw(
         st.one_of(
-            st.just("*"), unix_field(0, 7, DAY_NAMES, star=False), unix_field(0, 7, DAY_NAMES)
+            st.just("*"),
+            unix_field(0, 7, DAY_NAMES, star=False),
+            unix_field(0, 7, DAY_NAMES),
+            st.builds(lambda d: f"{d}L", st.integers(0, 7)),
+            st.builds(
+                lambda d, k: f"{d}#{k}",
+                st.sampled_from([*map(str, range(8)), *DAY_NAMES]),
+                st.integers(1, 5),
+            ),
         )
     )
     fields = [
@@ -85,7 +100,8 @@ def test_translated_cron_fires_when_unix_cron_does(expression: str, start: datet
     """The EventBridge expression fires at exactly unix cron's times, or the plan refuses it."""
     reference = CronSim(expression, start)
     all_days = set(reference.days) >= set(range(1, 32))
-    all_weekdays = {d % 7 for d in reference.weekdays if isinstance(d, int)} == set(range(7))
+    plain = {d % 7 for d in reference.weekdays if isinstance(d, int)}  # not 5L nor 5#2
+    all_weekdays = plain == set(range(7))
     # Whatever the joining (AND or OR), one field matching every day leaves the other alone.
     expressible = all_days or all_weekdays
     if not expressible:
@@ -119,6 +135,11 @@ def test_translated_cron_fires_when_unix_cron_does(expression: str, start: datet
         ("@daily", "cron(0 0 * * ? *)"),
         ("0 6 1 JAN-MAR *", "cron(0 6 1 1-3 ? *)"),
         ("0 0 1 * 0-6", "cron(0 0 * * ? *)"),
+        ("0 18 L * *", "cron(0 18 L * ? *)"),
+        ("0 18 LW * *", "cron(0 18 LW * ? *)"),
+        ("0 9 * * 5L", "cron(0 9 ? * 6L *)"),
+        ("0 9 * * MON#1", "cron(0 9 ? * 2#1 *)"),
+        ("0 9 * * 0#2", "cron(0 9 ? * 1#2 *)"),
     ],
 )
 def test_common_expressions_read_as_aws_writes_them(unix: str, eventbridge: str) -> None:
@@ -136,7 +157,7 @@ def test_both_day_fields_restricted_are_refused_saying_what_to_write() -> None:
     assert "Put '*' in one of them" in message
 
 
-@pytest.mark.parametrize("bad", ["0 9 * *", "61 * * * *", "0 9 * * FUNDAY", "0 9 L * *"])
+@pytest.mark.parametrize("bad", ["0 9 * *", "61 * * * *", "0 9 * * FUNDAY", "0 9 L,1 * *"])
 def test_malformed_expressions_are_refused_by_field(bad: str) -> None:
     """An expression that is not 5-field unix cron is refused with the field at fault."""
     with pytest.raises(PlanError, match="cron expression"):

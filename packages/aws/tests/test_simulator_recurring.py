@@ -76,9 +76,21 @@ def test_a_one_time_schedule_runs_once() -> None:
 
 @pytest.mark.parametrize(
     "expression",
-    ["cron(0 9 L * ? *)", "cron(0 9 ? * 2#1 *)", "cron(0 9 * * * *)", "rate(5 weeks)", "soon"],
+    ["cron(0 9 15W * ? *)", "cron(0 9 ? * 2#1,3 *)", "cron(0 9 * * * *)", "rate(5 weeks)", "soon"],
 )
 def test_what_the_simulator_does_not_run_is_refused(expression: str) -> None:
-    """L, W, #, two open day fields or an unknown expression are refused, not guessed."""
+    """W, # in a list, two open day fields or an unknown expression are refused, not guessed."""
     with pytest.raises(UnsupportedExpression):
         recurrence(expression, "UTC", start=START)
+
+
+def test_last_days_and_nth_weekdays_run_when_they_fall() -> None:
+    """L, LW, 6L and 6#2 run on the month's last day, last weekday, last and second Friday."""
+    after = datetime(2026, 1, 1, tzinfo=UTC)
+    assert _times("cron(0 9 L * ? *)", "UTC", after, 2) == [
+        datetime(2026, 1, 31, 9, tzinfo=UTC),
+        datetime(2026, 2, 28, 9, tzinfo=UTC),
+    ]
+    assert _times("cron(0 9 LW * ? *)", "UTC", after, 1) == [datetime(2026, 1, 30, 9, tzinfo=UTC)]
+    assert _times("cron(0 9 ? * 6L *)", "UTC", after, 1) == [datetime(2026, 1, 30, 9, tzinfo=UTC)]
+    assert _times("cron(0 9 ? * 6#2 *)", "UTC", after, 1) == [datetime(2026, 1, 9, 9, tzinfo=UTC)]

@@ -24,6 +24,7 @@ both forms.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Final
 
@@ -113,6 +114,32 @@ def _parse_field(text: str, low: int, high: int, names: Sequence[str]) -> set[in
     return found
 
 
+_LAST_WEEKDAY: Final = re.compile(r"^([0-7])L$")
+_NTH_WEEKDAY: Final = re.compile(r"^(\w+)#([1-5])$")
+
+
+def _special_day(index: int, field: str) -> str | None:
+    """Write a day field that is one of L, LW (day of month), nL, n#k (day of week).
+
+    Unix cron (as cronsim reads it) and EventBridge mean the same by them: the
+    last day, the last weekday, the last given day of week of the month, its
+    k-th given day of week. EventBridge numbers days of week from 1, Sunday.
+    """
+    upper = field.upper()
+    if index == 2 and upper in ("L", "LW"):
+        return upper
+    if index != 4:
+        return None
+    last = _LAST_WEEKDAY.match(upper)
+    if last is not None:
+        return f"{int(last.group(1)) % 7 + 1}L"
+    nth = _NTH_WEEKDAY.match(upper)
+    if nth is not None:
+        day = _value(nth.group(1), 0, 7, DAY_NAMES) % 7
+        return f"{day + 1}#{nth.group(2)}"
+    return None
+
+
 def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
     runs: list[tuple[int, int]] = []
     for value in values:
@@ -164,27 +191,36 @@ def cron_expression(expression: str, *, label: str) -> str:
             "fields of unix cron (minute hour day-of-month month day-of-week)"
         )
     values: list[set[int]] = []
-    for field, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
+    special: dict[int, str] = {}
+    for index, (field, (name, low, high, names)) in enumerate(zip(fields, _FIELDS, strict=True)):
         try:
+            written = _special_day(index, field)
+            if written is not None:
+                special[index] = written
+                values.append(set())
+                continue
             values.append(_parse_field(field, low, high, names))
         except _BadField as error:
             raise PlanError(
                 f"{label} has the cron expression {expression!r}, whose {name} field "
                 f"{field!r} EventBridge Scheduler cannot take ({error}); use numbers, names, "
-                "'*', ',', '-' and '/'"
+                "'*', ',', '-' and '/' (or one of L, LW, 5L, FRI#2 alone in a day field)"
             ) from None
     minutes, hours, days, months, weekdays = values
-    every_day, every_weekday = set(range(1, 32)), set(range(7))
+    all_days = 2 not in special and days == set(range(1, 32))
+    all_weekdays = 4 not in special and weekdays == set(range(7))
+    days_text = special.get(2) or _write_field(days, 1, 31)
+    weekdays_text = special.get(4) or (_write_days_of_week(weekdays) if weekdays else "")
     # Unix cron: the day fields are ANDed when either starts with '*', else ORed.
     joined_by_and = fields[2].startswith("*") or fields[4].startswith("*")
     if joined_by_and:
-        if weekdays == every_weekday:
-            day_of_month, day_of_week = _write_field(days, 1, 31), "?"
-        elif days == every_day:
-            day_of_month, day_of_week = "?", _write_days_of_week(weekdays)
+        if all_weekdays:
+            day_of_month, day_of_week = days_text, "?"
+        elif all_days:
+            day_of_month, day_of_week = "?", weekdays_text
         else:
             day_of_month = day_of_week = ""
-    elif days == every_day or weekdays == every_weekday:
+    elif all_days or all_weekdays:
         day_of_month, day_of_week = "*", "?"
     else:
         day_of_month = day_of_week = ""

@@ -12,12 +12,14 @@ works out their times itself, as Scheduler documents them:
   Sunday (or ``SUN``-``SAT``), and one of the two day fields is ``?``. A wall time
   that daylight saving skips does not run; one it repeats runs once.
 
-``L``, ``W`` and ``#`` (last day, nearest weekday, n-th weekday) are not
-simulated: a schedule using them is reported and never run.
+Alone in a day field, ``L`` and ``LW`` (the month's last day, last weekday),
+``6L`` (its last Friday) and ``6#2`` (its second Friday) are run too; other uses
+of ``L``, ``W`` and ``#`` are not: a schedule using them is reported and never run.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -89,13 +91,16 @@ class _Cron:
     months: frozenset[int]
     weekdays: frozenset[int] | None  # 1-7 from Sunday; None: '?'
     years: frozenset[int]
+    day_token: str | None = None  # L, LW, 6L or 6#2: the day field that holds it is '?' above
 
     def _runs_on(self, day: date) -> bool:
         if day.year not in self.years or day.month not in self.months:
             return False
         if self.days is not None and day.day not in self.days:
             return False
-        return self.weekdays is None or (day.weekday() + 1) % 7 + 1 in self.weekdays
+        if self.weekdays is not None and (day.weekday() + 1) % 7 + 1 not in self.weekdays:
+            return False
+        return self.day_token is None or _special_day(self.day_token, day)
 
     def next_after(self, moment: datetime) -> datetime | None:
         local = moment.astimezone(self.zone).replace(tzinfo=None)
@@ -114,6 +119,25 @@ class _Cron:
                             return found
             day += timedelta(days=1)
         return None
+
+
+_SPECIAL_WEEKDAY: Final = re.compile(r"^[1-7](L|#[1-5])$")
+
+
+def _special_day(token: str, day: date) -> bool:
+    last = calendar.monthrange(day.year, day.month)[1]
+    if token == "L":
+        return day.day == last
+    if token == "LW":
+        final = date(day.year, day.month, last)
+        while final.weekday() >= 5:  # Saturday, Sunday
+            final -= timedelta(days=1)
+        return day == final
+    weekday = (day.weekday() + 1) % 7 + 1
+    if token.endswith("L"):
+        return weekday == int(token[:-1]) and day.day + 7 > last
+    number, nth = token.split("#")
+    return weekday == int(number) and (day.day - 1) // 7 + 1 == int(nth)
 
 
 def _value(text: str, low: int, high: int, names: Sequence[str], name_base: int) -> int:
@@ -160,6 +184,11 @@ def _cron(fields: str, zone: ZoneInfo) -> _Cron:
     parts = fields.split()
     if len(parts) != 6:
         raise UnsupportedExpression(f"cron({fields}) does not have six fields")
+    token: str | None = None
+    if parts[2].upper() in ("L", "LW"):
+        token, parts[2] = parts[2].upper(), "*"
+    elif _SPECIAL_WEEKDAY.match(parts[4].upper()):
+        token, parts[4] = parts[4].upper(), "*"
     minutes = _field(parts[0], 0, 59)
     hours = _field(parts[1], 0, 23)
     days = _field(parts[2], 1, 31)
@@ -180,6 +209,7 @@ def _cron(fields: str, zone: ZoneInfo) -> _Cron:
         months=months,
         weekdays=weekdays,
         years=years,
+        day_token=token,
     )
 
 
