@@ -6,22 +6,12 @@ import asyncio
 import builtins
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-import attrs
 import httpx
 import pytest
 
 from eventual import (
     ExecutionStatus,
-    Service,
-    complete_async,
-    event,
-    logger,
-    signal,
-    task,
-    task_info,
-    workflow,
 )
 from eventual.codec import JsonValue
 from eventual.history import ExecutionRecord, WorkflowStarted
@@ -29,75 +19,24 @@ from eventual.spi import DeadLetter, EventEnvelope, TimerRequest
 from eventual_engine import (
     BackendClient,
     Engine,
-    EngineOptions,
     HttpApp,
-    HttpOptions,
     LocalRuntime,
     MemoryBackend,
 )
 
-TOKEN = "s3cret"
-AUTH = {"authorization": f"Bearer {TOKEN}"}
-tokens: list[str] = []
-
-
-@attrs.frozen
-class Order:
-    id: str
-    quantity: int
-
-
-go = signal("go", int)
-shipped = event("shipped", Order)
-
-
-@task
-async def later(order: Order) -> int:
-    tokens.append(task_info().token)
-    complete_async()
-
-
-@workflow
-async def wait_for_go(order: Order) -> int:
-    return order.quantity + await go.expect()
-
-
-@workflow
-async def logged(order: Order) -> int:
-    logger.info("waiting for go on %s", order.id)
-    got = await go.expect()
-    logger.warning("got %d", got)
-    return got
-
-
-@workflow
-async def async_task(order: Order) -> int:
-    return await later(order)
-
-
-SERVICE = Service.from_definitions("sys", [go, shipped, later, wait_for_go, async_task, logged])
+from .system_service import (
+    SERVICE,
+    start_execution,
+    system_client,
+    tokens,
+)
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     """A client of the system API of a service running in memory, with a token."""
-    async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
-        app = HttpApp(runtime, options=HttpOptions(token=TOKEN, max_wait=5))
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers=AUTH
-        ) as http:
-            http.app = app  # type: ignore[attr-defined]
-            yield http
-
-
-async def _start(client: httpx.AsyncClient, workflow: str, name: str, quantity: int = 1) -> str:
-    response = await client.post(
-        "/_eventual/executions",
-        json={"workflow": workflow, "input": {"id": name, "quantity": quantity}, "name": name},
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+    async with system_client() as http:
+        yield http
 
 
 async def test_token_is_required(client: httpx.AsyncClient) -> None:
@@ -122,7 +61,7 @@ async def test_no_token_configured_means_open() -> None:
 
 async def test_start_get_signal_and_wait(client: httpx.AsyncClient) -> None:
     """Start an execution, read it, signal it and long-poll until it ends."""
-    id_ = await _start(client, "wait_for_go", "a", quantity=2)
+    id_ = await start_execution(client, "wait_for_go", "a", quantity=2)
     assert id_ == "wait_for_go/a"
     record = (await client.get("/_eventual/executions/wait_for_go/a")).json()
     assert record["status"] == "RUNNING"
@@ -138,92 +77,6 @@ async def test_start_get_signal_and_wait(client: httpx.AsyncClient) -> None:
     assert types[-1] == "WorkflowSucceeded"
 
 
-async def test_long_poll_returns_running_after_the_wait(client: httpx.AsyncClient) -> None:
-    """A long-poll on an execution that does not end returns it still running after `wait`."""
-    await _start(client, "wait_for_go", "slow")
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    response = await client.get("/_eventual/executions/wait_for_go/slow", params={"wait": 0.2})
-    assert response.json()["status"] == "RUNNING"
-    assert 0.15 <= loop.time() - began < 3
-
-
-async def test_wait_is_capped_at_max_wait() -> None:
-    """A wait longer than HttpOptions.max_wait is held for max_wait only; a bad one is a 400."""
-    async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
-        app = HttpApp(runtime, options=HttpOptions(max_wait=0.2))
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            await _start(client, "wait_for_go", "w")
-            path = "/_eventual/executions/wait_for_go/w"
-            loop = asyncio.get_running_loop()
-            began = loop.time()
-            response = await client.get(path, params={"wait": "99"})
-            assert response.json()["status"] == "RUNNING"
-            history = await client.get(f"{path}/history", params={"after": 99, "wait": "inf"})
-            assert history.json()["events"] == []
-            assert loop.time() - began < 3
-            for bad in ("-1", "nan", "soon"):
-                refused = await client.get(path, params={"wait": bad})
-                assert refused.status_code == 400
-                assert refused.json()["detail"]["path"] == "query.wait"
-
-
-async def test_many_held_polls_share_a_budget_of_store_reads() -> None:
-    """200 held long-polls share about 100 re-reads a second of the store, not 4 a second each."""
-    backend = MemoryBackend()
-    reads = {"record": 0, "history": 0}
-    store = backend.executions
-    get, history = store.get, store.history
-
-    async def counted_get(execution_id: str) -> ExecutionRecord | None:
-        reads["record"] += 1
-        return await get(execution_id)
-
-    async def counted_history(execution_id: str, after: int = 0) -> builtins.list[Any]:
-        reads["history"] += 1
-        return await history(execution_id, after)
-
-    store.get = counted_get  # type: ignore[method-assign]  # counting the store's reads
-    store.history = counted_history  # type: ignore[method-assign]
-    client_of_store = BackendClient(SERVICE, backend)
-    app = HttpApp(client_of_store, options=HttpOptions(max_wait=2.0))
-    transport = httpx.ASGITransport(app=app)
-    limits = httpx.Limits(max_connections=None)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", limits=limits) as http:
-        await _start(http, "wait_for_go", "held")
-        path = "/_eventual/executions/wait_for_go/held"
-        polls = [http.get(f"{path}/history", params={"after": 1, "wait": 2}) for _ in range(100)]
-        polls += [http.get(path, params={"wait": 2}) for _ in range(100)]
-        reads.update(record=0, history=0)
-        answers = await asyncio.gather(*polls)
-    assert {answer.status_code for answer in answers} == {200}
-    # Shared re-reads take about 1,600 reads in these 2 seconds (three a round:
-    # record, then history and its record); re-reading every quarter second
-    # each, as one poll alone does, takes about 3,500.
-    assert reads["history"] + reads["record"] < 2400, reads
-
-
-async def test_close_answers_held_long_polls(client: httpx.AsyncClient) -> None:
-    """HttpApp.close() (a stopping server) answers held long-polls at once, and new ones."""
-    await _start(client, "wait_for_go", "held")
-    path = "/_eventual/executions/wait_for_go/held"
-    known = (await client.get(f"{path}/history")).json()["next"]
-    record = asyncio.create_task(client.get(path, params={"wait": 5}))
-    history = asyncio.create_task(client.get(f"{path}/history", params={"after": known, "wait": 5}))
-    await asyncio.sleep(0.2)
-    assert not record.done()
-    assert not history.done()
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    client.app.close()  # type: ignore[attr-defined]
-    assert (await record).json()["status"] == "RUNNING"
-    assert (await history).json()["events"] == []
-    again = await client.get(path, params={"wait": 5})
-    assert again.json()["status"] == "RUNNING"
-    assert loop.time() - began < 2
-
-
 async def test_start_errors(client: httpx.AsyncClient) -> None:
     """Bad input names its field, an unknown workflow is 404, another input for a name is 409."""
     bad = await client.post(
@@ -235,8 +88,8 @@ async def test_start_errors(client: httpx.AsyncClient) -> None:
     missing = await client.post("/_eventual/executions", json={"workflow": "nope"})
     assert missing.status_code == 404
     assert "nope" in missing.json()["error"]
-    await _start(client, "wait_for_go", "same")
-    assert (await _start(client, "wait_for_go", "same")) == "wait_for_go/same"
+    await start_execution(client, "wait_for_go", "same")
+    assert (await start_execution(client, "wait_for_go", "same")) == "wait_for_go/same"
     clash = await client.post(
         "/_eventual/executions",
         json={"workflow": "wait_for_go", "input": {"id": "x", "quantity": 9}, "name": "same"},
@@ -261,7 +114,7 @@ async def test_unknown_execution_is_404(client: httpx.AsyncClient) -> None:
 
 async def test_signal_payload_is_checked(client: httpx.AsyncClient) -> None:
     """A signal payload of the wrong type is a 400; an unknown signal is a 404."""
-    await _start(client, "wait_for_go", "s")
+    await start_execution(client, "wait_for_go", "s")
     bad = await client.post("/_eventual/executions/wait_for_go/s/signals/go", json="x")
     assert bad.status_code == 400
     unknown = await client.post("/_eventual/executions/wait_for_go/s/signals/stop", json=1)
@@ -270,7 +123,7 @@ async def test_signal_payload_is_checked(client: httpx.AsyncClient) -> None:
 
 async def test_cancel(client: httpx.AsyncClient) -> None:
     """Cancelling a running execution ends it CANCELLED."""
-    await _start(client, "wait_for_go", "c")
+    await start_execution(client, "wait_for_go", "c")
     assert (await client.post("/_eventual/executions/wait_for_go/c/cancel")).status_code == 202
     ended = await client.get("/_eventual/executions/wait_for_go/c", params={"wait": 5})
     assert ended.json()["status"] == "CANCELLED"
@@ -279,7 +132,7 @@ async def test_cancel(client: httpx.AsyncClient) -> None:
 async def test_list_filters_and_pages(client: httpx.AsyncClient) -> None:
     """Executions are listed newest first, filtered by workflow and status, page by page."""
     for name in ("p1", "p2", "p3"):
-        await _start(client, "wait_for_go", name)
+        await start_execution(client, "wait_for_go", name)
     await client.post("/_eventual/executions/wait_for_go/p1/signals/go", json=1)
     await client.get("/_eventual/executions/wait_for_go/p1", params={"wait": 5})
     first = (await client.get("/_eventual/executions", params={"limit": 2})).json()
@@ -301,7 +154,7 @@ async def test_list_filters_and_pages(client: httpx.AsyncClient) -> None:
 async def test_finish_task_by_token(client: httpx.AsyncClient, outcome: str) -> None:
     """A task that called complete_async() is finished through the system API by its token."""
     tokens.clear()
-    await _start(client, "async_task", outcome)
+    await start_execution(client, "async_task", outcome)
     for _ in range(500):
         if tokens:
             break
@@ -438,65 +291,6 @@ async def test_status_enum_matches_the_listing(client: httpx.AsyncClient) -> Non
         assert response.status_code == 200
 
 
-async def test_history_long_poll_returns_only_new_events(client: httpx.AsyncClient) -> None:
-    """``after`` skips known events and ``wait`` holds the request until a new one commits."""
-    await _start(client, "wait_for_go", "follow")
-    path = "/_eventual/executions/wait_for_go/follow/history"
-    first = (await client.get(path)).json()
-    assert first["status"] == "RUNNING"
-    assert first["next"] == len(first["events"]) >= 1
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    polling = asyncio.create_task(client.get(path, params={"after": first["next"], "wait": 5}))
-    await asyncio.sleep(0.2)
-    assert not polling.done()  # nothing new yet: the request is held
-    await client.post("/_eventual/executions/wait_for_go/follow/signals/go", json=1)
-    newer = (await polling).json()
-    assert loop.time() - started < 4
-    types = [e["type"] for e in newer["events"]]
-    assert types[0] == "SignalReceived"
-    assert types[-1] == "WorkflowSucceeded"
-    assert newer["next"] == first["next"] + len(newer["events"])
-    assert newer["status"] == "SUCCEEDED"
-    # Nothing past the end: an ended execution answers at once, with no events.
-    done = (await client.get(path, params={"after": newer["next"], "wait": 5})).json()
-    assert done == {"events": [], "next": newer["next"], "status": "SUCCEEDED"}
-
-
-async def test_logs_are_served_and_followed(client: httpx.AsyncClient) -> None:
-    """The logs endpoint serves kept lines with positions, and holds a follower until more."""
-    await _start(client, "logged", "l1")
-    path = "/_eventual/executions/logged/l1/logs"
-    first = (await client.get(path)).json()
-    assert [(e["level"], e["message"]) for e in first["entries"]] == [
-        ("INFO", "waiting for go on l1")
-    ]
-    assert first["entries"][0]["execution_id"] == "logged/l1"
-    assert first["next"] == first["entries"][0]["position"]
-    polling = asyncio.create_task(client.get(path, params={"after": first["next"], "wait": 5}))
-    await asyncio.sleep(0.2)
-    assert not polling.done()
-    await client.post("/_eventual/executions/logged/l1/signals/go", json=7)
-    newer = (await polling).json()
-    assert [e["message"] for e in newer["entries"]] == ["got 7"]
-    assert newer["next"] > first["next"]
-    done = (await client.get(path, params={"after": newer["next"], "wait": 5})).json()
-    assert done == {"entries": [], "next": newer["next"], "status": "SUCCEEDED"}
-    assert (await client.get("/_eventual/executions/logged/nope/logs")).status_code == 404
-
-
-async def test_history_long_poll_times_out_and_checks_after(client: httpx.AsyncClient) -> None:
-    """A long-poll with nothing new answers after ``wait``; a bad ``after`` is a 400."""
-    await _start(client, "wait_for_go", "quiet")
-    path = "/_eventual/executions/wait_for_go/quiet/history"
-    known = (await client.get(path)).json()["next"]
-    quiet = (await client.get(path, params={"after": known, "wait": 0.3})).json()
-    assert (quiet["events"], quiet["next"]) == ([], known)
-    bad = await client.get(path, params={"after": "-1"})
-    assert bad.status_code == 400
-    assert bad.json()["detail"]["path"] == "query.after"
-
-
 LONE = '"\\ud800"'  # JSON text escaping a lone surrogate
 
 
@@ -521,7 +315,7 @@ async def test_text_that_cannot_be_stored_is_a_400(
     client: httpx.AsyncClient, path: str, body: str, where: str
 ) -> None:
     """A lone surrogate anywhere in a system API body is refused at the edge, naming where."""
-    await _start(client, "wait_for_go", "a")
+    await start_execution(client, "wait_for_go", "a")
     response = await client.post(path, content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
     assert response.json()["detail"]["path"] == where
@@ -556,7 +350,7 @@ async def test_names_and_numbers_are_bounded(client: httpx.AsyncClient) -> None:
     assert unknown.json()["detail"]["path"] == "body.workflow"
     token = await client.post("/_eventual/tasks/complete", json={"token": huge})
     assert token.json()["detail"]["path"] == "body.token"
-    await _start(client, "wait_for_go", "b")
+    await start_execution(client, "wait_for_go", "b")
     for name, value in (
         ("after", "9" * 5000),
         ("limit", "9" * 5000),
@@ -579,8 +373,8 @@ async def test_an_unknown_cursor_is_a_400(client: httpx.AsyncClient) -> None:
         response = await client.get("/_eventual/executions", params={"cursor": cursor})
         assert response.status_code == 400, cursor
         assert response.json()["detail"]["path"] == "query.cursor"
-    await _start(client, "wait_for_go", "x")
-    await _start(client, "wait_for_go", "y")
+    await start_execution(client, "wait_for_go", "x")
+    await start_execution(client, "wait_for_go", "y")
     first = (await client.get("/_eventual/executions", params={"limit": 1})).json()
     page = await client.get("/_eventual/executions", params={"limit": 1, "cursor": first["next"]})
     assert [r["id"] for r in page.json()["executions"]] == ["wait_for_go/x"]
@@ -599,7 +393,7 @@ async def test_a_record_that_cannot_be_served_does_not_break_the_listing() -> No
             deep = [deep]
         await engine.backend.executions.create(*_stored("wait_for_go/deep", deep))
         await engine.backend.executions.create(*_stored("wait_for_go/text", "\ud800"))
-        await _start(http, "wait_for_go", "fine")
+        await start_execution(http, "wait_for_go", "fine")
         listing = await http.get("/_eventual/executions")
         assert listing.status_code == 200
         body = listing.json()
@@ -639,7 +433,7 @@ async def test_a_signal_to_an_ended_execution_says_it_was_discarded(
     client: httpx.AsyncClient,
 ) -> None:
     """A signal to an execution that has ended is answered 202 with accepted false and why."""
-    await _start(client, "wait_for_go", "s")
+    await start_execution(client, "wait_for_go", "s")
     path = "/_eventual/executions/wait_for_go/s/signals/go"
     sent = await client.post(path, json=1)
     assert sent.json() == {"accepted": True, "message": None}
@@ -650,46 +444,13 @@ async def test_a_signal_to_an_ended_execution_says_it_was_discarded(
     assert "has ended (SUCCEEDED)" in late.json()["message"]
 
 
-async def test_held_long_polls_are_capped() -> None:
-    """Past max_held_polls, a long-poll is answered at once with the current state."""
-    async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
-        app = HttpApp(runtime, options=HttpOptions(max_wait=5, max_held_polls=1))
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            await _start(http, "wait_for_go", "p")
-            path = "/_eventual/executions/wait_for_go/p"
-            held = asyncio.create_task(http.get(path, params={"wait": 5}))
-            await asyncio.sleep(0.2)
-            assert not held.done()
-            loop = asyncio.get_running_loop()
-            asked = loop.time()
-            history = await http.get(f"{path}/history", params={"after": 5, "wait": 5})
-            record = await http.get(path, params={"wait": 5})
-            assert loop.time() - asked < 2
-            assert history.json()["status"] == record.json()["status"] == "RUNNING"
-            app.close()
-            assert (await held).status_code == 200
-
-
-async def test_history_reads_from_after_only(client: httpx.AsyncClient) -> None:
-    """A history read with ``after`` returns the events from there and the history's length."""
-    await _start(client, "wait_for_go", "h")
-    path = "/_eventual/executions/wait_for_go/h/history"
-    whole = (await client.get(path)).json()
-    tail = (await client.get(path, params={"after": 1})).json()
-    assert tail["events"] == whole["events"][1:]
-    assert tail["next"] == whole["next"]
-    past = (await client.get(path, params={"after": 100})).json()
-    assert (past["events"], past["next"]) == ([], whole["next"])
-
-
 async def test_a_backend_client_is_served_without_an_engine() -> None:
     """HttpApp serves a loop-less BackendClient: executions start and read; dead letters 501."""
     backend = MemoryBackend()
     app = HttpApp(BackendClient(SERVICE, backend))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        assert await _start(http, "wait_for_go", "c") == "wait_for_go/c"
+        assert await start_execution(http, "wait_for_go", "c") == "wait_for_go/c"
         record = (await http.get("/_eventual/executions/wait_for_go/c")).json()
         assert record["status"] == "RUNNING"  # nothing runs it here; a worker elsewhere would
         assert (await http.get("/_eventual/dead-letters")).status_code == 501
