@@ -1,24 +1,16 @@
-"""HttpApp: commands, routes and middleware over HTTP, and every error status."""
+"""HttpApp: commands, routes and errors over HTTP, and every error status."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
-import attrs
-import httpx
 import pytest
 
 from eventual import (
-    Command,
-    HttpError,
     HttpRequest,
     HttpResponse,
-    Middleware,
-    Route,
     Service,
     api,
     command,
@@ -26,123 +18,20 @@ from eventual import (
 )
 from eventual_engine import Engine, HttpApp, HttpOptions, MemoryBackend
 
-
-@attrs.frozen
-class Item:
-    sku: str
-    quantity: int
-    note: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Lookup:
-    order_id: str
-    verbose: bool = False
-
-
-@command
-async def add_item(item: Item) -> dict[str, int]:
-    """Add an item."""
-    return {item.sku: item.quantity * 2}
-
-
-@command(path="/orders/{order_id}", method="GET")
-async def get_order(lookup: Lookup) -> Lookup:
-    return lookup
-
-
-@command(path="/items/{sku}/quantity", method="PUT")
-async def set_quantity(item: Item) -> Item:
-    return item
-
-
-@command(path="/counts/{count}", method="POST")
-async def double(count: int) -> int:
-    return count * 2
-
-
-@command
-async def ping() -> str:
-    return "pong"
-
-
-@command
-async def broken(item: Item) -> str:
-    raise RuntimeError("database password is hunter2")
-
-
-@command
-async def refuse(item: Item) -> str:
-    raise HttpError(409, "item taken", {"sku": item.sku})
-
-
-@command
-async def teapot() -> HttpResponse:
-    return HttpResponse(b"short and stout", 418, {"content-type": "text/plain"})
-
-
-@api.get("/hello/{name}")
-async def hello(request: HttpRequest) -> HttpResponse:
-    return HttpResponse.json({"hello": request.params["name"], "q": dict(request.query)})
-
-
-@api.post("/echo")
-async def echo(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(request.body, 200, {"content-type": "application/octet-stream"})
-
-
-@api.delete("/hello/{name}")
-async def forget(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(b"", 204)
-
-
-@api.get("/crash")
-async def crash(request: HttpRequest) -> HttpResponse:
-    raise KeyError("secret-key-material")
-
-
-@api.get("/not-a-response")
-async def not_a_response(request: HttpRequest) -> HttpResponse:
-    return "oops"  # type: ignore[return-value]
-
-
-Definition = Command[Any, Any] | Route | Middleware
-DEFINITIONS: list[Definition] = [
-    add_item,
-    get_order,
-    set_quantity,
-    double,
-    ping,
-    broken,
-    refuse,
-    teapot,
-    hello,
-    echo,
-    forget,
-    crash,
-    not_a_response,
-]
-
-Serve = Callable[..., Awaitable[httpx.AsyncClient]]
-JSON = {"content-type": "application/json"}
-Next = Callable[[HttpRequest], Awaitable[HttpResponse]]
+from .http_shop import (
+    DEFINITIONS,
+    JSON,
+    Item,
+    Serve,
+    serving,
+)
 
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
-    """Serve a service (the test definitions plus extra ones) through httpx's ASGI transport."""
-    clients: list[httpx.AsyncClient] = []
-
-    async def build(*extra: Definition, options: HttpOptions | None = None) -> httpx.AsyncClient:
-        service = Service.from_definitions("shop", [*extra, *DEFINITIONS])
-        app = HttpApp(Engine(service, MemoryBackend()), options=options)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-        clients.append(client)
-        return client
-
-    yield build
-    for client in clients:
-        await client.aclose()
+    """Serve the shop (plus extra definitions) through httpx's ASGI transport."""
+    async with serving() as build:
+        yield build
 
 
 async def test_rpc_command_round_trip(serve: Serve) -> None:
@@ -340,93 +229,6 @@ async def test_command_body_must_be_declared_json(serve: Serve) -> None:
     assert (await client.post("/_rpc/ping")).json() == "pong"  # no body, no type needed
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {"origin": "https://evil.example"},
-        {"origin": "null"},
-        {"origin": "http://test:8080"},
-        {"sec-fetch-site": "cross-site"},
-    ],
-)
-async def test_cross_site_state_changes_are_refused(serve: Serve, headers: dict[str, str]) -> None:
-    """A browser's cross-site POST to a command or the system API gets 403."""
-    client = await serve()
-    called = await client.post("/_rpc/add_item", json={"sku": "a", "quantity": 1}, headers=headers)
-    assert called.status_code == 403
-    assert "POST" in called.json()["error"]
-    cancel = await client.post("/_eventual/executions/w/n/cancel", headers=headers)
-    assert cancel.status_code == 403
-    read = await client.get("/orders/o1", headers=headers)
-    assert read.status_code == 200  # reading is not changing; CORS keeps the answer away
-
-
-async def test_same_origin_and_allowed_origins_may_post(serve: Serve) -> None:
-    """The server's own origin, a listed origin and a request without Origin are served."""
-    client = await serve(options=HttpOptions(allowed_origins=["http://localhost:5173"]))
-    item = {"sku": "a", "quantity": 1}
-    for headers in (
-        {"origin": "http://test"},
-        {"origin": "http://localhost:5173"},
-        {"sec-fetch-site": "same-origin"},
-        {},
-    ):
-        response = await client.post("/_rpc/add_item", json=item, headers=headers)
-        assert response.status_code == 200, headers
-
-
-async def test_allowed_hosts_refuse_a_rebound_name(serve: Serve) -> None:
-    """With allowed_hosts, a request for another host name gets 421 before any routing."""
-    loopback = HttpOptions(allowed_hosts=("localhost", "127.0.0.1", "[::1]"))
-    client = await serve(options=loopback)
-    for host in ("attacker.example", "attacker.example:3111", "127.0.0.1.nip.io", ""):
-        response = await client.get("/_eventual/executions", headers={"host": host})
-        assert response.status_code == 421, host
-        assert response.json()["detail"]["host"] == host
-        assert (await client.get("/nowhere", headers={"host": host})).status_code == 421
-    for host in ("localhost:3111", "127.0.0.1:3111", "[::1]:3111", "LOCALHOST"):
-        response = await client.get("/_eventual/executions", headers={"host": host})
-        assert response.status_code == 200, host
-    open_ = await serve()
-    assert (await open_.get("/hello/a", headers={"host": "anything"})).status_code == 200
-
-
-def test_allowed_hosts_and_origins_are_checked() -> None:
-    """HttpOptions refuses a host with a port or an origin with a path, saying what to give."""
-    with pytest.raises(ValueError, match="not a host name"):
-        HttpOptions(allowed_hosts=["localhost:3111"])
-    with pytest.raises(ValueError, match="not an origin"):
-        HttpOptions(allowed_origins=["localhost:5173/app"])
-    assert HttpOptions(allowed_hosts="LocalHost").allowed_hosts == ("localhost",)
-
-
-async def test_every_response_says_nosniff(serve: Serve) -> None:
-    """API answers, errors and the 413 carry x-content-type-options: nosniff."""
-    client = await serve(options=HttpOptions(max_body_bytes=10))
-    for response in (
-        await client.get("/hello/a"),
-        await client.get("/nowhere"),
-        await client.get("/_eventual/health"),
-        await client.post("/echo", content=b"x" * 11),
-        await client.get("/crash"),
-    ):
-        assert response.headers["x-content-type-options"] == "nosniff"
-
-
-async def test_without_the_token_no_system_path_is_revealed(serve: Serve) -> None:
-    """Without the token, known and unknown system paths alike answer 401, not 404 or 405."""
-    client = await serve(options=HttpOptions(token="t"))
-    for method, path in (
-        ("GET", "/_eventual/nowhere"),
-        ("DELETE", "/_eventual/executions"),
-        ("GET", "/_eventual/executions/w/n"),
-        ("OPTIONS", "/_eventual/executions"),
-    ):
-        response = await client.request(method, path)
-        assert response.status_code == 401, (method, path)
-    assert (await client.get("/_eventual/health")).status_code == 200
-
-
 async def test_paths_are_percent_decoded_and_trailing_slashes_ignored(serve: Serve) -> None:
     """Path parameters arrive percent-decoded; a trailing slash finds the same endpoint."""
     client = await serve()
@@ -570,64 +372,6 @@ async def test_rpc_endpoint_of_a_rest_command(serve: Serve) -> None:
     client = await serve()
     response = await client.post("/_rpc/get_order", json={"order_id": "x"})
     assert response.json() == {"order_id": "x", "verbose": False}
-
-
-@api.middleware
-async def require_key(request: HttpRequest, next: Next) -> HttpResponse:
-    if request.path.startswith("/hello") and request.headers.get("x-api-key") != "k":
-        raise HttpError(401, "missing API key")
-    return await next(request)
-
-
-@api.middleware
-async def stamp(request: HttpRequest, next: Next) -> HttpResponse:
-    changed = attrs.evolve(request, query={**request.query, "stamped": "yes"})
-    response = await next(changed)
-    headers = {**(response.headers or {}), "x-stamp": str(response.status)}
-    return HttpResponse(response.body, response.status, headers)
-
-
-async def test_middleware_reads_and_changes_request_and_response(serve: Serve) -> None:
-    """Middleware can refuse a request, change it, and change the response, in order."""
-    client = await serve(require_key, stamp)
-    refused = await client.get("/hello/ann")
-    assert refused.status_code == 401
-    assert refused.json()["error"] == "missing API key"
-    assert "x-stamp" not in refused.headers
-    allowed = await client.get("/hello/ann", headers={"x-api-key": "k"})
-    assert allowed.json()["q"] == {"stamped": "yes"}
-    assert allowed.headers["x-stamp"] == "200"
-
-
-@api.middleware
-async def rebuild(request: HttpRequest, next: Next) -> HttpResponse:
-    return await next(HttpRequest(method=request.method, path=request.path, body=request.body))
-
-
-@api.get("/whoami")
-async def whoami(request: HttpRequest) -> HttpResponse:
-    return HttpResponse.json({"request_id": request.headers.get("x-request-id")})
-
-
-async def test_middleware_may_pass_on_a_request_it_built(serve: Serve) -> None:
-    """A request rebuilt without headers still gets its errors and keeps its request id."""
-    client = await serve(rebuild, whoami)
-    missing = await client.get("/nowhere", headers={"x-request-id": "r-1"})
-    assert missing.status_code == 404
-    assert missing.json()["request_id"] == missing.headers["x-request-id"] == "r-1"
-    bad = await client.post("/_rpc/add_item", json={"sku": "a"})
-    assert bad.status_code == 415  # the rebuilt request lost its content type
-    assert bad.json()["request_id"] == bad.headers["x-request-id"]
-    seen = await client.get("/whoami", headers={"x-request-id": "r-2"})
-    assert seen.json() == {"request_id": "r-2"}
-
-
-async def test_middleware_sees_error_responses(serve: Serve) -> None:
-    """Errors of the endpoint reach middleware as responses, so it can decorate them."""
-    client = await serve(stamp)
-    response = await client.get("/nowhere")
-    assert response.status_code == 404
-    assert response.headers["x-stamp"] == "404"
 
 
 async def test_handle_without_a_server() -> None:
