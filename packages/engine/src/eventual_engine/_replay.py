@@ -260,12 +260,25 @@ def _difference(
 
 
 def history_to_json(execution_id: str, history: Sequence[HistoryEvent]) -> str:
-    """Return a history as the JSON document ``eventual export`` writes."""
+    """Return a history as the JSON document ``eventual export`` writes.
+
+    Fields marked secret (the task key that signs the execution's task tokens)
+    are left out: a recorded history is kept in files and repositories, and
+    replay has no use for them.
+    """
     document = {
         "execution_id": execution_id,
-        "events": [history_event_to_json(event) for event in history],
+        "events": [_without_secrets(event) for event in history],
     }
     return json.dumps(document, indent=1) + "\n"
+
+
+def _without_secrets(event: HistoryEvent) -> dict[str, JsonValue]:
+    data = history_event_to_json(event)
+    for field in attrs.fields(type(event)):
+        if field.metadata.get("secret"):
+            data.pop(field.name, None)
+    return data
 
 
 def history_from_json(text: str | bytes, *, source: str | Path = "history") -> list[HistoryEvent]:
