@@ -125,13 +125,6 @@ def _run_id(workflow: str, moment: datetime) -> str:
     return f"{workflow}/{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "schedule_tick starts the scheduler execution counting from its own start, which "
-        "comes after the tick's time, so the first tick after a deploy is ignored"
-    ),
-)
 @pytest.mark.asyncio(loop_scope="module")
 async def test_the_first_time_after_the_schedule_is_deployed_starts_a_run(
     simulator: Simulator, clock: MovedClock
@@ -169,7 +162,7 @@ async def test_an_interval_schedule_runs_at_the_engines_times(
     simulator: Simulator, clock: MovedClock
 ) -> None:
     """Every 30 minutes runs on the half hours in UTC, as the engine's own timers would."""
-    for _ in range(2):  # the first tick starts the scheduler (see the xfail above)
+    for _ in range(2):
         moment = SWEEP.next_after(datetime.now(UTC) + clock.offset)
         clock.move_to(moment + timedelta(seconds=5))
         await simulator.settle(timeout=10)

@@ -185,6 +185,18 @@ async def test_a_repeated_tick_starts_one_run() -> None:
         assert len(await _runs(env.engine, "six_hourly")) == 2
 
 
+async def test_the_first_tick_starts_a_run_though_it_arrives_late() -> None:
+    """The tick that starts the scheduler runs its time, though that time is before the start."""
+    service = Service.from_definitions("reports", [six_hourly])
+    async with TestEnvironment(service, schedules=False) as env:
+        await env.advance(timedelta(hours=12, seconds=3))
+        noon = datetime(2026, 1, 1, 12, tzinfo=UTC)
+        assert env.now > noon
+        await schedule_tick(env.engine, "six_hourly", noon)
+        await env.run_until_idle()
+        assert await _runs(env.engine, "six_hourly") == ["20260101T120000Z"]
+
+
 async def test_the_scheduler_history_stays_bounded() -> None:
     """Over many fire times the scheduler continues as new, so its history stays short."""
     every_minute = workflow(name="every_minute", schedule=Schedule.every(60))(six_hourly.fn)

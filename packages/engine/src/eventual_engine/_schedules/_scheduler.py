@@ -96,8 +96,9 @@ class SchedulerState:
         clock: ``"timers"`` to wait on durable timers, ``"ticks"`` to wait for
             tick signals.
         last: The latest fire time handled (run, skipped or buffered); fire
-            times after it are due. ``None`` before the first run: the
-            scheduler then counts from its own start.
+            times after it are due. ``None`` before the first run: on timers
+            the scheduler then counts from its own start; on ticks it takes
+            the first tick it gets, whose time is before that start.
         paused: Whether runs are paused.
         buffered: A fire time waiting for the previous run to end (``buffer_one``).
         last_run: The execution id of the latest run started.
@@ -137,6 +138,10 @@ async def run_status(execution_id: str) -> str:
         return "MISSING"
 
 
+_BEFORE_ANY_TICK: Final = datetime(1970, 1, 1, tzinfo=UTC)
+"""``last`` of a ticked scheduler that has seen no tick yet."""
+
+
 class _Scheduler:
     """The mutable state of one scheduler run; :meth:`state` is what continues."""
 
@@ -144,7 +149,14 @@ class _Scheduler:
         self.workflow = state.workflow
         self.schedule = None if state.schedule is None else Schedule.from_json(state.schedule)
         self.clock = state.clock
-        self.last = state.last if state.last is not None else now()
+        if state.last is not None:
+            self.last = state.last
+        elif state.clock == "ticks":
+            # An outside scheduler's first tick is the reason this execution starts, and its
+            # time is before the start: every tick is newer than none.
+            self.last = _BEFORE_ANY_TICK
+        else:
+            self.last = now()
         self.paused = state.paused
         self.buffered = state.buffered
         self.last_run = state.last_run
