@@ -130,9 +130,23 @@ def test_json_round_trip(schedule: Schedule) -> None:
 
 
 def test_from_json_refuses_unknown_formats() -> None:
-    """A document of another format is refused."""
+    """A document of another format, or one missing a field, is a ValueError naming it."""
     with pytest.raises(ValueError, match="format"):
         Schedule.from_json({"format": 99})
+    whole = Schedule.every(timedelta(hours=1)).to_json()
+    del whole["overlap"]
+    with pytest.raises(ValueError, match="'overlap'"):
+        Schedule.from_json(whole)
+    with pytest.raises(ValueError, match="interval_seconds"):
+        Schedule.from_json({**Schedule.every(60).to_json(), "interval_seconds": "soon"})
+
+
+def test_a_schedule_built_directly_names_what_is_wrong() -> None:
+    """Schedule(kind=...) with a field of the other kind names the values and the builder."""
+    with pytest.raises(ValueError, match=r"interval=datetime.timedelta.*Schedule\.cron"):
+        Schedule(kind="cron", expression="0 9 * * *", interval=timedelta(hours=1))
+    with pytest.raises(ValueError, match=r"expression='\* \* \* \* \*'.*Schedule\.every"):
+        Schedule(kind="every", expression="* * * * *", interval=timedelta(hours=1))
 
 
 @workflow(schedule=Schedule.cron("0 9 * * MON-FRI", tz="Europe/Paris"))

@@ -124,9 +124,17 @@ class Schedule:
         _zone(self.tz)
         if self.kind == "cron":
             if self.interval is not None or self.expression != _check_cron(self.expression):
-                raise ValueError("build a cron schedule with Schedule.cron(expression, tz=...)")
+                raise ValueError(
+                    f"a cron schedule has a normalized expression and no interval, got "
+                    f"expression={self.expression!r}, interval={self.interval!r}: "
+                    "build it with Schedule.cron(expression, tz=...)"
+                )
         elif self.expression is not None or self.interval != _interval(self.interval):
-            raise ValueError("build an interval schedule with Schedule.every(interval)")
+            raise ValueError(
+                f"an interval schedule has an interval and no expression, got "
+                f"expression={self.expression!r}, interval={self.interval!r}: "
+                "build it with Schedule.every(interval)"
+            )
 
     @classmethod
     def cron(
@@ -231,10 +239,16 @@ class Schedule:
         if not isinstance(data, dict) or data.get("format") != SCHEDULE_FORMAT:
             raise ValueError(f"not a schedule of format {SCHEDULE_FORMAT}: {data!r}")
         fields: dict[str, Any] = data
-        policies = {"overlap": fields["overlap"], "catch_up": fields["catch_up"]}
-        if fields["kind"] == "cron":
-            return cls.cron(fields["expression"], fields["tz"], **policies)
-        return cls.every(timedelta(seconds=fields["interval_seconds"]), **policies)
+        try:
+            policies = {"overlap": fields["overlap"], "catch_up": fields["catch_up"]}
+            if fields["kind"] == "cron":
+                return cls.cron(fields["expression"], fields["tz"], **policies)
+            return cls.every(timedelta(seconds=fields["interval_seconds"]), **policies)
+        except (KeyError, TypeError) as error:
+            raise ValueError(
+                f"not a whole schedule of format {SCHEDULE_FORMAT} ({error!r} is wrong "
+                f"or missing): {data!r}"
+            ) from None
 
 
 @attrs.frozen(kw_only=True)
