@@ -83,6 +83,25 @@ def test_unknown_workflow_is_an_error(run: RunCli) -> None:
     assert "morning_report, weekly_cleanup" in result.output
 
 
+def test_options_given_to_the_group_reach_pause_and_resume(timed: LiveServer) -> None:
+    """``eventual schedules --url URL pause WORKFLOW`` pauses at URL, not at the default service."""
+    runner = CliRunner()
+    dead = {"EVENTUAL_URL": "http://127.0.0.1:9", "COLUMNS": "200"}
+    for action in ("pause", "resume"):
+        result = runner.invoke(
+            cli, ["schedules", "--url", timed.url, "--json", action, "weekly_cleanup"], env=dead
+        )
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout) == {"accepted": True}
+    # Given to the subcommand, an option wins over the group's.
+    result = runner.invoke(
+        cli,
+        ["schedules", "--url", "http://127.0.0.1:9", "pause", "--url", timed.url, "nightly"],
+        env=dead,
+    )
+    assert "'nightly' has no schedule" in result.output
+
+
 def _wait_until(run: RunCli, check: Callable[[dict[str, dict[str, object]]], bool]) -> None:
     """Re-read the listing until ``check`` holds (the scheduler applies signals shortly)."""
     deadline = time.monotonic() + 20

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+from click import ParameterSource
 from rich.table import Table
 
 from ._api import SYSTEM
@@ -14,6 +15,8 @@ from ._output import Output, client_options
 from ._render import shown_time, status_text
 
 __all__ = ["schedules"]
+
+T = TypeVar("T")
 
 
 def _when(schedule: Mapping[str, Any]) -> str:
@@ -70,7 +73,24 @@ def schedules(ctx: click.Context, url: str, token: str | None, as_json: bool) ->
         out.note("no scheduled workflows")
 
 
+def _given(name: str, value: T) -> T:
+    """Return a subcommand's option, or the group's when it was given to the group only.
+
+    ``eventual schedules --url URL pause WORKFLOW`` then pauses WORKFLOW at URL,
+    not at the default service.
+    """
+    ctx = click.get_current_context()
+    parent = ctx.parent
+    if parent is None or ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+        return value
+    if parent.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+        inherited: T = parent.params[name]
+        return inherited
+    return value
+
+
 def _control(action: str, workflow: str, url: str, token: str | None, as_json: bool) -> None:
+    url, token, as_json = _given("url", url), _given("token", token), _given("as_json", as_json)
     out = Output(as_json)
     path = f"{SYSTEM}/schedules/{urllib.parse.quote(workflow, safe='')}/{action}"
     with out.client(url, token) as client:
