@@ -35,10 +35,9 @@ from eventual.history import (
     WorkflowStarted,
     WorkflowSucceeded,
     history_event_from_json,
-    history_event_to_json,
 )
 from eventual.spi import ExecutionFilter
-from eventual_engine import Engine, ManualClock, MemoryBackend, WorkflowInstance
+from eventual_engine import Engine, ManualClock, MemoryBackend, WorkflowInstance, history_to_json
 from eventual_engine.conformance import histories
 from eventual_engine.conformance.histories import compat_shop
 
@@ -162,7 +161,7 @@ async def test_update_recorded_histories() -> None:
             document = {
                 "workflow": record.workflow,
                 "service": SERVICE_NAME,
-                "events": [history_event_to_json(e) for e in history],
+                "events": json.loads(history_to_json(record.id, history))["events"],
             }
             path = HISTORIES / _file_name(scenario, record.name, record.workflow)
             path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")

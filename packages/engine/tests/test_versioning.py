@@ -27,9 +27,15 @@ from eventual.history import (
     HistoryEvent,
     WorkflowPatched,
     history_event_from_json,
-    history_event_to_json,
 )
-from eventual_engine import Engine, ManualClock, MemoryBackend, WorkflowInstance, replay
+from eventual_engine import (
+    Engine,
+    ManualClock,
+    MemoryBackend,
+    WorkflowInstance,
+    history_to_json,
+    replay,
+)
 from eventual_engine.conformance import histories
 from eventual_engine.conformance.histories.versions import invoicing_v1, invoicing_v2, invoicing_v3
 
@@ -64,7 +70,10 @@ async def test_update_recorded_histories() -> None:
     """Record an invoice under versions 1 and 2 (run on purpose only)."""
     for version, service in ((1, V1), (2, V2)):
         history = await _run_invoice(service)
-        document = {"workflow": "invoice", "events": [history_event_to_json(e) for e in history]}
+        document = {
+            "workflow": "invoice",
+            "events": json.loads(history_to_json("invoice", history))["events"],
+        }
         path = VERSIONS / f"invoice_v{version}.json"
         path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 

@@ -2,8 +2,8 @@
 
 Replay compatibility is a promise to every execution still running: a change to
 the executor or the history format must replay what older code recorded. The
-recordings are JSON files in :data:`FOLDER` (``eventual history export``'s
-format): ``*.json`` were recorded by the workflows of
+recordings are JSON files in :data:`FOLDER` (objects with an ``events`` list,
+as ``eventual export`` writes them): ``*.json`` were recorded by the workflows of
 :mod:`~eventual_engine.conformance.histories.compat_shop`, ``versions/*.json``
 by the invoicing service of
 :mod:`~eventual_engine.conformance.histories.versions` (``invoice_v1.json`` by
