@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eventual_aws import FunctionPlan, ServicePlan, plan
+from eventual_aws import FunctionPlan, PlanError, ServicePlan, plan
 from eventual_aws._plan._access import ENV, PASSED_TO_SCHEDULER
 from eventual_aws._plan._references import find_references
 
@@ -172,7 +172,7 @@ def test_every_variable_is_in_the_documented_contract() -> None:
     """Each configuration variable the plan sets is named in docs/aws.md's contract."""
     documented = DOCS.read_text()
     names = [v for k, v in vars(ENV).items() if k.isupper()]
-    assert len(names) == 16
+    assert len(names) == 20
     for name in names:
         assert f"`{name}`" in documented or f"`{name}=" in documented, name
 
@@ -201,3 +201,16 @@ def test_environment_fits_lambdas_4_kb(make_service: MakePackage) -> None:
     for function in p.resolve(values).functions:
         size = sum(len(k) + len(v) for k, v in function.environment.items())
         assert size < 4096, (function.name, size)
+
+
+def test_shard_counts_reach_every_function() -> None:
+    """Shard counts given to the plan are set on every function alike; a bad one is named."""
+    p = plan("orders.service", shards={"listing_shards": 4, "inbox_shards": 2, "task_shards": 1})
+    for function in p.functions:
+        assert function.environment[ENV.LISTING_SHARDS] == "4", function.name
+        assert function.environment[ENV.INBOX_SHARDS] == "2", function.name
+        assert ENV.TASK_SHARDS not in function.environment
+    with pytest.raises(PlanError, match="'list_shards'"):
+        plan("orders.service", shards={"list_shards": 4})
+    with pytest.raises(PlanError, match=r"shards\['task_shards'\] must be an integer of 1 or more"):
+        plan("orders.service", shards={"task_shards": 0})

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
 import pytest
 
 if TYPE_CHECKING:
     from click.testing import Result
 
 from eventual_aws import ServicePlan, plan
+from eventual_aws._plan._cli import _shards
 from eventual_aws._plan._summary import summary
 
 click_testing = pytest.importorskip("click.testing")
@@ -54,3 +56,13 @@ def test_plan_reports_bad_input_without_a_traceback(monkeypatch: pytest.MonkeyPa
     missing = run(["plan", "--service", "no_such_module.service"], monkeypatch)
     assert missing.exit_code == 1
     assert "cannot import service module 'no_such_module.service'" in missing.output
+
+
+def test_plan_takes_shard_counts_from_the_options() -> None:
+    """``aws_*_shards`` options of ``[tool.eventual]`` become the plan's shard counts."""
+    assert _shards({"aws_listing_shards": 4, "aws_task_shards": "2", "aws_table": "t"}) == {
+        "listing_shards": 4,
+        "task_shards": 2,
+    }
+    with pytest.raises(click.UsageError, match="aws_inbox_shards must be an integer, got 'x'"):
+        _shards({"aws_inbox_shards": "x"})

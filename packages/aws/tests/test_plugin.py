@@ -83,3 +83,27 @@ def test_a_missing_table_or_bad_number_is_named() -> None:
         AwsBackendConfig.from_config(
             config, {"EVENTUAL_AWS_TABLE": "t", "EVENTUAL_AWS_BUCKET": "b"}
         )
+
+
+def test_shard_counts_come_from_the_plan_or_the_options() -> None:
+    """Each index's shard count is read from its variable, an ``aws_*_shards`` option winning."""
+    env = {
+        "EVENTUAL_AWS_TABLE": "t",
+        "EVENTUAL_AWS_BUCKET": "b",
+        "EVENTUAL_AWS_LISTING_SHARDS": "4",
+        "EVENTUAL_AWS_TASK_SHARDS": "2",
+        "EVENTUAL_AWS_INBOX_SHARDS": "3",
+        "EVENTUAL_AWS_TIMER_SHARDS": "5",
+    }
+    found = AwsBackendConfig.from_environment(env)
+    assert (found.listing_shards, found.task_shards, found.inbox_shards, found.timer_shards) == (
+        4,
+        2,
+        3,
+        5,
+    )
+    options = EventualConfig(backend="aws", options={"aws_listing_shards": 8})
+    assert AwsBackendConfig.from_config(options, env).listing_shards == 8
+    zero = EventualConfig(backend="aws", options={"aws_inbox_shards": "0"})
+    with pytest.raises(EventualError, match="aws_inbox_shards must be 1 or more, got '0'"):
+        AwsBackendConfig.from_config(zero, env)

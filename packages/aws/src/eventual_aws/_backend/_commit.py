@@ -35,7 +35,6 @@ from ._doorbells import Bell
 from ._items import (
     EARLIEST,
     OUTBOX,
-    TASKS,
     Item,
     dump_event,
     dump_published,
@@ -46,8 +45,10 @@ from ._items import (
     micros,
     n,
     s,
+    shard_of,
     stamp,
     task_key,
+    task_partition,
 )
 from ._store import RUNNING, Store, now_seconds, record_key
 from ._table import MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, Cancelled, Write
@@ -63,7 +64,7 @@ async def task_item(
     """Return the item of a task attempt, claimed as ``(owner, lease, until)`` when given."""
     item: Item = {
         **task_key(task.token),
-        "gsi1pk": s(TASKS),
+        "gsi1pk": s(task_partition(shard_of(task.token, store.config.task_shards))),
         "gsi1sk": s(stamp()),
         "nb": n(micros(task.not_before or EARLIEST)),
     }
@@ -208,8 +209,10 @@ class Committer:
             "Key": {"pk": s(execution_pk(step.execution_id)), "sk": s("S")},
             "UpdateExpression": "SET gsi1pk = :by_workflow, gsi2pk = :by_status",
             "ExpressionAttributeValues": {
-                ":by_workflow": s(f"L#ws#{step.record.workflow}#{status}"),
-                ":by_status": s(f"L#s#{status}"),
+                ":by_workflow": s(
+                    self._store.listing(f"ws#{step.record.workflow}#{status}", step.execution_id)
+                ),
+                ":by_status": s(self._store.listing(f"s#{status}", step.execution_id)),
             },
         }
         return Write(op={"Update": update})
@@ -262,7 +265,11 @@ class Committer:
                 "gsi2sk = if_not_exists(gsi2sk, :at)",
                 "mseq = if_not_exists(mseq, :zero) + :count",
             ]
-            values |= {":inbox": s("inbox"), ":at": s(stamp()), ":zero": n(0)}
+            values |= {
+                ":inbox": s(self._store.inbox(step.execution_id)),
+                ":at": s(stamp()),
+                ":zero": n(0),
+            }
             values[":count"] = n(own_messages)
         if rest_key is not None:
             sets.append("rest = :rest")

@@ -10,7 +10,10 @@ import attrs
 from eventual import EventualError
 from eventual.plugins import EventualConfig
 
-__all__ = ["ENVIRONMENT", "AwsBackendConfig"]
+__all__ = ["ENVIRONMENT", "SHARDS", "AwsBackendConfig"]
+
+SHARDS = ("timer_shards", "listing_shards", "task_shards", "inbox_shards")
+"""The settings that spread an index over partitions; every function must agree on each."""
 
 ENVIRONMENT: Mapping[str, str] = {
     "table": "EVENTUAL_AWS_TABLE",
@@ -22,8 +25,12 @@ ENVIRONMENT: Mapping[str, str] = {
     "scheduler_role_arn": "EVENTUAL_AWS_SCHEDULER_ROLE_ARN",
     "forwarder_arn": "EVENTUAL_AWS_FORWARDER_ARN",
     "forwarder_dlq_arn": "EVENTUAL_AWS_FORWARDER_DLQ_ARN",
+    "timer_shards": "EVENTUAL_AWS_TIMER_SHARDS",
+    "listing_shards": "EVENTUAL_AWS_LISTING_SHARDS",
+    "task_shards": "EVENTUAL_AWS_TASK_SHARDS",
+    "inbox_shards": "EVENTUAL_AWS_INBOX_SHARDS",
 }
-"""The environment variable that names each resource (docs/aws.md, configuration contract)."""
+"""The variable that names each resource or setting (docs/aws.md, configuration contract)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -47,7 +54,11 @@ class AwsBackendConfig:
         forwarder_dlq_arn: Where the Scheduler sends what it could not deliver.
         region: The AWS region, or None for the standard chain (``AWS_REGION``, ...).
         endpoint_url: A local AWS endpoint (moto, LocalStack), or None for AWS.
-        timer_shards: Partitions of the timer index (see docs/aws.md).
+        timer_shards: Partitions of the timer index (see docs/aws.md, "Limits").
+        listing_shards: Partitions of each listing index (all, by workflow, by
+            status, by both): a listing page reads one per shard.
+        task_shards: Partitions of the task attempt index.
+        inbox_shards: Partitions of the index of executions with messages waiting.
         max_workers: Threads running boto3 calls (boto3 is synchronous).
     """
 
@@ -63,6 +74,9 @@ class AwsBackendConfig:
     region: str | None = None
     endpoint_url: str | None = None
     timer_shards: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    listing_shards: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    task_shards: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    inbox_shards: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     max_workers: int = attrs.field(default=16, validator=attrs.validators.ge(1))
 
     @classmethod
@@ -82,7 +96,7 @@ class AwsBackendConfig:
 
         Options are the keys of ``[tool.eventual]`` (or ``[tool.eventual.options]``)
         named like the attributes with an ``aws_`` prefix: ``aws_table``,
-        ``aws_bucket``, ``aws_region``, ``aws_endpoint_url``, ``aws_timer_shards``, ...
+        ``aws_bucket``, ``aws_region``, ``aws_endpoint_url``, ``aws_listing_shards``, ...
 
         Raises:
             EventualError: The table or the bucket is not named, or a number is not one.
@@ -92,7 +106,7 @@ class AwsBackendConfig:
         for name, variable in ENVIRONMENT.items():
             if env.get(variable):
                 values[name] = env[variable]
-        for name in (*ENVIRONMENT, "region", "endpoint_url", "timer_shards", "max_workers"):
+        for name in (*ENVIRONMENT, "region", "endpoint_url", "max_workers"):
             option = config.options.get(f"aws_{name}")
             if option is not None and option != "":
                 values[name] = str(option)
@@ -102,7 +116,7 @@ class AwsBackendConfig:
                 f"the aws backend needs {' and '.join(missing)} (set by the plan on every "
                 "function), or aws_table and aws_bucket in [tool.eventual]"
             )
-        numbers: dict[str, int] = {"timer_shards": 1, "max_workers": 16}
+        numbers: dict[str, int] = {name: 1 for name in SHARDS} | {"max_workers": 16}
         for name in numbers:
             if name in values:
                 text = values[name]
@@ -110,6 +124,8 @@ class AwsBackendConfig:
                     numbers[name] = int(text)
                 except ValueError:
                     raise EventualError(f"aws_{name} must be an integer, got {text!r}") from None
+                if numbers[name] < 1:
+                    raise EventualError(f"aws_{name} must be 1 or more, got {text!r}")
         return cls(
             table=values["table"],
             bucket=values["bucket"],
@@ -123,5 +139,8 @@ class AwsBackendConfig:
             region=values.get("region"),
             endpoint_url=values.get("endpoint_url"),
             timer_shards=numbers["timer_shards"],
+            listing_shards=numbers["listing_shards"],
+            task_shards=numbers["task_shards"],
+            inbox_shards=numbers["inbox_shards"],
             max_workers=numbers["max_workers"],
         )

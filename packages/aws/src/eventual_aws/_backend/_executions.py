@@ -6,6 +6,7 @@ import asyncio
 import builtins
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from eventual.history import ExecutionRecord, HistoryEvent, WorkflowStarted
 from eventual.spi import (
@@ -18,9 +19,9 @@ from eventual.spi import (
 
 from ._commit import Committer
 from ._doorbells import Bell
-from ._items import ALL, execution_pk, history_sk, s
+from ._items import execution_pk, history_sk, listing_key, s
 from ._store import Store, record_key
-from ._table import Cancelled
+from ._table import Cancelled, merged
 
 __all__ = ["Executions"]
 
@@ -60,38 +61,46 @@ class Executions:
         return None if item is None else await self._store.record_of(item)
 
     async def list(self, query: ExecutionFilter) -> ExecutionPage:
-        """Return matching executions newest first: one index query and one batch read.
+        """Return matching executions newest first: a query per shard and one batch read.
 
         The index is chosen by the filter: ``gsi1`` by workflow (``L#w#``), by
         workflow and status (``L#ws#``) or all (``L#all``); ``gsi2`` by status
-        (``L#s#``). The cursor is an execution id whose creation stamp bounds the
-        query; an unknown one lists from the newest.
+        (``L#s#``). Each of the ``listing_shards`` partitions is read backwards,
+        at most one item more than the page, and the reads are merged newest
+        first. The cursor is an execution id whose listing key (creation stamp,
+        then id) bounds every shard's query; an unknown one lists from the newest.
         """
         if query.workflow is not None and query.status is not None:
-            index, key = "gsi1", f"L#ws#{query.workflow}#{query.status.value}"
+            index, key = "gsi1", f"ws#{query.workflow}#{query.status.value}"
         elif query.workflow is not None:
-            index, key = "gsi1", f"L#w#{query.workflow}"
+            index, key = "gsi1", f"w#{query.workflow}"
         elif query.status is not None:
-            index, key = "gsi2", f"L#s#{query.status.value}"
+            index, key = "gsi2", f"s#{query.status.value}"
         else:
-            index, key = "gsi1", ALL
+            index, key = "gsi1", "all"
+        if query.limit <= 0:
+            return ExecutionPage(executions=(), next=None)
         condition = f"{index}pk = :key"
-        values = {":key": s(key)}
+        bound: dict[str, Any] = {}
         if query.after is not None:
             cursor = await self._table.get(record_key(query.after))
             if cursor is not None:
                 condition += f" AND {index}sk < :after"
-                values[":after"] = cursor["order"]
-        if query.limit <= 0:
-            return ExecutionPage(executions=(), next=None)
+                # The record's listing key; a record written before keys held the
+                # id has the bare stamp (its ``order``).
+                bound[":after"] = cursor.get("gsi1sk", cursor["order"])
+        shards = [
+            self._table.query(
+                limit=query.limit + 1,
+                IndexName=index,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues={":key": s(listing_key(key, shard)), **bound},
+                ScanIndexForward=False,
+            )
+            for shard in range(self._store.config.listing_shards)
+        ]
         ids: builtins.list[str] = []
-        async for item in self._table.query(
-            limit=query.limit + 1,
-            IndexName=index,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-            ScanIndexForward=False,
-        ):
+        async for item in merged(shards, f"{index}sk", newest_first=True):
             ids.append(item["pk"]["S"][2:])
             if len(ids) > query.limit:
                 break

@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import threading
 import time
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -53,6 +54,11 @@ __all__ = [
     "dump_json",
     "from_micros",
     "history_sk",
+    "inbox_key",
+    "listing_key",
+    "listing_sk",
+    "shard_of",
+    "task_partition",
     "micros",
     "n",
     "s",
@@ -123,6 +129,39 @@ def stamp() -> str:
     with _stamp_lock:
         _last_stamp = max(time.time_ns(), _last_stamp + 1)
         return f"{_last_stamp:020d}"
+
+
+def shard_of(key: str, shards: int) -> int:
+    """Return the shard of ``key`` among ``shards``: its CRC-32, the same in every process."""
+    return zlib.crc32(key.encode()) % shards
+
+
+def listing_key(partition: str, shard: int) -> str:
+    """Return the index partition of listing ``partition`` (``all``, ``w#<workflow>``, ...).
+
+    Shard 0 keeps the unsharded name ``L#<partition>``, so a table written with
+    one shard reads the same with more; shard ``k`` is ``L<k>#<partition>``.
+    """
+    return f"L#{partition}" if shard == 0 else f"L{shard}#{partition}"
+
+
+def listing_sk(order: str, execution_id: str) -> str:
+    """Return the sort key of an execution in the listings: its creation stamp, then its id.
+
+    The id makes every key unique, so listings and their cursors have one
+    order, whichever shards hold the items and whenever two stamps tie.
+    """
+    return f"{order}#{execution_id}"
+
+
+def task_partition(shard: int) -> str:
+    """Return the index partition of task attempts in ``shard`` (shard 0 is ``tasks``)."""
+    return TASKS if shard == 0 else f"{TASKS}#{shard}"
+
+
+def inbox_key(shard: int) -> str:
+    """Return the index partition of executions with messages in ``shard`` (0 is ``inbox``)."""
+    return INBOX if shard == 0 else f"{INBOX}#{shard}"
 
 
 def execution_pk(execution_id: str) -> str:

@@ -4,7 +4,9 @@ A message is an item ``M#<id>`` in its execution's partition, put only if absent
 (so a redelivered id is ignored) and only while the execution runs (its record's
 update, in the same transaction, is conditional on ``status``). The record of an
 execution with messages waiting is in the ``inbox`` index (``gsi2``, sorted by
-first arrival) and counts its messages in ``mseq``. A claim is one conditional
+first arrival) and counts its messages in ``mseq``; with ``inbox_shards``
+above one, shard ``k > 0`` (the CRC-32 of the execution id) is ``inbox#<k>``,
+and a poll merges the shards by first arrival. A claim is one conditional
 ``UpdateItem`` on the record (running, in the inbox, not held or lapsed) that
 sets owner, lease token and expiry; the commit that consumes the batch presents
 the token. A claim that finds no messages leaves the inbox, unless ``mseq``
@@ -23,9 +25,9 @@ from datetime import timedelta
 from eventual.spi import InboundBatch, InboundMessage
 
 from ._doorbells import Bell
-from ._items import INBOX, Item, n, s
+from ._items import Item, inbox_key, n, s
 from ._store import RUNNING, Pending, Store, held_for, now_seconds, record_key
-from ._table import MAX_TRANSACTION_ITEMS, Write
+from ._table import MAX_TRANSACTION_ITEMS, Write, merged
 
 __all__ = ["Queue"]
 
@@ -38,6 +40,9 @@ class Queue:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._table = store.table
+
+    def _partitions(self) -> builtins.list[str]:
+        return [inbox_key(shard) for shard in range(self._store.config.inbox_shards)]
 
     async def enqueue(self, messages: Sequence[InboundMessage]) -> None:
         """Queue messages for running executions (one transaction per 100 items) and ring."""
@@ -72,14 +77,19 @@ class Queue:
         if limit <= 0:
             return batches
         candidates: builtins.list[str] = []
-        async for item in self._table.query(
-            limit=max(limit, 10),
-            IndexName="gsi2",
-            KeyConditionExpression="gsi2pk = :inbox",
-            FilterExpression="attribute_not_exists(#until) OR #until < :now",
-            ExpressionAttributeNames={"#until": "until"},
-            ExpressionAttributeValues={":inbox": s(INBOX), ":now": n(now_seconds())},
-        ):
+        now = now_seconds()
+        shards = [
+            self._table.query(
+                limit=max(limit, 10),
+                IndexName="gsi2",
+                KeyConditionExpression="gsi2pk = :inbox",
+                FilterExpression="attribute_not_exists(#until) OR #until < :now",
+                ExpressionAttributeNames={"#until": "until"},
+                ExpressionAttributeValues={":inbox": s(partition), ":now": n(now)},
+            )
+            for partition in self._partitions()
+        ]
+        async for item in merged(shards, "gsi2sk"):
             candidates.append(item["pk"]["S"][2:])
             if len(candidates) >= limit - len(batches):
                 batches += await self._take_all(candidates, owner, lease)
@@ -150,12 +160,13 @@ class Queue:
     async def pending(self) -> int:
         """Count the messages of executions in the inbox (a query per such execution)."""
         ids: builtins.list[str] = []
-        async for item in self._table.query(
-            IndexName="gsi2",
-            KeyConditionExpression="gsi2pk = :inbox",
-            ExpressionAttributeValues={":inbox": s(INBOX)},
-        ):
-            ids.append(item["pk"]["S"][2:])
+        for partition in self._partitions():
+            async for item in self._table.query(
+                IndexName="gsi2",
+                KeyConditionExpression="gsi2pk = :inbox",
+                ExpressionAttributeValues={":inbox": s(partition)},
+            ):
+                ids.append(item["pk"]["S"][2:])
         counts = await asyncio.gather(*(self._count(id_) for id_ in ids))
         return sum(counts)
 

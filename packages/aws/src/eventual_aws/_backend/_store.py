@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +18,6 @@ from ._clients import Clients
 from ._config import AwsBackendConfig
 from ._doorbells import Bell, Doorbells
 from ._items import (
-    ALL,
-    INBOX,
     Item,
     Payloads,
     dump_event,
@@ -28,10 +25,14 @@ from ._items import (
     dump_timer,
     execution_pk,
     history_sk,
+    inbox_key,
+    listing_key,
+    listing_sk,
     load_event,
     load_record,
     n,
     s,
+    shard_of,
     sortable,
     stamp,
     timer_key,
@@ -86,6 +87,16 @@ class Store:
         # Set by the commit module: applies the remainder of a step split over
         # several transactions (a reader that finds one finishes it).
         self.finish_split: Callable[[str, str], Awaitable[None]] | None = None
+
+    # --- index partitions -------------------------------------------------------------
+
+    def listing(self, partition: str, execution_id: str) -> str:
+        """Return the listing index partition (``all``, ``w#<workflow>``...) of an execution."""
+        return listing_key(partition, shard_of(execution_id, self.config.listing_shards))
+
+    def inbox(self, execution_id: str) -> str:
+        """Return the inbox index partition of an execution with messages waiting."""
+        return inbox_key(shard_of(execution_id, self.config.inbox_shards))
 
     # --- reading ------------------------------------------------------------------
 
@@ -177,7 +188,7 @@ class Store:
         """
         names = {"#status": "status"}
         values: dict[str, Any] = {
-            ":inbox": s(INBOX),
+            ":inbox": s(self.inbox(execution_id)),
             ":at": s(stamp()),
             ":zero": n(0),
             ":count": n(count),
@@ -215,7 +226,7 @@ class Store:
     async def timer_put(self, timer: TimerRequest) -> Write:
         """Return the write that schedules ``timer``, replacing one with its id (and its claim)."""
         # A stable hash (``hash()`` differs between processes).
-        shard = zlib.crc32(timer.id.encode()) % self.config.timer_shards
+        shard = shard_of(timer.id, self.config.timer_shards)
         item: Item = {
             **timer_key(timer.id),
             "gsi1pk": s(f"timers#{shard}"),
@@ -242,6 +253,7 @@ class Store:
         same write.
         """
         order = stamp()
+        listed = s(listing_sk(order, record.id))
         pk = s(execution_pk(record.id))
         rec: Item = {
             "pk": pk,
@@ -250,9 +262,9 @@ class Store:
             "status": s(record.status.value),
             "workflow": s(record.workflow),
             "order": s(order),
-            "gsi1pk": s(f"L#w#{record.workflow}"),
-            "gsi1sk": s(order),
-            "gsi2pk": s(INBOX),
+            "gsi1pk": s(self.listing(f"w#{record.workflow}", record.id)),
+            "gsi1sk": listed,
+            "gsi2pk": s(self.inbox(record.id)),
             "gsi2sk": s(order),
             "mseq": n(1 + extra_messages),
         }
@@ -260,7 +272,12 @@ class Store:
         if bells:
             rec["bells"] = s(self.bells_json(bells))
         status = self.status_item(record, order)
-        first: Item = {"pk": pk, "sk": s(history_sk(0)), "gsi1pk": s(ALL), "gsi1sk": s(order)}
+        first: Item = {
+            "pk": pk,
+            "sk": s(history_sk(0)),
+            "gsi1pk": s(self.listing("all", record.id)),
+            "gsi1sk": listed,
+        }
         await self.payloads.put(first, "ev", dump_event(started))
         start_id = f"{record.id}|start"
         message: Item = {"pk": pk, "sk": s(f"M#{start_id}"), "at": s(order)}
@@ -287,13 +304,14 @@ class Store:
     def status_item(self, record: ExecutionRecord, order: str) -> Item:
         """Return the item that lists an execution under its status."""
         status = record.status.value
+        listed = s(listing_sk(order, record.id))
         return {
             "pk": s(execution_pk(record.id)),
             "sk": s("S"),
-            "gsi1pk": s(f"L#ws#{record.workflow}#{status}"),
-            "gsi1sk": s(order),
-            "gsi2pk": s(f"L#s#{status}"),
-            "gsi2sk": s(order),
+            "gsi1pk": s(self.listing(f"ws#{record.workflow}#{status}", record.id)),
+            "gsi1sk": listed,
+            "gsi2pk": s(self.listing(f"s#{status}", record.id)),
+            "gsi2sk": listed,
         }
 
     async def ring(self, bells: Sequence[Bell]) -> None:

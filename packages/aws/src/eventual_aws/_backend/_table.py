@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
@@ -27,7 +27,14 @@ from ._items import Item, dump_json
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["MAX_TRANSACTION_BYTES", "MAX_TRANSACTION_ITEMS", "Cancelled", "Table", "Write"]
+__all__ = [
+    "MAX_TRANSACTION_BYTES",
+    "MAX_TRANSACTION_ITEMS",
+    "Cancelled",
+    "Table",
+    "Write",
+    "merged",
+]
 
 MAX_TRANSACTION_ITEMS: Final = 100
 MAX_TRANSACTION_BYTES: Final = 3_500_000  # under the 4 MB cap, keys and names included
@@ -102,7 +109,7 @@ class Table:
             raise
         return answer.get("Attributes", {})
 
-    async def query(self, *, limit: int | None = None, **kwargs: Any) -> AsyncIterator[Item]:
+    async def query(self, *, limit: int | None = None, **kwargs: Any) -> AsyncGenerator[Item, None]:
         """Yield the items of a query, page after page."""
         start: Mapping[str, Any] | None = None
         while True:
@@ -230,3 +237,32 @@ async def _backoff(attempt: int) -> None:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+async def merged(
+    queries: Sequence[AsyncGenerator[Item, None]], sort_key: str, *, newest_first: bool = False
+) -> AsyncIterator[Item]:
+    """Yield the items of queries over index shards as one query, in ``sort_key`` order.
+
+    Each query is read only as far as the merged items are taken: its first page
+    is asked for at once, a next one when its items are used up. ``newest_first``
+    merges queries read backwards (``ScanIndexForward=False``).
+    """
+    heads = list(await asyncio.gather(*(anext(query, None) for query in queries)))
+    try:
+        while True:
+            live = [
+                (str(head[sort_key]["S"]), index)
+                for index, head in enumerate(heads)
+                if head is not None
+            ]
+            if not live:
+                return
+            _, pick = max(live) if newest_first else min(live)
+            head = heads[pick]
+            if head is not None:  # always: it is live
+                yield head
+            heads[pick] = await anext(queries[pick], None)
+    finally:
+        for query in queries:
+            await query.aclose()

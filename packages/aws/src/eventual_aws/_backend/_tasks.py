@@ -1,7 +1,9 @@
 """``TaskDispatch`` on DynamoDB: one item per attempt, in dispatch order through ``gsi1``.
 
 An attempt ``K#<token>`` is in the index partition ``tasks`` sorted by its
-dispatch stamp, with ``nb`` (not before, epoch microseconds) beside it. Claims,
+dispatch stamp, with ``nb`` (not before, epoch microseconds) beside it. With
+``task_shards`` above one, the partition of shard ``k > 0`` is ``tasks#<k>``,
+``k`` the CRC-32 of the token; a poll merges the shards in dispatch order. Claims,
 renewals and heartbeats are conditional updates of that one item; ``finish``
 deletes it and queues the outcome in one transaction, which may also claim the
 outcome's execution. On AWS the task's function is woken by its queue for one
@@ -20,9 +22,19 @@ from eventual.codec import JsonValue
 from eventual.spi import InboundBatch, InboundMessage, Lease, TaskRequest
 
 from ._doorbells import Bell
-from ._items import EARLIEST, TASKS, Item, from_micros, load_task, micros, n, s, task_key
+from ._items import (
+    EARLIEST,
+    Item,
+    from_micros,
+    load_task,
+    micros,
+    n,
+    s,
+    task_key,
+    task_partition,
+)
 from ._store import Pending, Store, held_for, now_seconds
-from ._table import Cancelled, Write
+from ._table import Cancelled, Write, merged
 
 __all__ = ["Tasks"]
 
@@ -37,6 +49,9 @@ class Tasks:
         self._store = store
         self._table = store.table
 
+    def _partitions(self) -> builtins.list[str]:
+        return [task_partition(shard) for shard in range(self._store.config.task_shards)]
+
     async def _request(self, item: Item) -> TaskRequest:
         return load_task(await self._store.payloads.get(item, "req"))
 
@@ -47,19 +62,23 @@ class Tasks:
         if limit <= 0:
             return []
         real = now_seconds()
+        shards = [
+            self._table.query(
+                limit=max(limit, 10),
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :tasks",
+                FilterExpression=f"({_UNCLAIMED}) AND nb <= :now",
+                ExpressionAttributeNames={"#until": "until"},
+                ExpressionAttributeValues={
+                    ":tasks": s(partition),
+                    ":real": n(real),
+                    ":now": n(micros(now)),
+                },
+            )
+            for partition in self._partitions()
+        ]
         candidates: builtins.list[Item] = []
-        async for item in self._table.query(
-            limit=max(limit, 10),
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :tasks",
-            FilterExpression=f"({_UNCLAIMED}) AND nb <= :now",
-            ExpressionAttributeNames={"#until": "until"},
-            ExpressionAttributeValues={
-                ":tasks": s(TASKS),
-                ":real": n(real),
-                ":now": n(micros(now)),
-            },
-        ):
+        async for item in merged(shards, "gsi1sk"):
             candidates.append(item)
             if len(candidates) >= limit:
                 break
@@ -179,24 +198,32 @@ class Tasks:
     async def next_ready(self) -> datetime | None:
         """Return the earliest ``not_before`` of unclaimed attempts (``datetime.min`` if now)."""
         earliest: int | None = None
-        async for item in self._table.query(
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :tasks",
-            FilterExpression=_UNCLAIMED,
-            ProjectionExpression="nb",
-            ExpressionAttributeNames={"#until": "until"},
-            ExpressionAttributeValues={":tasks": s(TASKS), ":real": n(now_seconds())},
-        ):
-            value = int(item["nb"]["N"])
-            earliest = value if earliest is None else min(earliest, value)
+        real = now_seconds()
+        for partition in self._partitions():
+            async for item in self._table.query(
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :tasks",
+                FilterExpression=_UNCLAIMED,
+                ProjectionExpression="nb",
+                ExpressionAttributeNames={"#until": "until"},
+                ExpressionAttributeValues={":tasks": s(partition), ":real": n(real)},
+            ):
+                value = int(item["nb"]["N"])
+                earliest = value if earliest is None else min(earliest, value)
         if earliest is None:
             return None
         return EARLIEST if earliest == _EARLIEST_US else from_micros(earliest)
 
     async def pending(self) -> int:
         """Return how many attempts are waiting or running."""
-        return await self._table.count(
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :tasks",
-            ExpressionAttributeValues={":tasks": s(TASKS)},
+        counts = await asyncio.gather(
+            *(
+                self._table.count(
+                    IndexName="gsi1",
+                    KeyConditionExpression="gsi1pk = :tasks",
+                    ExpressionAttributeValues={":tasks": s(partition)},
+                )
+                for partition in self._partitions()
+            )
         )
+        return sum(counts)

@@ -36,13 +36,13 @@ subscription's queue).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from ._function import FunctionKind
 from ._resources import StatementPlan
 
-__all__ = ["ENV", "PASSED_TO_SCHEDULER", "environment", "statements"]
+__all__ = ["ENV", "PASSED_TO_SCHEDULER", "SHARDS", "environment", "statements"]
 
 
 class ENV:
@@ -64,7 +64,14 @@ class ENV:
     FORWARDER_DLQ_ARN: Final = "EVENTUAL_AWS_FORWARDER_DLQ_ARN"
     TASK: Final = "EVENTUAL_AWS_TASK"
     SUBSCRIPTION: Final = "EVENTUAL_AWS_SUBSCRIPTION"
+    TIMER_SHARDS: Final = "EVENTUAL_AWS_TIMER_SHARDS"
+    LISTING_SHARDS: Final = "EVENTUAL_AWS_LISTING_SHARDS"
+    TASK_SHARDS: Final = "EVENTUAL_AWS_TASK_SHARDS"
+    INBOX_SHARDS: Final = "EVENTUAL_AWS_INBOX_SHARDS"
 
+
+SHARDS: Final = ("timer_shards", "listing_shards", "task_shards", "inbox_shards")
+"""The backend's index shard settings, ``EVENTUAL_AWS_<SETTING>`` on every function."""
 
 PASSED_TO_SCHEDULER: Final = frozenset({"function.forwarder", "queue.forwarder-dlq"})
 """Resources a function only names in a schedule it creates; the scheduler's role uses them."""
@@ -104,6 +111,7 @@ def environment(
     module: str,
     prefix: str,
     definition: str | None = None,
+    shards: Mapping[str, int] | None = None,
 ) -> dict[str, str]:
     """Return the configuration variables of a function, sorted by name.
 
@@ -113,6 +121,8 @@ def environment(
         module: The module the service loads from.
         prefix: The prefix of the queue names.
         definition: The task's or subscription's name, on its function.
+        shards: Index shard counts by setting (``listing_shards``, ...); every
+            function gets the same, and a count of 1 (the default) sets nothing.
     """
     env = {
         ENV.SERVICE: module,
@@ -134,6 +144,9 @@ def environment(
         env[ENV.TASK] = definition
     if kind == "subscription" and definition is not None:
         env[ENV.SUBSCRIPTION] = definition
+    for name, count in (shards or {}).items():
+        if count != 1:
+            env[f"EVENTUAL_AWS_{name.upper()}"] = str(count)
     return dict(sorted(env.items()))
 
 

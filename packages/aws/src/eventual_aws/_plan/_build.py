@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Final
 
 from eventual import Service
 
-from ._access import environment, statements
+from ._access import SHARDS, environment, statements
 from ._function import EventSourcePlan, FunctionKind, FunctionPlan
 from ._manifest import Handler, Manifest, read_manifest
 from ._names import (
@@ -139,8 +140,17 @@ def _timeout(handler: Handler, kind: FunctionKind, limit: int, why: str) -> int:
 class _Builder:
     """Builds the plan of one manifest, checking names as they are made."""
 
-    def __init__(self, manifest: Manifest, *, module: str, prefix: str, event_bus: str | None):
+    def __init__(
+        self,
+        manifest: Manifest,
+        *,
+        module: str,
+        prefix: str,
+        event_bus: str | None,
+        shards: Mapping[str, int] | None = None,
+    ):
         self.manifest = manifest
+        self.shards = dict(shards or {})
         self.module = module
         self.prefix = prefix
         self.event_bus = event_bus
@@ -278,6 +288,7 @@ class _Builder:
                 module=self.module,
                 prefix=self.prefix,
                 definition=definition,
+                shards=self.shards,
             ),
             event_sources=sources,
             reserved_concurrency=concurrency,
@@ -472,11 +483,21 @@ class _Builder:
 _BUS_NAME: Final = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
 
 
+def _check_shards(shards: Mapping[str, int]) -> dict[str, int]:
+    for name, count in shards.items():
+        if name not in SHARDS:
+            raise PlanError(f"shards={{{name!r}: ...}} is not a shard setting: use {SHARDS}")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise PlanError(f"shards[{name!r}] must be an integer of 1 or more, got {count!r}")
+    return dict(sorted(shards.items()))
+
+
 def plan(
     service: str | ModuleType | Service,
     *,
     prefix: str | None = None,
     event_bus: str | None = None,
+    shards: Mapping[str, int] | None = None,
 ) -> ServicePlan:
     """Plan a service for AWS: every resource and function it needs, and their wiring.
 
@@ -489,6 +510,9 @@ def plan(
         event_bus: The name of an existing EventBridge bus to publish on and
             subscribe to (shared by services, or ``"default"``); by default the
             plan lists a bus of the service's own, ``<prefix>-events``.
+        shards: Index shard counts set on every function, by setting:
+            ``timer_shards``, ``listing_shards``, ``task_shards``,
+            ``inbox_shards`` (docs/aws.md, "Limits"); 1 each by default.
 
     Raises:
         PlanError: A definition cannot be deployed as it is (a task's timeout
@@ -510,7 +534,13 @@ def plan(
         chosen = check_prefix(manifest.service, origin="the service name")
     else:
         chosen = check_prefix(prefix, origin="the prefix")
-    builder = _Builder(manifest, module=manifest.module, prefix=chosen, event_bus=event_bus)
+    builder = _Builder(
+        manifest,
+        module=manifest.module,
+        prefix=chosen,
+        event_bus=event_bus,
+        shards=_check_shards(shards or {}),
+    )
     result = builder.build()
     result.check()
     return result
