@@ -6,6 +6,7 @@ import asyncio
 import builtins
 import json
 from collections.abc import Sequence
+from contextlib import aclosing
 from typing import Any
 
 from eventual.history import ExecutionRecord, HistoryEvent, WorkflowStarted
@@ -100,10 +101,11 @@ class Executions:
             for shard in range(self._store.config.listing_shards)
         ]
         ids: builtins.list[str] = []
-        async for item in merged(shards, f"{index}sk", newest_first=True):
-            ids.append(item["pk"]["S"][2:])
-            if len(ids) > query.limit:
-                break
+        async with aclosing(merged(shards, f"{index}sk", newest_first=True)) as listed:
+            async for item in listed:
+                ids.append(item["pk"]["S"][2:])
+                if len(ids) > query.limit:
+                    break
         page_ids = ids[: query.limit]
         items = await self._table.batch_get([record_key(id_) for id_ in page_ids])
         by_id = {item["pk"]["S"][2:]: item for item in items}

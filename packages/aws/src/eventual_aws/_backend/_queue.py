@@ -20,6 +20,7 @@ import asyncio
 import builtins
 import uuid
 from collections.abc import Sequence
+from contextlib import aclosing
 from datetime import timedelta
 
 from eventual.spi import InboundBatch, InboundMessage
@@ -89,13 +90,14 @@ class Queue:
             )
             for partition in self._partitions()
         ]
-        async for item in merged(shards, "gsi2sk"):
-            candidates.append(item["pk"]["S"][2:])
-            if len(candidates) >= limit - len(batches):
-                batches += await self._take_all(candidates, owner, lease)
-                candidates = []
-                if len(batches) >= limit:
-                    return batches
+        async with aclosing(merged(shards, "gsi2sk")) as inbox:
+            async for item in inbox:
+                candidates.append(item["pk"]["S"][2:])
+                if len(candidates) >= limit - len(batches):
+                    batches += await self._take_all(candidates, owner, lease)
+                    candidates = []
+                    if len(batches) >= limit:
+                        return batches
         if candidates:
             batches += await self._take_all(candidates, owner, lease)
         return batches

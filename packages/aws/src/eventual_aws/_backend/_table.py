@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
@@ -241,12 +241,13 @@ def _code(error: ClientError) -> str:
 
 async def merged(
     queries: Sequence[AsyncGenerator[Item, None]], sort_key: str, *, newest_first: bool = False
-) -> AsyncIterator[Item]:
+) -> AsyncGenerator[Item, None]:
     """Yield the items of queries over index shards as one query, in ``sort_key`` order.
 
     Each query is read only as far as the merged items are taken: its first page
     is asked for at once, a next one when its items are used up. ``newest_first``
-    merges queries read backwards (``ScanIndexForward=False``).
+    merges queries read backwards (``ScanIndexForward=False``). Closing it
+    (``contextlib.aclosing``) closes the queries.
     """
     heads = list(await asyncio.gather(*(anext(query, None) for query in queries)))
     try:

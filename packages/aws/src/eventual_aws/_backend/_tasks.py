@@ -16,6 +16,7 @@ import asyncio
 import builtins
 import uuid
 from collections.abc import Sequence
+from contextlib import aclosing
 from datetime import datetime, timedelta
 
 from eventual.codec import JsonValue
@@ -78,10 +79,11 @@ class Tasks:
             for partition in self._partitions()
         ]
         candidates: builtins.list[Item] = []
-        async for item in merged(shards, "gsi1sk"):
-            candidates.append(item)
-            if len(candidates) >= limit:
-                break
+        async with aclosing(merged(shards, "gsi1sk")) as ready:
+            async for item in ready:
+                candidates.append(item)
+                if len(candidates) >= limit:
+                    break
         claimed = await asyncio.gather(
             *(self._claim(item, owner, now, lease) for item in candidates)
         )
