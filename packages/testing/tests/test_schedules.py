@@ -114,6 +114,20 @@ async def test_overlap_buffer_one_starts_when_the_previous_run_ends() -> None:
         assert started <= datetime(2026, 1, 1, 2, 31, tzinfo=UTC)
 
 
+async def test_a_pause_holds_the_run_waiting_for_the_previous_one() -> None:
+    """Paused, a 'buffer_one' run waiting for the previous run does not start when it ends."""
+    long = _long("buffer_one")
+    async with TestEnvironment(Service.from_definitions("s", [long]), replay=True) as env:
+        await env.advance(timedelta(hours=2, minutes=10))  # 02:00 waits for 01:00 (ends 02:30)
+        await pause_schedule(env.engine, long.name)
+        await env.advance(timedelta(hours=2))
+        assert await _runs(env.engine, long.name) == ["20260101T010000Z"]
+        await resume_schedule(env.engine, long.name)
+        await env.run_until_idle()
+        # Resumed, the latest missed fire time takes the waiting run's place.
+        assert await _runs(env.engine, long.name) == ["20260101T010000Z", "20260101T040000Z"]
+
+
 async def test_overlap_allow_always_starts() -> None:
     """With 'allow', every fire time starts a run, overlapping or not."""
     long = _long("allow")

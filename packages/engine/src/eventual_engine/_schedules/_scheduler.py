@@ -34,6 +34,7 @@ from eventual import (
     continue_as_new,
     logger,
     now,
+    patched,
     task,
 )
 from eventual.codec import JsonValue
@@ -138,6 +139,8 @@ async def run_status(execution_id: str) -> str:
         return "MISSING"
 
 
+_PAUSE_HOLDS_BUFFERED: Final = "eventual.schedule.pause_holds_buffered"
+
 _BEFORE_ANY_TICK: Final = datetime(1970, 1, 1, tzinfo=UTC)
 """``last`` of a ticked scheduler that has seen no tick yet."""
 
@@ -190,9 +193,27 @@ class _Scheduler:
         times: list[datetime] = []
         if self.clock == "timers" and self.schedule is not None and not self.paused:
             times.append(self.schedule.next_after(self.last))
-        if self.buffered is not None and self.poll_at is not None:
+        if self.buffered is not None and self.poll_at is not None and not self.holding():
             times.append(self.poll_at)
         return min(times, default=None)
+
+    def buffered_due(self) -> bool:
+        """Return whether to ask again if the run a buffered one waits for has ended."""
+        return (
+            self.buffered is not None
+            and self.poll_at is not None
+            and self.poll_at <= now()
+            and not self.holding()
+        )
+
+    def holding(self) -> bool:
+        """Return whether a buffered run waits for the schedule to be resumed.
+
+        A pause holds every run, the one waiting for the previous run too.
+        Schedulers that started that run while paused before this was so replay
+        as they ran (the patch).
+        """
+        return self.paused and self.buffered is not None and patched(_PAUSE_HOLDS_BUFFERED)
 
     async def run(self) -> None:
         self.listen()
@@ -207,7 +228,7 @@ class _Scheduler:
                 await self.handle(name, payload)
             if self.clock == "timers" and not self.paused:
                 await self.fire_due()
-            if self.buffered is not None and self.poll_at is not None and self.poll_at <= now():
+            if self.buffered_due():
                 await self.try_buffered()
         continue_as_new(self.state())
 
