@@ -126,3 +126,28 @@ async def test_local_runtime_starts_schedulers_unless_told_not_to(tmp_path: Path
         record = await rt.engine.execution_record(schedule_execution_id("report"))
         assert record.id == "eventual.schedule/report"
         assert not record.status.done
+
+
+async def test_a_start_that_fails_closes_the_store_it_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When bringing the schedulers in step fails, LocalRuntime closes its store and raises."""
+    closed: list[SqliteBackend] = []
+    close = SqliteBackend.close
+
+    async def recording_close(backend: SqliteBackend) -> None:
+        closed.append(backend)
+        await close(backend)
+
+    async def failing_sync(engine: Engine) -> None:
+        raise OSError("the store went away")
+
+    monkeypatch.setattr(SqliteBackend, "close", recording_close)
+    monkeypatch.setattr("eventual_engine._local.sync_schedules", failing_sync)
+    service = Service.from_definitions("reports", [HOURLY])
+    runtime = LocalRuntime(service, db=tmp_path / "failing.db")
+    with pytest.raises(OSError, match="the store went away"):
+        await runtime.__aenter__()
+    assert len(closed) == 1
+    with pytest.raises(RuntimeError, match="not running"):
+        runtime.engine  # noqa: B018  # the property raises once nothing runs

@@ -184,12 +184,21 @@ class LocalRuntime:
     async def __aenter__(self) -> LocalRuntime:
         plugins = self._plugins()
         backend = await self._open_backend(plugins)
-        self._engine = Engine(self.service, backend, options=self._options)
-        self._bus = await self._open_bus(plugins)
-        if self._bus is not None:
-            await self._engine.attach_bus(self._bus)
-        if self.schedules:
-            await sync_schedules(self._engine)
+        try:
+            self._engine = Engine(self.service, backend, options=self._options)
+            self._bus = await self._open_bus(plugins)
+            if self._bus is not None:
+                await self._engine.attach_bus(self._bus)
+            if self.schedules:
+                await sync_schedules(self._engine)
+        except BaseException:
+            # Nothing runs yet: close what was opened, so a failed start leaks no connection.
+            if self._bus is not None:
+                await self._bus.close()
+                self._bus = None
+            await backend.close()
+            self._engine = None
+            raise
         self._serving = asyncio.create_task(self._engine.serve(), name="eventual local runtime")
         self._token = set_client(self._engine)
         self._default = add_default_client(self._engine)
