@@ -19,6 +19,8 @@ from click.testing import CliRunner, Result
 from eventual_cli import cli
 from eventual_cli._new import NEXT_STEPS, TEMPLATES, NewProject, project_files
 
+from .new_projects import assert_own_tests_pass
+
 
 def _new(*args: str) -> Result:
     return CliRunner().invoke(cli, ["new", *args], prog_name="eventual")
@@ -40,9 +42,7 @@ def local_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_generated_tests_pass_on_the_eventual_env_fixture(local_project: Path) -> None:
     """Running pytest in the new project runs its two tests of the service, and they pass."""
     pytest.importorskip("eventual_testing")  # the project's dev extra; not a CLI dependency
-    result = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], local_project)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert_own_tests_pass(local_project)
 
 
 def test_the_generated_code_is_linted_and_typed(local_project: Path) -> None:
