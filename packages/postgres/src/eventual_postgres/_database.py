@@ -16,17 +16,20 @@ can cause.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from eventual import EventualError
 
 __all__ = [
+    "NOTIFY_CHANNEL",
     "Connection",
     "Database",
     "DatabaseClosed",
@@ -39,6 +42,13 @@ Connection = psycopg.AsyncConnection[tuple[object, ...]]
 ResultT = TypeVar("ResultT")
 
 _RETRIES: Final = 5
+_ANNOUNCE_TIMEOUT: Final = 5.0
+_NOTIFY: Final = "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload"
+
+NOTIFY_CHANNEL: Final = "eventual"
+"""The channel on which work is announced, each payload ``"<schema> <loop>"``."""
+
+log = logging.getLogger("eventual.postgres")
 _SCHEMA_NAME_LIMIT: Final = 63  # PostgreSQL's identifier length
 
 
@@ -97,6 +107,9 @@ class Database:
         self._opened = False
         self._closed = False
         self._lock = asyncio.Lock()
+        self._announced: set[str] = set()
+        self._to_announce = asyncio.Event()
+        self._announcer: asyncio.Task[None] | None = None
 
     async def _configure(self, conn: Connection) -> None:
         await conn.execute(self._set_path)
@@ -128,7 +141,52 @@ class Database:
             self._closed = True
             if self._opened:
                 self._opened = False
+                announcer, self._announcer = self._announcer, None
+                if announcer is not None:
+                    # It sends what is left, then ends (the flag is seen after the send).
+                    self._to_announce.set()
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(announcer, _ANNOUNCE_TIMEOUT)
                 await self._pool.close()
+
+    def announce(self, *loops: str) -> None:
+        """Tell the engines of every process (``LISTEN``) that work for ``loops`` was committed.
+
+        Call it after the commit, so that a woken engine finds the work. The
+        notifications go out in the background, coalesced: loops announced
+        while a notification is being sent are sent together next, once each.
+        Each goes in a transaction of its own that writes nothing: PostgreSQL
+        serializes the commits of transactions that notify, and one that wrote
+        rows would hold that line through the flush of its commit.
+        """
+        if not self._opened or not loops:
+            return
+        self._announced.update(loops)
+        self._to_announce.set()
+        if self._announcer is None or self._announcer.done():
+            self._announcer = asyncio.create_task(
+                self._announce_loop(), name=f"eventual-{self.schema} announcer"
+            )
+
+    async def _announce_loop(self) -> None:
+        while True:
+            await self._to_announce.wait()
+            self._to_announce.clear()
+            loops = sorted(self._announced)
+            self._announced.clear()
+            if loops:
+                try:
+                    async with self._pool.connection(timeout=_ANNOUNCE_TIMEOUT) as conn:
+                        await conn.execute(
+                            _NOTIFY, (NOTIFY_CHANNEL, [f"{self.schema} {loop}" for loop in loops])
+                        )
+                except (psycopg.Error, PoolTimeout):
+                    # Engines still find the work at their next poll.
+                    log.warning(
+                        "eventual could not announce work on %s", self.schema, exc_info=True
+                    )
+            if not self._opened:
+                return
 
     async def _ready(self) -> None:
         if not self._opened:

@@ -25,7 +25,7 @@ from .._database import Connection, Database, pipelined
 from ._schema import CHECK_FAILED
 from ._writes import add_tasks, create_execution, enqueue, report_clash, schedule, send_create
 
-__all__ = ["PostgresExecutions", "apply_step", "write_step"]
+__all__ = ["PostgresExecutions", "announced", "apply_step", "write_step"]
 
 # The history-length check and the record update are one statement, and the
 # server raises (``require``) when it matched nothing, which rolls back every
@@ -84,6 +84,7 @@ class PostgresExecutions:
             existing = await self.get(record.id)
             assert existing is not None  # the conflicting row exists: rows are never deleted
             return existing
+        self._db.announce("orchestrator", *(("timers",) if timers else ()))
         return record
 
     async def get(self, execution_id: str) -> ExecutionRecord | None:
@@ -163,6 +164,7 @@ class PostgresExecutions:
                 await self._db.transaction(lambda conn: apply_step(conn, step))
             else:
                 await self._db.atomic(lambda conn: write_step(conn, step))
+            self._db.announce(*announced(step))
         except psycopg.errors.UniqueViolation:
             # History rows past the recorded length exist: another step got there first.
             raise Conflict(f"{step.execution_id}: history changed") from None
@@ -170,6 +172,18 @@ class PostgresExecutions:
             if error.sqlstate != CHECK_FAILED:
                 raise
             raise Conflict(f"{step.execution_id}: {error.diag.message_primary}") from None
+
+
+def announced(step: StepCommit) -> list[str]:
+    """Return the loops of other processes that a committed step gave work."""
+    loops: list[str] = []
+    if step.messages or step.starts:
+        loops.append("orchestrator")
+    if step.tasks and step.task_claim is None:
+        loops.append("tasks")
+    if step.timers:
+        loops.append("timers")
+    return loops
 
 
 async def write_step(conn: Connection, step: StepCommit) -> None:

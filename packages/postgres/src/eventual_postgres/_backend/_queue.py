@@ -64,6 +64,7 @@ class PostgresQueue:
         """Add messages; a message whose id is already queued is ignored."""
         if messages:
             await self._db.atomic(lambda conn: enqueue(conn, messages))
+            self._db.announce("orchestrator")
 
     async def claim(self, owner: str, limit: int, lease: timedelta) -> list[InboundBatch]:
         """Claim all queued messages of up to ``limit`` executions nobody else holds.
@@ -105,10 +106,10 @@ class PostgresQueue:
                 "DELETE FROM queue_claims WHERE execution_id = %s AND lease = %s",
                 (batch.execution_id, batch.lease),
             )
-            # The messages are claimable again: wake the orchestrators.
-            await conn.execute("SELECT pg_notify('eventual', current_schema() || ' orchestrator')")
 
         await self._db.atomic(run)
+        # The messages are claimable again: wake the orchestrators.
+        self._db.announce("orchestrator")
 
     async def pending(self) -> int:
         """Return how many messages are queued for running executions, claimed or not."""

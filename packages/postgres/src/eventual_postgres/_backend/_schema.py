@@ -16,11 +16,12 @@ differences that come from many machines sharing one server:
 - Lease expiries (``until``) are the *server's* clock, ``clock_timestamp()`` in
   epoch seconds, never a client's, so machines whose clocks drift still agree on
   when a claim lapsed.
-- Triggers announce new work with ``pg_notify('eventual', '<schema> <loop>')``
-  when a transaction that queued messages, dispatched unclaimed task attempts or
-  scheduled timers commits, so idle workers on other machines wake at once
-  (``LISTEN``) instead of polling. PostgreSQL folds identical notifications of
-  one transaction into one.
+- New work (messages queued, unclaimed task attempts dispatched, timers
+  scheduled) is announced with ``pg_notify('eventual', '<schema> <loop>')`` so
+  idle workers on other machines wake at once (``LISTEN``) instead of polling.
+  Up to version 5 triggers sent them inside each transaction; from version 6
+  the committing process sends them after its commit, coalesced, in
+  transactions of their own (``Database.announce``).
 - A log line's position counts per execution (``log_positions``) instead of
   being a row id, so lines become visible in the order of their positions
   however their writers' transactions interleave (see ``_logs``).
@@ -165,6 +166,16 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )""",
         """INSERT INTO log_positions (execution_id, last)
             SELECT execution_id, max(position) FROM logs GROUP BY execution_id""",
+    ),
+    # 5 -> 6: new work is announced by the process that committed it, after the
+    # commit, coalesced (``Database.announce``), not by triggers inside each
+    # transaction: PostgreSQL serializes the commits of all transactions that
+    # notify (one lock for the whole server, held through the commit's flush),
+    # which made every process's commits wait in one line.
+    (
+        "DROP TRIGGER messages_notify ON messages",
+        "DROP TRIGGER tasks_notify ON tasks",
+        "DROP TRIGGER timers_notify ON timers",
     ),
 )
 

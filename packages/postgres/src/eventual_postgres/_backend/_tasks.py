@@ -119,7 +119,10 @@ class PostgresTasks:
                 conn, outcome.execution_id, claim.owner, claim.duration.total_seconds()
             )
 
-        return await self._db.transaction(run, pipeline=True)
+        taken = await self._db.transaction(run, pipeline=True)
+        if outcome is not None and taken is None:
+            self._db.announce("orchestrator")
+        return taken
 
     async def next_ready(self) -> datetime | None:
         """Return the earliest ``not_before`` of unclaimed attempts, or None.

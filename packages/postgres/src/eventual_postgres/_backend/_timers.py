@@ -35,6 +35,7 @@ class PostgresTimers:
         """Schedule timers; a timer with a known id is replaced (and unclaimed)."""
         if timers:
             await self._db.atomic(lambda conn: schedule(conn, timers))
+            self._db.announce("timers")
 
     async def claim_due(
         self, owner: str, now: datetime, limit: int, lease: timedelta
