@@ -24,8 +24,6 @@ import pytest
 from eventual_aws._backend import AwsBackend, AwsBackendConfig
 from eventual_aws._moto import start_server
 
-pytest.register_assert_rewrite("eventual_engine.conformance")
-
 EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
 
 MakePackage = Callable[[str], str]

@@ -22,10 +22,8 @@ import pytest
 
 from eventual_messaging import BusOptions, LocalBus, MemoryBus, SqliteBus
 
-pytest.register_assert_rewrite("eventual_messaging.conformance")
-
 # The bus contract's fixtures: pytest finds them by their names in this module.
-from eventual_messaging.conformance.fixtures import (  # noqa: E402, F401
+from eventual_messaging.conformance.fixtures import (  # noqa: F401
     advance,
     client,
     manual_clock,

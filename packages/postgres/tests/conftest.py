@@ -24,8 +24,6 @@ from eventual_messaging import BusOptions
 from eventual_postgres import PostgresBackend, PostgresBus, TemporaryServer
 from eventual_postgres._server import find_binaries
 
-pytest.register_assert_rewrite("eventual_engine.conformance", "eventual_messaging.conformance")
-
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
