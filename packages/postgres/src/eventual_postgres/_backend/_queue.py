@@ -11,7 +11,6 @@ worker's claim committed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -39,15 +38,50 @@ _CANDIDATES = f"""
     LIMIT %s
     FOR UPDATE OF inbox SKIP LOCKED
 """
-_HELD = f"SELECT execution_id FROM queue_claims WHERE execution_id = ANY(%s) AND until > {NOW}"
-_MESSAGES = "SELECT execution_id, id, event FROM messages WHERE execution_id = ANY(%s) ORDER BY seq"
-_TAKE = f"""
-    INSERT INTO queue_claims (execution_id, owner, lease, until) VALUES (%s, %s, %s, {NOW} + %s)
-    ON CONFLICT (execution_id) DO UPDATE SET
-        owner = excluded.owner, lease = excluded.lease, until = excluded.until
+# An ended (or unknown) execution's messages are dropped, unless a claim on it
+# committed since the candidates were read.
+_DROP_MESSAGES = f"""
+    DELETE FROM messages WHERE execution_id = ANY(%s) AND NOT EXISTS (
+        SELECT 1 FROM queue_claims q
+        WHERE q.execution_id = messages.execution_id AND q.until > {NOW}
+    )
 """
-_DROP_MESSAGES = "DELETE FROM messages WHERE execution_id = ANY(%s)"
-_DROP_INBOX = "DELETE FROM inbox WHERE execution_id = ANY(%s)"
+_DROP_INBOX = f"""
+    DELETE FROM inbox WHERE execution_id = ANY(%s) AND NOT EXISTS (
+        SELECT 1 FROM queue_claims q WHERE q.execution_id = inbox.execution_id AND q.until > {NOW}
+    )
+"""
+# Running executions nobody claimed since the candidates were read (``free``):
+# those with queued messages are claimed (a random lease token each) and their
+# messages returned in arrival order, batches in line order; the others leave
+# the line, since the next message starts a new place in it.
+_TAKE_ALL = f"""
+    WITH free AS (
+        SELECT c.id, c.n FROM unnest(%(running)s::text[]) WITH ORDINALITY AS c(id, n)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM queue_claims q WHERE q.execution_id = c.id AND q.until > {NOW}
+        )
+    ), queued AS (
+        SELECT m.execution_id, m.id, m.event, m.seq, free.n
+        FROM messages m JOIN free ON free.id = m.execution_id
+    ), claimed AS (
+        INSERT INTO queue_claims (execution_id, owner, lease, until)
+        SELECT free.id, %(owner)s, %(owner)s || ':' || md5(random()::text || free.id),
+            {NOW} + %(seconds)s
+        FROM free WHERE EXISTS (SELECT 1 FROM queued WHERE queued.execution_id = free.id)
+        ON CONFLICT (execution_id) DO UPDATE SET
+            owner = excluded.owner, lease = excluded.lease, until = excluded.until
+        RETURNING execution_id, lease
+    ), emptied AS (
+        DELETE FROM inbox WHERE inbox.execution_id IN (
+            SELECT free.id FROM free
+            WHERE NOT EXISTS (SELECT 1 FROM queued WHERE queued.execution_id = free.id)
+        )
+    )
+    SELECT queued.execution_id, claimed.lease, queued.id, queued.event
+    FROM queued JOIN claimed ON claimed.execution_id = queued.execution_id
+    ORDER BY queued.n, queued.seq
+"""
 _PENDING = """
     SELECT count(*) FROM messages JOIN executions ON executions.id = messages.execution_id
     WHERE executions.status = %s
@@ -128,46 +162,32 @@ async def _take(
     """Claim the locked executions ``rows`` (id, status) that nobody holds.
 
     Messages of an execution that is not running are dropped instead: nobody
-    will ever consume them.
+    will ever consume them. Two statements, read in one round trip: whether
+    another worker's claim committed since the candidates were read is
+    checked by the server, in each statement's fresh snapshot.
     """
     if not rows:
         return []
-    cursor = await conn.execute(_HELD, ([id_ for id_, _ in rows],))
-    held = {str(id_) for (id_,) in await cursor.fetchall()}
-    ended = [id_ for id_, status in rows if status != _RUNNING and id_ not in held]
-    running = [id_ for id_, status in rows if status == _RUNNING and id_ not in held]
+    ended = [id_ for id_, status in rows if status != _RUNNING]
+    running = [id_ for id_, status in rows if status == _RUNNING]
     if ended:
         await conn.execute(_DROP_MESSAGES, (ended,))
         await conn.execute(_DROP_INBOX, (ended,))
     if not running:
         return []
-    cursor = await conn.execute(_MESSAGES, (running,))
-    queued: dict[str, list[InboundMessage]] = {id_: [] for id_ in running}
-    for execution_id, message_id, text in await cursor.fetchall():
-        queued[str(execution_id)].append(
+    cursor = await conn.execute(_TAKE_ALL, {"running": running, "owner": owner, "seconds": seconds})
+    queued: dict[str, tuple[str, list[InboundMessage]]] = {}
+    for execution_id, lease, message_id, text in await cursor.fetchall():
+        _, messages = queued.setdefault(str(execution_id), (str(lease), []))
+        messages.append(
             InboundMessage(
                 id=str(message_id), execution_id=str(execution_id), event=load_event(str(text))
             )
         )
-    # Every message was consumed: the next one starts a new place in line.
-    empty = [id_ for id_, messages in queued.items() if not messages]
-    if empty:
-        await conn.execute(_DROP_INBOX, (empty,))
-    batches = [
-        InboundBatch(
-            execution_id=id_,
-            messages=tuple(messages),
-            lease=f"{owner}:{os.urandom(9).hex()}",
-        )
-        for id_, messages in queued.items()
-        if messages
+    return [
+        InboundBatch(execution_id=id_, messages=tuple(messages), lease=lease)
+        for id_, (lease, messages) in queued.items()
     ]
-    if batches:
-        async with conn.cursor() as claims:
-            await claims.executemany(
-                _TAKE, [(b.execution_id, owner, b.lease, seconds) for b in batches]
-            )
-    return batches
 
 
 async def take_one(
