@@ -12,7 +12,9 @@ gets a fresh database on it and runs in fresh processes.
 2. **Scale-out**: the same executions started by a client that runs no work, all
    at once, and run by 1, 2 and 4 worker processes (``LocalRuntime`` on the
    ``postgres`` backend, as ``eventual local --backend postgres`` runs it) on one
-   database; executions per second from the first start to the last result.
+   database; executions per second from the first start until all have ended,
+   and the CPU time per execution of the worker processes and of the server
+   (on a machine with fewer cores than processes, that decides the rate).
 
 Run: ``python benchmarks/postgres.py [--quick] [--output FILE]`` in an environment
 with the workspace and ``benchmarks/requirements.txt`` installed (``nox -s bench``'s).
@@ -180,8 +182,28 @@ async def _drive(dsn: str, n: int) -> float:
         await backend.close()
 
 
-def _scale(server_dsn: str, workers: int, n: int) -> dict[str, Any]:
-    dsn = asyncio.run(_create_database(server_dsn, f"scale_{workers}"))
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user and system) so far of the processes ``pids`` and their children."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            for process in [root, *root.children(recursive=True)]:
+                times = process.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue  # a server process that ended (a closed connection's)
+    return total
+
+
+def _server_pid(server: Any) -> int:
+    return int((server.folder / "data" / "postmaster.pid").read_text().split()[0])
+
+
+def _scale(server: Any, workers: int, n: int) -> dict[str, Any]:
+    dsn = asyncio.run(_create_database(server.dsn(), f"scale_{workers}"))
     cfg = json.dumps({"dsn": dsn})
     processes = [
         subprocess.Popen(
@@ -194,7 +216,10 @@ def _scale(server_dsn: str, workers: int, n: int) -> dict[str, Any]:
             assert process.stdout is not None
             if process.stdout.readline().strip() != READY:
                 raise RuntimeError("a worker process did not start")
+        pids = [process.pid for process in processes]
+        before = _cpu_seconds(pids), _cpu_seconds([_server_pid(server)])
         seconds = asyncio.run(_drive(dsn, n))
+        after = _cpu_seconds(pids), _cpu_seconds([_server_pid(server)])
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -202,7 +227,15 @@ def _scale(server_dsn: str, workers: int, n: int) -> dict[str, Any]:
             process.wait(timeout=60)
             if process.stdout is not None:
                 process.stdout.close()
-    return {"workers": workers, "n": n, "seconds": seconds, "per_second": n / seconds}
+    return {
+        "workers": workers,
+        "n": n,
+        "seconds": seconds,
+        "per_second": n / seconds,
+        # CPU milliseconds per execution, all worker processes and the server's.
+        "worker_cpu_ms": 1000 * (after[0] - before[0]) / n,
+        "server_cpu_ms": 1000 * (after[1] - before[1]) / n,
+    }
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -269,9 +302,13 @@ def main() -> None:
             )
         results["scale"] = []
         for workers in (1, 2, 4):
-            row = _scale(server.dsn(), workers, scale_n)
+            row = _scale(server, workers, scale_n)
             results["scale"].append(row)
-            print(f"{workers} worker(s): {row['per_second']:8.1f} executions/s", flush=True)
+            print(
+                f"{workers} worker(s): {row['per_second']:8.1f} executions/s  CPU per execution: "
+                f"workers {row['worker_cpu_ms']:.1f} ms, server {row['server_cpu_ms']:.1f} ms",
+                flush=True,
+            )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2))
     print(f"results in {args.output}")
