@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import psycopg
@@ -84,42 +83,33 @@ async def test_a_listener_whose_connection_is_killed_reconnects_and_wakes_every_
         await backend.close()
 
 
-async def _heard_before_marker(
-    dsn: str, schema: str, work: Callable[[], Awaitable[object]]
-) -> list[str]:
-    """Return the notifications of ``schema`` that ``work`` caused (those before a marker)."""
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as listener:
-        await listener.execute("LISTEN eventual")
-        await work()
-        await listener.execute("SELECT pg_notify('eventual', %s)", (f"{schema} marker",))
-        heard: list[str] = []
-        async for notice in listener.notifies():
-            if notice.payload == f"{schema} marker":
-                return heard
-            if notice.payload.startswith(f"{schema} "):
-                heard.append(notice.payload.partition(" ")[2])
-    raise AssertionError("unreachable")
+async def _next_heard(listener: psycopg.AsyncConnection[object], schema: str) -> str:
+    """Wait for the next notification of ``schema`` on ``listener``; return its loop."""
+    async for notice in listener.notifies():
+        if notice.payload.startswith(f"{schema} "):
+            return notice.payload.partition(" ")[2]
+    raise AssertionError("the listening connection closed")
 
 
-async def test_claiming_deliveries_wakes_nobody_but_new_ones_do(
+async def test_new_deliveries_wake_engines_and_claims_wake_nobody(
     postgres_dsn: str, schema: str
 ) -> None:
-    """A bus claim (even of nothing) sends no notification; a published delivery wakes "events"."""
+    """A published delivery announces "events"; a bus claim (even of nothing) announces nothing."""
     store = PostgresBusStore(postgres_dsn, schema=schema, pool_size=2)
     await store.open()
+    listener = await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True)
     try:
+        await listener.execute("LISTEN eventual")
         route = Route(service="s", subscription="sub", patterns=({"detail-type": ["E"]},))
         await store.register("s", [route])
         at = datetime(2026, 1, 1, tzinfo=UTC)
-        envelope = EventEnvelope(id="e1", source="t", name="E", time=at, payload=1)
-        assert await _heard_before_marker(
-            postgres_dsn, schema, lambda: store.publish([envelope])
-        ) == ["events"]
-
-        async def claim_all() -> object:
-            return await store.claim("s", at, "me", 10, 30.0)
-
-        assert await _heard_before_marker(postgres_dsn, schema, claim_all) == []
-        assert await _heard_before_marker(postgres_dsn, schema, claim_all) == []
+        await store.publish([EventEnvelope(id="e1", source="t", name="E", time=at, payload=1)])
+        assert await asyncio.wait_for(_next_heard(listener, schema), timeout=30) == "events"
+        assert len(await store.claim("s", at, "me", 10, 30.0)) == 1
+        assert await store.claim("s", at, "me", 10, 30.0) == []
+        # Notifications arrive in commit order: whatever the claims sent comes first.
+        await listener.execute("SELECT pg_notify('eventual', %s)", (f"{schema} marker",))
+        assert await asyncio.wait_for(_next_heard(listener, schema), timeout=30) == "marker"
     finally:
+        await listener.close()
         await store.close()

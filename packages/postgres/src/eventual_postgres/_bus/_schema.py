@@ -91,6 +91,13 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
                 )
             ) EXECUTE FUNCTION bus_notify()""",
     ),
+    # 2 -> 3: the process that made deliveries claimable announces them after its
+    # commit (``Database.announce``) instead: PostgreSQL serializes the commits of
+    # all transactions that notify, so a trigger made publishes wait in one line.
+    (
+        "DROP TRIGGER bus_deliveries_added ON bus_deliveries",
+        "DROP TRIGGER bus_deliveries_freed ON bus_deliveries",
+    ),
 )
 
 BUS_SCHEMA_VERSION: Final = len(MIGRATIONS)

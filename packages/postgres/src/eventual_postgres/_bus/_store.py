@@ -134,7 +134,10 @@ class PostgresBusStore:
 
     async def publish(self, envelopes: Sequence[EventEnvelope]) -> int:
         """Store new envelopes and their deliveries in one transaction; return how many were new."""
-        return await self._db.transaction(lambda conn: _publish(conn, envelopes))
+        new = await self._db.transaction(lambda conn: _publish(conn, envelopes))
+        if new:
+            self._db.announce("events")
+        return new
 
     async def claim(
         self, service: str, now: datetime, owner: str, limit: int, lease_seconds: float
@@ -181,8 +184,12 @@ class PostgresBusStore:
         """Apply outcomes whose claim is still held, in one transaction."""
         if any(outcome.kind == "dead" for outcome in outcomes):
             async with self._dying:
-                return await self._db.transaction(lambda conn: _settle(conn, outcomes))
-        return await self._db.transaction(lambda conn: _settle(conn, outcomes))
+                applied = await self._db.transaction(lambda conn: _settle(conn, outcomes))
+        else:
+            applied = await self._db.transaction(lambda conn: _settle(conn, outcomes))
+        if any(outcome.kind == "retry" for outcome in outcomes):
+            self._db.announce("events")  # due again later: engines recompute their sleep
+        return applied
 
     async def release(self, claims: Sequence[Claim]) -> None:
         """Give back interrupted claims still held, uncounted."""
@@ -198,6 +205,7 @@ class PostgresBusStore:
             )
 
         await self._db.run(run)
+        self._db.announce("events")
 
     async def next_due(self, service: str) -> datetime | None:
         """Return the earliest due time of unleased waiting deliveries."""
@@ -315,7 +323,10 @@ class PostgresBusStore:
                 count += cursor.rowcount
             return count
 
-        return await self._db.transaction(run)
+        redriven = await self._db.transaction(run)
+        if redriven:
+            self._db.announce("events")
+        return redriven
 
 
 async def _summary(conn: Connection, service: str) -> ServiceRoutes:
