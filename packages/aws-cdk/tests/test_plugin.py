@@ -37,15 +37,34 @@ def test_aws_cdk_is_a_deploy_target() -> None:
 def test_eventual_synth_writes_a_cloud_assembly(
     monkeypatch: pytest.MonkeyPatch, orders_src: Path, bundle_cache: Path, tmp_path: Path
 ) -> None:
-    """``eventual synth --target aws-cdk -o DIR`` in a project writes a deployable assembly."""
+    """``eventual synth --target aws-cdk -o DIR`` in a project writes a deployable assembly.
+
+    The project's ``aws_*_shards`` are set on every function, as ``eventual plan`` shows them.
+    """
     click_testing = pytest.importorskip("click.testing")
     eventual_cli = pytest.importorskip("eventual_cli")
-    monkeypatch.chdir(orders_src.parent)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.eventual]\nservice = "orders.service"\naws_inbox_shards = 3\n'
+    )
+    monkeypatch.chdir(project)
     monkeypatch.setenv("EVENTUAL_BUNDLE_CACHE", str(bundle_cache))
     outdir = tmp_path / "assembly"
     result: Result = click_testing.CliRunner().invoke(
         eventual_cli.cli,
-        ["synth", "--target", "aws-cdk", "-o", str(outdir), "--offline", "--prefix", "shop"],
+        [
+            "synth",
+            "--target",
+            "aws-cdk",
+            "-o",
+            str(outdir),
+            "--source-dir",
+            str(orders_src),
+            "--offline",
+            "--prefix",
+            "shop",
+        ],
         prog_name="eventual",
     )
     assert result.exit_code == 0, result.output
@@ -57,4 +76,10 @@ def test_eventual_synth_writes_a_cloud_assembly(
         if r["Type"] == "AWS::Lambda::Function"
     }
     assert "shop-orchestrator" in names
+    variables = [
+        r["Properties"]["Environment"]["Variables"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    ]
+    assert {v["EVENTUAL_AWS_INBOX_SHARDS"] for v in variables} == {"3"}
     assert "ApiUrl" in template["Outputs"]

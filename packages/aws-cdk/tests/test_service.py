@@ -53,12 +53,14 @@ def synthesized(
     )
     # A second service whose workflows are scheduled, in a stack of its own so that the
     # orders template stays the orders plan's; checked by cdk-nag and cfn-lint too.
+    # Its indexes are sharded.
     reports_stack = Stack(app, "Reports")
     reports = Service(
         reports_stack,
         "Reports",
         service="reports.service",
         source_dir=services_dir,
+        shards={"listing_shards": 4, "timer_shards": 2},
         code=lambda_.Code.from_inline("def handler(event, context): ..."),
         monitoring=False,
     )
@@ -109,6 +111,22 @@ def test_every_plan_function_is_a_lambda_with_the_plans_settings(
         assert props["LoggingConfig"]["LogFormat"] == "JSON"
         assert set(props["Environment"]["Variables"]) == set(function.environment)
         assert props["Environment"]["Variables"]["EVENTUAL_SERVICE"] == "orders.service"
+
+
+def test_shard_counts_given_are_set_on_every_function(
+    reports: tuple[Service, Template], template: Template
+) -> None:
+    """``shards=`` puts each count given on every function; without it none is set."""
+    service, sharded = reports
+    functions = _by_property(sharded, "AWS::Lambda::Function", "FunctionName")
+    assert set(functions) == {f.physical_name for f in service.plan.functions}
+    for props in functions.values():
+        variables = props["Environment"]["Variables"]
+        assert variables["EVENTUAL_AWS_LISTING_SHARDS"] == "4"
+        assert variables["EVENTUAL_AWS_TIMER_SHARDS"] == "2"
+        assert "EVENTUAL_AWS_TASK_SHARDS" not in variables
+    for props in _of_type(template, "AWS::Lambda::Function").values():
+        assert "EVENTUAL_AWS_LISTING_SHARDS" not in props["Properties"]["Environment"]["Variables"]
 
 
 def test_functions_are_fed_by_their_plan_queues(plan: ServicePlan, template: Template) -> None:

@@ -38,6 +38,7 @@ def test_all_is_pinned_and_sorted() -> None:
         "TablePlan",
         "build_bundle",
         "plan",
+        "shards_from_config",
     ]
     assert eventual_aws.__all__ == sorted(eventual_aws.__all__)
     for name in eventual_aws.__all__:

@@ -6,14 +6,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
 import pytest
 
 if TYPE_CHECKING:
     from click.testing import Result
 
 from eventual_aws import ServicePlan, plan
-from eventual_aws._plan._cli import _shards
 from eventual_aws._plan._summary import summary
 
 click_testing = pytest.importorskip("click.testing")
@@ -58,11 +56,25 @@ def test_plan_reports_bad_input_without_a_traceback(monkeypatch: pytest.MonkeyPa
     assert "cannot import service module 'no_such_module.service'" in missing.output
 
 
-def test_plan_takes_shard_counts_from_the_options() -> None:
-    """``aws_*_shards`` options of ``[tool.eventual]`` become the plan's shard counts."""
-    assert _shards({"aws_listing_shards": 4, "aws_task_shards": "2", "aws_table": "t"}) == {
-        "listing_shards": 4,
-        "task_shards": 2,
-    }
-    with pytest.raises(click.UsageError, match="aws_inbox_shards must be an integer, got 'x'"):
-        _shards({"aws_inbox_shards": "x"})
+def test_plan_takes_shard_counts_from_the_project(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``aws_*_shards`` in ``[tool.eventual]`` reach every function; a bad count is an error."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.eventual]\nservice = "orders.service"\naws_listing_shards = 4\n'
+    )
+    monkeypatch.syspath_prepend(str(ORDERS / "src"))
+    monkeypatch.chdir(tmp_path)
+    runner = click_testing.CliRunner()
+    result: Result = runner.invoke(eventual_cli.cli, ["plan", "--json"], prog_name="eventual")
+    assert result.exit_code == 0, result.output
+    functions = ServicePlan.from_json(json.loads(result.output)).functions
+    assert {f.environment["EVENTUAL_AWS_LISTING_SHARDS"] for f in functions} == {"4"}
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.eventual]\nservice = "orders.service"\naws_listing_shards = 0\n'
+    )
+    bad: Result = runner.invoke(eventual_cli.cli, ["plan"], prog_name="eventual")
+    assert bad.exit_code == 1
+    assert "aws_listing_shards in [tool.eventual] must be an integer of 1 or more, got 0" in (
+        bad.output
+    )

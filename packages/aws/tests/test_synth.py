@@ -34,8 +34,8 @@ class _FilesTarget:
         return [DeployTarget(name="files", description="writes files", synthesize=synthesize)]
 
 
-def _synth(args: list[str], monkeypatch: pytest.MonkeyPatch) -> Result:
-    monkeypatch.chdir(ORDERS)
+def _synth(args: list[str], monkeypatch: pytest.MonkeyPatch, project: Path = ORDERS) -> Result:
+    monkeypatch.chdir(project)
     real = get_plugin_manager
 
     def with_files_target(**kwargs: Any) -> Any:
@@ -80,3 +80,20 @@ def test_synth_without_a_known_target_names_the_ones_there_are(
     result = _synth(["--target", "helm"], monkeypatch)
     assert result.exit_code != 0
     assert "files" in result.output
+
+
+def test_synth_hands_the_target_the_projects_shard_counts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``aws_*_shards`` of ``[tool.eventual]`` are the target's ``shards``; a bad one is refused."""
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[tool.eventual]\nservice = "orders.service"\naws_timer_shards = 2\naws_task_shards = "3"\n'
+    )
+    args = ["--target", "files", "-o", str(tmp_path / "out"), "--source-dir", str(ORDERS / "src")]
+    assert _synth(args, monkeypatch, tmp_path).exit_code == 0
+    assert _FilesTarget.settings["shards"] == {"timer_shards": 2, "task_shards": 3}
+    pyproject.write_text('[tool.eventual]\nservice = "orders.service"\naws_task_shards = "x"\n')
+    refused = _synth(args, monkeypatch, tmp_path)
+    assert refused.exit_code == 1
+    assert "aws_task_shards in [tool.eventual] must be an integer of 1 or more" in refused.output

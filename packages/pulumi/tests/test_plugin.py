@@ -55,6 +55,21 @@ def test_the_target_writes_a_pulumi_project_for_the_service(orders_src: Path) ->
     assert {f["name"] for f in planned["functions"]} == {f.name for f in plan(service).functions}
 
 
+def test_the_targets_program_and_plan_have_the_shard_counts(orders_src: Path) -> None:
+    """The ``shards`` setting (the project's ``aws_*_shards``) is the program's and the plan's."""
+    target = Plugins(get_plugin_manager(autoload=True)).deploy_target("pulumi")
+    files = target.synthesize(
+        "orders.service", {"source_dir": str(orders_src), "shards": {"listing_shards": 4}}
+    )
+    assert isinstance(files, dict)
+    program = files["__main__.py"]
+    ast.parse(program)
+    assert "source_dir=SOURCE_DIR, shards={'listing_shards': 4})" in program
+    planned = json.loads(files["plan.json"])
+    variables = {f["environment"]["EVENTUAL_AWS_LISTING_SHARDS"] for f in planned["functions"]}
+    assert variables == {"4"}
+
+
 def test_eventual_synth_writes_the_project_offline(
     monkeypatch: pytest.MonkeyPatch, orders_src: Path, tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ import attrs
 import pulumi
 import pytest
 
-from eventual_aws import BundleOptions, ServicePlan
+from eventual_aws import BundleOptions, PlanError, ServicePlan
 from eventual_pulumi import Service
 from eventual_pulumi.testing import ACCOUNT, API_ENDPOINT, REGION, Recorder
 
@@ -51,6 +51,7 @@ def rendered(bundle_dir: Path, orders_src: Path, run: Any) -> Rendered:
             "orders",
             service="orders.service",
             source_dir=orders_src,
+            shards={"task_shards": 3},
             bundling=BundleOptions(cache_dir=str(bundle_dir)),
         )
         holder["service"] = service
@@ -119,6 +120,32 @@ def test_environment_names_the_created_resources(rendered: Rendered) -> None:
         f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-forwarder"
     )
     assert variables["EVENTUAL_BACKEND"] == "aws"
+
+
+def test_shard_counts_given_are_set_on_every_function(rendered: Rendered) -> None:
+    """``shards=`` puts each count given on every function, and no count not given."""
+    functions = rendered.recorder.of_type("aws:lambda/function:Function")
+    assert len(functions) == len(rendered.plan.functions)
+    for function in functions:
+        variables = function.inputs["environment"]["variables"]
+        assert variables["EVENTUAL_AWS_TASK_SHARDS"] == "3"
+        assert "EVENTUAL_AWS_LISTING_SHARDS" not in variables
+
+
+def test_a_shard_setting_the_plan_does_not_know_is_refused(run: Any) -> None:
+    """A misspelt shard setting fails with the plan's error, naming it and the right ones."""
+
+    def program() -> None:
+        Service(
+            "orders",
+            service="orders.service",
+            source_dir=".",
+            shards={"tasks_shards": 2},
+            code=pulumi.AssetArchive({}),
+        )
+
+    with pytest.raises(PlanError, match=r"'tasks_shards'.*task_shards"):
+        run(program)
 
 
 def test_every_queue_exists_with_its_dead_letter_queue(rendered: Rendered) -> None:

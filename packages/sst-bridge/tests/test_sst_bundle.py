@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,3 +78,42 @@ def test_eventual_sst_bundle_builds_the_code_folder(
     assert (folder / "eventual_aws" / "handlers" / "orchestrator.py").is_file()
     assert (folder / "orders" / "service.py").is_file()
     assert not (folder / "click").exists()
+
+
+def test_the_components_commands_plan_with_the_projects_shard_counts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``eventual plan --json`` and ``eventual sst bundle``, run by the component, use its shards.
+
+    Both read ``aws_*_shards`` from the project's ``[tool.eventual]``: every function of
+    the plan the component renders gets them, and the bundle is built for that plan.
+    """
+    from eventual_sst import _cli  # imports click, which the CLI provides
+
+    click_testing = pytest.importorskip("click.testing")
+    eventual_cli = pytest.importorskip("eventual_cli")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.eventual]\nservice = "orders.service"\naws_timer_shards = 2\n'
+    )
+    monkeypatch.syspath_prepend(str(ORDERS / "src"))
+    monkeypatch.chdir(tmp_path)
+    bundled: list[ServicePlan] = []
+
+    def bundle_folder(service_plan: ServicePlan, source: Path, *, options: object) -> Path:
+        bundled.append(service_plan)
+        return tmp_path
+
+    monkeypatch.setattr(_cli, "bundle_folder", bundle_folder)
+    runner = click_testing.CliRunner()
+    options = ["--service", "orders.service", "--prefix", "shop-test"]
+    printed: Result = runner.invoke(
+        eventual_cli.cli, ["plan", "--json", *options], prog_name="eventual"
+    )
+    assert printed.exit_code == 0, printed.output
+    rendered = ServicePlan.from_json(json.loads(printed.output))
+    assert {f.environment["EVENTUAL_AWS_TIMER_SHARDS"] for f in rendered.functions} == {"2"}
+    result: Result = runner.invoke(
+        eventual_cli.cli, ["sst", "bundle", *options], prog_name="eventual"
+    )
+    assert result.exit_code == 0, result.output
+    assert [p.to_json() for p in bundled] == [rendered.to_json()]

@@ -89,6 +89,7 @@ class Service(Construct):
         source_dir: str | os.PathLike[str],
         prefix: str | None = None,
         event_bus: events.IEventBus | None = None,
+        shards: Mapping[str, int] | None = None,
         functions: Mapping[str, FunctionOptions] | None = None,
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy | None = None,
@@ -114,6 +115,11 @@ class Service(Construct):
             event_bus: An existing bus to publish on and subscribe to (another
                 service's ``event_bus``, or ``EventBus.from_event_bus_name``);
                 by default the service creates its own.
+            shards: Index shard counts, by setting (``timer_shards``,
+                ``listing_shards``, ``task_shards``, ``inbox_shards``; 1 each by
+                default), set on every function (``EVENTUAL_AWS_<SETTING>``):
+                ``{"listing_shards": 4}`` spreads the listing indexes over four
+                partitions (docs/aws.md, "Limits").
             functions: Overrides by plan function name (memory, timeout,
                 reserved concurrency, environment, architecture).
             encryption_key: A customer-managed KMS key for the table, bucket,
@@ -130,7 +136,8 @@ class Service(Construct):
             monitoring: Create the alarms and the dashboard.
 
         Raises:
-            eventual_aws.PlanError: The service cannot be deployed as it is.
+            eventual_aws.PlanError: The service cannot be deployed as it is, or
+                ``shards`` names no shard setting or a count below 1.
             eventual_aws.BundleError: The Lambda code could not be bundled.
             KeyError: ``functions`` names a function the plan does not have.
         """
@@ -142,7 +149,7 @@ class Service(Construct):
         if event_bus is not None:
             name = event_bus.event_bus_name
             bus_name = _EXTERNAL_BUS if Token.is_unresolved(name) else name
-        self.plan: ServicePlan = plan(service, prefix=prefix, event_bus=bus_name)
+        self.plan: ServicePlan = plan(service, prefix=prefix, event_bus=bus_name, shards=shards)
         overrides = dict(functions or {})
         for name in overrides:
             self.plan.function(name)

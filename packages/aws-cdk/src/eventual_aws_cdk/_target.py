@@ -3,7 +3,9 @@
 Settings (all optional, the CLI's flags): ``outdir`` (default ``cdk.out``),
 ``source_dir`` (default: the current folder, or its ``src``), ``stack`` (the
 stack's name, default: the prefix or service name), ``prefix``, ``event_bus``
-(an existing bus's name), ``offline`` (bundle from uv's cache only) and
+(an existing bus's name), ``shards`` (index shard counts by setting,
+``{"listing_shards": 4}``: ``eventual synth`` passes the project's
+``aws_*_shards``), ``offline`` (bundle from uv's cache only) and
 ``include_boto3``.
 """
 
@@ -59,12 +61,19 @@ def synthesize(service: object, settings: Mapping[str, object]) -> Path:
     app = App(outdir=str(outdir))
     stack = Stack(app, re.sub(r"[^A-Za-z0-9-]", "-", name))
     bus_name = _setting(settings, "event_bus")
+    shards = settings.get("shards")
+    if shards is not None and not isinstance(shards, Mapping):
+        raise TypeError(
+            f"deploy target aws-cdk: setting 'shards' must map shard settings to counts, "
+            f"not {shards!r}"
+        )
     deployed = Service(
         stack,
         "Service",
         service=service,
         source_dir=source_dir,
         prefix=prefix,
+        shards=shards,
         event_bus=(
             events.EventBus.from_event_bus_name(stack, "Bus", bus_name) if bus_name else None
         ),

@@ -30,6 +30,7 @@ from ._plan import StatementPlan as StatementPlan
 from ._plan import TableIndexPlan as TableIndexPlan
 from ._plan import TablePlan as TablePlan
 from ._plan import plan as plan
+from ._plan import shards_from_config as shards_from_config
 
 if TYPE_CHECKING:
     from ._sigv4 import SigV4Auth as SigV4Auth
@@ -66,6 +67,7 @@ __all__ = [
     "TablePlan",
     "build_bundle",
     "plan",
+    "shards_from_config",
 ]
 
 

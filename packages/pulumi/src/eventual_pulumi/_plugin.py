@@ -30,8 +30,10 @@ def project_files(service: object, settings: Mapping[str, object]) -> dict[str, 
         settings: ``name`` (the project's and component's name, default: the
             module's top-level package), ``source_dir`` (default ``"."``),
             ``outdir`` (where the files go, default ``pulumi``: a ``source_dir``
-            is written relative to it), ``prefix`` and ``event_bus`` (passed
-            to the component).
+            is written relative to it), ``prefix``, ``event_bus`` and
+            ``shards`` (index shard counts by setting, ``{"listing_shards": 4}``;
+            ``eventual synth`` passes the project's ``aws_*_shards``), passed to
+            the component.
 
     Raises:
         ValueError: The service names no module.
@@ -45,6 +47,12 @@ def project_files(service: object, settings: Mapping[str, object]) -> dict[str, 
         module = service if isinstance(service, str) else getattr(service, "module", None)
     if not isinstance(module, str) or not module:
         raise ValueError(f"the pulumi target needs a service loaded from a module, not {service!r}")
+    shards = settings.get("shards")
+    if shards is not None and not isinstance(shards, Mapping):
+        raise ValueError(
+            f"the pulumi target's setting 'shards' must map shard settings to counts, "
+            f"not {shards!r}"
+        )
     name = str(settings.get("name") or module.split(".", 1)[0])
     outdir = Path(str(settings.get("outdir") or "pulumi"))
     source_dir = Path(str(settings.get("source_dir") or "."))
@@ -56,10 +64,13 @@ def project_files(service: object, settings: Mapping[str, object]) -> dict[str, 
         if (value := settings.get(key)) is not None
     }
     arguments = "".join(f", {key}={value!r}" for key, value in options.items())
+    if shards:
+        arguments += f", shards={dict(shards)!r}"
     service_plan = plan(
         service if isinstance(service, str | ModuleType) else module,
         prefix=options.get("prefix"),
         event_bus=options.get("event_bus"),
+        shards=shards,
     )
     return {
         "Pulumi.yaml": (

@@ -88,6 +88,7 @@ class Service(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         prefix: str | None = None,
         event_bus: str | None = None,
+        shards: Mapping[str, int] | None = None,
         overrides: Mapping[str, FunctionOverrides] | None = None,
         kms_key: pulumi.Input[str] | None = None,
         code: pulumi.Archive | None = None,
@@ -109,6 +110,11 @@ class Service(pulumi.ComponentResource):
                 (``f"orders-{pulumi.get_stack()}"``).
             event_bus: The name of an existing EventBridge bus (shared by
                 services, or ``"default"``) instead of a bus of the service's own.
+            shards: Index shard counts, by setting (``timer_shards``,
+                ``listing_shards``, ``task_shards``, ``inbox_shards``; 1 each by
+                default), set on every function (``EVENTUAL_AWS_<SETTING>``):
+                ``{"listing_shards": 4}`` spreads the listing indexes over four
+                partitions (docs/aws.md, "Limits").
             overrides: Changes to functions, by plan name
                 (``{"task-reserve_stock": FunctionOverrides(memory_mb=1024)}``).
             kms_key: The ARN of a KMS key encrypting the table, bucket, queues,
@@ -121,7 +127,8 @@ class Service(pulumi.ComponentResource):
                 ``.eventual/bundles`` in the current directory).
 
         Raises:
-            eventual_aws.PlanError: The service cannot be deployed as it is.
+            eventual_aws.PlanError: The service cannot be deployed as it is, or
+                ``shards`` names no shard setting or a count below 1.
             eventual_aws.BundleError: The code cannot be bundled, or the plan's
                 functions disagree on runtime or architecture.
             ValueError: ``overrides`` names a function the plan does not have.
@@ -131,7 +138,7 @@ class Service(pulumi.ComponentResource):
         if isinstance(service, str) and str(source) not in sys.path:
             # The plan imports the service to read its definitions, as the handlers will.
             sys.path.insert(0, str(source))
-        self.plan = plan(service, prefix=prefix, event_bus=event_bus)
+        self.plan = plan(service, prefix=prefix, event_bus=event_bus, shards=shards)
         overrides = dict(overrides or {})
         unknown = sorted(set(overrides) - {f.name for f in self.plan.functions})
         if unknown:

@@ -99,7 +99,7 @@ def bundle_command(
     service: str | None, prefix: str | None, event_bus: str | None, offline: bool
 ) -> None:
     """Build the service's Lambda code folder and print where it is (the component runs this)."""
-    from eventual_aws import BundleError, BundleOptions, PlanError, plan
+    from eventual_aws import BundleError, BundleOptions, PlanError, plan, shards_from_config
 
     config = load_config(overrides={"service": service}, plugins=Plugins(get_plugin_manager()))
     if config.service is None:
@@ -112,7 +112,13 @@ def bundle_command(
     if str(source) not in sys.path:
         sys.path.insert(0, str(source))
     try:
-        service_plan = plan(config.service, prefix=prefix, event_bus=event_bus)
+        # The plan `eventual plan` prints for the component, shards and all.
+        service_plan = plan(
+            config.service,
+            prefix=prefix,
+            event_bus=event_bus,
+            shards=shards_from_config(config),
+        )
         folder = bundle_folder(service_plan, source, options=BundleOptions(offline=offline))
     except (EventualError, PlanError, BundleError) as error:
         raise click.ClickException(str(error)) from None

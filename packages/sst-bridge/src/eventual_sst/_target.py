@@ -4,7 +4,9 @@
 ``sst.config.ts`` that creates the service and prints its URL. Settings (the
 CLI's flags, all optional): ``source_dir`` (the folder the service imports from;
 its project folder is the one with the ``pyproject.toml``), ``stack`` (the app's
-name), ``prefix``, ``event_bus``.
+name), ``prefix``, ``event_bus``. Index shard counts are not settings here: the
+component plans the service with ``eventual plan`` in its project folder, which
+reads them from that project's ``[tool.eventual]`` (``aws_*_shards``).
 """
 
 from __future__ import annotations

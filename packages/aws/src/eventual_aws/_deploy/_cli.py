@@ -6,8 +6,10 @@ only registers a deploy target (``eventual_deploy_targets``: ``aws-cdk``,
 ``pulumi``, ...) and ``--target`` picks one. The command loads the project's
 configuration, puts the service's source folder on ``sys.path`` and hands the
 target its settings; a target returning files (file name to text) has them
-written under ``-o DIR``. Importing this module imports click, which the CLI
-provides.
+written under ``-o DIR``. The project's index shard counts (``aws_*_shards`` in
+``[tool.eventual]``, read as ``eventual plan`` reads them) are the ``shards``
+setting, so a deployed service has the shards the project configures. Importing
+this module imports click, which the CLI provides.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from eventual import EventualError
 from eventual.plugins import Plugins, get_plugin_manager, load_config
 
 from .._bundle import BundleError
+from .._plan import shards_from_config
 
 __all__ = ["synth_command"]
 
@@ -75,6 +78,10 @@ def synth_command(
         (target,) = targets
     project = config.config_file.parent if config.config_file is not None else Path.cwd()
     source = source_dir or default_source_dir(project)
+    try:
+        shards = shards_from_config(config)
+    except EventualError as error:
+        raise click.ClickException(str(error)) from None
     settings: dict[str, object] = {
         "outdir": str(outdir) if outdir else None,
         "source_dir": str(source),
@@ -82,6 +89,7 @@ def synth_command(
         "prefix": prefix,
         "event_bus": event_bus,
         "offline": offline,
+        "shards": shards,
     }
     if str(source) not in sys.path:
         sys.path.insert(0, str(source))

@@ -27,6 +27,7 @@ from ._resources import TableIndexPlan as TableIndexPlan
 from ._resources import TablePlan as TablePlan
 from ._service_plan import PLAN_VERSION as PLAN_VERSION
 from ._service_plan import ServicePlan as ServicePlan
+from ._settings import shards_from_config as shards_from_config
 
 __all__ = [
     "BucketPlan",
@@ -53,4 +54,5 @@ __all__ = [
     "TableIndexPlan",
     "TablePlan",
     "plan",
+    "shards_from_config",
 ]

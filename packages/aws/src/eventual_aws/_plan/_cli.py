@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -17,9 +16,9 @@ import click
 from eventual import ServiceLoadError
 from eventual.plugins import Plugins, get_plugin_manager, load_config
 
-from ._access import SHARDS
 from ._build import plan
 from ._names import PlanError
+from ._settings import shards_from_config
 from ._summary import summary
 
 __all__ = ["plan_command"]
@@ -30,20 +29,6 @@ def _importable(project: Path) -> None:
     for folder in (Path.cwd(), project, project / "src"):
         if folder.is_dir() and str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
-
-
-def _shards(options: Mapping[str, object]) -> dict[str, int]:
-    """Return the ``aws_*_shards`` options of ``[tool.eventual]`` as the plan's shard counts."""
-    shards: dict[str, int] = {}
-    for name in SHARDS:
-        value = options.get(f"aws_{name}")
-        if value is None or value == "":
-            continue
-        try:
-            shards[name] = int(str(value))
-        except ValueError:
-            raise click.UsageError(f"aws_{name} must be an integer, got {value!r}") from None
-    return shards
 
 
 @click.command("plan")
@@ -74,7 +59,7 @@ def plan_command(
     _importable(config.config_file.parent if config.config_file is not None else Path.cwd())
     try:
         result = plan(
-            config.service, prefix=prefix, event_bus=event_bus, shards=_shards(config.options)
+            config.service, prefix=prefix, event_bus=event_bus, shards=shards_from_config(config)
         )
     except (PlanError, ServiceLoadError) as error:
         raise click.ClickException(str(error)) from None
