@@ -58,7 +58,9 @@ async def waits(label: str) -> str:
 
 @workflow
 async def short(label: str) -> str:
-    await sleep(timedelta(seconds=1))
+    # Long enough that a loaded machine's first step commits it before it is due; a
+    # due timer is fired in that step and never reaches the timer queue.
+    await sleep(timedelta(seconds=3))
     return label + " slept"
 
 @subscription(noted, retry=RetryPolicy(max_attempts=3, initial_interval=timedelta(seconds=1)))
@@ -118,7 +120,7 @@ async def test_a_task_result_over_a_megabyte_round_trips(deployed: Deployed) -> 
 
 
 async def test_a_short_sleep_wakes_through_the_timer_queue(deployed: Deployed) -> None:
-    """A one-second sleep is a delayed timer-queue message whose function wakes the workflow."""
+    """A short sleep is a delayed timer-queue message whose function wakes the workflow."""
     client = deployed.runtime().client
     execution = await client.start_execution("short", "nap", "nap")
     await deployed.pump()

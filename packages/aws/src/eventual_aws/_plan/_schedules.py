@@ -21,8 +21,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from eventual_engine import SCHEDULER_TASKS
-
 from ._cron import cron_expression, interval_expression
 from ._manifest import Handler, Manifest, ScheduledWorkflow
 from ._names import SCHEDULE_NAME_LIMIT, PlanError, schedule_name
@@ -126,6 +124,10 @@ def with_scheduler_tasks(manifest: Manifest) -> Manifest:
     """
     if not manifest.schedules:
         return manifest
+    # Imported here: the plan is imported by every Lambda handler, which defers the
+    # engine to its first invocation (cold start).
+    from eventual_engine import SCHEDULER_TASKS
+
     declared = {task.name for task in manifest.tasks}
     builtins = tuple(
         Handler(
