@@ -128,3 +128,17 @@ def test_a_service_without_schedules_says_so(run_cli: RunCli) -> None:
     result = run_cli("schedules")
     assert result.exit_code == 0, result.output
     assert "no scheduled workflows" in result.output
+
+
+def test_pausing_a_cancelled_schedule_fails(run: RunCli) -> None:
+    """Once its scheduler is cancelled, pausing a schedule exits non-zero and says it ended."""
+    # Last in the module: the shared service keeps weekly_cleanup's scheduler ended.
+    cancelled = run("cancel", "eventual.schedule/weekly_cleanup")
+    assert cancelled.exit_code == 0, cancelled.output
+    deadline = time.monotonic() + 20
+    while (paused := run("schedules", "pause", "weekly_cleanup")).exit_code == 0:
+        assert time.monotonic() < deadline, "the scheduler was not cancelled"
+        time.sleep(0.05)
+    assert "paused the schedule" not in paused.output
+    assert "eventual.schedule/weekly_cleanup has ended (CANCELLED)" in paused.output
+    assert "stops for good" in paused.output

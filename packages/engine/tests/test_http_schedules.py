@@ -11,6 +11,7 @@ import pytest
 from eventual import (
     DefinitionNotFound,
     ExecutionStatus,
+    HttpError,
     Schedule,
     ScheduleInfo,
     Service,
@@ -122,6 +123,22 @@ async def test_pausing_a_workflow_without_schedule_is_not_found(served: Served) 
         await served.client.pause_schedule(plain)
     response = await served.http.post("/_eventual/schedules/nope/resume")
     assert response.status_code == 404
+
+
+async def test_pausing_a_cancelled_schedule_is_a_conflict(served: Served) -> None:
+    """Once its scheduler is cancelled, pausing or resuming a schedule is a 409 saying why."""
+    await served.engine.cancel_execution("eventual.schedule/hourly")
+    await served.engine.run_until_idle()
+    for action in ("pause", "resume"):
+        response = await served.http.post(f"/_eventual/schedules/hourly/{action}")
+        assert response.status_code == 409
+        error = response.json()["error"]
+        assert f"the schedule of 'hourly' cannot be {action}d" in error
+        assert "eventual.schedule/hourly has ended (CANCELLED)" in error
+        assert "stops for good" in error
+    with pytest.raises(HttpError, match="has ended") as raised:
+        await served.client.pause_schedule(hourly)
+    assert raised.value.status == 409
 
 
 async def test_pause_from_another_origin_is_refused(served: Served) -> None:

@@ -406,16 +406,26 @@ class ServiceClient:
 
         Raises:
             DefinitionNotFound: The service does not schedule that workflow.
+            HttpError: Its scheduler has ended (409): a cancelled scheduler stops for good.
         """
-        await self._system("POST", _schedule_path(workflow, "pause"), not_found=DefinitionNotFound)
+        await self._control_schedule(workflow, "pause")
 
     async def resume_schedule(self, workflow: Workflow[Any, Any] | str) -> None:
         """Resume a paused scheduled workflow; missed runs follow its catch-up policy.
 
         Raises:
             DefinitionNotFound: The service does not schedule that workflow.
+            HttpError: Its scheduler has ended (409): a cancelled scheduler stops for good.
         """
-        await self._system("POST", _schedule_path(workflow, "resume"), not_found=DefinitionNotFound)
+        await self._control_schedule(workflow, "resume")
+
+    async def _control_schedule(self, workflow: Workflow[Any, Any] | str, action: str) -> None:
+        path = _schedule_path(workflow, action)
+        try:
+            await self._system("POST", path, not_found=DefinitionNotFound)
+        except ExecutionAlreadyExists as exc:
+            # 409 here is an ended scheduler, not a taken execution name.
+            raise HttpError(409, str(exc)) from None
 
     # --- the Client protocol, so a ServiceClient can be the ambient client -------------
 

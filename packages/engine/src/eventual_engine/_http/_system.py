@@ -32,6 +32,7 @@ from eventual import (
 )
 from eventual.codec import JsonValue
 
+from .._schedules import ScheduleEnded
 from ._guard import check_json_type, check_origin
 from ._idempotency import Idempotency
 from ._inputs import invalid
@@ -126,7 +127,7 @@ class SystemApi:
             return await endpoint.route(request)
         except (ExecutionNotFound, DefinitionNotFound) as exc:
             raise ApiError(404, str(exc)) from None
-        except ExecutionAlreadyExists as exc:
+        except (ExecutionAlreadyExists, ScheduleEnded) as exc:
             raise ApiError(409, str(exc)) from None
         except ValidationError as exc:
             raise invalid(exc.path, exc.problem) from None

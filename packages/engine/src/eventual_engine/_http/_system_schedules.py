@@ -44,6 +44,7 @@ class ScheduleRoutes:
             "response_type": Accepted,
             "status": 202,
             "param_schemas": _WORKFLOW_PARAM,
+            "errors": ("409",),  # the scheduler has ended
         }
         return [
             ep(

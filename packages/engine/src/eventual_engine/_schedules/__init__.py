@@ -5,6 +5,7 @@ from ._builtins import BUILTIN_WORKFLOWS as BUILTIN_WORKFLOWS
 from ._builtins import SCHEDULER_TASKS as SCHEDULER_TASKS
 from ._builtins import task_of as task_of
 from ._builtins import workflow_of as workflow_of
+from ._control import ScheduleEnded as ScheduleEnded
 from ._control import SchedulingClient as SchedulingClient
 from ._control import pause_schedule as pause_schedule
 from ._control import resume_schedule as resume_schedule
@@ -22,6 +23,7 @@ __all__ = [
     "SCHEDULER",
     "SCHEDULER_TASKS",
     "STEPS_PER_RUN",
+    "ScheduleEnded",
     "SchedulingClient",
     "pause_schedule",
     "resume_schedule",

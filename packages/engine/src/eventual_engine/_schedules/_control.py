@@ -10,6 +10,7 @@ import attrs
 
 from eventual import (
     DefinitionNotFound,
+    EventualError,
     ExecutionAlreadyExists,
     ExecutionNotFound,
     ExecutionStatus,
@@ -42,6 +43,7 @@ class SchedulingClient(Client, Protocol):
 
 
 __all__ = [
+    "ScheduleEnded",
     "SchedulingClient",
     "pause_schedule",
     "resume_schedule",
@@ -52,6 +54,14 @@ __all__ = [
 ]
 
 log = logging.getLogger("eventual.schedules")
+
+
+class ScheduleEnded(EventualError, RuntimeError):
+    """A scheduled workflow's scheduler has ended, so it can be neither paused nor resumed.
+
+    The system API answers it with 409.
+    """
+
 
 Clock = Literal["timers", "ticks"]
 
@@ -142,15 +152,29 @@ async def schedule_tick(client: SchedulingClient, workflow: str, scheduled_time:
     return id_
 
 
+async def _control(client: SchedulingClient, workflow: str, signal: str, done: str) -> None:
+    """Send ``signal`` to the scheduler of ``workflow``, refusing one that has ended."""
+    _scheduled(client, workflow)
+    id_ = schedule_execution_id(workflow)
+    status = await client.execution_status(id_)
+    if status.done:
+        raise ScheduleEnded(
+            f"the schedule of {workflow!r} cannot be {done}: its scheduler {id_} has ended "
+            f"({status.value}), and a scheduler that has ended stops for good, even across "
+            f"restarts, so the schedule starts no more runs; start runs of {workflow!r} yourself"
+        )
+    await client.send_signal(id_, signal, None)
+
+
 async def pause_schedule(client: SchedulingClient, workflow: str) -> None:
     """Pause a scheduled workflow: no run starts until it is resumed.
 
     Raises:
         DefinitionNotFound: The service does not schedule ``workflow``.
         ExecutionNotFound: Its scheduler has not started yet.
+        ScheduleEnded: Its scheduler has ended (cancelled or failed).
     """
-    _scheduled(client, workflow)
-    await client.send_signal(schedule_execution_id(workflow), PAUSE, None)
+    await _control(client, workflow, PAUSE, "paused")
 
 
 async def resume_schedule(client: SchedulingClient, workflow: str) -> None:
@@ -159,9 +183,9 @@ async def resume_schedule(client: SchedulingClient, workflow: str) -> None:
     Raises:
         DefinitionNotFound: The service does not schedule ``workflow``.
         ExecutionNotFound: Its scheduler has not started yet.
+        ScheduleEnded: Its scheduler has ended (cancelled or failed).
     """
-    _scheduled(client, workflow)
-    await client.send_signal(schedule_execution_id(workflow), RESUME, None)
+    await _control(client, workflow, RESUME, "resumed")
 
 
 async def _scheduler_state(client: SchedulingClient, workflow: str) -> SchedulerState | None:
