@@ -6,6 +6,7 @@ import random as stdlib_random
 import sys
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from eventual import (
@@ -22,8 +23,9 @@ from eventual import (
 )
 from eventual.history import TimerFired, WorkflowStarted
 from eventual.spi import current_client
-from eventual_engine import Engine
+from eventual_engine import Engine, MemoryBackend
 from eventual_testing import TestEnvironment
+from eventual_testing._bus import RecordingBus
 
 fired_at: list[datetime] = []
 
@@ -345,3 +347,39 @@ async def test_a_task_waiting_on_virtual_time_fails_instead_of_hanging() -> None
             await handle.result()
         assert failed.value.error_type == "TaskError"
         assert "ExecutionStillRunning" in failed.value.message
+
+
+async def test_a_start_that_fails_closes_what_it_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When bringing the schedulers in step fails, the environment closes all it opened."""
+    closed: list[str] = []
+    backend_close, bus_close, http_close = (
+        MemoryBackend.close,
+        RecordingBus.close,
+        httpx.AsyncClient.aclose,
+    )
+
+    async def close_backend(backend: MemoryBackend) -> None:
+        closed.append("store")
+        await backend_close(backend)
+
+    async def close_bus(bus: RecordingBus) -> None:
+        closed.append("bus")
+        await bus_close(bus)
+
+    async def close_http(http: httpx.AsyncClient) -> None:
+        closed.append("http")
+        await http_close(http)
+
+    async def failing_sync(engine: Engine) -> None:
+        raise OSError("the store went away")
+
+    monkeypatch.setattr(MemoryBackend, "close", close_backend)
+    monkeypatch.setattr(RecordingBus, "close", close_bus)
+    monkeypatch.setattr(httpx.AsyncClient, "aclose", close_http)
+    monkeypatch.setattr("eventual_testing._environment.sync_schedules", failing_sync)
+    env = TestEnvironment(Service.from_definitions("failing", [adder, add]))
+    with pytest.raises(OSError, match="the store went away"):
+        await env.__aenter__()
+    assert sorted(closed) == ["bus", "http", "store"]
+    with pytest.raises(RuntimeError, match="not running"):
+        env.now  # noqa: B018  # the property raises once nothing runs

@@ -168,11 +168,22 @@ class TestEnvironment:
         # Tasks, subscriptions and commands wait through this client, so a result
         # they await settles pending work on the virtual clock instead of hanging.
         engine.use_client(client)
-        bus = await _open_bus()
-        await engine.attach_bus(bus)
-        http = open_http(engine, self.service)
-        if self.schedules:
-            await sync_schedules(engine)
+        bus: RecordingBus | None = None
+        http: httpx.AsyncClient | None = None
+        try:
+            bus = await _open_bus()
+            await engine.attach_bus(bus)
+            http = open_http(engine, self.service)
+            if self.schedules:
+                await sync_schedules(engine)
+        except BaseException:
+            # Nothing runs yet: close what was opened, so a failed start leaks nothing.
+            if http is not None:
+                await http.aclose()
+            if bus is not None:
+                await bus.close()
+            await engine.backend.close()
+            raise
         self._running = _Running(engine, client, bus, http, tasks, workflows)
         self._client_token = set_client(client)
         return self
