@@ -33,7 +33,7 @@ from eventual.spi import (
 
 from . import _ids
 from ._clock import Clock
-from ._executor import StepOutput, WorkflowInstance
+from ._executor import StepOutput, WorkflowInstance, ended_record
 from ._logs import log_store, store_logs
 
 __all__ = ["EagerTasks", "Orchestrator"]
@@ -418,17 +418,10 @@ class Orchestrator:
         self, batch: InboundBatch, record: ExecutionRecord, error: DeterminismError
     ) -> ExecutionRecord | None:
         now = self._clock.now()
-        failed = ExecutionRecord(
-            id=record.id,
-            workflow=record.workflow,
-            name=record.name,
-            status=ExecutionStatus.FAILED,
-            input=record.input,
-            input_digest=record.input_digest,
-            parent_id=record.parent_id,
-            task_key=record.task_key,
-            started_at=record.started_at,
-            ended_at=now,
+        failed = ended_record(
+            record,
+            ExecutionStatus.FAILED,
+            now,
             error_type=type(error).__name__,
             message=str(error),
         )

@@ -17,6 +17,7 @@ from eventual.codec import JsonValue
 from eventual.history import (
     ChildWorkflowFailed,
     ChildWorkflowSucceeded,
+    ExecutionRecord,
     HistoryEvent,
     WorkflowCancelled,
     WorkflowCancelRequested,
@@ -30,7 +31,43 @@ from .. import _ids
 from ._calls import Call, TaskCall, TimerCall
 from ._output import StepOutput
 
-__all__ = ["ContinueAsNew", "Ending", "write_ending"]
+__all__ = ["ContinueAsNew", "Ending", "ended_record", "write_ending"]
+
+
+def ended_record(
+    base: ExecutionRecord,
+    status: ExecutionStatus,
+    ended_at: datetime,
+    *,
+    result: JsonValue = None,
+    error_type: str | None = None,
+    message: str | None = None,
+    run: int = 1,
+    run_start: int = 0,
+) -> ExecutionRecord:
+    """Return the record of ``base``'s execution once it ended with ``status``.
+
+    What identifies the execution (its id, input, parent, start, task key) comes
+    from ``base``; a field added to ``ExecutionRecord`` is carried over here once.
+    The task key stays: an ended execution still refuses forged tokens.
+    """
+    return ExecutionRecord(
+        id=base.id,
+        workflow=base.workflow,
+        name=base.name,
+        status=status,
+        input=base.input,
+        input_digest=base.input_digest,
+        parent_id=base.parent_id,
+        task_key=base.task_key,
+        started_at=base.started_at,
+        ended_at=ended_at,
+        result=result,
+        error_type=error_type,
+        message=message,
+        run=run,
+        run_start=run_start,
+    )
 
 
 class ContinueAsNew(BaseException):

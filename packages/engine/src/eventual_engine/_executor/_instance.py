@@ -59,7 +59,7 @@ from eventual.spi import TaskRequest, set_workflow_runtime
 from .. import _ids
 from .._schedules._builtins import task_of, workflow_of
 from ._calls import Call, ChildCall, TaskCall, TimerCall
-from ._ending import ContinueAsNew, Ending, write_ending
+from ._ending import ContinueAsNew, Ending, ended_record, write_ending
 from ._failures import attempt_failure
 from ._loop import DeterministicLoop
 from ._output import StepOutput
@@ -243,17 +243,10 @@ class WorkflowInstance(WorkflowCalls):
             if (base.run, base.run_start) == (self.run, self.run_start):
                 return base
             return attrs.evolve(base, run=self.run, run_start=self.run_start)
-        return ExecutionRecord(
-            id=base.id,
-            workflow=base.workflow,
-            name=base.name,
-            status=ending.status,
-            input=base.input,
-            input_digest=base.input_digest,
-            parent_id=base.parent_id,
-            task_key=base.task_key,  # an ended execution still refuses forged tokens
-            started_at=base.started_at,
-            ended_at=self._now,
+        return ended_record(
+            base,
+            ending.status,
+            self._now,
             result=ending.result,
             error_type=ending.error_type,
             message=ending.message,
