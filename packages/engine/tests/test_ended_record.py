@@ -45,3 +45,20 @@ def test_an_ended_record_carries_every_field_that_is_not_the_outcome() -> None:
     assert (ended.status, ended.ended_at, ended.result) == (ExecutionStatus.FAILED, ENDED, None)
     assert (ended.error_type, ended.message) == ("DeterminismError", "replay differs")
     assert (ended.run, ended.run_start) == (3, 17)
+
+
+def test_an_execution_failing_on_a_later_run_keeps_pointing_at_that_run() -> None:
+    """Without a run given (a determinism failure), the ended record keeps the base's run."""
+    base = ExecutionRecord(
+        id="billing/acme",
+        workflow="billing",
+        name="acme",
+        status=ExecutionStatus.RUNNING,
+        input=None,
+        input_digest="digest",
+        started_at=STARTED,
+        run=4,
+        run_start=120,
+    )
+    ended = ended_record(base, ExecutionStatus.FAILED, ENDED, error_type="DeterminismError")
+    assert (ended.run, ended.run_start) == (4, 120)

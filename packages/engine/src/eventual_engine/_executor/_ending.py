@@ -42,14 +42,16 @@ def ended_record(
     result: JsonValue = None,
     error_type: str | None = None,
     message: str | None = None,
-    run: int = 1,
-    run_start: int = 0,
+    run: int | None = None,
+    run_start: int | None = None,
 ) -> ExecutionRecord:
     """Return the record of ``base``'s execution once it ended with ``status``.
 
     What identifies the execution (its id, input, parent, start, task key) comes
     from ``base``; a field added to ``ExecutionRecord`` is carried over here once.
-    The task key stays: an ended execution still refuses forged tokens.
+    The task key stays: an ended execution still refuses forged tokens. The run
+    (and where it starts in the history) is ``base``'s unless given: an execution
+    that fails where it stands, on a later run, still points at that run.
     """
     return ExecutionRecord(
         id=base.id,
@@ -65,8 +67,8 @@ def ended_record(
         result=result,
         error_type=error_type,
         message=message,
-        run=run,
-        run_start=run_start,
+        run=base.run if run is None else run,
+        run_start=base.run_start if run_start is None else run_start,
     )
 
 
