@@ -135,9 +135,11 @@ async def _serve(cfg: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     settings: dict[str, object] = {"dsn": cfg["dsn"]}
-    async with LocalRuntime(SERVICE, backend="postgres", settings=settings):
+    async with LocalRuntime(SERVICE, backend="postgres", settings=settings) as rt:
         print(READY, flush=True)
         await stop.wait()
+        # Histories read and replayed (live-instance cache misses) in this process.
+        print(json.dumps({"replays": rt.engine.orchestrator.replays}), flush=True)
 
 
 async def _drive(dsn: str, n: int) -> float:
@@ -223,10 +225,7 @@ def _scale(server: Any, workers: int, n: int) -> dict[str, Any]:
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=60)
-            if process.stdout is not None:
-                process.stdout.close()
+        counts = [json.loads(process.communicate(timeout=60)[0]) for process in processes]
     return {
         "workers": workers,
         "n": n,
@@ -235,6 +234,8 @@ def _scale(server: Any, workers: int, n: int) -> dict[str, Any]:
         # CPU milliseconds per execution, all worker processes and the server's.
         "worker_cpu_ms": 1000 * (after[0] - before[0]) / n,
         "server_cpu_ms": 1000 * (after[1] - before[1]) / n,
+        # Histories read and replayed per execution, by all worker processes.
+        "replays": sum(c["replays"] for c in counts) / n,
     }
 
 
@@ -306,7 +307,8 @@ def main() -> None:
             results["scale"].append(row)
             print(
                 f"{workers} worker(s): {row['per_second']:8.1f} executions/s  CPU per execution: "
-                f"workers {row['worker_cpu_ms']:.1f} ms, server {row['server_cpu_ms']:.1f} ms",
+                f"workers {row['worker_cpu_ms']:.1f} ms, server {row['server_cpu_ms']:.1f} ms; "
+                f"{row['replays']:.2f} replays",
                 flush=True,
             )
     args.output.parent.mkdir(parents=True, exist_ok=True)

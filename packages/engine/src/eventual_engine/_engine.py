@@ -53,7 +53,8 @@ class EngineOptions:
     Attributes:
         owner: Identifies this process in leases; unique by default.
         cache_size: Live workflow instances kept in memory.
-        batch_executions: Executions claimed per orchestration round.
+        batch_executions: Most executions claimed per orchestration round
+            (fewer while the task worker has less room than that).
         task_concurrency: Task attempts running at once in this process.
         lease: How long a claim (batch, task, timer) lasts without renewal;
             after a crash, work resumes elsewhere once it lapses.
@@ -210,10 +211,22 @@ class Engine(BackendClient):
     async def orchestrate_once(self) -> int:
         """Claim and process one round of inbound batches; return how many."""
         batches = await self.backend.queue.claim(
-            self.options.owner, self.options.batch_executions, self.options.lease
+            self.options.owner, self._claim_limit(), self.options.lease
         )
         await self._process(batches)
         return len(batches)
+
+    def _claim_limit(self) -> int:
+        """How many executions the next orchestration round claims.
+
+        No more than this process's task worker has room for (at least one): a
+        step's tasks then start here, already claimed in its commit, and their
+        outcomes apply to the live instance held here. Executions claimed beyond
+        that room would hand their tasks to whichever process claims them next,
+        which replays the history to apply the outcome (and leaves this process's
+        copy stale).
+        """
+        return max(min(self.options.batch_executions, self.tasks.free), 1)
 
     async def _process_one(self, batch: InboundBatch) -> None:
         await self._process([batch])
@@ -382,8 +395,9 @@ class Engine(BackendClient):
     async def _orchestrate_loop(self) -> None:
         while not self._stopping:
             self._wakes["orchestrator"].clear()
+            limit = self._claim_limit()
             claimed = await self._guard("orchestrator", self.orchestrate_once())
-            if claimed < self.options.batch_executions:
+            if claimed < limit:
                 await self._sleep("orchestrator", self.options.poll_interval)
 
     async def _timer_loop(self) -> None:

@@ -161,8 +161,14 @@ class TaskWorker:
 
     @property
     def free(self) -> int:
-        """How many more attempts this worker may run at once."""
-        return max(self._concurrency - len(self.running) - self._reserved, 0)
+        """How many more attempts this worker may run at once.
+
+        An attempt whose body returned counts as ended: the step its outcome
+        commits may reserve its room for the workflow's next task, which then
+        starts here instead of waiting for any process to claim it.
+        """
+        busy = len(self.running) - len(self._settling.intersection(self.running))
+        return max(self._concurrency - busy - self._reserved, 0)
 
     def cancel(self, token: str) -> None:
         """Stop a running attempt (its deadline passed), unless its body has returned.
@@ -326,6 +332,8 @@ class TaskWorker:
             await self._settle(request, event, deadlines)
         finally:
             self._settling.discard(request.token)
+            # Ended: its room is free now, not once the event loop runs the done callback.
+            self.running.pop(request.token, None)
 
     async def _settle(
         self, request: TaskRequest, event: HistoryEvent, deadlines: list[TimerRequest]
