@@ -15,8 +15,18 @@ gets a fresh database on it and runs in fresh processes.
    database; executions per second from the first start until all have ended,
    and the CPU time per execution of the worker processes and of the server
    (on a machine with fewer cores than processes, that decides the rate).
+3. **I/O-bound scale-out** (``--io``): the same, but each execution's three tasks
+   wait on simulated I/O instead of computing (``workloads.three_io_waits``:
+   ``await asyncio.sleep(1.0)`` in an ``async`` task; ``three_blocking_waits``:
+   ``time.sleep(0.1)`` in a ``def`` task), as services wait on other services. A
+   worker process then runs at most as many attempts at once as it has slots:
+   ``EngineOptions.task_concurrency`` (64 by default; ``eventual local`` keeps the
+   default) for ``async`` tasks, and for ``def`` tasks also the threads of
+   asyncio's default executor (``min(32, os.cpu_count() + 4)``: 6 on 2 cores),
+   which ``asyncio.to_thread`` runs them on. So its rate is bounded by slots over
+   wait, and each process adds its slots. ``--io`` runs only this part.
 
-Run: ``python benchmarks/postgres.py [--quick] [--output FILE]`` in an environment
+Run: ``python benchmarks/postgres.py [--quick] [--io] [--output FILE]`` in an environment
 with the workspace and ``benchmarks/requirements.txt`` installed (``nox -s bench``'s).
 Not part of ``run.py``: it needs the PostgreSQL binaries (Debian's ``postgresql``).
 """
@@ -125,6 +135,21 @@ async def _measure_worker(cfg: dict[str, Any]) -> dict[str, Any]:
 
 # --- scale-out: worker processes serving one database -----------------------------------------
 
+# The scale-out workloads: workflow, its input (None: the execution's number), executions
+# (full run, --quick) and the most executions per second one process can run by its slots.
+CPU_BOUND: dict[str, Any] = {"workflow": "three_tasks_and_timer", "input": None}
+IO_BOUND: tuple[dict[str, Any], ...] = (
+    # 64 task slots / (3 x 1.0 s) per process.
+    {"workflow": "three_io_waits", "input": 1.0, "n": (1_000, 200), "bound": 64 / 3.0},
+    # min(32, cpus + 4) executor threads / (3 x 0.1 s) per process.
+    {
+        "workflow": "three_blocking_waits",
+        "input": 0.1,
+        "n": (600, 120),
+        "bound": min(32, (os.cpu_count() or 1) + 4) / 0.3,
+    },
+)
+
 
 async def _serve(cfg: dict[str, Any]) -> None:
     from workloads import SERVICE
@@ -142,7 +167,7 @@ async def _serve(cfg: dict[str, Any]) -> None:
         print(json.dumps({"replays": rt.engine.orchestrator.replays}), flush=True)
 
 
-async def _drive(dsn: str, n: int) -> float:
+async def _drive(dsn: str, n: int, workload: dict[str, Any]) -> float:
     """Start ``n`` executions from a client that runs no work; return seconds until all ended.
 
     The end is seen by counting ended executions in the database every 10 ms
@@ -162,7 +187,14 @@ async def _drive(dsn: str, n: int) -> float:
         async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
             started = time.perf_counter()
             await asyncio.gather(
-                *(client.start_execution("three_tasks_and_timer", x, f"x{x}") for x in range(n))
+                *(
+                    client.start_execution(
+                        workload["workflow"],
+                        x if workload["input"] is None else workload["input"],
+                        f"x{x}",
+                    )
+                    for x in range(n)
+                )
             )
             count = (
                 "SELECT count(*) FILTER (WHERE status <> %s), count(*) FILTER (WHERE status = %s) "
@@ -204,8 +236,11 @@ def _server_pid(server: Any) -> int:
     return int((server.folder / "data" / "postmaster.pid").read_text().split()[0])
 
 
-def _scale(server: Any, workers: int, n: int) -> dict[str, Any]:
-    dsn = asyncio.run(_create_database(server.dsn(), f"scale_{workers}"))
+def _scale(
+    server: Any, workers: int, n: int, workload: dict[str, Any] = CPU_BOUND
+) -> dict[str, Any]:
+    name = f"scale_{workload['workflow']}_{workers}"
+    dsn = asyncio.run(_create_database(server.dsn(), name))
     cfg = json.dumps({"dsn": dsn})
     processes = [
         subprocess.Popen(
@@ -220,13 +255,14 @@ def _scale(server: Any, workers: int, n: int) -> dict[str, Any]:
                 raise RuntimeError("a worker process did not start")
         pids = [process.pid for process in processes]
         before = _cpu_seconds(pids), _cpu_seconds([_server_pid(server)])
-        seconds = asyncio.run(_drive(dsn, n))
+        seconds = asyncio.run(_drive(dsn, n, workload))
         after = _cpu_seconds(pids), _cpu_seconds([_server_pid(server)])
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
         counts = [json.loads(process.communicate(timeout=60)[0]) for process in processes]
     return {
+        "workflow": workload["workflow"],
         "workers": workers,
         "n": n,
         "seconds": seconds,
@@ -242,10 +278,40 @@ def _scale(server: Any, workers: int, n: int) -> dict[str, Any]:
 # --- the run ------------------------------------------------------------------------------------
 
 
-def _versions() -> dict[str, str]:
+def _main_io(quick: bool, output: Path) -> None:
+    """Scale-out of the I/O-bound workloads with 1, 2 and 4 worker processes, on one server."""
+    from eventual_postgres import TemporaryServer
+
+    results: dict[str, Any] = {
+        "versions": _versions(("psycopg", "eventual-postgres")),
+        "cpus": os.cpu_count(),
+        "io_scale": [],
+    }
+    with TemporaryServer(durable=True, max_connections=300) as server:
+        for workload in IO_BOUND:
+            n = workload["n"][1 if quick else 0]
+            rows = [_scale(server, workers, n, workload) for workers in (1, 2, 4)]
+            for row in rows:
+                row["ratio"] = row["per_second"] / rows[0]["per_second"]
+                row["slot_bound_per_second"] = workload["bound"] * row["workers"]
+                results["io_scale"].append(row)
+                print(
+                    f"{workload['workflow']}, {row['workers']} worker(s): "
+                    f"{row['per_second']:7.1f} executions/s ({row['ratio']:.2f}x; slots allow "
+                    f"{row['slot_bound_per_second']:.0f})  CPU per execution: workers "
+                    f"{row['worker_cpu_ms']:.1f} ms, server {row['server_cpu_ms']:.1f} ms; "
+                    f"{row['replays']:.2f} replays",
+                    flush=True,
+                )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2))
+    print(f"results in {output}")
+
+
+def _versions(names: tuple[str, ...] = ("dbos", "psycopg", "eventual-postgres")) -> dict[str, str]:
     from importlib import metadata
 
-    return {name: metadata.version(name) for name in ("dbos", "psycopg", "eventual-postgres")}
+    return {name: metadata.version(name) for name in names}
 
 
 def main() -> None:
@@ -253,7 +319,10 @@ def main() -> None:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--output", type=Path, default=HERE / "results" / "postgres.json")
+    parser.add_argument(
+        "--io", action="store_true", help="only the scale-out of I/O-bound executions"
+    )
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     if args.worker is not None:
         from throughput import RESULT_PREFIX
@@ -268,6 +337,11 @@ def main() -> None:
     from throughput import run_worker
 
     from eventual_postgres import TemporaryServer
+
+    if args.io:
+        _main_io(args.quick, args.output or HERE / "results" / "postgres_io.json")
+        return
+    args.output = args.output or HERE / "results" / "postgres.json"
 
     # (executions per round, rounds, warm-up executions) per mode; executions for scale-out.
     rounds = (

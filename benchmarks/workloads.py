@@ -8,6 +8,11 @@ Both sides run the same shape of work:
   instead, which it records as a durable sleep step.
 - ``n_tasks``: one execution of ``n`` sequential tasks (eventual only).
 - ``wait_an_hour``: an execution that waits on a one-hour timer (eventual only).
+- ``three_io_waits`` / ``three_blocking_waits``: three sequential tasks that each
+  wait the given seconds on simulated I/O, as a call to another service would
+  (``asyncio.sleep`` in an ``async`` task; ``time.sleep`` in a ``def`` task, which
+  runs on a thread), so a worker's rate is bounded by its task slots, not its CPU
+  (eventual only; ``postgres.py --io``).
 
 Durability is chosen per run with a *profile*, applied the same way to both sides:
 
@@ -30,8 +35,10 @@ opens. Each side's settings are read back from its own connection and reported.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
@@ -88,7 +95,45 @@ async def wait_an_hour(x: int) -> int:
     return x
 
 
-SERVICE = Service.from_definitions("bench", [add_one, three_tasks_and_timer, n_tasks, wait_an_hour])
+@task
+async def io_wait(seconds: float) -> float:
+    await asyncio.sleep(seconds)
+    return seconds
+
+
+@task
+def blocking_wait(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@workflow
+async def three_io_waits(seconds: float) -> float:
+    for _ in range(3):
+        await io_wait(seconds)
+    return 3 * seconds
+
+
+@workflow
+async def three_blocking_waits(seconds: float) -> float:
+    for _ in range(3):
+        await blocking_wait(seconds)
+    return 3 * seconds
+
+
+SERVICE = Service.from_definitions(
+    "bench",
+    [
+        add_one,
+        three_tasks_and_timer,
+        n_tasks,
+        wait_an_hour,
+        io_wait,
+        blocking_wait,
+        three_io_waits,
+        three_blocking_waits,
+    ],
+)
 
 
 class BenchRuntime(LocalRuntime):
