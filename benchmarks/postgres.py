@@ -163,8 +163,10 @@ async def _serve(cfg: dict[str, Any]) -> None:
     async with LocalRuntime(SERVICE, backend="postgres", settings=settings) as rt:
         print(READY, flush=True)
         await stop.wait()
-        # Histories read and replayed (live-instance cache misses) in this process.
-        print(json.dumps({"replays": rt.engine.orchestrator.replays}), flush=True)
+        # Histories read and replayed (live-instance cache misses) in this process, and
+        # the task attempts it ran.
+        counts = {"replays": rt.engine.orchestrator.replays, "attempts": rt.engine.tasks.attempts}
+        print(json.dumps(counts), flush=True)
 
 
 async def _drive(dsn: str, n: int, workload: dict[str, Any]) -> float:
@@ -272,6 +274,8 @@ def _scale(
         "server_cpu_ms": 1000 * (after[1] - before[1]) / n,
         # Histories read and replayed per execution, by all worker processes.
         "replays": sum(c["replays"] for c in counts) / n,
+        # Task attempts each worker process ran: how the work spread.
+        "attempts": [c["attempts"] for c in counts],
     }
 
 
