@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 
@@ -56,6 +57,11 @@ class EngineOptions:
         batch_executions: Most executions claimed per orchestration round
             (fewer while the task worker has less room than that).
         task_concurrency: Task attempts running at once in this process.
+        task_threads: Plain ``def`` task bodies running at once in this
+            process, each on a thread of the engine's own pool; by default as
+            many as Python's default thread pool has (CPUs + 4, at most 32).
+            While the service has ``def`` tasks, an attempt is claimed only
+            when a thread is free for it, so the rest stay for other processes.
         lease: How long a claim (batch, task, timer) lasts without renewal;
             after a crash, work resumes elsewhere once it lapses.
         poll_interval: Longest sleep between looks at the backend for work that
@@ -66,6 +72,7 @@ class EngineOptions:
     cache_size: int = 10_000
     batch_executions: int = 64
     task_concurrency: int = 64
+    task_threads: int = attrs.field(factory=lambda: min(32, (os.cpu_count() or 1) + 4))
     lease: timedelta = timedelta(seconds=30)
     poll_interval: float = 0.05
 
@@ -145,6 +152,7 @@ class Engine(BackendClient):
             self,
             owner=self.options.owner,
             concurrency=self.options.task_concurrency,
+            threads=self.options.task_threads,
             lease=self.options.lease,
             notify=self.notify,
             on_batch=self._process_one,

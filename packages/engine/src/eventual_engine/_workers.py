@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -119,6 +122,11 @@ class TaskWorker:
         client: The ambient client while task bodies run.
         owner: This worker's name in claims.
         concurrency: Most attempts :meth:`claim_and_start` runs at once.
+        threads: Most plain ``def`` bodies running at once, each on a thread of
+            this worker's own pool (None: Python's default thread pool, whose
+            size the worker does not know). While the service has ``def``
+            tasks, :attr:`free` counts these threads too: an attempt is claimed
+            only when it can start at once, whatever its kind.
         lease: How long a claim lasts without renewal.
         notify: Called with the workers that an attempt gave work to
             (``"orchestrator"``, ``"timers"``); the default does nothing.
@@ -137,6 +145,7 @@ class TaskWorker:
         *,
         owner: str,
         concurrency: int = 1,
+        threads: int | None = None,
         lease: timedelta,
         notify: Callable[..., None] = _ignore,
         on_batch: Callable[[InboundBatch], Awaitable[None]] | None = None,
@@ -154,6 +163,11 @@ class TaskWorker:
         """The ambient client while task bodies run."""
         self._owner = owner
         self._concurrency = concurrency
+        self._threads = threads
+        self._pool = (
+            ThreadPoolExecutor(threads, thread_name_prefix="eventual-task") if threads else None
+        )
+        self._threaded: set[str] = set()  # attempts of plain def bodies not yet returned
         self._lease = lease
         self._notify = notify
         self.running: dict[str, asyncio.Task[None]] = {}
@@ -168,7 +182,20 @@ class TaskWorker:
         starts here instead of waiting for any process to claim it.
         """
         busy = len(self.running) - len(self._settling.intersection(self.running))
-        return max(self._concurrency - busy - self._reserved, 0)
+        free = self._concurrency - busy - self._reserved
+        if self._threads is not None and self._has_def_tasks():
+            # A claimed attempt may be of any task, so each must find a thread.
+            free = min(free, self._threads - len(self._threaded) - self._reserved)
+        return max(free, 0)
+
+    def _has_def_tasks(self) -> bool:
+        return any(not t.is_async for t in self.service.tasks.values())
+
+    def _is_threaded(self, task: str) -> bool:
+        try:
+            return not task_of(self.service, task).is_async
+        except DefinitionNotFound:
+            return False
 
     def cancel(self, token: str) -> None:
         """Stop a running attempt (its deadline passed), unless its body has returned.
@@ -208,6 +235,8 @@ class TaskWorker:
         if request.token in self.running:
             return
         self.attempts += 1
+        if self._is_threaded(request.task):
+            self._threaded.add(request.token)
         task = asyncio.create_task(self.run(request), name=f"eventual task {request.token}")
         self.running[request.token] = task
         task.add_done_callback(self._forget(request.token))
@@ -225,6 +254,7 @@ class TaskWorker:
     def _forget(self, token: str) -> Callable[[asyncio.Task[None]], None]:
         def forget(task: asyncio.Task[None]) -> None:
             self.running.pop(token, None)
+            self._threaded.discard(token)
             if not task.cancelled() and task.exception() is not None:
                 log.error("task worker failed on %s", token, exc_info=task.exception())
 
@@ -290,8 +320,17 @@ class TaskWorker:
             args, kwargs = definition.decode_args(request.args)
             try:
                 with use_client(self.client), use_task_context(context):
-                    result = await definition.run(*args, **kwargs)
+                    if definition.is_async or self._pool is None:
+                        result = await definition.run(*args, **kwargs)
+                    else:
+                        # The copied context carries heartbeat() and task_info() over.
+                        body = cast(Callable[..., Any], definition.fn)
+                        call = functools.partial(body, *args, **kwargs)
+                        result = await asyncio.get_running_loop().run_in_executor(
+                            self._pool, contextvars.copy_context().run, call
+                        )
             finally:
+                self._threaded.discard(request.token)
                 await context.logs.close()
             event = TaskSucceeded(
                 timestamp=self.clock.now(),
