@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from eventual import Service, task, workflow
 from eventual import signal as define_signal
 from eventual_cli import LocalSettings, _local, cli, serve_local
+from eventual_engine._local import engine_options
 
 go = define_signal("go", bool)
 
@@ -330,6 +331,20 @@ def test_backend_event_bus_and_dsn_flags_choose_where_state_lives(
     assert (settings.backend, settings.event_bus) == ("postgres", "postgres")
     assert settings.options["dsn"] == "postgresql://u@h/db"
     assert not (tmp_path / ".eventual").exists()
+
+
+def test_task_limits_come_from_pyproject_and_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, captured: list[LocalSettings]
+) -> None:
+    """[tool.eventual] task-concurrency and task-threads reach the engine; flags win over them."""
+    table = 'service = "shop.api"\ntask-concurrency = 200\ntask-threads = 8'
+    monkeypatch.chdir(_project(tmp_path, table))
+    result = CliRunner().invoke(cli, ["local", "--task-threads", "16"])
+    assert result.exit_code == 0, result.output
+    [settings] = captured
+    options = engine_options(dict(settings.options))
+    assert options is not None
+    assert (options.task_concurrency, options.task_threads) == (200, 16)
 
 
 def test_storage_flags_with_aws_are_a_usage_error(

@@ -100,6 +100,23 @@ def test_bad_engine_settings_name_the_setting(value: str) -> None:
         LocalRuntime(SERVICE, settings={"lease_seconds": value})
 
 
+def test_task_settings_size_the_task_worker() -> None:
+    """task_concurrency and task_threads in settings become the engine's task limits."""
+    from eventual_engine._local import engine_options
+
+    tuned = engine_options({"task_concurrency": "200", "task_threads": 12})
+    assert tuned is not None
+    assert (tuned.task_concurrency, tuned.task_threads) == (200, 12)
+    assert tuned.lease == EngineOptions().lease
+
+
+@pytest.mark.parametrize("value", ["many", "0", "-3", "2.5", True])
+def test_bad_task_settings_name_the_setting(value: object) -> None:
+    """A task limit that is not a positive whole number is refused by name."""
+    with pytest.raises(EventualError, match=f"task_threads must be a whole number.*{value!r}"):
+        LocalRuntime(SERVICE, settings={"task_threads": value})
+
+
 TWO_ENGINES_CHILD = """
 import asyncio, os, sys
 from eventual import Service, signal, task, workflow

@@ -229,17 +229,20 @@ def _settings(
     db: Path | None,
     token: str | None,
     storage: Mapping[str, str | None] | None = None,
+    tuning: Mapping[str, int | None] | None = None,
 ) -> tuple[LocalSettings, Path]:
     """Merge flags with the configuration; return the settings and the project folder.
 
     ``storage`` holds the flags choosing where state lives (``backend``,
-    ``event_bus``, ``dsn``); unset ones are None.
+    ``event_bus``, ``dsn``), ``tuning`` the engine's (``task_concurrency``,
+    ``task_threads``); unset ones are None.
     """
     config = load_config(
         overrides={
             "service": service,
             "db": None if db is None else str(db.absolute()),
             **(storage or {}),
+            **(tuning or {}),
         },
         plugins=Plugins(get_plugin_manager()),
     )
@@ -323,6 +326,17 @@ def _importable(project: Path) -> None:
     help="The database of a server backend, e.g. postgresql://user@host/db for postgres.",
 )
 @click.option(
+    "--task-concurrency",
+    type=click.IntRange(1, 100_000),
+    help="Most task attempts running at once [default: [tool.eventual], else 64].",
+)
+@click.option(
+    "--task-threads",
+    type=click.IntRange(1, 100_000),
+    help="Most plain def task bodies running at once [default: [tool.eventual], "
+    "else min(32, cores + 4)].",
+)
+@click.option(
     "--token",
     envvar="EVENTUAL_TOKEN",
     help="Bearer token the system API requires (env EVENTUAL_TOKEN); needed off 127.0.0.1.",
@@ -353,6 +367,8 @@ def local(
     backend: str | None,
     event_bus: str | None,
     dsn: str | None,
+    task_concurrency: int | None,
+    task_threads: int | None,
     token: str | None,
     log_level: str,
     aws: bool,
@@ -365,8 +381,10 @@ def local(
     endpoint, through the plan's handlers (eventual-aws's simulator).
     """
     storage = {"backend": backend, "event_bus": event_bus, "dsn": dsn}
+    tuning = {"task_concurrency": task_concurrency, "task_threads": task_threads}
     if aws:
-        given = [f"--{flag.replace('_', '-')}" for flag, value in storage.items() if value]
+        flags = {**storage, **tuning}
+        given = [f"--{flag.replace('_', '-')}" for flag, value in flags.items() if value]
         if given:
             raise click.UsageError(f"{', '.join(given)} cannot be combined with --aws")
         _local_aws(ctx, service, host, port, db, token, log_level, endpoint_url)
@@ -374,7 +392,7 @@ def local(
     if endpoint_url is not None:
         raise click.UsageError("--endpoint-url names the AWS endpoint of --aws; add --aws")
     try:
-        settings, project = _settings(service, host, port, db, token, storage)
+        settings, project = _settings(service, host, port, db, token, storage, tuning)
     except EventualError as exc:
         raise click.ClickException(str(exc)) from None
     _importable(project)

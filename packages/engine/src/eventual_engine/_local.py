@@ -11,6 +11,8 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
+import attrs
+
 from eventual import (
     Command,
     EventualError,
@@ -47,23 +49,29 @@ def load_service(service: str | ModuleType | Service) -> Service:
     return service if isinstance(service, Service) else Service.load(service)
 
 
-_ENGINE_SETTINGS = {
+_ENGINE_SECONDS = {
     "lease_seconds": "how long a claim lasts without renewal",
     "poll_interval": "the longest pause between looks for other processes' work",
+}
+_ENGINE_COUNTS = {
+    "task_concurrency": "the most task attempts running at once in this process",
+    "task_threads": "the most plain def task bodies running at once in this process",
 }
 
 
 def engine_options(settings: dict[str, object]) -> EngineOptions | None:
-    """Return engine options from settings (``lease_seconds``, ``poll_interval``), if any.
+    """Return engine options from settings, if any.
 
-    Both are positive numbers of seconds, as ``[tool.eventual]`` or
-    ``LocalRuntime(settings=...)`` give them (numbers or strings).
+    ``lease_seconds`` and ``poll_interval`` are positive numbers of seconds;
+    ``task_concurrency`` and ``task_threads`` positive whole numbers; as
+    ``[tool.eventual]``, ``eventual local`` flags or ``LocalRuntime(settings=...)``
+    give them (numbers or strings).
 
     Raises:
-        EventualError: A setting is not a positive number; the error names it.
+        EventualError: A setting is out of its range; the error names it.
     """
-    values: dict[str, float] = {}
-    for key, meaning in _ENGINE_SETTINGS.items():
+    seconds: dict[str, float] = {}
+    for key, meaning in _ENGINE_SECONDS.items():
         raw = settings.get(key)
         if raw is None:
             continue
@@ -76,13 +84,27 @@ def engine_options(settings: dict[str, object]) -> EngineOptions | None:
                 f"{key} must be a positive number of seconds (below a day), got {raw!r}: "
                 f"it is {meaning}"
             )
-        values[key] = value
-    if not values:
+        seconds[key] = value
+    counts: dict[str, int] = {}
+    for key, meaning in _ENGINE_COUNTS.items():
+        raw = settings.get(key)
+        if raw is None:
+            continue
+        text = str(raw).strip()
+        if isinstance(raw, bool) or not text.isdigit() or not (1 <= int(text) <= 100_000):
+            raise EventualError(
+                f"{key} must be a whole number from 1 to 100000, got {raw!r}: it is {meaning}"
+            )
+        counts[key] = int(text)
+    if not seconds and not counts:
         return None
     defaults = EngineOptions()
-    return EngineOptions(
-        lease=timedelta(seconds=values.get("lease_seconds", defaults.lease.total_seconds())),
-        poll_interval=values.get("poll_interval", defaults.poll_interval),
+    return attrs.evolve(
+        defaults,
+        lease=timedelta(seconds=seconds.get("lease_seconds", defaults.lease.total_seconds())),
+        poll_interval=seconds.get("poll_interval", defaults.poll_interval),
+        task_concurrency=counts.get("task_concurrency", defaults.task_concurrency),
+        task_threads=counts.get("task_threads", defaults.task_threads),
     )
 
 
@@ -98,9 +120,10 @@ class LocalRuntime:
     bus between services), and
     ``settings`` passes further options to them (for example
     ``{"sqlite_synchronous": "FULL"}``) and to the engine (``lease_seconds``,
-    ``poll_interval``) unless ``options`` is given. Inside ``async with``, ``wf.start(...)``,
-    ``sig.send(...)``, ``ev.publish(...)`` and handles use this runtime; while it is
-    open it is also the default for every other task of its event loop and for
+    ``poll_interval``, ``task_concurrency``, ``task_threads``) unless ``options``
+    is given. Inside ``async with``, ``wf.start(...)``, ``sig.send(...)``,
+    ``ev.publish(...)`` and handles use this runtime; while it is open it is also
+    the default for every other task of its event loop and for
     other threads (a web framework's request handlers), unless a client opened
     later or an explicit context says otherwise (see docs/embedding.md).
 
