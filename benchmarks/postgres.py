@@ -21,9 +21,9 @@ gets a fresh database on it and runs in fresh processes.
    ``time.sleep(0.1)`` in a ``def`` task), as services wait on other services. A
    worker process then runs at most as many attempts at once as it has slots:
    ``EngineOptions.task_concurrency`` (64 by default; ``eventual local`` keeps the
-   default) for ``async`` tasks, and for ``def`` tasks also the threads of
-   asyncio's default executor (``min(32, os.cpu_count() + 4)``: 6 on 2 cores),
-   which ``asyncio.to_thread`` runs them on. So its rate is bounded by slots over
+   default) for ``async`` tasks, and for ``def`` tasks also the engine's own
+   threads (``EngineOptions.task_threads``, by default
+   ``min(32, os.cpu_count() + 4)``: 6 on 2 cores). So its rate is bounded by slots over
    wait, and each process adds its slots. ``--io`` runs only this part.
 
 Run: ``python benchmarks/postgres.py [--quick] [--io] [--output FILE]`` in an environment
@@ -141,7 +141,7 @@ CPU_BOUND: dict[str, Any] = {"workflow": "three_tasks_and_timer", "input": None}
 IO_BOUND: tuple[dict[str, Any], ...] = (
     # 64 task slots / (3 x 1.0 s) per process.
     {"workflow": "three_io_waits", "input": 1.0, "n": (1_000, 200), "bound": 64 / 3.0},
-    # min(32, cpus + 4) executor threads / (3 x 0.1 s) per process.
+    # min(32, cpus + 4) task threads (the default task_threads) / (3 x 0.1 s) per process.
     {
         "workflow": "three_blocking_waits",
         "input": 0.1,
