@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final, TypeVar
 
 import psycopg
@@ -248,6 +248,28 @@ class Database:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+@contextlib.asynccontextmanager
+async def _unprepared(conn: Connection) -> AsyncIterator[None]:
+    """Send the block's statements unprepared (automatic preparation off in it).
+
+    psycopg prepares a statement on its sixth run on a connection
+    (``prepare_threshold``). In a pipeline it records the statement as prepared
+    when it sends the ``Parse``, and does not check the server's answer to it
+    (psycopg 3.3.9 and earlier). After a failed statement, as a lost race or a
+    taken key makes one, the server skips what follows up to the ``Sync``, that
+    ``Parse`` too: every later run of the statement on the connection would
+    fail with ``prepared statement "_pg3_N" does not exist``. So a pipeline
+    prepares nothing. Its statements share their round trip already; statements
+    run outside a pipeline (the reads) are still prepared, and used there.
+    """
+    threshold = conn.prepare_threshold
+    conn.prepare_threshold = None
+    try:
+        yield
+    finally:
+        conn.prepare_threshold = threshold
+
+
 async def pipelined(conn: Connection, work: Callable[[Connection], Awaitable[ResultT]]) -> ResultT:
     """Run ``work`` in a pipeline of ``conn``; raise the server's error, if any, as it came.
 
@@ -258,7 +280,7 @@ async def pipelined(conn: Connection, work: Callable[[Connection], Awaitable[Res
     """
     failure: psycopg.Error | None = None
     try:
-        async with conn.pipeline():
+        async with _unprepared(conn), conn.pipeline():
             try:
                 result = await work(conn)
             except psycopg.errors.PipelineAborted:
@@ -284,7 +306,7 @@ async def _pipelined_transaction(
     """
     failure: psycopg.DatabaseError | None = None
     try:
-        async with conn.pipeline(), conn.transaction():
+        async with _unprepared(conn), conn.pipeline(), conn.transaction():
             try:
                 result = await work(conn)
             except psycopg.DatabaseError as error:
