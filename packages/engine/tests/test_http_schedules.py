@@ -18,7 +18,10 @@ from eventual import (
     ServiceClient,
     workflow,
 )
+from eventual.codec import JsonValue
 from eventual_engine import Engine, HttpApp, ManualClock, MemoryBackend, sync_schedules
+
+from .conftest import EngineFactory
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -139,6 +142,35 @@ async def test_pausing_a_cancelled_schedule_is_a_conflict(served: Served) -> Non
     with pytest.raises(HttpError, match="has ended") as raised:
         await served.client.pause_schedule(hourly)
     assert raised.value.status == 409
+
+
+@pytest.mark.parametrize("action", ["pause", "resume"])
+async def test_a_scheduler_ending_as_the_signal_is_sent_is_a_conflict(
+    any_engine_factory: EngineFactory, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    """A scheduler that ends just before the pause or resume reaches it answers 409, not 202."""
+    engine = any_engine_factory(SERVICE)
+    await engine.backend.open()
+    await sync_schedules(engine)
+    await engine.run_until_idle()
+    send_signal = engine.send_signal
+    sent: list[str] = []
+
+    async def ending_first(execution_id: str, signal: str, payload: JsonValue) -> None:
+        # The scheduler ends after any look at its status and before the signal is queued.
+        await engine.cancel_execution(execution_id)
+        await engine.run_until_idle()
+        sent.append(signal)
+        await send_signal(execution_id, signal, payload)
+
+    monkeypatch.setattr(engine, "send_signal", ending_first)
+    transport = httpx.ASGITransport(app=HttpApp(engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        response = await http.post(f"/_eventual/schedules/hourly/{action}")
+    await engine.stop(grace=0.0)
+    assert sent, "the signal was never sent, so the race was not forced"
+    assert response.status_code == 409, response.text
+    assert "eventual.schedule/hourly has ended (CANCELLED)" in response.json()["error"]
 
 
 async def test_pause_from_another_origin_is_refused(served: Served) -> None:

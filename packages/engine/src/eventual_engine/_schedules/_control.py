@@ -153,9 +153,17 @@ async def schedule_tick(client: SchedulingClient, workflow: str, scheduled_time:
 
 
 async def _control(client: SchedulingClient, workflow: str, signal: str, done: str) -> None:
-    """Send ``signal`` to the scheduler of ``workflow``, refusing one that has ended."""
+    """Send ``signal`` to the scheduler of ``workflow``, refusing one that has ended.
+
+    The status is read after the send, not before: a scheduler that ends between
+    a check and the send discards the signal, and the caller would hear of a
+    pause that never happens. Read after, a running scheduler had the signal
+    queued while it ran; an ended one may have discarded it, so the answer is
+    the refusal either way (a scheduler that has ended stops for good).
+    """
     _scheduled(client, workflow)
     id_ = schedule_execution_id(workflow)
+    await client.send_signal(id_, signal, None)  # discarded if the scheduler has ended
     status = await client.execution_status(id_)
     if status.done:
         raise ScheduleEnded(
@@ -163,7 +171,6 @@ async def _control(client: SchedulingClient, workflow: str, signal: str, done: s
             f"({status.value}), and a scheduler that has ended stops for good, even across "
             f"restarts, so the schedule starts no more runs; start runs of {workflow!r} yourself"
         )
-    await client.send_signal(id_, signal, None)
 
 
 async def pause_schedule(client: SchedulingClient, workflow: str) -> None:
