@@ -7,8 +7,11 @@ import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
+
 from eventual import ExecutionStatus, RetryPolicy, Service, task, workflow
 from eventual.history import TaskStarted, TaskSucceeded
+from eventual.spi import InboundBatch
 from eventual_engine import BackendClient, Engine, EngineOptions, ManualClock, MemoryBackend
 
 
@@ -73,21 +76,38 @@ async def _tripled(n: int) -> int:
     return await _triple(n)
 
 
-async def test_a_backend_that_watches_for_work_wakes_an_engine_between_polls() -> None:
+async def test_a_backend_that_watches_for_work_wakes_an_engine_between_polls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Work queued behind an engine's back runs when the backend's watch says so, not at a poll."""
     backend = _Watched()
     service = Service.from_definitions("watched", [_triple, _tripled])
     engine = Engine(service, backend, options=EngineOptions(poll_interval=60))
     outsider = BackendClient(service, backend)
+    # What each look of the orchestrator at the queue took, and where the watch rang.
+    seen: list[str] = []
+    looked = asyncio.Event()
+    claim = backend.queue.claim
+
+    async def recording_claim(owner: str, limit: int, lease: timedelta) -> list[InboundBatch]:
+        batches = await claim(owner, limit, lease)
+        seen.append(" ".join(b.execution_id for b in batches) or "nothing")
+        looked.set()
+        return batches
+
+    monkeypatch.setattr(backend.queue, "claim", recording_claim)
     serving = asyncio.create_task(engine.serve())
     try:
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(looked.wait(), timeout=10)  # now it waits out the 60 s poll
         execution_id = await outsider.start_execution("_tripled", 5, "five")
-        await asyncio.sleep(0.2)
+        for _ in range(50):
+            await asyncio.sleep(0)  # every loop that is ready runs; none may look again
         assert await outsider.execution_status(execution_id) == ExecutionStatus.RUNNING
+        seen.append("wake")
         backend.wake.put_nowait(None)
         record = await asyncio.wait_for(outsider.wait(execution_id), timeout=10)
         assert record.status == ExecutionStatus.SUCCEEDED
+        assert seen[:3] == ["nothing", "wake", execution_id]
     finally:
         await engine.stop()
         serving.cancel()
