@@ -1,7 +1,7 @@
 """The CLI operates a service on the AWS runtime through IAM auth: replay and dead letters.
 
-A gateway that checks SigV4 signatures as API Gateway does (the CLI tests'
-``sigv4_gateway``) stands in front of the simulator's API function, so the
+A gateway that checks SigV4 signatures as API Gateway does
+(``eventual_aws.testing.SigV4Gateway``) stands in front of the simulator's API function, so the
 requests take the deployed path: signed by the CLI, checked, turned into
 payload 2.0 events for the ``api`` handler, answered from DynamoDB.
 """
@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from eventual import ExecutionStatus, HttpError, ServiceClient
 from eventual_aws import SigV4Auth, Simulator
+from eventual_aws.testing import SigV4Gateway
 from eventual_engine import HttpApp
 
 from .conftest import MakePackage
@@ -59,18 +56,6 @@ async def notify(item: str) -> None:
 """
 
 
-def _gateway_module() -> ModuleType:
-    # One checking gateway for both test suites, loaded from the CLI's tests.
-    path = Path(__file__).resolve().parents[2] / "cli" / "tests" / "sigv4_gateway.py"
-    spec = importlib.util.spec_from_file_location("eventual_sigv4_gateway", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -79,7 +64,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _checking_gateway(sim: Simulator, port: int) -> Iterator[Any]:
+def _checking_gateway(sim: Simulator, port: int) -> Iterator[SigV4Gateway]:
     """Check signatures on ``port`` as API Gateway does, then answer through ``sim.http``."""
     loop = asyncio.get_running_loop()
 
@@ -94,7 +79,8 @@ def _checking_gateway(sim: Simulator, port: int) -> Iterator[Any]:
         call = sim.http(method, target, content=body, headers=kept)
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call, loop))
 
-    with _gateway_module().gateway(forward, {KEY: SECRET}, REGION, port) as gateway:
+    gateway = SigV4Gateway(forward, {KEY: SECRET}, REGION)
+    with gateway.serve(port):
         yield gateway
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -18,7 +20,15 @@ from eventual_cli._commands._api import ApiFailure, SystemClient
 from eventual_cli._commands._sigv4 import region_of, signs
 
 from .conftest import LiveServer, free_port
-from .sigv4_gateway import Forward, gateway, refusal
+
+if TYPE_CHECKING:
+    from eventual_aws.testing import ForwardRequest
+
+# Signing and the checking gateway come with eventual-aws (the CLI's aws extra),
+# which the CLI does not depend on: without it, only the tests that need neither run.
+needs_aws = pytest.mark.skipif(
+    importlib.util.find_spec("eventual_aws") is None, reason="needs eventual-cli[aws]"
+)
 
 KEY = "AKIDEVENTUALTEST"
 SECRET = "eventual/test/secret/key"
@@ -38,7 +48,7 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_REGION", REGION)
 
 
-def _to(url: str) -> Forward:
+def _to(url: str) -> ForwardRequest:
     async def forward(
         method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> httpx.Response:
@@ -53,9 +63,10 @@ def _to(url: str) -> Forward:
 @pytest.fixture(scope="module")
 def gateway_url(live: LiveServer) -> Iterator[str]:
     """A checking gateway (secrets {KEY: SECRET}, region REGION) in front of `eventual local`."""
-    port = free_port()
-    with gateway(_to(live.url), {KEY: SECRET}, REGION, port):
-        yield f"http://127.0.0.1:{port}"
+    from eventual_aws.testing import SigV4Gateway
+
+    with SigV4Gateway(_to(live.url), {KEY: SECRET}, REGION).serve(free_port()) as url:
+        yield url
 
 
 def _run(url: str, *args: str, sigv4: str | None = "1") -> Result:
@@ -78,9 +89,12 @@ def test_region_and_auto_detection() -> None:
     assert signs("https://orders.example.com", True)
 
 
+@needs_aws
 @pytest.mark.usefixtures("aws_credentials")
 def test_signs_system_requests_only_and_verifiably() -> None:
     """System API requests carry a signature that checks out; commands and routes carry none."""
+    from eventual_aws.testing import sigv4_refusal
+
     seen: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -99,16 +113,17 @@ def test_signs_system_requests_only_and_verifiably() -> None:
     for request in (listing, publish):
         headers = dict(request.headers)
         checked = (request.method, str(request.url), headers)
-        assert refusal(*checked, request.content, {KEY: SECRET}, "us-west-2") is None
-        tampered = refusal(*checked, request.content + b" ", {KEY: SECRET}, "us-west-2")
+        assert sigv4_refusal(*checked, request.content, {KEY: SECRET}, "us-west-2") is None
+        tampered = sigv4_refusal(*checked, request.content + b" ", {KEY: SECRET}, "us-west-2")
         assert tampered is not None
         assert tampered.startswith("The request signature")
-        elsewhere = refusal(*checked, request.content, {KEY: SECRET}, "eu-west-1")
+        elsewhere = sigv4_refusal(*checked, request.content, {KEY: SECRET}, "eu-west-1")
         assert elsewhere is not None
         assert "valid region" in elsewhere
     assert "authorization" not in command.headers
 
 
+@needs_aws
 @pytest.mark.usefixtures("aws_credentials", "services_path")
 def test_every_operating_command_works_through_the_gateway(gateway_url: str) -> None:
     """Every command that talks to --url passes the gateway's signature check, replay included."""
@@ -150,6 +165,7 @@ def test_every_operating_command_works_through_the_gateway(gateway_url: str) -> 
     assert json.loads(redriven.stdout) == {"redriven": 1}
 
 
+@needs_aws
 @pytest.mark.usefixtures("aws_credentials", "services_path")
 def test_unsigned_requests_are_refused(gateway_url: str) -> None:
     """Without --sigv4 the gateway answers 403, and the error says to sign."""
@@ -164,9 +180,12 @@ def test_unsigned_requests_are_refused(gateway_url: str) -> None:
     assert "--sigv4" in replayed.stderr
 
 
+@needs_aws
 @pytest.mark.usefixtures("aws_credentials")
 def test_a_session_token_is_signed_and_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     """Temporary credentials (SSO, an assumed role) send their session token, signed."""
+    from eventual_aws.testing import sigv4_refusal
+
     monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token-1")
     seen: list[httpx.Request] = []
 
@@ -181,11 +200,12 @@ def test_a_session_token_is_signed_and_sent(monkeypatch: pytest.MonkeyPatch) -> 
     assert request.headers["x-amz-security-token"] == "session-token-1"
     assert "x-amz-security-token" in request.headers["authorization"]
     headers = dict(request.headers)
-    assert refusal("GET", str(request.url), headers, b"", {KEY: SECRET}, REGION) is None
+    assert sigv4_refusal("GET", str(request.url), headers, b"", {KEY: SECRET}, REGION) is None
     headers["x-amz-security-token"] = "session-token-2"
-    assert refusal("GET", str(request.url), headers, b"", {KEY: SECRET}, REGION) is not None
+    assert sigv4_refusal("GET", str(request.url), headers, b"", {KEY: SECRET}, REGION) is not None
 
 
+@needs_aws
 @pytest.mark.usefixtures("aws_credentials")
 def test_a_wrong_secret_is_refused(gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A signature made with another secret is refused, and the error names the credentials."""
@@ -197,6 +217,7 @@ def test_a_wrong_secret_is_refused(gateway_url: str, monkeypatch: pytest.MonkeyP
     assert "execute-api:Invoke" in result.stderr
 
 
+@needs_aws
 @pytest.mark.usefixtures("aws_credentials")
 def test_missing_credentials_say_what_to_configure(monkeypatch: pytest.MonkeyPatch) -> None:
     """With no credentials anywhere in the chain, the error says how to configure them."""
@@ -209,6 +230,7 @@ def test_missing_credentials_say_what_to_configure(monkeypatch: pytest.MonkeyPat
     assert "no AWS credentials" in result.stderr
 
 
+@needs_aws
 @pytest.mark.usefixtures("aws_credentials")
 def test_missing_region_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
     """A custom domain with no region configured asks for AWS_REGION."""

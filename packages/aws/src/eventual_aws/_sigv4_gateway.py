@@ -4,7 +4,11 @@ It checks each system API request's SigV4 signature the way API Gateway does:
 the signature is computed again with botocore from the secret of the access
 key the request names, for ``execute-api`` in the gateway's region, and a
 missing or wrong one is answered 403 with API Gateway's bodies. What passes is
-forwarded to the service (a running ``eventual local``) unchanged.
+handed to a forwarding function unchanged: to a running ``eventual local``, or
+to the simulator's API function (``Simulator.http``).
+
+httpx and uvicorn are imported only where used: the forwarding function's
+answer is an ``httpx.Response``, and :meth:`SigV4Gateway.serve` runs uvicorn.
 """
 
 from __future__ import annotations
@@ -17,15 +21,16 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import uvicorn
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-__all__ = ["Forward", "gateway", "refusal"]
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["ForwardRequest", "SigV4Gateway", "sigv4_refusal"]
 
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
@@ -37,11 +42,11 @@ _MISMATCH = (
     "Check your AWS Secret Access Key and signing method."
 )
 
-Forward = Callable[[str, str, list[tuple[bytes, bytes]], bytes], Awaitable[httpx.Response]]
+ForwardRequest = Callable[[str, str, list[tuple[bytes, bytes]], bytes], Awaitable["httpx.Response"]]
 """Sends a request that passed (method, path with query, headers, body) to the service."""
 
 
-def refusal(
+def sigv4_refusal(
     method: str,
     url: str,
     headers: Mapping[str, str],
@@ -49,7 +54,17 @@ def refusal(
     secrets: Mapping[str, str],
     region: str,
 ) -> str | None:
-    """Return why API Gateway refuses the request (its message), or None when it is signed right."""
+    """Return why API Gateway refuses the request (its message), or None when it is signed right.
+
+    Args:
+        method: The request's method.
+        url: The full URL the request was sent to (its host is signed).
+        headers: The request's headers, names in lower case.
+        body: The request's body.
+        secrets: The secret access key of each access key id the gateway knows.
+        region: The gateway's region: a signature must be scoped to it and
+            ``execute-api``.
+    """
     authorization = headers.get("authorization")
     if authorization is None:
         return "Forbidden"
@@ -81,14 +96,27 @@ def refusal(
     return None if hmac.compare_digest(expected, match["signature"]) else _MISMATCH
 
 
-class _Gateway:
-    def __init__(self, forward: Forward, secrets: Mapping[str, str], region: str) -> None:
+class SigV4Gateway:
+    """An ASGI app that checks SigV4 signatures as API Gateway's IAM auth does.
+
+    The system routes (``/_eventual/*`` but the OpenAPI document) need a
+    signature that :func:`sigv4_refusal` accepts; a refused request is answered
+    403 with API Gateway's message and counted in :attr:`refused`. Everything
+    that passes goes to ``forward``, whose answer is sent back.
+
+    Attributes:
+        refused: The message of each refusal, in order.
+    """
+
+    def __init__(self, forward: ForwardRequest, secrets: Mapping[str, str], region: str) -> None:
+        """Check with ``secrets`` (secret per access key id) in ``region``; pass to ``forward``."""
         self.forward = forward
         self.secrets = secrets
         self.region = region
         self.refused: list[str] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Answer one ASGI request: 403 when its signature does not check out, else forward."""
         if scope["type"] != "http":
             return
         body = b""
@@ -106,7 +134,7 @@ class _Gateway:
         # The plan's IAM auth covers the system routes but its OpenAPI document.
         if path.startswith("/_eventual/") and path != "/_eventual/openapi.json":
             url = f"http://{headers.get('host', '')}{target}"
-            problem = refusal(scope["method"], url, headers, body, self.secrets, self.region)
+            problem = sigv4_refusal(scope["method"], url, headers, body, self.secrets, self.region)
             if problem is not None:
                 self.refused.append(problem)
                 answer = json.dumps({"message": problem}).encode()
@@ -133,25 +161,36 @@ class _Gateway:
         )
         await send({"type": "http.response.body", "body": response.content})
 
+    @contextmanager
+    def serve(self, port: int) -> Iterator[str]:
+        """Serve the gateway on 127.0.0.1:``port`` in a thread while the block runs.
 
-@contextmanager
-def gateway(
-    forward: Forward, secrets: Mapping[str, str], region: str, port: int
-) -> Iterator[_Gateway]:
-    """Serve the checking gateway on 127.0.0.1:``port`` in a thread, while the block runs."""
-    app = _Gateway(forward, secrets, region)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "the gateway stopped"
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.02)
-    try:
-        yield app
-    finally:
-        server.should_exit = True
-        thread.join(10)
+        Yields its base URL. Needs uvicorn (which eventual-cli installs).
+
+        Raises:
+            ModuleNotFoundError: uvicorn is not installed.
+        """
+        try:
+            import uvicorn
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                "SigV4Gateway.serve needs uvicorn: pip install uvicorn (eventual-cli has it)",
+                name="uvicorn",
+            ) from exc
+        server = uvicorn.Server(
+            uvicorn.Config(self, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError(f"the SigV4 gateway on port {port} stopped as it started")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the SigV4 gateway on port {port} did not start in 20 s")
+            time.sleep(0.02)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(10)
