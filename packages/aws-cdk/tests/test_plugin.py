@@ -46,7 +46,7 @@ def test_eventual_synth_writes_a_cloud_assembly(
     project = tmp_path / "project"
     project.mkdir()
     (project / "pyproject.toml").write_text(
-        '[tool.eventual]\nservice = "orders.service"\naws_inbox_shards = 3\n'
+        '[tool.eventual]\nservice = "orders.service"\naws_inbox_shards = 3\naws_outbox_shards = 2\n'
     )
     monkeypatch.chdir(project)
     monkeypatch.setenv("EVENTUAL_BUNDLE_CACHE", str(bundle_cache))
@@ -82,4 +82,5 @@ def test_eventual_synth_writes_a_cloud_assembly(
         if r["Type"] == "AWS::Lambda::Function"
     ]
     assert {v["EVENTUAL_AWS_INBOX_SHARDS"] for v in variables} == {"3"}
+    assert {v["EVENTUAL_AWS_OUTBOX_SHARDS"] for v in variables} == {"2"}
     assert "ApiUrl" in template["Outputs"]

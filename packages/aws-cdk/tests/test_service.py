@@ -60,7 +60,7 @@ def synthesized(
         "Reports",
         service="reports.service",
         source_dir=services_dir,
-        shards={"listing_shards": 4, "timer_shards": 2},
+        shards={"listing_shards": 4, "timer_shards": 2, "outbox_shards": 4},
         code=lambda_.Code.from_inline("def handler(event, context): ..."),
         monitoring=False,
     )
@@ -124,6 +124,7 @@ def test_shard_counts_given_are_set_on_every_function(
         variables = props["Environment"]["Variables"]
         assert variables["EVENTUAL_AWS_LISTING_SHARDS"] == "4"
         assert variables["EVENTUAL_AWS_TIMER_SHARDS"] == "2"
+        assert variables["EVENTUAL_AWS_OUTBOX_SHARDS"] == "4"
         assert "EVENTUAL_AWS_TASK_SHARDS" not in variables
     for props in _of_type(template, "AWS::Lambda::Function").values():
         assert "EVENTUAL_AWS_LISTING_SHARDS" not in props["Properties"]["Environment"]["Variables"]

@@ -42,12 +42,19 @@ class Context:
 class Deployed:
     """A provisioned plan on moto and its functions' environments."""
 
-    def __init__(self, module: str, endpoint: str, session: boto3.Session) -> None:
+    def __init__(
+        self,
+        module: str,
+        endpoint: str,
+        session: boto3.Session,
+        *,
+        shards: Mapping[str, int] | None = None,
+    ) -> None:
         self.module = module
         self.endpoint = endpoint
         self.session = session
         self.suffix = uuid.uuid4().hex[:8]
-        self.plan: ServicePlan = plan(module, prefix=f"t{self.suffix}")
+        self.plan: ServicePlan = plan(module, prefix=f"t{self.suffix}", shards=shards)
         # Typed loosely: tests build requests from plain dicts.
         self.sqs: Any = session.client("sqs", endpoint_url=endpoint)
         self.scheduler: Any = session.client("scheduler", endpoint_url=endpoint)

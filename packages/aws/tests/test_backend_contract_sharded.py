@@ -18,9 +18,14 @@ from .test_backend_contract import TIMING
 async def sharded(
     fresh_config: AwsBackendConfig, session: boto3.Session
 ) -> AsyncIterator[AwsBackend]:
-    """An AWS backend on a new table whose timer, listing, task and inbox indexes have 3 shards."""
+    """An AWS backend on a new table whose every index (timers to outbox) has 3 shards."""
     config = attrs.evolve(
-        fresh_config, timer_shards=3, listing_shards=3, task_shards=3, inbox_shards=3
+        fresh_config,
+        timer_shards=3,
+        listing_shards=3,
+        task_shards=3,
+        inbox_shards=3,
+        outbox_shards=3,
     )
     created = AwsBackend(config, session=session)
     await created.create_resources()

@@ -44,6 +44,11 @@ async def chain(n: int) -> int:
     return total
 
 @workflow
+async def tell(text: str) -> str:
+    await noted.publish(text)
+    return text
+
+@workflow
 async def big(size: int) -> int:
     return len(await blob(size))
 

@@ -14,6 +14,7 @@ import pytest
 
 from eventual import ExecutionStatus
 from eventual.spi import DeadLetter
+from eventual_aws._backend._items import shard_of
 from eventual_aws._lambda import CRASH_POINTS, BadEvent, InjectedCrash, _common, close_runtimes
 
 from .conftest import MakePackage
@@ -302,3 +303,54 @@ async def test_one_failing_record_does_not_fail_the_batch(
     probe = timedelta(seconds=1)
     assert await runtime.backend.queue.claim_execution(second, "probe", probe) is None
     assert await runtime.backend.queue.claim_execution(first, "probe", probe) is not None
+
+
+@pytest.fixture(params=[1, 4], ids=lambda count: f"{count}-outbox-shards")
+async def outboxed(
+    request: pytest.FixtureRequest,
+    endpoint: str,
+    session: boto3.Session,
+    make_service: MakePackage,
+) -> AsyncIterator[Deployed]:
+    """The test service on moto, planned with one outbox shard or with four."""
+    module = make_service(SOURCE)
+    importlib.import_module(module)
+    shards = {"outbox_shards": int(request.param)}
+    yield await Deployed(module, endpoint, session, shards=shards).provision()
+    await close_runtimes()
+
+
+async def test_events_a_crash_left_in_any_outbox_shard_are_relayed_once(outboxed: Deployed) -> None:
+    """Orchestrators dying between commit and relay lose no event, whichever shard holds it."""
+    module = importlib.import_module(outboxed.module)
+    runtime = outboxed.runtime()
+    shards = runtime.backend.config.outbox_shards
+    texts = [f"t{i}" for i in range(8)]
+    ids = [await runtime.client.start_execution("tell", text, text) for text in texts]
+    assert {shard_of(execution_id, 4) for execution_id in ids} == {0, 1, 2, 3}
+    messages: list[dict[str, object]] = []
+    for _ in range(20):
+        if len(messages) == len(ids):
+            break
+        messages += await outboxed.receive("queue.workflow")
+    assert len(messages) == len(ids)
+    for message in messages:
+        runtime.faults.arm("orchestrator.committed")
+        with pytest.raises(InjectedCrash):
+            await outboxed.invoke("orchestrator", outboxed.event_of("queue.workflow", [message]))
+    # Every step committed, and every event waits in the outbox shard of its execution.
+    partitions: set[str] = set()
+    for execution_id in ids:
+        assert (await runtime.client.execution_record(execution_id)).result == execution_id[5:]
+        async for item in runtime.backend._store.table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": {"S": f"X#{execution_id}"}, ":p": {"S": "P#"}},
+        ):
+            partitions.add(item["gsi2pk"]["S"])
+    expected = {"outbox"} | {f"outbox#{shard}" for shard in range(1, shards)}
+    assert partitions == expected
+    assert module.received == []
+    outboxed.expire_visibility()
+    await outboxed.pump()
+    assert sorted(module.received) == texts
+    assert await runtime.backend.published(100) == []

@@ -172,7 +172,7 @@ def test_every_variable_is_in_the_documented_contract() -> None:
     """Each configuration variable the plan sets is named in docs/aws.md's contract."""
     documented = DOCS.read_text()
     names = [v for k, v in vars(ENV).items() if k.isupper()]
-    assert len(names) == 20
+    assert len(names) == 21
     for name in names:
         assert f"`{name}`" in documented or f"`{name}=" in documented, name
 
@@ -205,10 +205,14 @@ def test_environment_fits_lambdas_4_kb(make_service: MakePackage) -> None:
 
 def test_shard_counts_reach_every_function() -> None:
     """Shard counts given to the plan are set on every function alike; a bad one is named."""
-    p = plan("orders.service", shards={"listing_shards": 4, "inbox_shards": 2, "task_shards": 1})
+    p = plan(
+        "orders.service",
+        shards={"listing_shards": 4, "inbox_shards": 2, "task_shards": 1, "outbox_shards": 3},
+    )
     for function in p.functions:
         assert function.environment[ENV.LISTING_SHARDS] == "4", function.name
         assert function.environment[ENV.INBOX_SHARDS] == "2", function.name
+        assert function.environment[ENV.OUTBOX_SHARDS] == "3", function.name
         assert ENV.TASK_SHARDS not in function.environment
     with pytest.raises(PlanError, match="'list_shards'"):
         plan("orders.service", shards={"list_shards": 4})

@@ -62,6 +62,7 @@ def test_plan_takes_shard_counts_from_the_project(
     """``aws_*_shards`` in ``[tool.eventual]`` reach every function; a bad count is an error."""
     (tmp_path / "pyproject.toml").write_text(
         '[tool.eventual]\nservice = "orders.service"\naws_listing_shards = 4\n'
+        "aws_outbox_shards = 2\n"
     )
     monkeypatch.syspath_prepend(str(ORDERS / "src"))
     monkeypatch.chdir(tmp_path)
@@ -70,6 +71,7 @@ def test_plan_takes_shard_counts_from_the_project(
     assert result.exit_code == 0, result.output
     functions = ServicePlan.from_json(json.loads(result.output)).functions
     assert {f.environment["EVENTUAL_AWS_LISTING_SHARDS"] for f in functions} == {"4"}
+    assert {f.environment["EVENTUAL_AWS_OUTBOX_SHARDS"] for f in functions} == {"2"}
     (tmp_path / "pyproject.toml").write_text(
         '[tool.eventual]\nservice = "orders.service"\naws_listing_shards = 0\n'
     )

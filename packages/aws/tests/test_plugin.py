@@ -94,16 +94,26 @@ def test_shard_counts_come_from_the_plan_or_the_options() -> None:
         "EVENTUAL_AWS_TASK_SHARDS": "2",
         "EVENTUAL_AWS_INBOX_SHARDS": "3",
         "EVENTUAL_AWS_TIMER_SHARDS": "5",
+        "EVENTUAL_AWS_OUTBOX_SHARDS": "6",
     }
     found = AwsBackendConfig.from_environment(env)
-    assert (found.listing_shards, found.task_shards, found.inbox_shards, found.timer_shards) == (
-        4,
-        2,
-        3,
-        5,
-    )
+    assert (
+        found.listing_shards,
+        found.task_shards,
+        found.inbox_shards,
+        found.timer_shards,
+        found.outbox_shards,
+    ) == (4, 2, 3, 5, 6)
     options = EventualConfig(backend="aws", options={"aws_listing_shards": 8})
     assert AwsBackendConfig.from_config(options, env).listing_shards == 8
+    assert (
+        AwsBackendConfig.from_environment({**env, "EVENTUAL_AWS_OUTBOX_SHARDS": ""}).outbox_shards
+        == 1
+    )
     zero = EventualConfig(backend="aws", options={"aws_inbox_shards": "0"})
     with pytest.raises(EventualError, match="aws_inbox_shards must be 1 or more, got '0'"):
         AwsBackendConfig.from_config(zero, env)
+    for bad in ("0", "two"):
+        outbox = EventualConfig(backend="aws", options={"aws_outbox_shards": bad})
+        with pytest.raises(EventualError, match=f"aws_outbox_shards must be .*{bad!r}"):
+            AwsBackendConfig.from_config(outbox, env)

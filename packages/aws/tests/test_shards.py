@@ -1,4 +1,4 @@
-"""Listing, task and inbox indexes spread over shards read like one partition."""
+"""Listing, task, inbox and outbox indexes spread over shards read like one partition."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventual import ExecutionStatus
-from eventual.spi import ExecutionFilter
+from eventual.history import PublishedEvent
+from eventual.spi import ExecutionFilter, StepCommit
 from eventual_aws._backend import AwsBackend, AwsBackendConfig
+from eventual_aws._backend._items import shard_of
 from eventual_engine.conformance.support import (
     LONG,
     T0,
@@ -37,7 +39,9 @@ _FILTERS = [
 ]
 
 
-def _config(endpoint: str, *, listing: int = 1, tasks: int = 1, inbox: int = 1) -> AwsBackendConfig:
+def _config(
+    endpoint: str, *, listing: int = 1, tasks: int = 1, inbox: int = 1, outbox: int = 1
+) -> AwsBackendConfig:
     return AwsBackendConfig(
         table=f"eventual-shards-{next(_tables)}",
         bucket=BUCKET,
@@ -46,6 +50,7 @@ def _config(endpoint: str, *, listing: int = 1, tasks: int = 1, inbox: int = 1) 
         listing_shards=listing,
         task_shards=tasks,
         inbox_shards=inbox,
+        outbox_shards=outbox,
     )
 
 
@@ -56,6 +61,32 @@ async def _create(backend: AwsBackend, started: Sequence[tuple[str, str]]) -> li
         await backend.executions.create(record, started_of(record), ())
         ids.append(record.id)
     return ids
+
+
+async def _publish(backend: AwsBackend, execution_id: str, *names: str) -> None:
+    """Commit a step of a running execution that publishes an event per name."""
+    record = await backend.executions.get(execution_id)
+    assert record is not None
+    step = StepCommit(
+        execution_id=execution_id,
+        expected_length=1,
+        lease=None,
+        record=record,
+        published=tuple(PublishedEvent(name=name, payload=name) for name in names),
+    )
+    await backend.executions.commit(step)
+
+
+async def _outbox_partitions(backend: AwsBackend, execution_ids: Sequence[str]) -> list[str]:
+    """Return the outbox index partition of each execution's published events, in order."""
+    partitions = []
+    for execution_id in execution_ids:
+        async for item in backend._store.table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": {"S": f"X#{execution_id}"}, ":p": {"S": "P#"}},
+        ):
+            partitions.append(item["gsi2pk"]["S"])
+    return partitions
 
 
 async def _pages(backend: AwsBackend, query: ExecutionFilter, sizes: Sequence[int]) -> list[str]:
@@ -140,10 +171,14 @@ async def test_more_shards_read_what_one_shard_wrote(
             )
     await dispatch(one, task(old[0], 1))
     await one.queue.enqueue([signal(old[1], "m1")])
+    await _publish(one, old[2], "old event")
+    # One shard keeps the partition every table written before outbox shards has.
+    assert await _outbox_partitions(one, old[2:]) == ["outbox"]
     before = {query: await _pages(one, query, [100]) for query in _FILTERS[:3]}
     await one.close()
     more = AwsBackend(
-        attrs.evolve(table, listing_shards=4, task_shards=4, inbox_shards=4), session=session
+        attrs.evolve(table, listing_shards=4, task_shards=4, inbox_shards=4, outbox_shards=4),
+        session=session,
     )
     try:
         new = await _create(more, [("a", f"new{i}") for i in range(5)])
@@ -154,6 +189,7 @@ async def test_more_shards_read_what_one_shard_wrote(
         ]
         claimed = await more.queue.claim("o", 20, LONG)
         assert set(old + new) <= {batch.execution_id for batch in claimed}
+        assert [event.name for _, event in await more.published(10)] == ["old event"]
     finally:
         await more.close()
 
@@ -187,5 +223,30 @@ async def test_sharded_tasks_and_inbox_keep_their_order(
         assert await backend.tasks.pending() == len(tasks)
         claimed = await backend.tasks.claim("o", T0, 5, LONG)
         assert [t.token for t in claimed] == [t.token for t in tasks[:5]]
+    finally:
+        await backend.close()
+
+
+async def test_a_relay_reads_every_outbox_shard_oldest_first(
+    endpoint: str, session: boto3.Session
+) -> None:
+    """Events published into four outbox shards are all relayed, in commit order, until acked."""
+    backend = AwsBackend(_config(endpoint, outbox=4), session=session)
+    await backend.create_resources()
+    try:
+        ids = await _create(backend, [("a", f"e{i}") for i in range(8)])
+        assert {shard_of(execution_id, 4) for execution_id in ids} == {0, 1, 2, 3}
+        for index, execution_id in enumerate(ids):
+            await _publish(backend, execution_id, f"n{index}a", f"n{index}b")
+        partitions = await _outbox_partitions(backend, ids)
+        assert set(partitions) == {"outbox", "outbox#1", "outbox#2", "outbox#3"}
+        names = [f"n{index}{part}" for index in range(8) for part in "ab"]
+        outbox = await backend.published(100)
+        assert [event.name for _, event in outbox] == names
+        assert await backend.published(5) == outbox[:5]
+        await backend.ack_published([outbox_id for outbox_id, _ in outbox[::2]])
+        assert await backend.published(100) == outbox[1::2]
+        await backend.ack_published([outbox_id for outbox_id, _ in outbox[1::2]])
+        assert await backend.published(100) == []
     finally:
         await backend.close()

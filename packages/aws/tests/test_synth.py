@@ -89,10 +89,15 @@ def test_synth_hands_the_target_the_projects_shard_counts(
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(
         '[tool.eventual]\nservice = "orders.service"\naws_timer_shards = 2\naws_task_shards = "3"\n'
+        "aws_outbox_shards = 4\n"
     )
     args = ["--target", "files", "-o", str(tmp_path / "out"), "--source-dir", str(ORDERS / "src")]
     assert _synth(args, monkeypatch, tmp_path).exit_code == 0
-    assert _FilesTarget.settings["shards"] == {"timer_shards": 2, "task_shards": 3}
+    assert _FilesTarget.settings["shards"] == {
+        "timer_shards": 2,
+        "task_shards": 3,
+        "outbox_shards": 4,
+    }
     pyproject.write_text('[tool.eventual]\nservice = "orders.service"\naws_task_shards = "x"\n')
     refused = _synth(args, monkeypatch, tmp_path)
     assert refused.exit_code == 1

@@ -51,7 +51,7 @@ def rendered(bundle_dir: Path, orders_src: Path, run: Any) -> Rendered:
             "orders",
             service="orders.service",
             source_dir=orders_src,
-            shards={"task_shards": 3},
+            shards={"task_shards": 3, "outbox_shards": 2},
             bundling=BundleOptions(cache_dir=str(bundle_dir)),
         )
         holder["service"] = service
@@ -129,6 +129,7 @@ def test_shard_counts_given_are_set_on_every_function(rendered: Rendered) -> Non
     for function in functions:
         variables = function.inputs["environment"]["variables"]
         assert variables["EVENTUAL_AWS_TASK_SHARDS"] == "3"
+        assert variables["EVENTUAL_AWS_OUTBOX_SHARDS"] == "2"
         assert "EVENTUAL_AWS_LISTING_SHARDS" not in variables
 
 

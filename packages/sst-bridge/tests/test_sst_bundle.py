@@ -93,7 +93,7 @@ def test_the_components_commands_plan_with_the_projects_shard_counts(
     click_testing = pytest.importorskip("click.testing")
     eventual_cli = pytest.importorskip("eventual_cli")
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.eventual]\nservice = "orders.service"\naws_timer_shards = 2\n'
+        '[tool.eventual]\nservice = "orders.service"\naws_timer_shards = 2\naws_outbox_shards = 4\n'
     )
     monkeypatch.syspath_prepend(str(ORDERS / "src"))
     monkeypatch.chdir(tmp_path)
@@ -112,6 +112,7 @@ def test_the_components_commands_plan_with_the_projects_shard_counts(
     assert printed.exit_code == 0, printed.output
     rendered = ServicePlan.from_json(json.loads(printed.output))
     assert {f.environment["EVENTUAL_AWS_TIMER_SHARDS"] for f in rendered.functions} == {"2"}
+    assert {f.environment["EVENTUAL_AWS_OUTBOX_SHARDS"] for f in rendered.functions} == {"4"}
     result: Result = runner.invoke(
         eventual_cli.cli, ["sst", "bundle", *options], prog_name="eventual"
     )

@@ -116,8 +116,9 @@ class Service(Construct):
                 service's ``event_bus``, or ``EventBus.from_event_bus_name``);
                 by default the service creates its own.
             shards: Index shard counts, by setting (``timer_shards``,
-                ``listing_shards``, ``task_shards``, ``inbox_shards``; 1 each by
-                default), set on every function (``EVENTUAL_AWS_<SETTING>``):
+                ``listing_shards``, ``task_shards``, ``inbox_shards``,
+                ``outbox_shards``; 1 each by default), set on every function
+                (``EVENTUAL_AWS_<SETTING>``):
                 ``{"listing_shards": 4}`` spreads the listing indexes over four
                 partitions (docs/aws.md, "Limits").
             functions: Overrides by plan function name (memory, timeout,

@@ -111,8 +111,9 @@ class Service(pulumi.ComponentResource):
             event_bus: The name of an existing EventBridge bus (shared by
                 services, or ``"default"``) instead of a bus of the service's own.
             shards: Index shard counts, by setting (``timer_shards``,
-                ``listing_shards``, ``task_shards``, ``inbox_shards``; 1 each by
-                default), set on every function (``EVENTUAL_AWS_<SETTING>``):
+                ``listing_shards``, ``task_shards``, ``inbox_shards``,
+                ``outbox_shards``; 1 each by default), set on every function
+                (``EVENTUAL_AWS_<SETTING>``):
                 ``{"listing_shards": 4}`` spreads the listing indexes over four
                 partitions (docs/aws.md, "Limits").
             overrides: Changes to functions, by plan name

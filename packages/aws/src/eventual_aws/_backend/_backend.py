@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import aclosing
 from types import TracebackType
 from typing import Any
 
@@ -19,10 +20,11 @@ from ._config import AwsBackendConfig
 from ._doorbells import Bell
 from ._executions import Executions
 from ._idempotency import Idempotency
-from ._items import OUTBOX, execution_pk, load_published, s
+from ._items import execution_pk, load_published, outbox_key, s
 from ._logs import DynamoLogs
 from ._queue import Queue
 from ._store import Store
+from ._table import merged
 from ._tasks import Tasks
 from ._timers import Timers
 
@@ -140,20 +142,30 @@ class AwsBackend:
         await clients.call(waiter.wait, TableName=self.config.table, WaiterConfig={"Delay": 1})
 
     async def published(self, limit: int) -> builtins.list[tuple[str, PublishedEvent]]:
-        """Return up to ``limit`` published events, oldest first: one query of ``gsi2``."""
+        """Return up to ``limit`` published events, oldest first: a query of ``gsi2`` per shard.
+
+        Every one of the ``outbox_shards`` partitions is read (at most ``limit``
+        items each, page by page as the merge takes them) and the reads are merged
+        by commit stamp, so a relay sees what any step left, whichever shard holds it.
+        """
         found: builtins.list[tuple[str, PublishedEvent]] = []
         if limit <= 0:
             return found
-        async for item in self._store.table.query(
-            limit=limit,
-            IndexName="gsi2",
-            KeyConditionExpression="gsi2pk = :outbox",
-            ExpressionAttributeValues={":outbox": s(OUTBOX)},
-        ):
-            event = load_published(await self._store.payloads.get(item, "pub"))
-            found.append((f"{item['pk']['S'][2:]}|{item['sk']['S'][2:]}", event))
-            if len(found) >= limit:
-                break
+        shards = [
+            self._store.table.query(
+                limit=limit,
+                IndexName="gsi2",
+                KeyConditionExpression="gsi2pk = :outbox",
+                ExpressionAttributeValues={":outbox": s(outbox_key(shard))},
+            )
+            for shard in range(self.config.outbox_shards)
+        ]
+        async with aclosing(merged(shards, "gsi2sk")) as outbox:
+            async for item in outbox:
+                event = load_published(await self._store.payloads.get(item, "pub"))
+                found.append((f"{item['pk']['S'][2:]}|{item['sk']['S'][2:]}", event))
+                if len(found) >= limit:
+                    break
         return found
 
     async def ack_published(self, ids: Sequence[str]) -> None:

@@ -34,7 +34,6 @@ from eventual_engine import clash_message
 from ._doorbells import Bell
 from ._items import (
     EARLIEST,
-    OUTBOX,
     Item,
     dump_event,
     dump_published,
@@ -222,7 +221,7 @@ class Committer:
         item: Item = {
             "pk": s(execution_pk(execution_id)),
             "sk": s(f"P#{order}"),
-            "gsi2pk": s(OUTBOX),
+            "gsi2pk": s(self._store.outbox(execution_id)),
             "gsi2sk": s(order),
         }
         await self._store.payloads.put(item, "pub", dump_published(event))

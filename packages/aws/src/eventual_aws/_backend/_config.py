@@ -12,7 +12,7 @@ from eventual.plugins import EventualConfig
 
 __all__ = ["ENVIRONMENT", "SHARDS", "AwsBackendConfig"]
 
-SHARDS = ("timer_shards", "listing_shards", "task_shards", "inbox_shards")
+SHARDS = ("timer_shards", "listing_shards", "task_shards", "inbox_shards", "outbox_shards")
 """The settings that spread an index over partitions; every function must agree on each."""
 
 ENVIRONMENT: Mapping[str, str] = {
@@ -29,6 +29,7 @@ ENVIRONMENT: Mapping[str, str] = {
     "listing_shards": "EVENTUAL_AWS_LISTING_SHARDS",
     "task_shards": "EVENTUAL_AWS_TASK_SHARDS",
     "inbox_shards": "EVENTUAL_AWS_INBOX_SHARDS",
+    "outbox_shards": "EVENTUAL_AWS_OUTBOX_SHARDS",
 }
 """The variable that names each resource or setting (docs/aws.md, configuration contract)."""
 
@@ -59,6 +60,8 @@ class AwsBackendConfig:
             status, by both): a listing page reads one per shard.
         task_shards: Partitions of the task attempt index.
         inbox_shards: Partitions of the index of executions with messages waiting.
+        outbox_shards: Partitions of the outbox of published events waiting for
+            the bus: a relay reads every one.
         max_workers: Threads running boto3 calls (boto3 is synchronous).
     """
 
@@ -77,6 +80,7 @@ class AwsBackendConfig:
     listing_shards: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     task_shards: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     inbox_shards: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    outbox_shards: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     max_workers: int = attrs.field(default=16, validator=attrs.validators.ge(1))
 
     @classmethod
@@ -142,5 +146,6 @@ class AwsBackendConfig:
             listing_shards=numbers["listing_shards"],
             task_shards=numbers["task_shards"],
             inbox_shards=numbers["inbox_shards"],
+            outbox_shards=numbers["outbox_shards"],
             max_workers=numbers["max_workers"],
         )

@@ -57,6 +57,7 @@ __all__ = [
     "inbox_key",
     "listing_key",
     "listing_sk",
+    "outbox_key",
     "shard_of",
     "task_partition",
     "micros",
@@ -162,6 +163,11 @@ def task_partition(shard: int) -> str:
 def inbox_key(shard: int) -> str:
     """Return the index partition of executions with messages in ``shard`` (0 is ``inbox``)."""
     return INBOX if shard == 0 else f"{INBOX}#{shard}"
+
+
+def outbox_key(shard: int) -> str:
+    """Return the index partition of published events in ``shard`` (0 is ``outbox``)."""
+    return OUTBOX if shard == 0 else f"{OUTBOX}#{shard}"
 
 
 def execution_pk(execution_id: str) -> str:

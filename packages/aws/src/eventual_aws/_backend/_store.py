@@ -31,6 +31,7 @@ from ._items import (
     load_event,
     load_record,
     n,
+    outbox_key,
     s,
     shard_of,
     sortable,
@@ -97,6 +98,10 @@ class Store:
     def inbox(self, execution_id: str) -> str:
         """Return the inbox index partition of an execution with messages waiting."""
         return inbox_key(shard_of(execution_id, self.config.inbox_shards))
+
+    def outbox(self, execution_id: str) -> str:
+        """Return the outbox index partition of the events an execution published."""
+        return outbox_key(shard_of(execution_id, self.config.outbox_shards))
 
     # --- reading ------------------------------------------------------------------
 

@@ -68,9 +68,16 @@ class ENV:
     LISTING_SHARDS: Final = "EVENTUAL_AWS_LISTING_SHARDS"
     TASK_SHARDS: Final = "EVENTUAL_AWS_TASK_SHARDS"
     INBOX_SHARDS: Final = "EVENTUAL_AWS_INBOX_SHARDS"
+    OUTBOX_SHARDS: Final = "EVENTUAL_AWS_OUTBOX_SHARDS"
 
 
-SHARDS: Final = ("timer_shards", "listing_shards", "task_shards", "inbox_shards")
+SHARDS: Final = (
+    "timer_shards",
+    "listing_shards",
+    "task_shards",
+    "inbox_shards",
+    "outbox_shards",
+)
 """The backend's index shard settings, ``EVENTUAL_AWS_<SETTING>`` on every function."""
 
 PASSED_TO_SCHEDULER: Final = frozenset({"function.forwarder", "queue.forwarder-dlq"})

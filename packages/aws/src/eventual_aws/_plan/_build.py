@@ -512,7 +512,8 @@ def plan(
             plan lists a bus of the service's own, ``<prefix>-events``.
         shards: Index shard counts set on every function, by setting:
             ``timer_shards``, ``listing_shards``, ``task_shards``,
-            ``inbox_shards`` (docs/aws.md, "Limits"); 1 each by default.
+            ``inbox_shards``, ``outbox_shards`` (docs/aws.md, "Limits"); 1 each
+            by default.
 
     Raises:
         PlanError: A definition cannot be deployed as it is (a task's timeout

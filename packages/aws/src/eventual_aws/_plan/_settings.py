@@ -21,9 +21,9 @@ __all__ = ["shards_from_config"]
 def shards_from_config(config: EventualConfig) -> dict[str, int]:
     """Return the shard counts a project's configuration gives, for ``plan(shards=...)``.
 
-    They are the ``aws_timer_shards``, ``aws_listing_shards``, ``aws_task_shards``
-    and ``aws_inbox_shards`` options (``[tool.eventual]``), the same the ``aws``
-    backend reads; the ones not set are left out (1 by default).
+    They are the ``aws_timer_shards``, ``aws_listing_shards``, ``aws_task_shards``,
+    ``aws_inbox_shards`` and ``aws_outbox_shards`` options (``[tool.eventual]``),
+    the same the ``aws`` backend reads; the ones not set are left out (1 by default).
 
     Raises:
         PlanError: A count is not an integer of 1 or more; the message names the option.
