@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 
 from eventual import ExecutionStatus, Service, task, workflow
-from eventual.spi import EventEnvelope
+from eventual.spi import EventEnvelope, InboundBatch
 from eventual_engine import BackendClient, Engine, EngineOptions
 from eventual_engine.conformance.support import signal
 from eventual_messaging import Route
@@ -28,26 +29,58 @@ async def doubled(n: int) -> int:
 
 
 SERVICE = Service.from_definitions("watch", [double, doubled])
-SLOW_POLL = 30.0
+SLOW_POLL = 3600.0
 
 
 async def test_an_execution_started_elsewhere_runs_long_before_the_next_poll(
-    postgres_dsn: str, schema: str
+    postgres_dsn: str, schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A start queued by another process's client runs at once on an engine polling every 30 s."""
+    """A start queued by another process's client runs at once on an engine polling hourly."""
     worker = await PostgresBackend(postgres_dsn, schema=schema).open()
     other = await PostgresBackend(postgres_dsn, schema=schema).open()
     engine = Engine(SERVICE, worker, options=EngineOptions(poll_interval=SLOW_POLL))
+    # The engine's wake-ups and what each look of its orchestrator at the queue took.
+    seen: list[str] = []
+    changed = asyncio.Event()
+    notify = engine.notify
+    claim = worker.queue.claim
+
+    def recording_notify(*loops: str) -> None:
+        seen.extend(f"wake {loop}" for loop in loops or ("all",))
+        changed.set()
+        notify(*loops)
+
+    async def recording_claim(owner: str, limit: int, lease: timedelta) -> list[InboundBatch]:
+        batches = await claim(owner, limit, lease)
+        seen.append(" ".join(b.execution_id for b in batches) or "nothing")
+        changed.set()
+        return batches
+
+    async def until(check: Callable[[], bool]) -> None:
+        while not check():
+            changed.clear()
+            await asyncio.wait_for(changed.wait(), 30)
+
+    def settled() -> bool:
+        # The listener told the orchestrator to look once, and it has looked since.
+        woken = "wake orchestrator" in seen
+        return woken and seen[-1] == "nothing" and seen.index("wake orchestrator") < len(seen) - 1
+
+    monkeypatch.setattr(engine, "notify", recording_notify)
+    monkeypatch.setattr(worker.queue, "claim", recording_claim)
     serving = asyncio.create_task(engine.serve())
     try:
-        await asyncio.sleep(0.5)  # the engine has looked once and sleeps for SLOW_POLL
+        await until(settled)  # from here on only a notification or an hour wakes it
+        looked = len(seen)
         client = BackendClient(SERVICE, other)
-        began = time.monotonic()
         execution_id = await client.start_execution("doubled", 21, "n21")
-        while await client.execution_status(execution_id) == ExecutionStatus.RUNNING:
-            assert time.monotonic() - began < SLOW_POLL / 3, "the engine was not woken"
-            await asyncio.sleep(0.02)
+        record = await asyncio.wait_for(client.wait(execution_id), 60)
+        assert record.status == ExecutionStatus.SUCCEEDED
         assert await client.execution_result(execution_id) == 42
+        after = seen[looked:]
+        first_look = next(i for i, entry in enumerate(after) if not entry.startswith("wake "))
+        assert "wake orchestrator" in after[:first_look], after
+        assert after[first_look] == execution_id, after
     finally:
         await engine.stop()
         serving.cancel()
