@@ -170,13 +170,36 @@ async def test_result_when_the_server_caps_waits_below_the_clients() -> None:
     """result() still arrives from a server whose max_wait is shorter than the client's poll."""
     async with LocalRuntime(SERVICE, options=EngineOptions(poll_interval=0.01)) as runtime:
         app = HttpApp(runtime, options=HttpOptions(max_wait=0.2))
-        transport = httpx.ASGITransport(app=app)
+        transport = _PollCounting(app=app)
         async with ServiceClient("http://shop", transport=transport) as client:
             handle = await client.start(fulfil, Order("short", 1))
             waiting = asyncio.create_task(handle.result())
-            await asyncio.sleep(0.5)
+            waiting.add_done_callback(lambda _: transport.changed.set())
+            while len(transport.answered) < 2 and not waiting.done():
+                # Until two capped long-polls were answered RUNNING, or result() gave up.
+                transport.changed.clear()
+                await asyncio.wait_for(transport.changed.wait(), 30)
+            assert set(transport.answered) == {"RUNNING"}
+            assert not waiting.done()
             await handle.signal(approval, True)
             assert await asyncio.wait_for(waiting, 10) == "shipped"
+
+
+class _PollCounting(httpx.ASGITransport):
+    """An in-process transport that notes the status of each long-poll the server answered."""
+
+    def __init__(self, app: HttpApp) -> None:
+        super().__init__(app=app)
+        self.answered: list[str] = []
+        self.changed = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.method == "GET" and "wait" in request.url.params:
+            await response.aread()
+            self.answered.append(str(response.json().get("status")))
+            self.changed.set()
+        return response
 
 
 async def test_result_backs_off_when_long_polls_are_not_held() -> None:
