@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 from eventual import Service, task, workflow
 from eventual import signal as define_signal
+from eventual.history import ExecutionRecord
 from eventual_cli import LocalSettings, _local, cli, serve_local
+from eventual_engine import Engine
 from eventual_engine._local import engine_options
 
 go = define_signal("go", bool)
@@ -187,8 +189,20 @@ async def test_serves_until_sigint_then_stops(tmp_path: Path) -> None:
     assert (tmp_path / "s.db").exists()
 
 
-async def test_sigterm_answers_long_polls_and_stops(tmp_path: Path) -> None:
+async def test_sigterm_answers_long_polls_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SIGTERM stops the server at once even while a client long-polls; the poll is answered."""
+    held = asyncio.Event()
+    wait = Engine.wait
+
+    async def noting_wait(
+        self: Engine, execution_id: str, timeout: float | None = None
+    ) -> ExecutionRecord:
+        held.set()  # the server holds a long-poll from here on
+        return await wait(self, execution_id, timeout)
+
+    monkeypatch.setattr(Engine, "wait", noting_wait)
     urls: list[str] = []
     ready = asyncio.Event()
 
@@ -207,7 +221,7 @@ async def test_sigterm_answers_long_polls_and_stops(tmp_path: Path) -> None:
         polling = asyncio.create_task(
             client.get("/_eventual/executions/wait_for_go/w", params={"wait": 30})
         )
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(held.wait(), 30)
         assert not polling.done()
         os.kill(os.getpid(), signal.SIGTERM)
         await asyncio.wait_for(server, 10)

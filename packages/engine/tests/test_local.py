@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from eventual import EventualError, ExecutionStatus, Service, signal, sleep, task, workflow
+from eventual import (
+    EventualError,
+    ExecutionHandle,
+    ExecutionStatus,
+    Service,
+    signal,
+    sleep,
+    task,
+    workflow,
+)
 from eventual_engine import EngineOptions, LocalRuntime
 
 ran: list[str] = []
@@ -40,6 +49,15 @@ SERVICE = Service.from_definitions("local", [record, go, pipeline, quick])
 FAST = EngineOptions(poll_interval=0.01)
 
 
+async def _until_waiting_for_the_signal(handle: ExecutionHandle[list[str]]) -> None:
+    """Return once the pipeline's timer has fired: it waits for ``go`` from then on."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while "TimerFired" not in [event.type for event in await handle.history()]:
+        assert loop.time() < deadline, "the pipeline's timer never fired"
+        await asyncio.sleep(0.01)
+
+
 @pytest.mark.parametrize("backend", ["memory", "sqlite"])
 async def test_runs_a_workflow_end_to_end(backend: str, tmp_path: Path) -> None:
     """Tasks, a real timer and a signal all run in the background of the caller's process."""
@@ -47,7 +65,7 @@ async def test_runs_a_workflow_end_to_end(backend: str, tmp_path: Path) -> None:
     db = tmp_path / "state.db" if backend == "sqlite" else None
     async with LocalRuntime(SERVICE, db=db, options=FAST) as rt:
         handle = await rt.start(pipeline, "a", name="one")
-        await asyncio.sleep(0.05)
+        await _until_waiting_for_the_signal(handle)
         await handle.signal(go, "b")
         assert await asyncio.wait_for(handle.result(), 10) == ["A", "B"]
     assert ran == ["a", "b"]
@@ -66,7 +84,7 @@ async def test_state_survives_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "restart.db"
     async with LocalRuntime(SERVICE, db=db, options=FAST) as rt:
         handle = await rt.start(pipeline, "first", name="durable")
-        await asyncio.sleep(0.1)
+        await _until_waiting_for_the_signal(handle)
         assert await handle.status() is ExecutionStatus.RUNNING
     async with LocalRuntime(SERVICE, db=db, options=FAST) as rt:
         again = rt.execution("pipeline/durable")
