@@ -142,7 +142,7 @@ class Engine(BackendClient):
         # One event per loop: a loop clearing a shared event could swallow the
         # wake-up meant for another.
         self._wakes = {
-            name: asyncio.Event() for name in ("orchestrator", "timers", "tasks", "events")
+            name: asyncio.Event() for name in ("orchestrator", "timers", "tasks", "events", "room")
         }
         self.subscriptions: SubscriptionDelivery | None = None
         self.tasks = TaskWorker(
@@ -171,6 +171,7 @@ class Engine(BackendClient):
             on_task_deadline=self._cancel_running,
         )
         self._serving: list[asyncio.Task[None]] = []
+        self._left = 0  # new executions the last orchestration round left for others
         self._stopping = False
 
     def notify(self, *loops: str) -> None:
@@ -178,7 +179,9 @@ class Engine(BackendClient):
 
         Args:
             loops: Which loops (``"orchestrator"``, ``"timers"``, ``"tasks"``,
-                ``"events"``); all of them when none is named. Waking only the
+                ``"events"``, or ``"room"``: task room freed, for an
+                orchestrator that left new executions for lack of it); all of
+                them when none is named. Waking only the
                 loop that has work spares the others a look at the backend.
         """
         for name in loops or self._wakes:
@@ -217,22 +220,54 @@ class Engine(BackendClient):
     # --- work -----------------------------------------------------------------------
 
     async def orchestrate_once(self) -> int:
-        """Claim and process one round of inbound batches; return how many."""
+        """Claim and process one round of inbound batches; return how many it processed."""
+        full = self.tasks.free == 0
         batches = await self.backend.queue.claim(
             self.options.owner, self._claim_limit(), self.options.lease
         )
+        self._left = 0
+        if full:
+            kept: list[InboundBatch] = []
+            for batch in batches:
+                if self._waits_for_room(batch):
+                    await self.backend.queue.release(batch)
+                    self._left += 1
+                else:
+                    kept.append(batch)
+            batches = kept
         await self._process(batches)
         return len(batches)
+
+    def _waits_for_room(self, batch: InboundBatch) -> bool:
+        """Whether a process without task room leaves ``batch`` for one with room.
+
+        Only a new execution held nowhere yet waits: its first step almost
+        always dispatches a task, which this process could not start; the
+        process that ran it would read and replay the history a second time to
+        apply its outcome. Signals, fired timers, outcomes and cancellations
+        are stepped at once (they may need no task, and the execution may live
+        here), and so is a new execution that has waited a lease already, so
+        that it does not wait on processes that stay full.
+        """
+        id_ = batch.execution_id
+        if self.orchestrator.holds(id_):
+            return False
+        if not all(isinstance(m.event, WorkflowStarted) for m in batch.messages):
+            return False
+        oldest = min(m.event.timestamp for m in batch.messages)
+        return self.clock.now() - oldest < self.options.lease
 
     def _claim_limit(self) -> int:
         """How many executions the next orchestration round claims.
 
-        No more than this process's task worker has room for (at least one): a
-        step's tasks then start here, already claimed in its commit, and their
-        outcomes apply to the live instance held here. Executions claimed beyond
-        that room would hand their tasks to whichever process claims them next,
-        which replays the history to apply the outcome (and leaves this process's
-        copy stale).
+        No more than this process's task worker has room for: a step's tasks
+        then start here, already claimed in its commit, and their outcomes apply
+        to the live instance held here. Executions claimed beyond that room
+        would hand their tasks to whichever process claims them next, which
+        replays the history to apply the outcome (and leaves this process's copy
+        stale). A full process still claims one, so that a signal or a timer
+        needing no task is not held up; a new execution it then leaves in the
+        queue (see ``_waits_for_room``).
         """
         return max(min(self.options.batch_executions, self.tasks.free), 1)
 
@@ -403,9 +438,15 @@ class Engine(BackendClient):
     async def _orchestrate_loop(self) -> None:
         while not self._stopping:
             self._wakes["orchestrator"].clear()
+            self._wakes["room"].clear()
             limit = self._claim_limit()
             claimed = await self._guard("orchestrator", self.orchestrate_once())
-            if claimed < limit:
+            if self._left:
+                # Left for a process with room. A release wakes every orchestrator,
+                # this one included, so only room freed here (or the poll
+                # interval) brings it back.
+                await self._sleep("room", self.options.poll_interval)
+            elif claimed < limit:
                 await self._sleep("orchestrator", self.options.poll_interval)
 
     async def _timer_loop(self) -> None:

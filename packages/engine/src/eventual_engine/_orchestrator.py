@@ -111,6 +111,10 @@ class Orchestrator:
         wakes, self._wakes = self._wakes, set()
         return wakes
 
+    def holds(self, execution_id: str) -> bool:
+        """Whether this orchestrator has the execution's live instance (or just created it)."""
+        return execution_id in self._cache or execution_id in self._created
+
     def evict(self, execution_id: str) -> None:
         """Drop an execution's live instance (the next step replays its history)."""
         self._cache.pop(execution_id, None)

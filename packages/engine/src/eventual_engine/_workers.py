@@ -129,7 +129,8 @@ class TaskWorker:
             only when it can start at once, whatever its kind.
         lease: How long a claim lasts without renewal.
         notify: Called with the workers that an attempt gave work to
-            (``"orchestrator"``, ``"timers"``); the default does nothing.
+            (``"orchestrator"``, ``"timers"``), and with ``"room"`` when an
+            attempt ends leaving room free; the default does nothing.
         on_batch: Runs the workflow's next step at once, when given: an
             outcome is then queued with the execution claimed and handed to it.
         on_outcome: Tries to commit an outcome in place first (returns whether
@@ -373,6 +374,9 @@ class TaskWorker:
             self._settling.discard(request.token)
             # Ended: its room is free now, not once the event loop runs the done callback.
             self.running.pop(request.token, None)
+            if self.free:
+                # Not taken by the workflow's next task: new executions may use it.
+                self._notify("room")
 
     async def _settle(
         self, request: TaskRequest, event: HistoryEvent, deadlines: list[TimerRequest]
