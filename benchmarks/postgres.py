@@ -25,9 +25,15 @@ gets a fresh database on it and runs in fresh processes.
    threads (``EngineOptions.task_threads``, by default
    ``min(32, os.cpu_count() + 4)``: 6 on 2 cores). So its rate is bounded by slots over
    wait, and each process adds its slots. ``--io`` runs only this part.
+4. **Signal-driven scale-out** (``--signals``): the same, but each execution
+   (``workloads.three_signals``) runs no task and waits for three signals, which
+   the client sends to every execution once all have started (one round of
+   signals after another). The rate is bounded by CPU and round trips, not slots;
+   the replays show how often a signal is applied by a process that does not hold
+   the execution. ``--signals`` runs only this part.
 
-Run: ``python benchmarks/postgres.py [--quick] [--io] [--output FILE]`` in an environment
-with the workspace and ``benchmarks/requirements.txt`` installed (``nox -s bench``'s).
+Run: ``python benchmarks/postgres.py [--quick] [--io] [--signals] [--output FILE]`` in an
+environment with the workspace and ``benchmarks/requirements.txt`` installed (``nox -s bench``'s).
 Not part of ``run.py``: it needs the PostgreSQL binaries (Debian's ``postgresql``).
 """
 
@@ -150,6 +156,14 @@ IO_BOUND: tuple[dict[str, Any], ...] = (
     },
 )
 
+# Executions that wait for signals and run no task: (full run, --quick) executions.
+SIGNAL_BOUND: dict[str, Any] = {
+    "workflow": "three_signals",
+    "input": "none",
+    "n": (600, 200),
+    "signals": 3,
+}
+
 
 async def _serve(cfg: dict[str, Any]) -> None:
     from workloads import SERVICE
@@ -188,16 +202,18 @@ async def _drive(dsn: str, n: int, workload: dict[str, Any]) -> float:
         client = BackendClient(SERVICE, backend)
         async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
             started = time.perf_counter()
-            await asyncio.gather(
+            ids = await asyncio.gather(
                 *(
                     client.start_execution(
                         workload["workflow"],
-                        x if workload["input"] is None else workload["input"],
+                        _input(workload, x),
                         f"x{x}",
                     )
                     for x in range(n)
                 )
             )
+            for _ in range(workload.get("signals", 0)):
+                await asyncio.gather(*(client.send_signal(id_, "tick", 1) for id_ in ids))
             count = (
                 "SELECT count(*) FILTER (WHERE status <> %s), count(*) FILTER (WHERE status = %s) "
                 "FROM eventual.executions"
@@ -216,6 +232,13 @@ async def _drive(dsn: str, n: int, workload: dict[str, Any]) -> float:
         return seconds
     finally:
         await backend.close()
+
+
+def _input(workload: dict[str, Any], x: int) -> object:
+    """The input of execution number ``x`` of ``workload``."""
+    if workload["input"] is None:
+        return x
+    return None if workload["input"] == "none" else workload["input"]
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -282,8 +305,8 @@ def _scale(
 # --- the run ------------------------------------------------------------------------------------
 
 
-def _main_io(quick: bool, output: Path) -> None:
-    """Scale-out of the I/O-bound workloads with 1, 2 and 4 worker processes, on one server."""
+def _main_io(quick: bool, output: Path, workloads: tuple[dict[str, Any], ...] = IO_BOUND) -> None:
+    """Scale-out of the I/O-bound (or other) workloads with 1, 2 and 4 worker processes."""
     from eventual_postgres import TemporaryServer
 
     results: dict[str, Any] = {
@@ -292,17 +315,20 @@ def _main_io(quick: bool, output: Path) -> None:
         "io_scale": [],
     }
     with TemporaryServer(durable=True, max_connections=300) as server:
-        for workload in IO_BOUND:
+        for workload in workloads:
             n = workload["n"][1 if quick else 0]
             rows = [_scale(server, workers, n, workload) for workers in (1, 2, 4)]
             for row in rows:
                 row["ratio"] = row["per_second"] / rows[0]["per_second"]
-                row["slot_bound_per_second"] = workload["bound"] * row["workers"]
+                bound = ""
+                if "bound" in workload:
+                    row["slot_bound_per_second"] = workload["bound"] * row["workers"]
+                    bound = f"; slots allow {row['slot_bound_per_second']:.0f}"
                 results["io_scale"].append(row)
                 print(
                     f"{workload['workflow']}, {row['workers']} worker(s): "
-                    f"{row['per_second']:7.1f} executions/s ({row['ratio']:.2f}x; slots allow "
-                    f"{row['slot_bound_per_second']:.0f})  CPU per execution: workers "
+                    f"{row['per_second']:7.1f} executions/s ({row['ratio']:.2f}x{bound})  "
+                    "CPU per execution: workers "
                     f"{row['worker_cpu_ms']:.1f} ms, server {row['server_cpu_ms']:.1f} ms; "
                     f"{row['replays']:.2f} replays",
                     flush=True,
@@ -326,6 +352,11 @@ def main() -> None:
     parser.add_argument(
         "--io", action="store_true", help="only the scale-out of I/O-bound executions"
     )
+    parser.add_argument(
+        "--signals",
+        action="store_true",
+        help="only the scale-out of executions that wait for signals and run no task",
+    )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     if args.worker is not None:
@@ -342,6 +373,10 @@ def main() -> None:
 
     from eventual_postgres import TemporaryServer
 
+    if args.signals:
+        output = args.output or HERE / "results" / "postgres_signals.json"
+        _main_io(args.quick, output, (SIGNAL_BOUND,))
+        return
     if args.io:
         _main_io(args.quick, args.output or HERE / "results" / "postgres_io.json")
         return

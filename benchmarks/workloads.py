@@ -13,6 +13,8 @@ Both sides run the same shape of work:
   (``asyncio.sleep`` in an ``async`` task; ``time.sleep`` in a ``def`` task, which
   runs on a thread), so a worker's rate is bounded by its task slots, not its CPU
   (eventual only; ``postgres.py --io``).
+- ``three_signals``: an execution that waits for three ``tick`` signals in turn and
+  runs no task, as an approval flow does (eventual only; ``postgres.py --signals``).
 
 Durability is chosen per run with a *profile*, applied the same way to both sides:
 
@@ -44,7 +46,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from eventual import Service, sleep, task, workflow
+from eventual import Service, signal, sleep, task, workflow
 from eventual_engine import EngineOptions, LocalRuntime
 from eventual_engine._sqlite import SqliteBackend
 
@@ -121,6 +123,17 @@ async def three_blocking_waits(seconds: float) -> float:
     return 3 * seconds
 
 
+tick = signal("tick", int)
+
+
+@workflow
+async def three_signals(_: None) -> int:
+    total = 0
+    for _ in range(3):
+        total += await tick.expect()
+    return total
+
+
 SERVICE = Service.from_definitions(
     "bench",
     [
@@ -132,6 +145,7 @@ SERVICE = Service.from_definitions(
         blocking_wait,
         three_io_waits,
         three_blocking_waits,
+        three_signals,
     ],
 )
 
