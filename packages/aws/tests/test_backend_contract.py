@@ -10,7 +10,7 @@ from eventual_aws._backend import AwsBackend
 from eventual_engine.conformance import CHECKS, BackendCheck, Timing
 
 # A lease must outlast the round trips between taking it and relying on it.
-TIMING = Timing(short=timedelta(milliseconds=250), lapse=0.3)
+TIMING = Timing(short=timedelta(seconds=1), lapse=1.05)
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)

@@ -30,6 +30,7 @@ async def doubled(n: int) -> int:
 
 SERVICE = Service.from_definitions("watch", [double, doubled])
 SLOW_POLL = 3600.0
+WAKES_ORCHESTRATOR = ("wake orchestrator", "wake all")
 
 
 async def test_an_execution_started_elsewhere_runs_long_before_the_next_poll(
@@ -50,8 +51,16 @@ async def test_an_execution_started_elsewhere_runs_long_before_the_next_poll(
         changed.set()
         notify(*loops)
 
+    # Where in ``seen`` the latest look began, and how many looks are under way.
+    look: dict[str, int] = {"began": -1, "running": 0}
+
     async def recording_claim(owner: str, limit: int, lease: timedelta) -> list[InboundBatch]:
-        batches = await claim(owner, limit, lease)
+        look["began"] = len(seen)
+        look["running"] += 1
+        try:
+            batches = await claim(owner, limit, lease)
+        finally:
+            look["running"] -= 1
         seen.append(" ".join(b.execution_id for b in batches) or "nothing")
         changed.set()
         return batches
@@ -62,9 +71,16 @@ async def test_an_execution_started_elsewhere_runs_long_before_the_next_poll(
             await asyncio.wait_for(changed.wait(), 30)
 
     def settled() -> bool:
-        # The listener told the orchestrator to look once, and it has looked since.
-        woken = "wake orchestrator" in seen
-        return woken and seen[-1] == "nothing" and seen.index("wake orchestrator") < len(seen) - 1
+        # The listener woke the orchestrator, and a look begun after the last
+        # wake-up (which it cleared before looking) found nothing and is over:
+        # a wake-up that came during a look would bring another.
+        wakes = [i for i, entry in enumerate(seen) if entry in WAKES_ORCHESTRATOR]
+        return (
+            bool(wakes)
+            and look["running"] == 0
+            and look["began"] > wakes[-1]
+            and seen[-1] == "nothing"
+        )
 
     monkeypatch.setattr(engine, "notify", recording_notify)
     monkeypatch.setattr(worker.queue, "claim", recording_claim)
