@@ -311,9 +311,25 @@ class BackendClient:
 
     async def send_signal(self, execution_id: str, signal: str, payload: JsonValue) -> None:
         """Deliver a signal; discarded if the execution has ended (see ``Client``)."""
+        await self.queue_signal(execution_id, signal, payload)
+
+    async def queue_signal(self, execution_id: str, signal: str, payload: JsonValue) -> str | None:
+        """Deliver a signal as :meth:`send_signal` does, and tell which message carries it.
+
+        Returns:
+            The id of the inbound message queued for the execution, which is also
+            the ``id`` of the ``SignalReceived`` event its history records when
+            the signal is applied; None when the execution had ended already, so
+            nothing was queued. A message queued for an execution that ends
+            before its next step applies it is discarded then: the execution's
+            history, once it has ended, tells which happened.
+
+        Raises:
+            ExecutionNotFound: No execution has that id.
+        """
         record = await self._record(execution_id)
         if record.status.done:
-            return
+            return None
         message_id = _ids.signal_message_id()
         message = InboundMessage(
             id=message_id,
@@ -324,6 +340,7 @@ class BackendClient:
         )
         await self.backend.queue.enqueue([message])
         await self.hooks.work_added("orchestrator")
+        return message_id
 
     async def publish_events(self, events: Sequence[tuple[str, JsonValue]]) -> None:
         """Publish events to the bus (see ``Client``).

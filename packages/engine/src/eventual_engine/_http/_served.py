@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Protocol, cast, runtime_checkable
 
 from eventual import Service
+from eventual.codec import JsonValue
 from eventual.history import ExecutionRecord, HistoryEvent
 from eventual.spi import Client, ExecutionFilter, ExecutionPage, LogEntry, SubscriptionDelivery
 
@@ -48,6 +49,9 @@ class ServedEngine(Client, Protocol):
 
     async def execution_logs(self, execution_id: str, after: int = 0) -> list[LogEntry]:
         """Return the log entries kept of an execution, after position ``after``."""
+
+    async def queue_signal(self, execution_id: str, signal: str, payload: JsonValue) -> str | None:
+        """Send a signal; return the id of the message queued, None when it had ended."""
 
     async def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionRecord:
         """Wait until the execution ends (raises ``TimeoutError`` after ``timeout``)."""

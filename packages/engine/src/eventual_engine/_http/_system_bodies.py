@@ -109,8 +109,11 @@ class SignalAnswer:
     """What the system API answers to a signal.
 
     Attributes:
-        accepted: Whether the signal was queued for the execution; False when
-            the execution had already ended, and the signal was discarded.
+        accepted: True when the signal was queued while the execution still
+            ran (read once it was queued), or when the execution has ended since
+            and its history records the signal (a ``SignalReceived`` with the
+            message's id, taken before the end); False when the execution ended
+            before taking it, so the signal was discarded.
         message: Why it was not accepted, when it was not.
     """
 

@@ -16,7 +16,7 @@ from eventual import (
     ValidationError,
 )
 from eventual.codec import JsonValue, decode, encode
-from eventual.history import ExecutionRecord
+from eventual.history import ExecutionRecord, SignalReceived
 from eventual.spi import ExecutionFilter, execution_id
 
 from ._inputs import invalid, parse_json
@@ -340,18 +340,41 @@ class ExecutionRoutes:
         except ValidationError as exc:
             raise invalid(exc.path, exc.problem) from None
         engine = self._engine()
+        message_id = await engine.queue_signal(id_, signal.name, data)
+        # Read after the send, never before: an execution that ends between a
+        # look at its status and the send would discard a signal said to be
+        # accepted. Read after, a running execution had the message queued while
+        # it ran; an ended one tells by its history whether it applied it.
         record = await engine.execution_record(id_)
-        if record.status.done:
-            # The engine discards it too (DESIGN: sending never fails); say so here.
-            answer = SignalAnswer(
-                accepted=False,
-                message=f"execution {id_!r} has ended ({record.status.value}); "
-                f"the signal {signal.name!r} was discarded",
-            )
-            return json_response(encode(answer), 202)
-        await engine.send_signal(id_, signal.name, data)
-        return json_response(encode(SignalAnswer()), 202)
+        if message_id is not None and (
+            not record.status.done or await _applied(engine, id_, message_id)
+        ):
+            return json_response(encode(SignalAnswer()), 202)
+        # The engine discards it (DESIGN: sending never fails); say so here.
+        answer = SignalAnswer(
+            accepted=False,
+            message=f"execution {id_!r} has ended ({record.status.value}); "
+            f"the signal {signal.name!r} was discarded",
+        )
+        return json_response(encode(answer), 202)
 
     async def _cancel(self, request: HttpRequest) -> HttpResponse:
         await self._engine().cancel_execution(path_execution_id(request))
         return json_response({"accepted": True}, 202)
+
+
+async def _applied(engine: ServedEngine, execution_id: str, message_id: str) -> bool:
+    """Tell whether the ended execution applied the signal that message ``message_id`` carried.
+
+    A signal is applied when a step of the running execution takes its message:
+    the step records a ``SignalReceived`` whose ``id`` is the message's id, in
+    the same commit as the step (whether or not the code went on to consume it).
+    A message that reaches the execution after its end (or in the step that
+    ends it, after the event that ended it) is dropped and recorded nowhere. The
+    whole history is searched, not only the last run: a run that continued as
+    new keeps its events, and hands the signals it kept to the next run under
+    new ids. The record was read first, and it has ended, so the history read
+    now is whole.
+    """
+    history = await engine.execution_history(execution_id)
+    return any(isinstance(e, SignalReceived) and e.id == message_id for e in history)
