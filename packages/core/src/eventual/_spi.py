@@ -182,6 +182,11 @@ class StepCommit:
         task_claim: When set, ``tasks`` are dispatched already claimed under this
             lease: the committing engine runs them itself, without a claim round
             trip. Only set when every task may start at once.
+        owner: The committing engine's owner id (``EngineOptions.owner``), which
+            holds the execution's live instance after this step; None when not
+            known. A backend shared by several processes may keep it as a hint and
+            hand the execution's next messages to that owner first
+            (``WorkflowQueue.claim``); a backend may ignore it.
     """
 
     execution_id: str
@@ -198,6 +203,7 @@ class StepCommit:
     published: tuple[PublishedEvent, ...] = ()
     finished: tuple[str, ...] = ()
     task_claim: Lease | None = None
+    owner: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -272,6 +278,10 @@ class WorkflowQueue(Protocol):
         """Claim pending messages of up to ``limit`` executions not claimed by others.
 
         A claim lasts ``lease``; after that another orchestrator may take over.
+        A backend may pass over, for a bounded time, executions whose last step
+        another owner committed (``StepCommit.owner``), so that the process
+        holding an execution's live instance applies its messages; it must not
+        pass over them for longer than that bound.
         """
 
     async def release(self, batch: InboundBatch) -> None:

@@ -159,7 +159,12 @@ class Engine(BackendClient):
             on_outcome=self._apply_outcome,
         )
         self.orchestrator = Orchestrator(
-            service, backend, self.clock, self.options.cache_size, eager=self.tasks
+            service,
+            backend,
+            self.clock,
+            self.options.cache_size,
+            eager=self.tasks,
+            owner=self.options.owner,
         )
         self.timers = TimerWorker(
             service,

@@ -81,6 +81,9 @@ class Orchestrator:
         cache_size: Live instances kept between steps.
         eager: A task worker of this process that runs a step's tasks straight
             from its commit; without one, tasks wait to be claimed.
+        owner: This process's owner id, written with each step
+            (``StepCommit.owner``) so that a shared backend can hand the
+            execution's next messages to the process holding its live instance.
     """
 
     def __init__(
@@ -90,8 +93,10 @@ class Orchestrator:
         clock: Clock,
         cache_size: int = 1_000,
         eager: EagerTasks | None = None,
+        owner: str | None = None,
     ) -> None:
         self._service = service
+        self._owner = owner
         self._eager = eager
         self._backend = backend
         self._logs = log_store(backend)
@@ -347,6 +352,8 @@ class Orchestrator:
             ),
             finished=finished + tuple(output.forget_tasks),
             task_claim=claim,
+            # Unless the instance ends, it is cached here after this step.
+            owner=None if live.instance.ended else self._owner,
         )
         # Lines first: a reader that sees the step (or the end) finds its lines. A
         # step that loses its commit runs again and logs them under the same keys.

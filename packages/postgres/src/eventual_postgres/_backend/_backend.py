@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Final
 
@@ -24,6 +25,9 @@ __all__ = ["DEFAULT_SCHEMA", "PostgresBackend"]
 
 DEFAULT_SCHEMA: Final = "eventual"
 """The schema holding the tables unless ``postgres_schema`` names another."""
+
+DEFAULT_AFFINITY: Final = timedelta(seconds=2)
+"""How long a claim leaves an execution to its holder unless ``affinity`` says otherwise."""
 
 _LEASED: Final = ("queue_claims", "tasks", "timers")
 
@@ -77,15 +81,26 @@ class PostgresBackend:
         schema: The schema holding the tables (created when missing), so that
             several services can share one database.
         pool_size: Most connections this backend opens at once.
+        affinity: How long a claim leaves an execution to the process that
+            committed its last step (which holds its live instance, so applies a
+            signal without replaying the history): once its oldest queued
+            message has waited this long, any process takes it.
 
     Raises:
         EventualError: ``schema`` is not a plain identifier.
     """
 
-    def __init__(self, dsn: str, *, schema: str = DEFAULT_SCHEMA, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = DEFAULT_SCHEMA,
+        pool_size: int = 10,
+        affinity: timedelta = DEFAULT_AFFINITY,
+    ) -> None:
         self._db = Database(dsn, schema=schema, max_size=pool_size)
         self._executions = PostgresExecutions(self._db)
-        self._queue = PostgresQueue(self._db)
+        self._queue = PostgresQueue(self._db, affinity)
         self._timers = PostgresTimers(self._db)
         self._tasks = PostgresTasks(self._db)
         self._idempotency = PostgresIdempotency(self._db)

@@ -31,10 +31,11 @@ __all__ = ["PostgresExecutions", "announced", "apply_step", "write_step"]
 # server raises (``require``) when it matched nothing, which rolls back every
 # statement sent with it. Under READ COMMITTED a second writer with the same
 # expected length waits for the first to commit, then re-reads the row, finds
-# the length moved and matches nothing: that step is a Conflict.
+# the length moved and matches nothing: that step is a Conflict. The step's
+# committer becomes the execution's holder, whom claims prefer (see ``_queue``).
 _ADVANCE = """
     WITH advanced AS (
-        UPDATE executions SET length = %s, status = %s, record = %s
+        UPDATE executions SET length = %s, status = %s, record = %s, holder = %s
         WHERE id = %s AND length = %s RETURNING 1
     )
     SELECT require(count(*) = 1, 'history changed') FROM advanced
@@ -201,6 +202,7 @@ async def write_step(conn: Connection, step: StepCommit) -> None:
             length + len(step.events),
             step.record.status.value,
             dump_record(step.record),
+            step.owner,
             execution_id,
             length,
         ),

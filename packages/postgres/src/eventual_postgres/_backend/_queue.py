@@ -7,6 +7,15 @@ with a random token and an expiry on the server's clock) is only ever written
 by the holder of its inbox row's lock. A worker that locked a row re-reads the
 claim after taking the lock, because the rows it chose were read before another
 worker's claim committed.
+
+Executions stay with the process holding their live instance: a step records
+its committer as the execution's ``holder`` (``StepCommit.owner``), and a
+claim passes over executions another process holds until their oldest queued
+message has waited ``affinity`` (by the server's clock). The holder then
+applies a signal without reading and replaying the history, and an execution
+whose holder died, stopped or fell behind is taken by any process after that
+wait. It is only a preference: nothing else depends on it, so a stale holder
+(an evicted instance, a restarted process) costs at most that wait.
 """
 
 from __future__ import annotations
@@ -25,7 +34,10 @@ __all__ = ["PostgresQueue", "take_one"]
 _RUNNING = ExecutionStatus.RUNNING.value
 
 # Executions with queued messages and no live claim, in order of arrival, with
-# their status (NULL for an unknown execution).
+# their status (NULL for an unknown execution). Those another process holds
+# are left to it until their oldest message has waited ``affinity`` seconds
+# (an empty line's row is anyone's to remove); ended and unknown executions
+# are anyone's, to drop their messages.
 _CANDIDATES = f"""
     SELECT inbox.execution_id, executions.status
     FROM inbox
@@ -33,9 +45,18 @@ _CANDIDATES = f"""
     WHERE NOT EXISTS (
         SELECT 1 FROM queue_claims
         WHERE queue_claims.execution_id = inbox.execution_id AND queue_claims.until > {NOW}
-    ) AND inbox.execution_id <> ALL(%s)
+    ) AND inbox.execution_id <> ALL(%(seen)s)
+    AND (
+        executions.holder IS NULL
+        OR executions.holder = %(owner)s
+        OR executions.status IS DISTINCT FROM %(running)s
+        OR coalesce(
+            (SELECT min(m.queued_at) FROM messages m WHERE m.execution_id = inbox.execution_id),
+            0
+        ) <= {NOW} - %(affinity)s
+    )
     ORDER BY inbox.first_seq
-    LIMIT %s
+    LIMIT %(limit)s
     FOR UPDATE OF inbox SKIP LOCKED
 """
 # An ended (or unknown) execution's messages are dropped, unless a claim on it
@@ -91,8 +112,9 @@ _PENDING = """
 class PostgresQueue:
     """Inbound messages per execution, in the backend's schema."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, affinity: timedelta) -> None:
         self._db = database
+        self._affinity = max(affinity.total_seconds(), 0.0)
 
     async def enqueue(self, messages: Sequence[InboundMessage]) -> None:
         """Add messages; a message whose id is already queued is ignored."""
@@ -105,7 +127,9 @@ class PostgresQueue:
 
         Executions come in the order their oldest queued message arrived; each
         batch holds its messages in arrival order. Messages of unknown or ended
-        executions are discarded on the way.
+        executions are discarded on the way. An execution whose last step
+        another owner committed is left to that owner until its oldest message
+        has waited the backend's ``affinity``.
         """
         if limit <= 0:
             return []
@@ -119,7 +143,16 @@ class PostgresQueue:
             # the line is exhausted.
             while len(batches) < limit:
                 wanted = limit - len(batches)
-                cursor = await conn.execute(_CANDIDATES, (seen, wanted))
+                cursor = await conn.execute(
+                    _CANDIDATES,
+                    {
+                        "seen": seen,
+                        "owner": owner,
+                        "running": _RUNNING,
+                        "affinity": self._affinity,
+                        "limit": wanted,
+                    },
+                )
                 rows = [
                     (str(id_), None if status is None else str(status))
                     for id_, status in await cursor.fetchall()

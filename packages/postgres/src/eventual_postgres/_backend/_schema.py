@@ -177,6 +177,18 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "DROP TRIGGER tasks_notify ON tasks",
         "DROP TRIGGER timers_notify ON timers",
     ),
+    # 6 -> 7: executions stay with the process holding their live instance. A
+    # step records its committer (``holder``), and a message when it was queued
+    # (the server's clock; 0 for messages queued before, which count as having
+    # waited long): a claim passes over another holder's executions until their
+    # oldest message has waited the backend's ``affinity`` (see ``_queue``). The
+    # default is set apart from the column, so existing rows are not rewritten.
+    (
+        "ALTER TABLE executions ADD COLUMN holder TEXT",
+        "ALTER TABLE messages ADD COLUMN queued_at DOUBLE PRECISION NOT NULL DEFAULT 0",
+        "ALTER TABLE messages ALTER COLUMN queued_at SET DEFAULT "
+        "extract(epoch FROM clock_timestamp())::float8",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -1,0 +1,179 @@
+"""A signal goes to the process holding its execution's live instance, and to any once it waited.
+
+Two engines serve one schema, each with a backend of its own, as two machines
+would; signals come from a client that runs no engine. The engines poll hourly,
+so they look at the queue only when told to, and each test tells them when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+from eventual import ExecutionStatus, Service, signal, workflow
+from eventual.spi import InboundBatch
+from eventual_engine import BackendClient, Engine, EngineOptions
+from eventual_postgres import PostgresBackend
+
+tick = signal("tick", int)
+
+
+@workflow
+async def two_ticks(_: None) -> int:
+    return await tick.expect() + await tick.expect()
+
+
+SERVICE = Service.from_definitions("affinity", [two_ticks])
+HOUR = 3600.0
+AFFINITY = timedelta(hours=1)
+
+
+class Worker:
+    """An engine on a backend of its own, serving, with a record of its orchestrator's looks."""
+
+    def __init__(self, dsn: str, schema: str) -> None:
+        self.backend = PostgresBackend(dsn, schema=schema, pool_size=4, affinity=AFFINITY)
+        self.engine = Engine(SERVICE, self.backend, options=EngineOptions(poll_interval=HOUR))
+        # What each look begun since the latest ``look_after_now`` took (execution ids).
+        self.looks: list[list[str]] = []
+        self.round = 0  # which ``look_after_now`` call a look began under (0: none)
+        self.looked = asyncio.Event()
+        self.gate: asyncio.Event | None = None  # while set, looks wait for it
+        self._claim = self.backend.queue.claim
+        self._serving: asyncio.Task[None] | None = None
+
+    async def claim(self, owner: str, limit: int, lease: timedelta) -> list[InboundBatch]:
+        if self.gate is not None:
+            await self.gate.wait()
+        began = self.round
+        batches = await self._claim(owner, limit, lease)
+        if began and began == self.round:
+            self.looks.append([b.execution_id for b in batches])
+            self.looked.set()
+        return batches
+
+    async def start(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        await self.backend.open()
+        monkeypatch.setattr(self.backend.queue, "claim", self.claim)
+        self._serving = asyncio.create_task(self.engine.serve())
+
+    async def look_after_now(self) -> list[str]:
+        """Make the orchestrator look at the queue once more; return what that look took."""
+        self.round += 1  # a look under way now began before: it is not counted
+        self.looks.clear()
+        self.looked.clear()
+        self.engine.notify("orchestrator")
+        await asyncio.wait_for(self.looked.wait(), 60)
+        return self.looks[0]
+
+    async def stop(self) -> None:
+        if self._serving is not None:
+            await self.engine.stop()
+            self._serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._serving
+            self._serving = None
+        await self.backend.close()
+
+
+@pytest.fixture
+async def outside(postgres_dsn: str, schema: str) -> AsyncIterator[BackendClient]:
+    """A client that runs no engine: it starts executions and sends signals."""
+    backend = await PostgresBackend(postgres_dsn, schema=schema, pool_size=2).open()
+    try:
+        yield BackendClient(SERVICE, backend)
+    finally:
+        await backend.close()
+
+
+@pytest.fixture
+async def workers(postgres_dsn: str, schema: str) -> AsyncIterator[tuple[Worker, Worker]]:
+    """Two engines' workers on the test's schema, not started yet."""
+    pair = Worker(postgres_dsn, schema), Worker(postgres_dsn, schema)
+    try:
+        yield pair
+    finally:
+        for worker in pair:
+            await worker.stop()
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait until ``check`` holds, looking every 10 ms (a minute at most)."""
+    for _ in range(6000):
+        if await check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("still not so after a minute")
+
+
+async def held_by_a(
+    outside: BackendClient, workers: tuple[Worker, Worker], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Start an execution while only A serves; once A stepped it, start B; return its id."""
+    a, b = workers
+    await a.start(monkeypatch)
+    execution_id = await outside.start_execution("two_ticks", None, "t1")
+    consumed = consumed_by(outside)
+
+    async def stepped() -> bool:
+        return a.engine.orchestrator.holds(execution_id) and await consumed()
+
+    await until(stepped)
+    await b.start(monkeypatch)
+    return execution_id
+
+
+def consumed_by(outside: BackendClient) -> Callable[[], Awaitable[bool]]:
+    """Return a check that no message is queued for a running execution."""
+
+    async def check() -> bool:
+        return await outside.backend.queue.pending() == 0
+
+    return check
+
+
+async def test_a_signal_is_applied_by_the_process_holding_the_execution(
+    outside: BackendClient, workers: tuple[Worker, Worker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B looks first at a signal for an execution A holds and leaves it; A applies it, no replay."""
+    a, b = workers
+    execution_id = await held_by_a(outside, workers, monkeypatch)
+    a.gate = asyncio.Event()  # A looks only once B has looked
+    await outside.send_signal(execution_id, "tick", 1)
+    assert await b.look_after_now() == []
+    a.gate.set()
+    await until(consumed_by(outside))
+    assert a.engine.orchestrator.replays == 1  # the start; the signal went to the live instance
+    assert b.engine.orchestrator.replays == 0
+    record = await outside.execution_record(execution_id)
+    assert record.status is ExecutionStatus.RUNNING
+
+
+async def test_a_signal_for_a_stopped_holder_is_taken_by_another_once_it_has_waited(
+    outside: BackendClient,
+    workers: tuple[Worker, Worker],
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_dsn: str,
+    schema: str,
+) -> None:
+    """With A stopped, B leaves A's signal until it has waited the affinity, then applies it."""
+    a, b = workers
+    execution_id = await held_by_a(outside, workers, monkeypatch)
+    await a.stop()
+    await outside.send_signal(execution_id, "tick", 1)
+    assert await b.look_after_now() == []
+    # An hour passes for the message (the server's clock is the judge).
+    async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as admin:
+        await admin.execute(f"UPDATE {schema}.messages SET queued_at = queued_at - 2 * {HOUR}")
+    assert await b.look_after_now() == [execution_id]
+    # B holds it now: the next signal is B's at once.
+    await outside.send_signal(execution_id, "tick", 2)
+    record = await asyncio.wait_for(outside.wait(execution_id), 60)
+    assert record.status is ExecutionStatus.SUCCEEDED
+    assert await outside.execution_result(execution_id) == 3
+    assert b.engine.orchestrator.replays == 1
