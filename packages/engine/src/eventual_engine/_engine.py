@@ -233,12 +233,17 @@ class Engine(BackendClient):
         self._left = 0
         if full:
             kept: list[InboundBatch] = []
-            for batch in batches:
-                if self._waits_for_room(batch):
-                    await self.backend.queue.release(batch)
-                    self._left += 1
-                else:
+            for index, batch in enumerate(batches):
+                if not self._waits_for_room(batch):
                     kept.append(batch)
+                    continue
+                try:
+                    await self.backend.queue.release(batch)
+                except Exception:
+                    # The claims not yet left or kept would wait out their lease.
+                    await self._give_back([*kept, *batches[index:]])
+                    raise
+                self._left += 1
             batches = kept
         await self._process(batches)
         return len(batches)
@@ -285,9 +290,58 @@ class Engine(BackendClient):
         return await self.hooks.task_outcome(request.execution_id, request.token, event, deadlines)
 
     async def _process(self, batches: Sequence[InboundBatch]) -> None:
+        """Step claimed batches; if any step fails, give its claim back and raise its error.
+
+        Every step runs to its end before a failure is raised: the others still
+        commit and settle, and no claim is given back while its step may commit.
+        """
         # Batches are of different executions, so they run concurrently; a backend
         # that groups concurrent commits into one transaction (SQLite) gains from it.
-        self.settle(await asyncio.gather(*(self.orchestrator.process(b) for b in batches)))
+        outcomes = await asyncio.gather(
+            *(self.orchestrator.process(b) for b in batches), return_exceptions=True
+        )
+        records: list[ExecutionRecord | None] = []
+        failed: list[tuple[InboundBatch, BaseException]] = []
+        for batch, outcome in zip(batches, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                failed.append((batch, outcome))
+            else:
+                records.append(outcome)
+        if failed:
+            # A step that lost its commit returned None, its claim given back
+            # already. These raised something else: another process (or this
+            # one's next look) may take them at once rather than after their
+            # lease. A commit that raised yet was written took the claim with it,
+            # and a release of a claim no longer held is ignored.
+            await self._give_back([b for b, e in failed if isinstance(e, Exception)])
+        self.settle(records)
+        if not failed:
+            return
+        for batch, error in failed[1:]:
+            log.error("eventual could not step %s", batch.execution_id, exc_info=error)
+        raise failed[0][1]
+
+    async def _give_back(self, batches: Sequence[InboundBatch]) -> None:
+        """Release claims a failed round did not consume; a release that fails is only logged.
+
+        Such a claim then lasts until its lease lapses (``EngineOptions.lease``).
+        """
+        outcomes = await asyncio.gather(
+            *(self.backend.queue.release(b) for b in batches), return_exceptions=True
+        )
+        held = [b.execution_id for b, e in zip(batches, outcomes, strict=True) if e is not None]
+        errors = [e for e in outcomes if e is not None]
+        for error in errors:
+            if not isinstance(error, Exception):
+                raise error  # cancelled while giving back: the leases cover the rest
+        if errors:
+            log.error(
+                "eventual could not give back its claim on %s; another process takes %s"
+                " once the lease lapses",
+                ", ".join(held),
+                "it" if len(held) == 1 else "them",
+                exc_info=errors[0],
+            )
 
     def settle(self, records: Sequence[ExecutionRecord | None]) -> None:
         """Wake the loops that steps just committed here gave work to, and the result waiters.
