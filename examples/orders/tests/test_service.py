@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from unittest.mock import call
 
 import pytest
@@ -13,12 +13,14 @@ from orders.service import (
     OrderPlaced,
     approval,
     fulfil,
+    nightly_restock,
     order_placed,
     place_order,
     reserve_stock,
+    restock,
 )
 
-from eventual import ExecutionStatus, HttpError
+from eventual import ExecutionNotFound, ExecutionStatus, HttpError
 from eventual_testing import TestEnvironment
 
 
@@ -130,6 +132,64 @@ async def test_an_order_id_that_cannot_name_an_execution_is_a_400(
         assert response.status_code == 400
         assert response.json()["detail"]["path"] == "name"
         assert "invalid execution name" in response.json()["detail"]["problem"]
+
+
+async def test_the_nightly_restock_runs_once_at_one_in_new_york(
+    eventual_env: TestEnvironment,
+) -> None:
+    """Crossing 01:00 in New York (06:00 UTC in January) runs one restock, which refills."""
+    await eventual_env.start(fulfil, Order("o10", "book", 3))
+    await eventual_env.run_until_idle()
+    assert STOCK["book"] == 7
+    tonight = eventual_env.execution("nightly_restock/20260101T060000Z")
+
+    await eventual_env.advance(timedelta(hours=5, minutes=59))  # 00:59 in New York
+    with pytest.raises(ExecutionNotFound):
+        await tonight.status()
+    assert STOCK["book"] == 7
+
+    await eventual_env.advance(timedelta(minutes=1))
+    assert await tonight.result() == {"book": 3}
+    assert STOCK["book"] == 10
+    schedules = (await eventual_env.http.get("/_eventual/schedules")).json()["schedules"]
+    assert [(s["workflow"], s["last_run"]) for s in schedules] == [
+        ("nightly_restock", "nightly_restock/20260101T060000Z")
+    ]
+
+    await eventual_env.advance(timedelta(hours=23, minutes=59))  # no second run that day
+    assert (await eventual_env.http.get("/_eventual/schedules")).json()["schedules"][0][
+        "last_run"
+    ] == "nightly_restock/20260101T060000Z"
+
+
+@pytest.mark.eventual_service("orders.service", start=datetime(2026, 7, 1, tzinfo=UTC))
+async def test_in_summer_the_restock_follows_new_york_daylight_time(
+    eventual_env: TestEnvironment,
+) -> None:
+    """In July 01:00 in New York is 05:00 UTC; a night with nothing missing adds nothing."""
+    await eventual_env.advance(timedelta(hours=5))
+    assert await eventual_env.execution("nightly_restock/20260701T050000Z").result() == {}
+    assert STOCK["book"] == 10
+
+
+async def test_a_failed_restock_fails_that_night_only(eventual_env: TestEnvironment) -> None:
+    """A restock failing all its attempts fails that night's run; the next night runs again."""
+    eventual_env.mock(restock).raises(ConnectionError("warehouse unreachable"))
+    await eventual_env.advance(timedelta(hours=6, minutes=5))
+    first = eventual_env.execution("nightly_restock/20260101T060000Z")
+    assert await first.status() is ExecutionStatus.FAILED
+    await eventual_env.advance(timedelta(days=1))
+    second = eventual_env.execution("nightly_restock/20260102T060000Z")
+    assert await second.status() is ExecutionStatus.FAILED
+
+
+async def test_the_restock_started_by_hand() -> None:
+    """With schedules off, a test runs the nightly workflow itself, with None as its input."""
+    async with TestEnvironment("orders.service", schedules=False) as env:
+        STOCK["pen"] = 40
+        handle = await env.start(nightly_restock, None, name="by-hand")
+        assert await handle.result() == {"pen": 60}
+        assert STOCK["pen"] == 100
 
 
 @pytest.mark.eventual_service("orders.service", replay=True)

@@ -14,7 +14,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "orders-cdk"
 
 
 def test_the_example_app_synthesizes_the_orders_service(tmp_path: Path, bundle_cache: Path) -> None:
-    """Running app.py the way cdk.json says writes a template with every orders function."""
+    """Running app.py the way cdk.json says writes every orders function and the schedule."""
     command = json.loads((EXAMPLE / "cdk.json").read_text())["app"]
     assert command == "python3 app.py"
     env = {
@@ -33,4 +33,12 @@ def test_the_example_app_synthesizes_the_orders_service(tmp_path: Path, bundle_c
         if r["Type"] == "AWS::Lambda::Function"
     }
     assert functions == {f.physical_name for f in plan("orders.service").functions}
+    schedules = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Scheduler::Schedule"
+    ]
+    assert [(s["ScheduleExpression"], s["ScheduleExpressionTimezone"]) for s in schedules] == [
+        ("cron(0 1 * * ? *)", "America/New_York")
+    ]
     assert set(template["Outputs"]) == {"ApiUrl", "EventBusName"}

@@ -300,6 +300,7 @@ def test_nothing_is_created_beyond_the_plan(plan: ServicePlan, template: Templat
         "AWS::S3::Bucket": 1,
         "AWS::Events::EventBus": 1,
         "AWS::Scheduler::ScheduleGroup": 1,
+        "AWS::Scheduler::Schedule": len(plan.schedules),
         "AWS::ApiGatewayV2::Api": 1,
         "AWS::IAM::Role": len(plan.functions) + len(plan.roles),
         "AWS::CloudWatch::Alarm": sum(q.redrive is None for q in plan.queues) + 1,
@@ -358,6 +359,18 @@ def test_each_scheduled_workflow_has_its_recurring_schedule(
         assert json.dumps(target["Arn"]).find(service.plan.function("forwarder").physical_name) > 0
     expressions = {p["ScheduleExpression"] for p in schedules.values()}
     assert expressions == {"cron(0 9 ? * MON-FRI *)", "rate(90 minutes)"}
+
+
+def test_the_nightly_restock_is_a_schedule_in_new_york_time(
+    synthesized: Synthesized, template: Template
+) -> None:
+    """The orders template has the nightly restock's schedule: 01:00 in America/New_York."""
+    schedules = list(_of_type(template, "AWS::Scheduler::Schedule").values())
+    assert [
+        (props["ScheduleExpression"], props["ScheduleExpressionTimezone"])
+        for props in (schedule["Properties"] for schedule in schedules)
+    ] == [("cron(0 1 * * ? *)", "America/New_York")]
+    assert list(synthesized.service.schedules) == ["schedule.nightly_restock"]
 
 
 def test_cdk_nag_findings_are_all_acknowledged_with_reasons(

@@ -53,7 +53,7 @@ def by_name(p: ServicePlan) -> dict[str, FunctionPlan]:
 
 
 def test_orders_gets_one_function_per_handler() -> None:
-    """Orders plans the service's three functions, one api, one per task and subscription."""
+    """Orders plans the service functions, the api, one per task and subscription, a schedule."""
     p = plan("orders.service")
     functions = by_name(p)
     assert list(functions) == [
@@ -62,6 +62,9 @@ def test_orders_gets_one_function_per_handler() -> None:
         "forwarder",
         "api",
         "task-reserve_stock",
+        "task-restock",
+        "task-eventual.schedule.run_status",
+        "task-eventual.schedule.start_run",
         "subscription-audit",
     ]
     for f in p.functions:
@@ -71,6 +74,10 @@ def test_orders_gets_one_function_per_handler() -> None:
     assert "reserve_stock" in functions["task-reserve_stock"].name
     assert functions["task-reserve_stock"].kind == "task"
     assert "audit" in functions["subscription-audit"].name
+    # The nightly restock is a recurring Scheduler schedule in New York time.
+    assert [(s.workflow, s.expression, s.timezone) for s in p.schedules] == [
+        ("nightly_restock", "cron(0 1 * * ? *)", "America/New_York")
+    ]
 
 
 def test_a_service_is_given_as_a_path_a_module_or_a_service() -> None:

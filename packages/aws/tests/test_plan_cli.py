@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,12 @@ def test_plan_is_an_eventual_command(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(["plan"], monkeypatch)
     assert result.exit_code == 0, result.output
     assert result.output == summary(plan("orders.service"))
-    assert "task-reserve_stock  task" in result.output
+    assert re.search(r"^  task-reserve_stock +task ", result.output, re.MULTILINE)
+    assert re.search(
+        r"^  schedule\.nightly_restock .* cron\(0 1 \* \* \? \*\) +America/New_York ",
+        result.output,
+        re.MULTILINE,
+    )
     assert "ANY /_eventual/{proxy+}" in result.output
 
 

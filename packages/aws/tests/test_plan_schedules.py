@@ -184,8 +184,25 @@ def test_a_scheduled_service_plans_its_schedules_and_the_schedulers_tasks(
     planned.check()
 
 
-def test_a_service_without_schedules_has_no_scheduler_functions() -> None:
-    """The orders example schedules nothing: no schedule, no scheduler task function."""
-    planned = plan("orders.service")
+UNSCHEDULED = """
+from eventual import task, workflow
+
+
+@task
+async def write() -> str:
+    return "written"
+
+
+@workflow
+async def report() -> str:
+    return await write()
+"""
+
+
+def test_a_service_without_schedules_has_no_scheduler_functions(
+    make_service: Callable[[str], str],
+) -> None:
+    """A service that schedules nothing has no schedule and no scheduler task function."""
+    planned = plan(make_service(UNSCHEDULED))
     assert planned.schedules == ()
     assert not [f for f in planned.functions if "eventual.schedule" in f.name]

@@ -109,7 +109,7 @@ def aws(endpoint: str, session: boto3.Session) -> Callable[[str], Any]:
 async def test_provisioning_creates_every_resource_of_the_plan(
     simulator: Open, aws: Callable[[str], Any]
 ) -> None:
-    """Table (indexes, TTL), bucket (lifecycle), queues, bus, rule, group and role all exist."""
+    """Table, bucket, queues, bus, rule, schedule group, schedule and role all exist."""
     async with simulator() as sim:
         values = sim.provisioned.values
         table = aws("dynamodb").describe_table(TableName=values["table.name"])["Table"]
@@ -142,6 +142,14 @@ async def test_provisioning_creates_every_resource_of_the_plan(
         targets = events.list_targets_by_rule(Rule=rule.name, EventBusName=sim.plan.event_bus.name)
         assert [t["Arn"] for t in targets["Targets"]] == [values[f"{rule.target}.arn"]]
         aws("scheduler").get_schedule_group(Name=sim.plan.schedule_group.name)
+        (nightly,) = sim.plan.schedules
+        recurring = aws("scheduler").get_schedule(
+            Name=nightly.name, GroupName=sim.plan.schedule_group.name
+        )
+        assert (recurring["ScheduleExpression"], recurring["ScheduleExpressionTimezone"]) == (
+            "cron(0 1 * * ? *)",
+            "America/New_York",
+        )
         environment = sim.environments["orchestrator"]
         assert environment["EVENTUAL_AWS_WORKFLOW_QUEUE_URL"] == values["queue.workflow.url"]
         assert "${" not in json.dumps(sim.environments)
@@ -249,13 +257,20 @@ async def test_a_due_schedule_invokes_the_forwarder_and_deletes_itself(
                 },
             )
         await _eventually(lambda: any(c[0] == "forwarder" for c in stand_in.calls))
-        forwarded = [event for kind, event, _, _ in stand_in.calls if kind == "forwarder"]
+        forwarded = [
+            event
+            for kind, event, _, _ in stand_in.calls
+            if kind == "forwarder" and "timer_id" in event  # not the nightly restock's
+        ]
         assert forwarded == [{"timer_id": "due"}]
         left = scheduler.list_schedules(GroupName=group)["Schedules"]
+        # The group also holds the example's recurring schedule, which stays.
+        recurring = {s.name for s in sim.plan.schedules}
+        assert len(recurring) == 1
         await _eventually(
             lambda: (
-                [s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]]
-                == ["later"]
+                {s["Name"] for s in scheduler.list_schedules(GroupName=group)["Schedules"]}
+                == {"later", *recurring}
             )
         )
         assert left

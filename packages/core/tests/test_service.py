@@ -78,8 +78,14 @@ def test_orders_example_finds_every_definition() -> None:
 
     assert service.name == "orders"
     assert service.module == "orders.service"
-    assert dict(service.workflows) == {"fulfil": orders.fulfil}
-    assert dict(service.tasks) == {"reserve_stock": orders.reserve_stock}
+    assert dict(service.workflows) == {
+        "fulfil": orders.fulfil,
+        "nightly_restock": orders.nightly_restock,
+    }
+    assert dict(service.tasks) == {
+        "reserve_stock": orders.reserve_stock,
+        "restock": orders.restock,
+    }
     assert dict(service.signals) == {"approval": orders.approval}
     assert dict(service.events) == {"OrderPlaced": orders.order_placed}
     assert dict(service.subscriptions) == {"audit": orders.audit}
@@ -116,7 +122,7 @@ def test_load_accepts_a_module_and_a_name() -> None:
 
     assert service.name == "shop"
     assert service.module == "orders.service"
-    assert list(service.tasks) == ["reserve_stock"]
+    assert list(service.tasks) == ["reserve_stock", "restock"]
 
 
 def test_package_walk_finds_submodules_and_skips_tests(make_package: MakePackage) -> None:
@@ -305,7 +311,9 @@ def test_lookups_return_definitions_or_list_known_names() -> None:
     assert service.command("place_order") is orders.place_order
     with pytest.raises(DefinitionNotFound) as caught:
         service.workflow("ship")
-    assert str(caught.value) == "no workflow named 'ship' in service 'orders'; known: fulfil"
+    assert str(caught.value) == (
+        "no workflow named 'ship' in service 'orders'; known: fulfil, nightly_restock"
+    )
     assert isinstance(caught.value, LookupError)
     assert isinstance(caught.value, EventualError)
     with pytest.raises(DefinitionNotFound, match=r"no command named 'x' .*; known: place_order$"):
@@ -464,7 +472,7 @@ def test_manifest_import_paths_give_the_definitions_back() -> None:
             checked += 1
     for entry, middleware in zip(manifest["middleware"], service.middleware, strict=True):
         assert resolve(entry["import_path"]) is middleware
-    assert checked == 7
+    assert checked == 9
 
 
 def test_manifest_describes_options(make_package: MakePackage) -> None:

@@ -21,8 +21,8 @@ def recorder(bundle_dir: Path, run: Any) -> Any:
         return run(lambda: runpy.run_path(str(PROGRAM), run_name="__main__") and None)
 
 
-def test_the_example_creates_every_function_queue_rule_and_route(recorder: Any) -> None:
-    """The program creates each function, queue, rule and route of the plan for its stack."""
+def test_the_example_creates_every_function_queue_rule_route_and_schedule(recorder: Any) -> None:
+    """The program creates each function, queue, rule, route and schedule of its stack's plan."""
     expected = plan("orders.service", prefix="orders-test")
     functions = {r.inputs["name"] for r in recorder.of_type("aws:lambda/function:Function")}
     assert functions == {f.physical_name for f in expected.functions}
@@ -32,6 +32,11 @@ def test_the_example_creates_every_function_queue_rule_and_route(recorder: Any) 
     assert rules == {r.name for r in expected.rules}
     routes = {r.inputs["routeKey"] for r in recorder.of_type("aws:apigatewayv2/route:Route")}
     assert routes == {r.key for r in expected.http_api.routes}
+    schedules = recorder.of_type("aws:scheduler/schedule:Schedule")
+    assert {s.inputs["name"] for s in schedules} == {s.name for s in expected.schedules}
+    assert [
+        (s.inputs["scheduleExpression"], s.inputs["scheduleExpressionTimezone"]) for s in schedules
+    ] == [("cron(0 1 * * ? *)", "America/New_York")]
 
 
 def test_the_example_gives_its_task_more_memory(recorder: Any) -> None:

@@ -312,6 +312,16 @@ def test_bus_schedule_group_and_log_groups_exist(rendered: Rendered) -> None:
         assert created.inputs["retentionInDays"] == group.retention_days
 
 
+def test_the_nightly_restock_is_a_schedule_in_new_york_time(rendered: Rendered) -> None:
+    """The orders example's one scheduled workflow is a schedule at 01:00 in America/New_York."""
+    schedules = rendered.recorder.of_type("aws:scheduler/schedule:Schedule")
+    assert [
+        (s.inputs["scheduleExpression"], s.inputs["scheduleExpressionTimezone"]) for s in schedules
+    ] == [("cron(0 1 * * ? *)", "America/New_York")]
+    assert schedules[0].inputs["groupName"] == rendered.plan.schedule_group.name
+    assert list(rendered.service.schedules) == ["schedule.nightly_restock"]
+
+
 def test_the_archive_holds_the_runtime_and_no_deploy_tools(rendered: Rendered) -> None:
     """The functions' archive holds eventual-aws and no pulumi, CDK, click or uvicorn."""
     bundle = rendered.service.bundle

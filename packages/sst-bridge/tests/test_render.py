@@ -404,6 +404,18 @@ def test_table_schedule_group_and_log_groups(rendered: Rendered, orders_plan: Se
         assert created["inputs"]["retentionInDays"] == log_group.retention_days
 
 
+def test_the_nightly_restock_is_a_schedule_in_new_york_time(
+    rendered: Rendered, orders_plan: ServicePlan
+) -> None:
+    """The orders example's scheduled workflow is one schedule at 01:00 in America/New_York."""
+    schedules = [r["inputs"] for r in rendered.of_type("aws:scheduler/schedule:Schedule")]
+    assert [
+        (s["name"], s["scheduleExpression"], s["scheduleExpressionTimezone"]) for s in schedules
+    ] == [(s.name, "cron(0 1 * * ? *)", "America/New_York") for s in orders_plan.schedules]
+    assert len(schedules) == 1
+    assert schedules[0]["groupName"] == orders_plan.schedule_group.name
+
+
 def test_the_bucket_expires_what_the_plan_lets_go(
     rendered: Rendered, orders_plan: ServicePlan
 ) -> None:
