@@ -17,6 +17,7 @@ import pytest
 
 from eventual import ExecutionStatus, RuntimeNotAvailable
 from eventual_aws import Simulator
+from eventual_aws._backend._items import listing_key, shard_of
 from eventual_aws._lambda._log import ContextFilter, JsonFormatter
 from eventual_engine import SystemClock
 
@@ -139,6 +140,40 @@ async def test_a_workflow_with_tasks_timer_signal_and_event_completes(simulate: 
             await asyncio.sleep(0.1)
         assert shop.audited == ["flow 3"]
         assert sim.requests["dynamodb.TransactWriteItems"] > 0
+
+
+SHARDS = {
+    "timer_shards": 3,
+    "listing_shards": 4,
+    "task_shards": 2,
+    "inbox_shards": 2,
+    "outbox_shards": 2,
+}
+
+
+async def test_shard_counts_reach_the_functions_and_the_table(
+    simulate: Open, endpoint: str, session: boto3.Session
+) -> None:
+    """With shards given, executions are listed under sharded keys and still complete."""
+    async with simulate(shards=SHARDS) as sim:
+        for function in sim.plan.functions:
+            assert function.environment["EVENTUAL_AWS_LISTING_SHARDS"] == "4"
+            assert function.environment["EVENTUAL_AWS_OUTBOX_SHARDS"] == "2"
+        shop = _module(sim)
+        handles = [await shop.fan_out.start(2, name=f"n{number}") for number in range(8)]
+        assert [await asyncio.wait_for(h.result(), 60) for h in handles] == [2] * 8
+        dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+        table = sim.environments["api"]["EVENTUAL_AWS_TABLE"]
+        keys = {
+            value["S"]
+            for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+            for item in page["Items"]
+            for value in item.values()
+            if "S" in value
+        }
+        listed = {listing_key("all", shard_of(h.id, 4)) for h in handles}
+        assert listed <= keys
+        assert len(listed) > 1  # eight ids over four shards: more than shard 0's L#all
 
 
 async def test_an_open_simulator_serves_tasks_that_inherit_no_context(simulate: Open) -> None:

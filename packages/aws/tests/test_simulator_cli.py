@@ -61,6 +61,32 @@ def test_local_aws_forwards_its_options_to_the_simulator_command(
     assert _cli.local_aws_command.hidden
 
 
+def test_local_aws_takes_shard_counts_from_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project's aws_*_shards options reach every function of the simulator's plan."""
+    (tmp_path / "pyproject.toml").write_text(
+        "[project]\nname = 'x'\n\n[tool.eventual]\nservice = \"orders.service\"\n"
+        "aws_listing_shards = 4\naws_outbox_shards = 2\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    seen: list[Any] = []
+
+    async def record(settings: Any, *, announce: Any = None, runtime: Any = None) -> None:
+        seen.append(runtime)
+
+    monkeypatch.setattr(eventual_cli, "serve_local", record)
+    result = CliRunner().invoke(
+        eventual_cli.cli, ["local", "--aws", "--endpoint-url", "http://127.0.0.1:1", "--port", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    [runtime] = seen
+    for function in runtime.plan.functions:
+        assert function.environment["EVENTUAL_AWS_LISTING_SHARDS"] == "4"
+        assert function.environment["EVENTUAL_AWS_OUTBOX_SHARDS"] == "2"
+        assert "EVENTUAL_AWS_TIMER_SHARDS" not in function.environment
+
+
 async def test_serve_local_answers_from_the_aws_runtime(endpoint: str) -> None:
     """The system API served for --aws starts executions in DynamoDB and lists them back."""
     urls: list[str] = []

@@ -60,6 +60,7 @@ def local_aws_command(
     """Serve a service from the AWS simulator (``eventual local --aws``)."""
     from eventual_cli import CannotListen, LocalSettings, serve_local
 
+    from .._plan import PlanError, shards_from_config
     from ._simulator import Simulator
 
     config = load_config(overrides={"service": service}, plugins=Plugins(get_plugin_manager()))
@@ -79,8 +80,13 @@ def local_aws_command(
     )
     settings = LocalSettings(service=config.service, host=host, port=port, token=token or None)
     try:
-        simulator = Simulator(config.service, endpoint_url=endpoint_url, region=region)
-    except ServiceLoadError as error:
+        simulator = Simulator(
+            config.service,
+            endpoint_url=endpoint_url,
+            region=region,
+            shards=shards_from_config(config),
+        )
+    except (ServiceLoadError, PlanError) as error:
         raise click.ClickException(str(error)) from None
 
     def announce(url: str) -> None:

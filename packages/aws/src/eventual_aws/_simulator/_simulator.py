@@ -69,6 +69,12 @@ class Simulator:
         duplicate_deliveries: Hand every SQS message to its handler twice, and
             invoke each schedule's target twice for each of its times.
         prefix: The plan's prefix of physical names (the service's name by default).
+        shards: Index shard counts by setting (``timer_shards``, ``listing_shards``,
+            ``task_shards``, ``inbox_shards``, ``outbox_shards``), as ``plan(shards=...)``
+            takes them: the plan sets them on every function's environment, where the
+            handlers and the simulator's own client read them, as deployed. A project's
+            ``aws_*_shards`` options give them with ``shards_from_config(config)``
+            (``eventual local --aws`` passes them); unset ones are 1.
         functions: Runs the handlers (the ``eventual_aws`` handlers by default).
 
     Example:
@@ -86,12 +92,13 @@ class Simulator:
         *,
         prefix: str | None = None,
         functions: Functions | None = None,
+        shards: Mapping[str, int] | None = None,
     ) -> None:
         self.service = service if isinstance(service, Service) else Service.load(service)
         self.endpoint_url = endpoint_url
         self.region = region
         self.duplicate_deliveries = duplicate_deliveries
-        self.plan: ServicePlan = plan(self.service, prefix=prefix)
+        self.plan: ServicePlan = plan(self.service, prefix=prefix, shards=shards)
         self._functions = functions
         self._server: Any = None
         self._clients: Clients | None = None
