@@ -383,13 +383,17 @@ class Orchestrator:
         The next run's ``WorkflowStarted`` (and the signals it takes over) are in
         ``output`` already, written by the run that ended; its first step runs
         here, in the same commit, on a fresh instance that runs it as new code.
+        The rest of the batch meant for the execution (signals, cancel and
+        timeout requests after the one that made the run continue) is applied
+        to the new run then, and recorded in its history, so a replay of it
+        reads them like any other inbound event.
         """
         for _ in range(_MAX_IMMEDIATE_TIMER_ROUNDS):
             ended = live.instance
             if ended.continued is not None:
                 position = live.committed + len(output.events) - len(ended.continued)
                 instance, first = WorkflowInstance.next_run(
-                    self._service, ended.continued, run_start=position
+                    self._service, ended.continued, run_start=position, passed_on=ended.passed_on
                 )
                 output.extend(first)
                 live.instance = instance

@@ -73,6 +73,9 @@ log = logging.getLogger("eventual.engine")
 
 _Outcome = TypeVar("_Outcome", TaskSucceeded, TaskFailed)
 
+_FOR_EXECUTION = (SignalReceived, WorkflowCancelRequested, WorkflowTimedOut)
+"""Inbound events addressed to the execution, whichever run is current."""
+
 
 class WorkflowInstance(WorkflowCalls):
     """A workflow execution in memory, driven by history events."""
@@ -87,6 +90,8 @@ class WorkflowInstance(WorkflowCalls):
         """Why the execution ended; None while it runs."""
         self.continued: list[HistoryEvent] | None = None
         """After ``continue_as_new``: the next run's first events (written to the output too)."""
+        self.passed_on: list[HistoryEvent] = []
+        """Signals, cancel and timeout requests after ``continue_as_new``: the next run's."""
         self.run_start = 0
         """Where this run's ``WorkflowStarted`` is in the execution's history."""
         self._now = started.timestamp
@@ -169,7 +174,12 @@ class WorkflowInstance(WorkflowCalls):
 
     @classmethod
     def next_run(
-        cls, service: Service, first: Sequence[HistoryEvent], *, run_start: int
+        cls,
+        service: Service,
+        first: Sequence[HistoryEvent],
+        *,
+        run_start: int,
+        passed_on: Sequence[HistoryEvent] = (),
     ) -> tuple[WorkflowInstance, StepOutput]:
         """Run the first step of the run a ``continue_as_new`` wrote.
 
@@ -182,6 +192,9 @@ class WorkflowInstance(WorkflowCalls):
             service: Where the workflow's code is found.
             first: The next run's ``WorkflowStarted``, then the signals handed over.
             run_start: Where that ``WorkflowStarted`` is in the execution's history.
+            passed_on: Inbound events of the same batch that arrived after the
+                run before continued (``passed_on`` of that run): applied next,
+                in order, and output as new events of this run.
 
         Returns:
             The instance and what its first step produced beyond ``first``.
@@ -193,6 +206,8 @@ class WorkflowInstance(WorkflowCalls):
         instance.run_start = run_start
         for event in first:
             instance._apply(event, recorded=True)  # written already: applied, not output again
+        for event in passed_on:
+            instance._apply(event, recorded=False)
         output, instance._out = instance._out, StepOutput()
         instance.length = len(first) + len(output.events)
         return instance, output
@@ -257,6 +272,17 @@ class WorkflowInstance(WorkflowCalls):
     # --- applying events ---------------------------------------------------------------
 
     def _apply(self, event: HistoryEvent, *, recorded: bool) -> None:
+        if self.continued is not None and not recorded and isinstance(event, _FOR_EXECUTION):
+            # Meant for the execution, not this run: the next run applies them after
+            # its first events, in the same step (so they are recorded in its history).
+            # A signal this run applied already is a redelivery, not passed on.
+            if (
+                not isinstance(event, SignalReceived)
+                or not event.id
+                or (self._signals.first_arrival(event.id))
+            ):
+                self.passed_on.append(event)
+            return
         if self.ending is not None or self.continued is not None:
             return  # late completions and signals for an ended run are dropped
         # The clock moves only for events that are applied (and so recorded): a
