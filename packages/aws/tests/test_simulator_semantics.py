@@ -11,7 +11,7 @@ are SQS delays, which pass in real time.
 Selected are the checks that need no more than a few seconds of real time
 (those waiting on SQS-delayed timers, retry back-off, task and workflow
 timeouts or 30-second sleeps run only on the engine); CI runs a subset of them,
-``EVENTUAL_SIMULATOR_SEMANTICS=all`` the 23 once and 8 twice. One simulator per
+``EVENTUAL_SIMULATOR_SEMANTICS=all`` the 24 once and 9 twice. One simulator per
 delivery setting serves all of the module's checks (provisioning is most of a
 short check's time): the checks name their executions apart, the clock only
 moves forward, and each check waits until the functions are idle before it ends.
@@ -50,6 +50,7 @@ ONCE = (
     "signal_received",
     "signal_timeout",
     "signals_kept_until_consumed",
+    "signals_behind_continue_as_new_reach_the_next_run",
     "child_workflow",
     "child_failure",
     "cancel_runs_cleanup_and_cancels_children",
@@ -75,10 +76,12 @@ TWICE = (
     "complete_async",
     "signal_received",
     "signal_timeout",
+    "signals_behind_continue_as_new_reach_the_next_run",
     "cancel_runs_cleanup_and_cancels_children",
 )
 """Run with every message delivered twice, in CI: a task completed from outside,
-signals, a timer through Scheduler, cancellation of a parent and its child."""
+signals (also behind a continue-as-new), a timer through Scheduler, cancellation of
+a parent and its child."""
 
 TWICE_MORE = (
     "child_workflow",

@@ -87,6 +87,7 @@ def test_the_conformance_suites_are_pinned() -> None:
         "primitives",
         "publisher",
         "raising",
+        "relay",
         "reset",
         "retrying",
         "runs_a_blocking_task",

@@ -39,6 +39,7 @@ from .workflows import (
     parent_of_cancellable,
     primitives,
     raising,
+    relay,
     retrying,
     sequential,
     sleeper,
@@ -242,6 +243,16 @@ async def signals_kept_until_consumed(h: WorkflowHarness) -> None:
     assert await handle.result() == ["a", "b", "c"]
 
 
+async def signals_behind_continue_as_new_reach_the_next_run(h: WorkflowHarness) -> None:
+    """A signal sent with the one that makes a run continue as new is the next run's."""
+    handle = await h.start(relay, 1)
+    await handle.signal(note, "first")
+    await handle.signal(note, "second")
+    await h.settle()
+    assert await handle.status() is ExecutionStatus.SUCCEEDED  # not waiting for a note
+    assert await handle.result() == "second"
+
+
 async def signal_to_ended_execution_is_discarded(h: WorkflowHarness) -> None:
     """Sending a signal to an ended execution does not fail."""
     handle = await h.start(sequential, 1)
@@ -369,6 +380,7 @@ SEMANTICS: tuple[WorkflowCheck, ...] = (
     signal_received,
     signal_timeout,
     signals_kept_until_consumed,
+    signals_behind_continue_as_new_reach_the_next_run,
     signal_to_ended_execution_is_discarded,
     condition_timeout,
     execution_info_and_determinism_helpers,

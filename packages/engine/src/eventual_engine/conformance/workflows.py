@@ -25,6 +25,7 @@ from eventual import (
     WorkflowFailed,
     complete_async,
     condition,
+    continue_as_new,
     event,
     execution_info,
     heartbeat,
@@ -72,6 +73,7 @@ __all__ = [
     "primitives",
     "publisher",
     "raising",
+    "relay",
     "reset",
     "retrying",
     "runs_a_blocking_task",
@@ -301,6 +303,15 @@ async def collector(count: int) -> list[str]:
 
 
 @workflow
+async def relay(run: int) -> str:
+    """Take one ``note``; the first run continues as new, the second returns its note."""
+    text = await note.expect()
+    if run == 1:
+        continue_as_new(2)
+    return text
+
+
+@workflow
 async def waits_with_condition(_: None) -> bool:
     """Wait a minute for a condition that never holds."""
     return await condition(lambda: False, timeout=timedelta(minutes=1))
@@ -442,6 +453,7 @@ SERVICE = Service.from_definitions(
         note,
         approve,
         collector,
+        relay,
         waits_with_condition,
         info_flow,
         child_flow,
