@@ -29,8 +29,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from eventual import ExecutionHandle, Workflow
-from eventual.spi import Client, reset_client, set_client
+from eventual import ExecutionHandle, ExecutionStatus, Workflow
+from eventual.history import SignalReceived
+from eventual.spi import Client, InboundMessage, reset_client, set_client
 from eventual_aws import Simulator
 from eventual_engine import SystemClock
 from eventual_engine.conformance import SEMANTICS, WorkflowCheck, workflows
@@ -185,3 +186,40 @@ async def test_engine_semantics_hold_on_the_simulator(
         await check(SimulatedHarness(simulator, clock))
     finally:
         reset_client(token)
+
+
+async def _queue_note(simulator: Simulator, execution_id: str, message_id: str, text: str) -> None:
+    """Queue signal ``note`` under a given message id, as a producer writing it again does."""
+    client = simulator.client
+    event = SignalReceived(
+        timestamp=client.now(), signal=workflows.note.name, payload=text, id=message_id
+    )
+    await client.backend.queue.enqueue(
+        [InboundMessage(id=message_id, execution_id=execution_id, event=event)]
+    )
+    await simulator.settle()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("twice", [False, True], ids=["once", "twice"])
+async def test_a_repeat_after_continue_as_new_is_ignored_on_the_simulator(
+    twice: bool, simulators: dict[bool, Simulator], clock: _Clock
+) -> None:
+    """A signal run 1 applied, queued again once run 2 runs, is not applied by run 2.
+
+    The semantics' harness cannot queue a message under an id of its choosing
+    (the client gives every send a new one), so the repeat, as a split step's
+    remainder written again would queue it, goes through the backend's queue.
+    """
+    workflows.reset()
+    simulator = simulators[twice]
+    handle = await simulator.start(workflows.relay, 1, f"repeat-{'twice' if twice else 'once'}")
+    await simulator.settle()
+    message_id = f"signal|repeat-{twice}"
+    await _queue_note(simulator, handle.id, message_id, "first")
+    assert (await simulator.client.execution_record(handle.id)).run == 2
+    await _queue_note(simulator, handle.id, message_id, "first")  # the repeat
+    assert await handle.status() is ExecutionStatus.RUNNING
+    await handle.signal(workflows.note, "second")
+    await simulator.settle()
+    assert await handle.result() == "second"

@@ -54,6 +54,8 @@ def _strategy_for(field: attrs.Attribute[Any]) -> st.SearchStrategy[Any]:
         )
     if annotation == "list[str]":
         return st.lists(st.text(max_size=10), max_size=3)
+    if annotation == "tuple[str, ...]":
+        return st.lists(st.text(max_size=10), max_size=3).map(tuple)
     if annotation.startswith("list"):
         return st.lists(json_values, max_size=3)
     return json_values

@@ -89,7 +89,9 @@ async def test_a_timed_out_child_cancels_its_work_and_tells_its_parent() -> None
     assert out.forget_tasks == ["w/c|2|3"]
     cancel, outcome = out.messages
     assert (cancel.id, cancel.execution_id) == ("w/c|cancel|x/g", "x/g")
-    assert cancel.event == WorkflowCancelRequested(timestamp=later, reason="parent TIMED_OUT")
+    assert cancel.event == WorkflowCancelRequested(
+        timestamp=later, reason="parent TIMED_OUT", id="w/c|cancel|x/g"
+    )
     assert (outcome.id, outcome.execution_id) == ("w/c|outcome", "p/a")
     assert outcome.event == ChildWorkflowFailed(
         timestamp=later, seq=2, error_type="Timeout", message="workflow 'w' exceeded its timeout"

@@ -16,7 +16,8 @@ def test_formats_of_stored_ids_are_pinned() -> None:
     assert token == "wf/a|3|2"
     assert _ids.outcome_message_id(token) == "wf/a|3|2|done"
     assert _ids.start_message_id("wf/a") == "wf/a|start"
-    assert _ids.cancel_message_id("wf/a") == "wf/a|cancel"
+    assert _ids.cancel_message_id("wf/a").startswith("wf/a|cancel|")
+    assert _ids.cancel_message_id("wf/a") != _ids.cancel_message_id("wf/a")
     assert _ids.child_cancel_message_id("wf/a", "c/b") == "wf/a|cancel|c/b"
     assert _ids.child_outcome_message_id("c/b") == "c/b|outcome"
     assert _ids.clash_message_id("c/b", "wf/a") == "c/b|clash|wf/a"

@@ -112,6 +112,10 @@ class WorkflowStarted(HistoryEvent):
 
     None for an execution started before tokens were signed: its tokens stay
     ``{execution}|{seq}|{attempt}``. Never served by the system API."""
+    applied_ids: tuple[str, ...] = ()
+    """Ids of inbound messages the runs before this one applied recently (signals,
+    cancel requests): a repeat of one arriving in this run is ignored. Empty for
+    the first run, and in histories recorded before runs were handed them."""
 
 
 @attrs.frozen(kw_only=True)
@@ -146,10 +150,15 @@ class WorkflowContinuedAsNew(HistoryEvent):
 
 @attrs.frozen(kw_only=True)
 class WorkflowCancelRequested(HistoryEvent):
-    """Somebody asked the execution to cancel."""
+    """Somebody asked the execution to cancel; ``id`` makes redelivery harmless.
+
+    ``id`` is the request's message id (empty in histories recorded before it
+    was kept), so a repeat of a request an earlier run applied is ignored.
+    """
 
     type: ClassVar[str] = "WorkflowCancelRequested"
     reason: str = ""
+    id: str = ""
 
 
 @attrs.frozen(kw_only=True)

@@ -301,10 +301,13 @@ class BackendClient:
         record = await self._record(execution_id)
         if record.status.done:
             return
+        message_id = _ids.cancel_message_id(execution_id)
         message = InboundMessage(
-            id=_ids.cancel_message_id(execution_id),
+            id=message_id,
             execution_id=execution_id,
-            event=WorkflowCancelRequested(timestamp=self.clock.now(), reason="requested"),
+            event=WorkflowCancelRequested(
+                timestamp=self.clock.now(), reason="requested", id=message_id
+            ),
         )
         await self.backend.queue.enqueue([message])
         await self.hooks.work_added("orchestrator")

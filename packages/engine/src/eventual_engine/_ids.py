@@ -44,6 +44,7 @@ __all__ = [
     "completion_token",
     "deadline_timer_ids",
     "execution_id",
+    "is_carried_signal_id",
     "lease_token",
     "new_event_id",
     "new_execution_name",
@@ -230,8 +231,12 @@ def outcome_message_id(token: str) -> str:
 
 
 def cancel_message_id(execution: str) -> str:
-    """Return the id of the message asking an execution to cancel."""
-    return f"{execution}|cancel"
+    """Return a new id for a request to cancel an execution (each request is new).
+
+    Requests used to share ``{execution}|cancel``; a request is now told apart
+    from a repeat of one an earlier run applied (``WorkflowStarted.applied_ids``).
+    """
+    return f"{execution}|cancel|{ULID()}"
 
 
 def child_cancel_message_id(parent: str, child: str) -> str:
@@ -262,6 +267,11 @@ def sent_signal_message_id(sender: str, seq: int) -> str:
 def carried_signal_id(execution_id: str, run: int, n: int) -> str:
     """Return the id of the ``n``-th signal a run hands to run ``run`` (``continue_as_new``)."""
     return f"{execution_id}|run|{run}|signal|{n}"
+
+
+def is_carried_signal_id(execution_id: str, id_: str) -> bool:
+    """Return whether ``id_`` is one :func:`carried_signal_id` gave a run of this execution."""
+    return id_.startswith(f"{execution_id}|run|")
 
 
 # --- published events and the outbox ----------------------------------------------------

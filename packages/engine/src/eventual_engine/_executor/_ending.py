@@ -183,12 +183,13 @@ def write_ending(
             out.cancel_timers.extend(_ids.deadline_timer_ids(token))
     if ending.status in (ExecutionStatus.CANCELLED, ExecutionStatus.TIMED_OUT):
         for child in children:
+            message_id = _ids.child_cancel_message_id(execution, child)
             out.messages.append(
                 InboundMessage(
-                    id=_ids.child_cancel_message_id(execution, child),
+                    id=message_id,
                     execution_id=child,
                     event=WorkflowCancelRequested(
-                        timestamp=now, reason=f"parent {ending.status.value}"
+                        timestamp=now, reason=f"parent {ending.status.value}", id=message_id
                     ),
                 )
             )

@@ -63,6 +63,7 @@ from ._ending import ContinueAsNew, Ending, ended_record, write_ending
 from ._failures import attempt_failure
 from ._loop import DeterministicLoop
 from ._output import StepOutput
+from ._repeats import AppliedIds
 from ._replaying import ENDINGS, MARKERS, SCHEDULED, Recorded
 from ._runtime import WorkflowCalls
 from ._signals import SignalBox
@@ -106,6 +107,7 @@ class WorkflowInstance(WorkflowCalls):
         self._children: dict[str, ChildCall] = {}
         self._child_results: dict[str, asyncio.Future[JsonValue]] = {}
         self._signals = SignalBox(self._loop, self._spawn)
+        self._applied = AppliedIds(started.applied_ids, started.timestamp)
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[bool]]] = []
         self._recorded = Recorded(self.id)
         self._out = StepOutput()
@@ -275,12 +277,9 @@ class WorkflowInstance(WorkflowCalls):
         if self.continued is not None and not recorded and isinstance(event, _FOR_EXECUTION):
             # Meant for the execution, not this run: the next run applies them after
             # its first events, in the same step (so they are recorded in its history).
-            # A signal this run applied already is a redelivery, not passed on.
-            if (
-                not isinstance(event, SignalReceived)
-                or not event.id
-                or (self._signals.first_arrival(event.id))
-            ):
+            # A message this run applied already is a redelivery, not passed on.
+            message_id = "" if isinstance(event, WorkflowTimedOut) else event.id
+            if not message_id or self._first_arrival(message_id, event):
                 self.passed_on.append(event)
             return
         if self.ending is not None or self.continued is not None:
@@ -326,7 +325,7 @@ class WorkflowInstance(WorkflowCalls):
                 del self._calls[seq]
                 timer.fire()
             case SignalReceived(signal=name, payload=payload, id=signal_id):
-                if signal_id and not self._signals.first_arrival(signal_id):
+                if signal_id and not self._first_arrival(signal_id, event):
                     return
                 self._tick(event)
                 self._signals.deliver(name, payload)
@@ -338,8 +337,10 @@ class WorkflowInstance(WorkflowCalls):
                 del self._calls[seq]
                 self._children.pop(child.child_id, None)
                 self._child_done(child, event)
-            case WorkflowCancelRequested():
-                if self._cancel_requested:
+            case WorkflowCancelRequested(id=request_id):
+                if self._cancel_requested or (
+                    request_id and not self._first_arrival(request_id, event)
+                ):
                     return
                 self._tick(event)
                 self._cancel_requested = True
@@ -356,6 +357,13 @@ class WorkflowInstance(WorkflowCalls):
         if appended is not None and not recorded:
             self._out.events.append(appended)
         self._run()
+
+    def _first_arrival(self, message_id: str, event: HistoryEvent) -> bool:
+        """Whether the message carrying ``event`` is applied for the first time (noted if so).
+
+        Runs before this one applied the ids ``WorkflowStarted.applied_ids`` names.
+        """
+        return self._applied.first_arrival(message_id, max(self._now, event.timestamp))
 
     def _started(self, outcome: _Outcome, recorded: bool) -> _Outcome:
         """Record when the attempt started (``TaskStarted``), and the outcome without it."""
@@ -508,6 +516,10 @@ class WorkflowInstance(WorkflowCalls):
             seed=self._rng.getrandbits(63),
             run=run + 1,
             seq_base=self._seq,
+            # Ids of messages this run applied: a repeat reaching the next run is ignored.
+            applied_ids=self._applied.handed_on(
+                self._now, skip=lambda id_: _ids.is_carried_signal_id(self.id, id_)
+            ),
         )
         # Signals this run did not consume are the next run's, in the order kept.
         carried = [

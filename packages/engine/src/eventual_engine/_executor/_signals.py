@@ -1,8 +1,8 @@
 """Signals inside one execution: kept in arrival order until consumed.
 
 ``on`` handlers take every signal of their name; otherwise an ``expect`` takes
-one; a signal nobody consumes yet is kept. Signals sent from outside carry an
-id, so a redelivered one is applied once.
+one; a signal nobody consumes yet is kept. Signals carry an id, so a
+redelivered one is applied once (``_repeats``).
 """
 
 from __future__ import annotations
@@ -52,14 +52,6 @@ class SignalBox:
         self._kept: dict[str, deque[JsonValue]] = {}
         self._waiters: dict[str, deque[asyncio.Future[JsonValue]]] = {}
         self._handlers: dict[str, list[Handler]] = {}
-        self._seen: set[str] = set()
-
-    def first_arrival(self, signal_id: str) -> bool:
-        """Return whether a signal with this id arrives for the first time (and note it)."""
-        if signal_id in self._seen:
-            return False
-        self._seen.add(signal_id)
-        return True
 
     def deliver(self, name: str, payload: JsonValue) -> None:
         """Hand a signal to its handlers, else to the oldest ``expect``, else keep it."""
