@@ -24,7 +24,9 @@ from typing import Any
 
 import pytest
 
-from eventual import ExecutionHandle, Workflow
+from eventual import ExecutionHandle, ExecutionStatus, Workflow
+from eventual.history import SignalReceived
+from eventual.spi import InboundMessage
 from eventual_engine import Engine, ManualClock
 from eventual_engine.conformance import SEMANTICS, WorkflowCheck, workflows
 from eventual_postgres import PostgresBackend
@@ -117,3 +119,29 @@ async def h(
 async def test_workflow_semantics(h: Harness, check: WorkflowCheck) -> None:
     """The engine on the PostgreSQL backend keeps every promise of the workflow semantics."""
     await check(h)
+
+
+async def test_a_repeat_after_continue_as_new_is_ignored(h: Harness) -> None:
+    """A signal run 1 applied, queued again once run 2 runs, is not applied by run 2.
+
+    The client gives every send a new id, so the repeat, as a producer writing
+    the message again would queue it, goes through the backend's queue.
+    """
+    handle = await h.start(workflows.relay, 1, "repeat")
+    backend = h.engines[0].backend
+
+    async def note(message_id: str, text: str) -> None:
+        event = SignalReceived(
+            timestamp=h.clock.now(), signal=workflows.note.name, payload=text, id=message_id
+        )
+        await backend.queue.enqueue(
+            [InboundMessage(id=message_id, execution_id=handle.id, event=event)]
+        )
+        await h.settle()
+
+    await note("signal|first", "first")
+    assert (await h.client.execution_record(handle.id)).run == 2
+    await note("signal|first", "first")  # the repeat
+    assert await handle.status() is ExecutionStatus.RUNNING
+    await note("signal|second", "second")
+    assert await handle.result() == "second"
