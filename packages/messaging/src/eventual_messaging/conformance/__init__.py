@@ -30,7 +30,8 @@ and empty for each test) and the fixtures of
 :class:`SubscriptionSemantics` runs a whole service
 (:mod:`eventual_messaging.conformance.shipping`) on a runtime, in real time; a
 runtime proves its event bus and subscription delivery with it, given an ``h``
-fixture (a :class:`SemanticsHarness`). eventual-aws runs it on its simulator.
+fixture (a :class:`SemanticsHarness`). eventual-aws runs it on its simulator,
+eventual-postgres on ``LocalRuntime`` with its backend and bus.
 
 The tests are ``async``: run them under pytest-asyncio in ``auto`` mode, or
 mark the subclass ``@pytest.mark.asyncio``. ``pytest.register_assert_rewrite(
