@@ -15,7 +15,7 @@ from eventual import (
     Workflow,
     WorkflowFailed,
 )
-from eventual.history import TaskRetryScheduled, TimerScheduled
+from eventual.history import TaskRetryScheduled, TaskScheduled, TimerScheduled
 from eventual.spi import Client
 
 from .workflows import (
@@ -112,7 +112,7 @@ async def gather_runs_tasks_together(h: WorkflowHarness) -> None:
     handle = await h.start(parallel, 3)
     assert await handle.result() == [0, 2, 4]
     history = await handle.history()
-    scheduled = [e.seq for e in history if e.type == "TaskScheduled"]  # type: ignore[attr-defined]
+    scheduled = [e.seq for e in history if isinstance(e, TaskScheduled)]
     assert scheduled == [1, 2, 3]
     assert [e.type for e in history[1:4]] == ["TaskScheduled"] * 3
 
