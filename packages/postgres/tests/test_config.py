@@ -1,6 +1,8 @@
-"""Where the postgres backend finds its DSN, schema and pool size, and the plugin that offers it."""
+"""Where the postgres backend finds its DSN, schema, pool size and affinity, and its plugin."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
@@ -50,6 +52,38 @@ def test_the_schema_of_the_environment_wins_over_the_pyproject() -> None:
     assert settings.schema == "from_env"
 
 
+def test_the_affinity_comes_from_the_pyproject_or_the_environment() -> None:
+    """postgres-affinity-seconds sets the affinity, EVENTUAL_POSTGRES_AFFINITY_SECONDS beats it."""
+    dsn = "postgresql://h/db"
+    assert postgres_settings(config(dsn=dsn), {}).affinity == timedelta(seconds=2)
+    pyproject = config(dsn=dsn, postgres_affinity_seconds=0.5)
+    assert postgres_settings(pyproject, {}).affinity == timedelta(seconds=0.5)
+    env = {"EVENTUAL_POSTGRES_AFFINITY_SECONDS": "0"}
+    assert postgres_settings(pyproject, env).affinity == timedelta(0)
+
+
+@pytest.mark.parametrize("value", ["-1", -0.5, "soon", "nan", "inf", True, "86401"])
+def test_a_bad_affinity_is_refused_with_its_value(value: object) -> None:
+    """A negative, unparsable or endless affinity raises an error naming the setting and value."""
+    options = config(dsn="postgresql://h/db", postgres_affinity_seconds=value)
+    with pytest.raises(EventualError, match=rf"postgres-affinity-seconds.*got {value!r}"):
+        postgres_settings(options, {})
+
+
+def test_a_bad_affinity_in_the_environment_is_refused_with_its_value() -> None:
+    """A malformed EVENTUAL_POSTGRES_AFFINITY_SECONDS is refused, naming the variable and value."""
+    with pytest.raises(EventualError, match=r"EVENTUAL_POSTGRES_AFFINITY_SECONDS.*got '-2'"):
+        postgres_settings(
+            config(dsn="postgresql://h/db"), {"EVENTUAL_POSTGRES_AFFINITY_SECONDS": "-2"}
+        )
+
+
+def test_a_negative_affinity_is_refused_by_the_backend() -> None:
+    """PostgresBackend(affinity=...) refuses a negative wait instead of treating it as none."""
+    with pytest.raises(EventualError, match="affinity must not be negative"):
+        PostgresBackend("postgresql://h/db", affinity=timedelta(seconds=-1))
+
+
 def test_a_missing_dsn_says_where_to_set_one() -> None:
     """Without a DSN anywhere, the error names the flag, the variable and the pyproject key."""
     with pytest.raises(EventualError, match=r"--dsn.*EVENTUAL_POSTGRES_DSN.*postgres-dsn"):
@@ -77,9 +111,11 @@ def test_the_plugin_offers_the_postgres_backend_through_its_entry_point() -> Non
     """The installed entry point registers ``postgres``, which builds a PostgresBackend."""
     plugins = Plugins(get_plugin_manager(autoload=True))
     provider = plugins.backend("postgres")
-    backend = provider.create(config(dsn="postgresql://h/db", postgres_schema="svc"))
+    backend = provider.create(
+        config(dsn="postgresql://h/db", postgres_schema="svc", postgres_affinity_seconds="0.25")
+    )
     assert isinstance(backend, PostgresBackend)
-    assert backend.schema == "svc"
+    assert (backend.schema, backend.affinity) == ("svc", timedelta(seconds=0.25))
 
 
 def test_the_plugin_offers_the_postgres_bus_with_the_bus_settings() -> None:

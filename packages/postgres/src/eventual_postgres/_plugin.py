@@ -21,7 +21,12 @@ def _backend(config: EventualConfig) -> Backend:
     from ._config import postgres_settings
 
     settings = postgres_settings(config)
-    return PostgresBackend(settings.dsn, schema=settings.schema, pool_size=settings.pool_size)
+    return PostgresBackend(
+        settings.dsn,
+        schema=settings.schema,
+        pool_size=settings.pool_size,
+        affinity=settings.affinity,
+    )
 
 
 @hookimpl

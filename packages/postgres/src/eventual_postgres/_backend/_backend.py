@@ -7,6 +7,7 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Final
 
+from eventual import EventualError
 from eventual.history import PublishedEvent
 from eventual.spi import holder_gone, load_published
 
@@ -21,7 +22,7 @@ from ._tasks import PostgresTasks
 from ._timers import PostgresTimers
 from ._writes import NOW
 
-__all__ = ["DEFAULT_SCHEMA", "PostgresBackend"]
+__all__ = ["DEFAULT_AFFINITY", "DEFAULT_SCHEMA", "PostgresBackend"]
 
 DEFAULT_SCHEMA: Final = "eventual"
 """The schema holding the tables unless ``postgres_schema`` names another."""
@@ -84,10 +85,11 @@ class PostgresBackend:
         affinity: How long a claim leaves an execution to the process that
             committed its last step (which holds its live instance, so applies a
             signal without replaying the history): once its oldest queued
-            message has waited this long, any process takes it.
+            message has waited this long, any process takes it. Zero leaves
+            nothing to the holder. Configured as ``postgres-affinity-seconds``.
 
     Raises:
-        EventualError: ``schema`` is not a plain identifier.
+        EventualError: ``schema`` is not a plain identifier, or ``affinity`` is negative.
     """
 
     def __init__(
@@ -98,6 +100,9 @@ class PostgresBackend:
         pool_size: int = 10,
         affinity: timedelta = DEFAULT_AFFINITY,
     ) -> None:
+        if affinity < timedelta(0):
+            raise EventualError(f"affinity must not be negative, got {affinity!r}")
+        self._affinity = affinity
         self._db = Database(dsn, schema=schema, max_size=pool_size)
         self._executions = PostgresExecutions(self._db)
         self._queue = PostgresQueue(self._db, affinity)
@@ -113,6 +118,11 @@ class PostgresBackend:
     def schema(self) -> str:
         """The schema holding the tables."""
         return self._db.schema
+
+    @property
+    def affinity(self) -> timedelta:
+        """How long a claim leaves an execution to the process holding its live instance."""
+        return self._affinity
 
     @property
     def executions(self) -> PostgresExecutions:

@@ -114,7 +114,7 @@ class PostgresQueue:
 
     def __init__(self, database: Database, affinity: timedelta) -> None:
         self._db = database
-        self._affinity = max(affinity.total_seconds(), 0.0)
+        self._affinity = affinity.total_seconds()
 
     async def enqueue(self, messages: Sequence[InboundMessage]) -> None:
         """Add messages; a message whose id is already queued is ignored."""
