@@ -30,11 +30,15 @@ gets a fresh database on it and runs in fresh processes.
    the client sends to every execution once all have started (one round of
    signals after another). The rate is bounded by CPU and round trips, not slots;
    the replays show how often a signal is applied by a process that does not hold
-   the execution. ``--signals`` runs only this part.
+   the execution. ``--signals`` runs only this part. With ``--paced SECONDS`` the
+   client sends the signals one at a time, that far apart (fewer executions), as
+   signals arrive when they are not a burst: each then wakes every process on
+   its own, and the empty claims show what those wake-ups cost.
 
-Run: ``python benchmarks/postgres.py [--quick] [--io] [--signals] [--output FILE]`` in an
-environment with the workspace and ``benchmarks/requirements.txt`` installed (``nox -s bench``'s).
-Not part of ``run.py``: it needs the PostgreSQL binaries (Debian's ``postgresql``).
+Run: ``python benchmarks/postgres.py [--quick] [--io] [--signals [--paced S]] [--output FILE]``
+in an environment with the workspace and ``benchmarks/requirements.txt`` installed
+(``nox -s bench``'s). Not part of ``run.py``: it needs the PostgreSQL binaries
+(Debian's ``postgresql``).
 """
 
 from __future__ import annotations
@@ -166,8 +170,11 @@ SIGNAL_BOUND: dict[str, Any] = {
 
 
 async def _serve(cfg: dict[str, Any]) -> None:
+    from datetime import timedelta
+
     from workloads import SERVICE
 
+    from eventual.spi import InboundBatch
     from eventual_engine import LocalRuntime
 
     stop = asyncio.Event()
@@ -175,11 +182,29 @@ async def _serve(cfg: dict[str, Any]) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     settings: dict[str, object] = {"dsn": cfg["dsn"]}
     async with LocalRuntime(SERVICE, backend="postgres", settings=settings) as rt:
+        queue = rt.engine.backend.queue
+        claim = queue.claim
+        claims = {"claims": 0, "empty_claims": 0}
+
+        async def counted(owner: str, limit: int, lease: timedelta) -> list[InboundBatch]:
+            batches = await claim(owner, limit, lease)
+            claims["claims"] += 1
+            claims["empty_claims"] += not batches
+            return batches
+
+        queue.claim = counted  # type: ignore[method-assign]  # counting, in this process only
+        # The parent sends SIGUSR1 as it starts the executions: looks before it (idle
+        # polls while the other processes start) are not counted.
+        loop.add_signal_handler(signal.SIGUSR1, lambda: claims.update(claims=0, empty_claims=0))
         print(READY, flush=True)
         await stop.wait()
-        # Histories read and replayed (live-instance cache misses) in this process, and
-        # the task attempts it ran.
-        counts = {"replays": rt.engine.orchestrator.replays, "attempts": rt.engine.tasks.attempts}
+        # Histories read and replayed (live-instance cache misses) in this process, the
+        # task attempts it ran, and its looks at the queue (those that took nothing).
+        counts = {
+            "replays": rt.engine.orchestrator.replays,
+            "attempts": rt.engine.tasks.attempts,
+            **claims,
+        }
         print(json.dumps(counts), flush=True)
 
 
@@ -213,7 +238,12 @@ async def _drive(dsn: str, n: int, workload: dict[str, Any]) -> float:
                 )
             )
             for _ in range(workload.get("signals", 0)):
-                await asyncio.gather(*(client.send_signal(id_, "tick", 1) for id_ in ids))
+                if workload.get("pace") is None:
+                    await asyncio.gather(*(client.send_signal(id_, "tick", 1) for id_ in ids))
+                    continue
+                for id_ in ids:
+                    await client.send_signal(id_, "tick", 1)
+                    await asyncio.sleep(workload["pace"])
             count = (
                 "SELECT count(*) FILTER (WHERE status <> %s), count(*) FILTER (WHERE status = %s) "
                 "FROM eventual.executions"
@@ -279,6 +309,8 @@ def _scale(
             if process.stdout.readline().strip() != READY:
                 raise RuntimeError("a worker process did not start")
         pids = [process.pid for process in processes]
+        for process in processes:
+            process.send_signal(signal.SIGUSR1)
         before = _cpu_seconds(pids), _cpu_seconds([_server_pid(server)])
         seconds = asyncio.run(_drive(dsn, n, workload))
         after = _cpu_seconds(pids), _cpu_seconds([_server_pid(server)])
@@ -299,6 +331,10 @@ def _scale(
         "replays": sum(c["replays"] for c in counts) / n,
         # Task attempts each worker process ran: how the work spread.
         "attempts": [c["attempts"] for c in counts],
+        # Looks at the queue per execution, by all worker processes, and those that took
+        # nothing (polls, and wake-ups for messages another process holds or took first).
+        "claims": sum(c["claims"] for c in counts) / n,
+        "empty_claims": sum(c["empty_claims"] for c in counts) / n,
     }
 
 
@@ -330,7 +366,8 @@ def _main_io(quick: bool, output: Path, workloads: tuple[dict[str, Any], ...] = 
                     f"{row['per_second']:7.1f} executions/s ({row['ratio']:.2f}x{bound})  "
                     "CPU per execution: workers "
                     f"{row['worker_cpu_ms']:.1f} ms, server {row['server_cpu_ms']:.1f} ms; "
-                    f"{row['replays']:.2f} replays",
+                    f"{row['replays']:.2f} replays; claims {row['claims']:.2f}, "
+                    f"{row['empty_claims']:.2f} empty",
                     flush=True,
                 )
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -357,6 +394,12 @@ def main() -> None:
         action="store_true",
         help="only the scale-out of executions that wait for signals and run no task",
     )
+    parser.add_argument(
+        "--paced",
+        type=float,
+        metavar="SECONDS",
+        help="with --signals: send the signals one at a time, SECONDS apart (60 executions)",
+    )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     if args.worker is not None:
@@ -375,7 +418,10 @@ def main() -> None:
 
     if args.signals:
         output = args.output or HERE / "results" / "postgres_signals.json"
-        _main_io(args.quick, output, (SIGNAL_BOUND,))
+        workload = SIGNAL_BOUND
+        if args.paced is not None:
+            workload = {**SIGNAL_BOUND, "n": (60, 60), "pace": args.paced}
+        _main_io(args.quick, output, (workload,))
         return
     if args.io:
         _main_io(args.quick, args.output or HERE / "results" / "postgres_io.json")
