@@ -2,7 +2,8 @@
 
 Two engines serve one schema, each with a backend of its own, as two machines
 would; signals come from a client that runs no engine. The engines poll hourly,
-so they look at the queue only when told to, and each test tells them when.
+so they look at the queue only when told to: by a test, or by a notification
+(which wakes the holder at once, and the others once the message is anyone's).
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ AFFINITY = timedelta(hours=1)
 class Worker:
     """An engine on a backend of its own, serving, with a record of its orchestrator's looks."""
 
-    def __init__(self, dsn: str, schema: str) -> None:
-        self.backend = PostgresBackend(dsn, schema=schema, pool_size=4, affinity=AFFINITY)
+    def __init__(self, dsn: str, schema: str, affinity: timedelta = AFFINITY) -> None:
+        self.backend = PostgresBackend(dsn, schema=schema, pool_size=4, affinity=affinity)
         self.engine = Engine(SERVICE, self.backend, options=EngineOptions(poll_interval=HOUR))
+        # The loops the engine was woken for, from now on (``engine.notify``).
+        self.woken: list[str] = []
+        self.was_woken = asyncio.Event()
         # What each look begun since the latest ``look_after_now`` took (execution ids).
         self.looks: list[list[str]] = []
         self.round = 0  # which ``look_after_now`` call a look began under (0: none)
@@ -57,9 +61,16 @@ class Worker:
             self.looked.set()
         return batches
 
+    def notify(self, *loops: str) -> None:
+        self.woken.extend(loops or ("all",))
+        self.was_woken.set()
+        self._notify(*loops)
+
     async def start(self, monkeypatch: pytest.MonkeyPatch) -> None:
         await self.backend.open()
         monkeypatch.setattr(self.backend.queue, "claim", self.claim)
+        self._notify = self.engine.notify
+        monkeypatch.setattr(self.engine, "notify", self.notify)
         self._serving = asyncio.create_task(self.engine.serve())
 
     async def look_after_now(self) -> list[str]:
@@ -177,3 +188,51 @@ async def test_a_signal_for_a_stopped_holder_is_taken_by_another_once_it_has_wai
     assert record.status is ExecutionStatus.SUCCEEDED
     assert await outside.execution_result(execution_id) == 3
     assert b.engine.orchestrator.replays == 1
+
+
+async def test_a_signal_for_an_execution_held_elsewhere_wakes_only_its_holder(
+    outside: BackendClient,
+    workers: tuple[Worker, Worker],
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_dsn: str,
+    schema: str,
+) -> None:
+    """A's signal wakes A, not B: B's orchestrator is not woken to look for nothing."""
+    a, b = workers
+    execution_id = await held_by_a(outside, workers, monkeypatch)
+    # B's listener is connected once it woke every loop; count from there.
+    await asyncio.wait_for(b.was_woken.wait(), 60)
+    b.woken.clear()
+    await outside.send_signal(execution_id, "tick", 1)
+    await until(consumed_by(outside))  # A, polling hourly, was woken by it
+    # A notification after it reaches B after it: once B saw this one, it saw the signal's.
+    async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as admin:
+        await admin.execute("SELECT pg_notify('eventual', %s)", (f"{schema} tasks",))
+    await until(lambda: _true("tasks" in b.woken))
+    assert b.woken == ["tasks"]
+    assert (a.engine.orchestrator.replays, b.engine.orchestrator.replays) == (1, 0)
+
+
+async def test_a_signal_for_a_stopped_holder_wakes_another_once_it_has_waited(
+    outside: BackendClient, monkeypatch: pytest.MonkeyPatch, postgres_dsn: str, schema: str
+) -> None:
+    """A signal for a stopped holder's execution wakes B once it is anyone's; B polls hourly."""
+    short = timedelta(milliseconds=300)
+    a, b = Worker(postgres_dsn, schema, short), Worker(postgres_dsn, schema, short)
+    try:
+        execution_id = await held_by_a(outside, (a, b), monkeypatch)
+        await asyncio.wait_for(b.was_woken.wait(), 60)  # B listens
+        await a.stop()
+        await outside.send_signal(execution_id, "tick", 1)
+        await until(consumed_by(outside))
+        assert b.engine.orchestrator.replays == 1  # B took it over
+        await outside.send_signal(execution_id, "tick", 2)
+        record = await asyncio.wait_for(outside.wait(execution_id), 60)
+        assert record.status is ExecutionStatus.SUCCEEDED
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def _true(value: bool) -> bool:
+    return value

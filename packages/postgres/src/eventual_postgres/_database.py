@@ -46,7 +46,8 @@ _ANNOUNCE_TIMEOUT: Final = 5.0
 _NOTIFY: Final = "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload"
 
 NOTIFY_CHANNEL: Final = "eventual"
-"""The channel on which work is announced, each payload ``"<schema> <loop>"``."""
+"""The channel on which work is announced, each payload ``"<schema> <loop>"`` (or
+``"<schema> orchestrator <holder>"``)."""
 
 log = logging.getLogger("eventual.postgres")
 _SCHEMA_NAME_LIMIT: Final = 63  # PostgreSQL's identifier length

@@ -1,6 +1,8 @@
 """Wake-ups across machines: ``LISTEN`` for the notifications the schema's triggers send.
 
-Each notification on the ``eventual`` channel carries ``"<schema> <loop>"``. A
+Each notification on the ``eventual`` channel carries ``"<schema> <loop>"``, or
+``"<schema> orchestrator <holder>"`` for messages of executions a process holds
+(``_backend._wakes``, which decides whom that wakes and when). A
 listener keeps one connection of its own (a pooled connection would be handed
 to other work between notifications) and reconnects after a failure, waking
 every loop when it does: notifications sent while nobody listened are lost, so
@@ -31,16 +33,19 @@ async def listen(
     *,
     loops: Iterable[str] = LOOPS,
     retry_after: float = 1.0,
+    connected: Callable[[], None] | None = None,
 ) -> None:
     """Call ``wake(loop)`` for each notification of ``schema``, until cancelled.
 
     Args:
         dsn: The database to listen on.
         schema: Only notifications of this schema count.
-        wake: Called with the loop's name (never raises into the listener: an
-            exception is logged).
+        wake: Called with what follows the schema: the loop's name, and for
+            messages of a held execution its holder after a space (never
+            raises into the listener: an exception is logged).
         loops: The loops woken after each (re)connection.
         retry_after: Seconds between reconnection attempts.
+        connected: Called after each (re)connection, once ``loops`` were woken.
     """
     prefix = f"{schema} "
     known = tuple(loops)
@@ -54,6 +59,8 @@ async def listen(
         try:
             await conn.execute(f"LISTEN {CHANNEL}")
             _call(wake, known)
+            if connected is not None:
+                connected()
             async for payload in _notifications(conn):
                 if payload.startswith(prefix):
                     _call(wake, (payload[len(prefix) :],))

@@ -20,6 +20,7 @@ from ._queue import PostgresQueue
 from ._schema import migrate
 from ._tasks import PostgresTasks
 from ._timers import PostgresTimers
+from ._wakes import Holding, WakeRouter
 from ._writes import NOW
 
 __all__ = ["DEFAULT_AFFINITY", "DEFAULT_SCHEMA", "PostgresBackend"]
@@ -104,10 +105,11 @@ class PostgresBackend:
             raise EventualError(f"affinity must not be negative, got {affinity!r}")
         self._affinity = affinity
         self._db = Database(dsn, schema=schema, max_size=pool_size)
-        self._executions = PostgresExecutions(self._db)
-        self._queue = PostgresQueue(self._db, affinity)
+        self._holding = Holding()  # whom wake-ups naming a holder are for (``watch``)
+        self._executions = PostgresExecutions(self._db, self._holding)
+        self._queue = PostgresQueue(self._db, affinity, self._holding)
         self._timers = PostgresTimers(self._db)
-        self._tasks = PostgresTasks(self._db)
+        self._tasks = PostgresTasks(self._db, self._holding)
         self._idempotency = PostgresIdempotency(self._db)
         self._logs = PostgresLogs(self._db)
 
@@ -193,9 +195,17 @@ class PostgresBackend:
         ``loop`` is ``"orchestrator"`` (messages queued or a claim released),
         ``"tasks"`` (unclaimed attempts dispatched) or ``"timers"`` (timers
         scheduled). On every (re)connection all loops are woken once, since
-        notifications sent while nobody listened are lost.
+        notifications sent while nobody listened are lost (and the
+        orchestrator once more ``affinity`` later, when messages another
+        process held then are anyone's). Messages queued for an execution
+        another process holds wake the orchestrator only once they are
+        anyone's, ``affinity`` after they came (plus a margin).
         """
-        await listen(self._db.dsn, self._db.schema, wake)
+        router = WakeRouter(wake, self._holding, self._affinity.total_seconds())
+        try:
+            await listen(self._db.dsn, self._db.schema, router, connected=router.connected)
+        finally:
+            router.close()
 
     async def published(self, limit: int) -> list[tuple[str, PublishedEvent]]:
         """Return up to ``limit`` published events not yet acknowledged, oldest first.

@@ -23,6 +23,7 @@ from eventual.spi import (
 
 from .._database import Connection, Database, pipelined
 from ._schema import CHECK_FAILED
+from ._wakes import Holders, Holding, send_holders
 from ._writes import add_tasks, create_execution, enqueue, report_clash, schedule, send_create
 
 __all__ = ["PostgresExecutions", "announced", "apply_step", "write_step"]
@@ -57,8 +58,9 @@ _PUBLISH = "INSERT INTO outbox (execution_id, event) VALUES (%s, %s)"
 class PostgresExecutions:
     """Execution records and their histories, in the backend's schema."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, holding: Holding) -> None:
         self._db = database
+        self._holding = holding
 
     async def create(
         self, record: ExecutionRecord, started: WorkflowStarted, timers: Sequence[TimerRequest]
@@ -160,12 +162,28 @@ class PostgresExecutions:
             Conflict: The history is no longer ``expected_length`` long, or the
                 lease of the consumed batch is not held; nothing was written.
         """
+        if step.owner is not None:
+            self._holding.owners.add(step.owner)  # notifications naming it are this process's
+
+        async def run(conn: Connection) -> Holders | None:
+            await write_step(conn, step)
+            # Messages for other executions wake their holders (read after the commit).
+            return await send_holders(conn, (m.execution_id for m in step.messages))
+
         try:
+            holders = None
             if step.starts:
                 await self._db.transaction(lambda conn: apply_step(conn, step))
+            elif step.messages:
+                holders = await self._db.atomic(run)
             else:
                 await self._db.atomic(lambda conn: write_step(conn, step))
-            self._db.announce(*announced(step))
+            wakes = [] if holders is None else await holders.loops()
+            if step.execution_id in self._holding.taken_over:
+                # Messages queued while it ran named the holder it was taken from.
+                self._holding.taken_over.discard(step.execution_id)
+                wakes = ["orchestrator"]
+            self._db.announce(*announced(step, wakes))
         except psycopg.errors.UniqueViolation:
             # History rows past the recorded length exist: another step got there first.
             raise Conflict(f"{step.execution_id}: history changed") from None
@@ -175,11 +193,19 @@ class PostgresExecutions:
             raise Conflict(f"{step.execution_id}: {error.diag.message_primary}") from None
 
 
-def announced(step: StepCommit) -> list[str]:
-    """Return the loops of other processes that a committed step gave work."""
+def announced(step: StepCommit, wakes: Sequence[str] = ()) -> list[str]:
+    """Return the loops of other processes that a committed step gave work.
+
+    ``wakes`` are the orchestrator wake-ups the commit owes: those naming the
+    holders of the executions its messages are for (``_wakes``), or every
+    orchestrator's; without them, a step with messages wakes every
+    orchestrator, and a step starting children always does.
+    """
     loops: list[str] = []
-    if step.messages or step.starts:
+    if step.starts or (step.messages and not wakes):
         loops.append("orchestrator")
+    else:
+        loops.extend(wakes)
     if step.tasks and step.task_claim is None:
         loops.append("tasks")
     if step.timers:

@@ -15,7 +15,9 @@ message has waited ``affinity`` (by the server's clock). The holder then
 applies a signal without reading and replaying the history, and an execution
 whose holder died, stopped or fell behind is taken by any process after that
 wait. It is only a preference: nothing else depends on it, so a stale holder
-(an evicted instance, a restarted process) costs at most that wait.
+(an evicted instance, a restarted process) costs at most that wait. Queuing
+messages for held executions wakes their holder only, and the others once
+the wait is over (``_wakes``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from eventual import ExecutionStatus
 from eventual.spi import InboundBatch, InboundMessage, load_event
 
 from .._database import Connection, Database
+from ._wakes import Holders, Holding, send_holders
 from ._writes import NOW, enqueue
 
 __all__ = ["PostgresQueue", "take_one"]
@@ -39,7 +42,7 @@ _RUNNING = ExecutionStatus.RUNNING.value
 # (an empty line's row is anyone's to remove); ended and unknown executions
 # are anyone's, to drop their messages.
 _CANDIDATES = f"""
-    SELECT inbox.execution_id, executions.status
+    SELECT inbox.execution_id, executions.status, executions.holder
     FROM inbox
     LEFT JOIN executions ON executions.id = inbox.execution_id
     WHERE NOT EXISTS (
@@ -112,15 +115,26 @@ _PENDING = """
 class PostgresQueue:
     """Inbound messages per execution, in the backend's schema."""
 
-    def __init__(self, database: Database, affinity: timedelta) -> None:
+    def __init__(self, database: Database, affinity: timedelta, holding: Holding) -> None:
         self._db = database
         self._affinity = affinity.total_seconds()
+        self._holding = holding
 
     async def enqueue(self, messages: Sequence[InboundMessage]) -> None:
-        """Add messages; a message whose id is already queued is ignored."""
-        if messages:
-            await self._db.atomic(lambda conn: enqueue(conn, messages))
-            self._db.announce("orchestrator")
+        """Add messages; a message whose id is already queued is ignored.
+
+        Wakes the processes holding their executions, or every process when
+        any of them is anyone's.
+        """
+        if not messages:
+            return
+
+        async def run(conn: Connection) -> Holders:
+            await enqueue(conn, messages)
+            return await send_holders(conn, (m.execution_id for m in messages))
+
+        holders = await self._db.atomic(run)
+        self._db.announce(*await holders.loops())
 
     async def claim(self, owner: str, limit: int, lease: timedelta) -> list[InboundBatch]:
         """Claim all queued messages of up to ``limit`` executions nobody else holds.
@@ -133,6 +147,7 @@ class PostgresQueue:
         """
         if limit <= 0:
             return []
+        self._holding.owners.add(owner)  # notifications naming it are this process's
         seconds = lease.total_seconds()
 
         async def run(conn: Connection) -> list[InboundBatch]:
@@ -153,12 +168,18 @@ class PostgresQueue:
                         "limit": wanted,
                     },
                 )
+                fetched = await cursor.fetchall()
                 rows = [
                     (str(id_), None if status is None else str(status))
-                    for id_, status in await cursor.fetchall()
+                    for id_, status, _ in fetched
                 ]
                 seen.extend(id_ for id_, _ in rows)
-                batches.extend(await _take(conn, rows, owner, seconds))
+                taken = await _take(conn, rows, owner, seconds)
+                held = {str(id_) for id_, _, holder in fetched if holder not in (None, owner)}
+                self._holding.taken_over.update(
+                    b.execution_id for b in taken if b.execution_id in held
+                )
+                batches.extend(taken)
                 if len(rows) < wanted:
                     break
             return batches
@@ -175,6 +196,7 @@ class PostgresQueue:
             )
 
         await self._db.atomic(run)
+        self._holding.taken_over.discard(batch.execution_id)
         # The messages are claimable again: wake the orchestrators.
         self._db.announce("orchestrator")
 
@@ -224,15 +246,16 @@ async def _take(
 
 
 async def take_one(
-    conn: Connection, execution_id: str, owner: str, seconds: float
+    conn: Connection, execution_id: str, owner: str, seconds: float, holding: Holding
 ) -> InboundBatch | None:
     """Claim one execution's queued messages if nobody holds them; else None.
 
     Waits for the execution's inbox row rather than skipping it: the caller has
-    just queued a message there and wants to run it now if it is free.
+    just queued a message there and wants to run it now if it is free. An
+    execution taken from another holder is noted in ``holding.taken_over``.
     """
     cursor = await conn.execute(
-        """SELECT inbox.execution_id, executions.status FROM inbox
+        """SELECT inbox.execution_id, executions.status, executions.holder FROM inbox
         LEFT JOIN executions ON executions.id = inbox.execution_id
         WHERE inbox.execution_id = %s FOR UPDATE OF inbox""",
         (execution_id,),
@@ -242,4 +265,8 @@ async def take_one(
         return None
     status = None if row[1] is None else str(row[1])
     batches = await _take(conn, [(execution_id, status)], owner, seconds)
-    return batches[0] if batches else None
+    if not batches:
+        return None
+    if row[2] not in (None, owner):
+        holding.taken_over.add(execution_id)
+    return batches[0]

@@ -23,6 +23,7 @@ from eventual.spi import (
 
 from .._database import Connection, Database
 from ._queue import take_one
+from ._wakes import Holders, Holding, send_holders
 from ._writes import EARLIEST, EARLIEST_US, NOW, enqueue
 
 __all__ = ["PostgresTasks"]
@@ -43,8 +44,9 @@ _NEXT_READY = f"SELECT min(not_before_us) FROM tasks WHERE until <= {NOW}"
 class PostgresTasks:
     """Task attempts waiting for, or held by, task workers, in the backend's schema."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, holding: Holding) -> None:
         self._db = database
+        self._holding = holding
 
     async def claim(
         self, owner: str, now: datetime, limit: int, lease: timedelta
@@ -107,21 +109,30 @@ class PostgresTasks:
         With ``claim``, the outcome's execution is claimed in that transaction too
         when nobody holds it, and its queued messages are returned.
         """
+        if claim is not None:
+            self._holding.owners.add(claim.owner)  # notifications naming it are this process's
 
-        async def run(conn: Connection) -> InboundBatch | None:
+        async def run(conn: Connection) -> tuple[InboundBatch | None, Holders | None]:
             await conn.execute("DELETE FROM tasks WHERE token = %s", (token,))
             if outcome is None:
-                return None
+                return None, None
             await enqueue(conn, [outcome])
+            # Read with the next answer (or after the commit): no round trip of its own.
+            holders = await send_holders(conn, [outcome.execution_id])
             if claim is None:
-                return None
-            return await take_one(
-                conn, outcome.execution_id, claim.owner, claim.duration.total_seconds()
+                return None, holders
+            taken = await take_one(
+                conn,
+                outcome.execution_id,
+                claim.owner,
+                claim.duration.total_seconds(),
+                self._holding,
             )
+            return taken, holders
 
-        taken = await self._db.transaction(run, pipeline=True)
-        if outcome is not None and taken is None:
-            self._db.announce("orchestrator")
+        taken, holders = await self._db.transaction(run, pipeline=True)
+        if taken is None and holders is not None:
+            self._db.announce(*await holders.loops())
         return taken
 
     async def next_ready(self) -> datetime | None:
