@@ -37,8 +37,10 @@ gets a fresh database on it and runs in fresh processes.
 
 Run: ``python benchmarks/postgres.py [--quick] [--io] [--signals [--paced S]] [--output FILE]``
 in an environment with the workspace and ``benchmarks/requirements.txt`` installed
-(``nox -s bench``'s). Not part of ``run.py``: it needs the PostgreSQL binaries
-(Debian's ``postgresql``).
+(``nox -s bench``'s). With ``--io`` or ``--signals``, ``--processes 1`` (or ``1,2``)
+runs only those rows, ``--workflow three_io_waits`` only that workload and
+``--executions N`` sets the size. Not part of ``run.py``: it needs the PostgreSQL
+binaries (Debian's ``postgresql``).
 """
 
 from __future__ import annotations
@@ -341,8 +343,14 @@ def _scale(
 # --- the run ------------------------------------------------------------------------------------
 
 
-def _main_io(quick: bool, output: Path, workloads: tuple[dict[str, Any], ...] = IO_BOUND) -> None:
-    """Scale-out of the I/O-bound (or other) workloads with 1, 2 and 4 worker processes."""
+def _main_io(
+    quick: bool,
+    output: Path,
+    workloads: tuple[dict[str, Any], ...] = IO_BOUND,
+    processes: tuple[int, ...] = (1, 2, 4),
+    executions: int | None = None,
+) -> None:
+    """Scale-out of the I/O-bound (or other) workloads on 1, 2 and 4 (or ``processes``) workers."""
     from eventual_postgres import TemporaryServer
 
     results: dict[str, Any] = {
@@ -352,8 +360,8 @@ def _main_io(quick: bool, output: Path, workloads: tuple[dict[str, Any], ...] = 
     }
     with TemporaryServer(durable=True, max_connections=300) as server:
         for workload in workloads:
-            n = workload["n"][1 if quick else 0]
-            rows = [_scale(server, workers, n, workload) for workers in (1, 2, 4)]
+            n = executions or workload["n"][1 if quick else 0]
+            rows = [_scale(server, workers, n, workload) for workers in processes]
             for row in rows:
                 row["ratio"] = row["per_second"] / rows[0]["per_second"]
                 bound = ""
@@ -400,6 +408,20 @@ def main() -> None:
         metavar="SECONDS",
         help="with --signals: send the signals one at a time, SECONDS apart (60 executions)",
     )
+    parser.add_argument(
+        "--processes",
+        type=lambda text: tuple(int(part) for part in text.split(",")),
+        default=(1, 2, 4),
+        help="worker process counts of the scale-out rows, e.g. 1 or 1,2 (default 1,2,4)",
+    )
+    parser.add_argument(
+        "--workflow",
+        default=None,
+        help="with --io: only this workload (three_io_waits or three_blocking_waits)",
+    )
+    parser.add_argument(
+        "--executions", type=int, default=None, help="with --io or --signals: executions per row"
+    )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     if args.worker is not None:
@@ -421,10 +443,14 @@ def main() -> None:
         workload = SIGNAL_BOUND
         if args.paced is not None:
             workload = {**SIGNAL_BOUND, "n": (60, 60), "pace": args.paced}
-        _main_io(args.quick, output, (workload,))
+        _main_io(args.quick, output, (workload,), args.processes, args.executions)
         return
     if args.io:
-        _main_io(args.quick, args.output or HERE / "results" / "postgres_io.json")
+        chosen = tuple(w for w in IO_BOUND if args.workflow in (None, w["workflow"]))
+        if not chosen:
+            parser.error(f"--workflow {args.workflow!r}: not one of the --io workloads")
+        output = args.output or HERE / "results" / "postgres_io.json"
+        _main_io(args.quick, output, chosen, args.processes, args.executions)
         return
     args.output = args.output or HERE / "results" / "postgres.json"
 
