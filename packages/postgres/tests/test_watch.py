@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import types
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +17,7 @@ from eventual.spi import EventEnvelope, InboundBatch
 from eventual_engine import BackendClient, Engine, EngineOptions
 from eventual_engine.conformance.support import signal
 from eventual_messaging import Route
-from eventual_postgres import PostgresBackend, PostgresBusStore
+from eventual_postgres import PostgresBackend, PostgresBusStore, _listen
 
 
 @task
@@ -130,6 +132,86 @@ async def test_a_listener_whose_connection_is_killed_reconnects_and_wakes_every_
         with contextlib.suppress(asyncio.CancelledError):
             await watching
         await backend.close()
+
+
+async def test_a_listener_logs_an_outage_once_and_backs_off_between_attempts(
+    postgres_dsn: str,
+    schema: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Failed attempts wait twice as long each, up to a limit; one WARNING per outage says why."""
+    attempts = 0
+    connect = psycopg.AsyncConnection.connect
+
+    async def failing_four_times(dsn: str, **kwargs: object) -> psycopg.AsyncConnection[object]:
+        nonlocal attempts
+        attempts += 1
+        if attempts <= 4:
+            raise psycopg.OperationalError(f"refused {attempts}")
+        return await connect(dsn, autocommit=True)
+
+    monkeypatch.setattr(
+        _listen,
+        "psycopg",
+        types.SimpleNamespace(
+            AsyncConnection=types.SimpleNamespace(connect=failing_four_times),
+            OperationalError=psycopg.OperationalError,
+        ),
+    )
+    caplog.set_level(logging.DEBUG, logger="eventual.postgres")
+    woken: asyncio.Queue[str] = asyncio.Queue()
+    listening = asyncio.create_task(
+        _listen.listen(
+            postgres_dsn, schema, woken.put_nowait, retry_after=0.001, max_retry_after=0.004
+        )
+    )
+
+    def said() -> list[tuple[int, str]]:
+        return [
+            (r.levelno, r.getMessage()) for r in caplog.records if r.name == "eventual.postgres"
+        ]
+
+    try:
+        assert await asyncio.wait_for(woken.get(), 30) == "orchestrator"
+        async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as admin:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query = 'LISTEN eventual'"
+            )
+        for _ in range(6000):
+            if len(said()) == 7:
+                break
+            await asyncio.sleep(0.01)
+        assert said() == [
+            (
+                logging.WARNING,
+                f"eventual cannot listen for work on {schema} (refused 1); retrying in 0.001 s",
+            ),
+            (
+                logging.DEBUG,
+                f"eventual cannot listen for work on {schema} (refused 2); retrying in 0.002 s",
+            ),
+            (
+                logging.DEBUG,
+                f"eventual cannot listen for work on {schema} (refused 3); retrying in 0.004 s",
+            ),
+            (
+                logging.DEBUG,
+                f"eventual cannot listen for work on {schema} (refused 4); retrying in 0.004 s",
+            ),
+            (logging.INFO, f"eventual listens for work on {schema} again"),
+            (
+                logging.WARNING,
+                f"eventual lost its listening connection on {schema} (FATAL: terminating "
+                "connection due to administrator command); reconnecting in 0.001 s",
+            ),
+            (logging.INFO, f"eventual listens for work on {schema} again"),
+        ]
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
 
 
 async def _next_heard(listener: psycopg.AsyncConnection[object], schema: str) -> str:
