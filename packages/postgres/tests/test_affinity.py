@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,7 +22,7 @@ import pytest
 from eventual import ExecutionStatus, Service, signal, workflow
 from eventual.spi import InboundBatch
 from eventual_engine import BackendClient, Engine, EngineOptions
-from eventual_postgres import PostgresBackend
+from eventual_postgres import PostgresBackend, _listen
 
 tick = signal("tick", int)
 
@@ -229,6 +232,63 @@ async def test_a_signal_for_a_stopped_holder_wakes_another_once_it_has_waited(
         await outside.send_signal(execution_id, "tick", 2)
         record = await asyncio.wait_for(outside.wait(execution_id), 60)
         assert record.status is ExecutionStatus.SUCCEEDED
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def test_a_listener_dropped_by_the_server_takes_what_was_announced_while_it_was_away(
+    outside: BackendClient,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_dsn: str,
+    schema: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """B, its listening connection killed, reconnects and takes a signal announced meanwhile."""
+    short = timedelta(seconds=2)  # far longer than B takes to reconnect and look once
+    a, b = Worker(postgres_dsn, schema, short), Worker(postgres_dsn, schema, short)
+    try:
+        execution_id = await held_by_a(outside, (a, b), monkeypatch)
+        await asyncio.wait_for(b.was_woken.wait(), 60)  # B listens
+        await a.stop()  # the signal will name A, which will never take it
+        # B's next connection attempt waits until the signal is sent.
+        reconnecting, go_on = asyncio.Event(), asyncio.Event()
+        connect = psycopg.AsyncConnection.connect
+
+        async def held_connect(*args: Any, **kwargs: Any) -> psycopg.AsyncConnection[Any]:
+            reconnecting.set()
+            await go_on.wait()
+            return await connect(*args, **kwargs)
+
+        gated = types.SimpleNamespace(
+            AsyncConnection=types.SimpleNamespace(connect=held_connect),
+            OperationalError=psycopg.OperationalError,
+        )
+        monkeypatch.setattr(_listen, "psycopg", gated)
+        caplog.set_level(logging.INFO, logger="eventual.postgres")
+        async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as admin:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query = 'LISTEN eventual'"
+            )
+        await asyncio.wait_for(reconnecting.wait(), 60)  # B is not listening
+        await outside.send_signal(execution_id, "tick", 1)
+        b.woken.clear()
+        go_on.set()
+        # B looks at once when it listens again, too soon to take A's signal; an
+        # hourly poll cannot take it either: only the look one affinity later can.
+        await until(consumed_by(outside))
+        assert b.engine.orchestrator.replays == 1  # B took it over
+        assert b.woken.count("tasks") == 1  # B reconnected once
+        # B hears again: the next signal, now B's, wakes it at once.
+        await outside.send_signal(execution_id, "tick", 2)
+        record = await asyncio.wait_for(outside.wait(execution_id), 60)
+        assert record.status is ExecutionStatus.SUCCEEDED
+        assert await outside.execution_result(execution_id) == 3
+        warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warned) == 1
+        assert "lost its listening connection" in warned[0].getMessage()
+        assert "administrator command" in warned[0].getMessage()
     finally:
         await b.stop()
         await a.stop()
