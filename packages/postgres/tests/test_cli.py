@@ -23,6 +23,11 @@ import attrs
 import httpx
 import psycopg
 import pytest
+
+# The commands are eventual-cli's; an install of eventual-postgres alone (nox's
+# isolated session) has no eventual-cli to run them with.
+pytest.importorskip("eventual_cli", reason="the commands are eventual-cli's")
+
 from click.testing import CliRunner, Result
 
 from eventual_cli import cli
