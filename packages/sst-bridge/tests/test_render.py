@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click import Command
 from click.testing import CliRunner
 
 from eventual_aws import ServicePlan, plan
@@ -62,6 +63,15 @@ def sst_environment() -> Callable[[Path], dict[str, str]]:
     return _sst_environment
 
 
+def _eventual_command() -> Command:
+    """Return the ``eventual`` command; skip where eventual-cli is not installed (isolated)."""
+    module = pytest.importorskip(
+        "eventual_cli", reason="the app is made with eventual-cli's commands"
+    )
+    command: Command = module.cli
+    return command
+
+
 CACHE_ENV_VAR = "EVENTUAL_SST_CACHE"
 """Names a folder where the installed app is kept across sessions (nox's tests on 3.11 and 3.13)."""
 
@@ -87,7 +97,7 @@ def _install(app: Path) -> None:
 @pytest.fixture(scope="module")
 def sst_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return examples/orders-sst installed (or from the cache), with ``eventual sst add`` run."""
-    from eventual_cli import cli
+    cli = _eventual_command()
 
     cache = os.environ.get(CACHE_ENV_VAR)
     if cache:
@@ -487,7 +497,7 @@ def test_a_new_projects_sst_app_type_checks(sst_app: Path, tmp_path: Path) -> No
     The project borrows the installed app's SST platform (``.sst/platform``), the
     folder ``sst install`` would fill from the same pinned ``sst``.
     """
-    from eventual_cli import cli
+    cli = _eventual_command()
 
     project = tmp_path / "my-shop"
     result = CliRunner().invoke(
@@ -527,7 +537,7 @@ def test_a_new_projects_sst_config_runs(
     stand-in answers ``eventual sst bundle`` with a small folder, as real bundles
     are checked elsewhere.
     """
-    from eventual_cli import cli
+    cli = _eventual_command()
 
     project = tmp_path / "my-shop"
     result = CliRunner().invoke(
