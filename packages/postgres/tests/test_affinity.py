@@ -262,7 +262,7 @@ async def test_a_listener_dropped_by_the_server_takes_what_was_announced_while_i
 
         gated = types.SimpleNamespace(
             AsyncConnection=types.SimpleNamespace(connect=held_connect),
-            OperationalError=psycopg.OperationalError,
+            Error=psycopg.Error,
         )
         monkeypatch.setattr(_listen, "psycopg", gated)
         caplog.set_level(logging.INFO, logger="eventual.postgres")

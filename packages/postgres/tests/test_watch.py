@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import types
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -156,7 +156,7 @@ async def test_a_listener_logs_an_outage_once_and_backs_off_between_attempts(
         "psycopg",
         types.SimpleNamespace(
             AsyncConnection=types.SimpleNamespace(connect=failing_four_times),
-            OperationalError=psycopg.OperationalError,
+            Error=psycopg.Error,
         ),
     )
     caplog.set_level(logging.DEBUG, logger="eventual.postgres")
@@ -208,6 +208,49 @@ async def test_a_listener_logs_an_outage_once_and_backs_off_between_attempts(
             ),
             (logging.INFO, f"eventual listens for work on {schema} again"),
         ]
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
+
+
+async def test_a_listener_survives_a_database_error_that_is_not_a_lost_connection(
+    postgres_dsn: str,
+    schema: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An error other than a lost connection is logged once and listening starts again."""
+    notifications = _listen._notifications
+    calls = 0
+
+    def failing_once(conn: psycopg.AsyncConnection[object]) -> AsyncIterator[str]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise psycopg.errors.InternalError("the listener's query failed")
+        return notifications(conn)
+
+    monkeypatch.setattr(_listen, "_notifications", failing_once)
+    caplog.set_level(logging.DEBUG, logger="eventual.postgres")
+    woken: asyncio.Queue[str] = asyncio.Queue()
+    listening = asyncio.create_task(
+        _listen.listen(postgres_dsn, schema, woken.put_nowait, retry_after=0.001)
+    )
+    try:
+        # Each connection wakes every loop once; the second proves it listens again.
+        assert await asyncio.wait_for(woken.get(), 30) == "orchestrator"
+        while calls < 2:
+            await asyncio.wait_for(woken.get(), 30)
+        assert not listening.done()
+        said = [
+            (r.levelno, r.getMessage()) for r in caplog.records if r.name == "eventual.postgres"
+        ]
+        assert said[0] == (
+            logging.WARNING,
+            f"eventual lost its listening connection on {schema} (the listener's query "
+            "failed); reconnecting in 0.001 s",
+        )
     finally:
         listening.cancel()
         with contextlib.suppress(asyncio.CancelledError):

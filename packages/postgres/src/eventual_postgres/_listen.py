@@ -41,8 +41,11 @@ async def listen(
 
     A lost connection or a failed attempt is logged once at WARNING with its
     error (the next failed attempts at DEBUG), and listening again once at
-    INFO. Attempts wait ``retry_after``, twice that after each failure up to
-    ``max_retry_after``, and ``retry_after`` again once listening.
+    INFO. Any database error counts, not only a lost connection: a listener
+    that gave up would leave this process to its polls until the engine
+    restarted it, ten poll intervals later. Attempts wait ``retry_after``,
+    twice that after each failure up to ``max_retry_after``, and
+    ``retry_after`` again once listening.
 
     Args:
         dsn: The database to listen on.
@@ -62,7 +65,7 @@ async def listen(
     while True:
         try:
             conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
-        except psycopg.OperationalError as error:
+        except psycopg.Error as error:
             _failed(
                 failing,
                 "eventual cannot listen for work on %s (%s); retrying in %.3g s",
@@ -89,7 +92,7 @@ async def listen(
             async for payload in _notifications(conn):
                 if payload.startswith(prefix):
                     _call(wake, (payload[len(prefix) :],))
-        except psycopg.OperationalError as error:
+        except psycopg.Error as error:
             _failed(
                 failing,
                 "eventual lost its listening connection on %s (%s); reconnecting in %.3g s",
